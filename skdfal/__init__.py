@@ -1,0 +1,45 @@
+"""skdfal: adversarial active learning (DFAL) for deep networks, scikit-learn style.
+
+Public API
+----------
+deepfool, DeepFoolResult
+    Batched multi-class DeepFool on any torch module (pure torch).
+dfal_margin, DFALMargin, random_sampling, RandomSampling, QueryStrategy
+    Query strategies in modAL's protocol ``(classifier, X_pool, n) -> (indices, scores)``.
+ActiveLearner
+    modAL-style learner with DFAL's adversarial augmentation.
+LeNet5, VGG8, make_classifier, SeededNeuralNetClassifier
+    The paper's networks and a skorch classifier set up for active learning.
+load_digits_images
+    scikit-learn's bundled digits as (n, 1, 8, 8) float32 images.
+"""
+
+from .attacks import DeepFoolResult, deepfool
+from .datasets import load_digits_images
+from .learner import ActiveLearner
+from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
+from .strategies import (
+    DFALMargin,
+    QueryStrategy,
+    RandomSampling,
+    dfal_margin,
+    random_sampling,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveLearner",
+    "DFALMargin",
+    "DeepFoolResult",
+    "LeNet5",
+    "QueryStrategy",
+    "RandomSampling",
+    "SeededNeuralNetClassifier",
+    "VGG8",
+    "deepfool",
+    "dfal_margin",
+    "load_digits_images",
+    "make_classifier",
+    "random_sampling",
+]

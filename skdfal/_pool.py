@@ -1,0 +1,111 @@
+"""Iterate any pool of unlabeled samples in batches, without copying it whole.
+
+A pool may be a numpy array (a ``np.memmap`` included), a torch tensor, a
+torch ``Dataset`` (items ``x`` or ``(x, y)``), a ``DataLoader`` or any
+iterable of batches.  Strategies only ever see ``(start, batch)`` pairs, so
+memory stays bounded by the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+__all__ = ["pool_length", "iter_pool", "take_rows", "check_batch_finite"]
+
+
+def _is_dataset(pool) -> bool:
+    return isinstance(pool, torch.utils.data.Dataset) and not isinstance(pool, torch.Tensor)
+
+
+def _is_array(pool) -> bool:
+    return isinstance(pool, (np.ndarray, torch.Tensor)) or (
+        hasattr(pool, "shape") and hasattr(pool, "__getitem__") and hasattr(pool, "dtype")
+    )
+
+
+def pool_length(pool) -> int | None:
+    """Number of samples in the pool, or ``None`` for a plain iterable of batches."""
+    if _is_array(pool):
+        if len(pool.shape) == 0:
+            raise ValueError("X_pool must have a sample axis; got a scalar")
+        return int(pool.shape[0])
+    if isinstance(pool, torch.utils.data.DataLoader):
+        try:
+            return len(pool.dataset)
+        except TypeError:
+            return None
+    if _is_dataset(pool):
+        return len(pool)
+    if isinstance(pool, (list, tuple)) and pool and np.ndim(pool[0]) == 0:
+        raise TypeError("X_pool must be an array of samples or an iterable of batches")
+    if isinstance(pool, (list, tuple)):
+        return None
+    if hasattr(pool, "__iter__"):
+        return None
+    raise TypeError(
+        "X_pool must be a numpy array, a torch tensor, a torch Dataset or DataLoader, "
+        f"or an iterable of batches; got {type(pool).__name__}"
+    )
+
+
+def _first(item):
+    """Keep the inputs of an ``(x, y)`` item or batch."""
+    if isinstance(item, (tuple, list)) and len(item) >= 1 and not np.isscalar(item[0]):
+        return item[0]
+    return item
+
+
+def iter_pool(pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
+    """Yield ``(start, batch)`` with ``batch`` the rows ``start:start+len(batch)``."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if _is_array(pool):
+        n = int(pool.shape[0])
+        for start in range(0, n, batch_size):
+            yield start, pool[start : start + batch_size]
+        return
+    if _is_dataset(pool) and not isinstance(pool, torch.utils.data.IterableDataset):
+        n = len(pool)
+        for start in range(0, n, batch_size):
+            rows = [_first(pool[i]) for i in range(start, min(start + batch_size, n))]
+            yield start, _stack(rows)
+        return
+    start = 0
+    for batch in pool:
+        batch = _first(batch)
+        yield start, batch
+        start += len(batch)
+
+
+def _stack(rows):
+    if isinstance(rows[0], torch.Tensor):
+        return torch.stack(rows)
+    return np.stack([np.asarray(r) for r in rows])
+
+
+def take_rows(pool, indices):
+    """Rows ``indices`` of an indexable pool (array, tensor or Dataset)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if _is_array(pool):
+        if isinstance(pool, torch.Tensor):
+            return pool[torch.as_tensor(indices)]
+        return pool[indices]
+    if _is_dataset(pool):
+        return _stack([_first(pool[int(i)]) for i in indices])
+    if isinstance(pool, torch.utils.data.DataLoader):
+        return take_rows(pool.dataset, indices)
+    raise TypeError(
+        f"rows cannot be taken from a pool of type {type(pool).__name__}; "
+        "pass an array, tensor or Dataset to get the queried instances back"
+    )
+
+
+def check_batch_finite(batch: torch.Tensor, start: int) -> None:
+    """Raise ``ValueError`` naming the first non-finite row of a batch."""
+    finite = torch.isfinite(batch.flatten(1)).all(1)
+    if not bool(finite.all()):
+        bad = int((~finite).nonzero()[0, 0]) + start
+        raise ValueError(f"X_pool contains NaN or infinity (first at sample {bad})")

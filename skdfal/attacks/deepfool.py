@@ -1,0 +1,333 @@
+"""Batched multi-class DeepFool (Moosavi-Dezfooli, Fawzi & Frossard, CVPR 2016).
+
+Pure torch: this module knows nothing of scikit-learn or numpy. It takes a
+``torch.nn.Module`` that maps a batch of inputs to logits and a tensor of
+inputs, and returns tensors.
+
+Numerical choices (each one measured on trained CNNs, see the project docs):
+
+* the overshoot multiplies the *total* perturbation, ``x + (1 + overshoot) * r``,
+  and every step adds a tiny constant (``step_eps``) to the linearised
+  distance, so a sample lands just past the boundary instead of on it.  With
+  these, trained CNNs flip in 2-3 iterations; the per-step overshoot variant
+  spins to ``max_iter`` on a sizeable share of samples;
+* the attacked label is the model's own prediction, never a true label;
+* the predicted class is removed *before* the argmin (its difference vector is
+  zero and ``0 / 0`` would give a NaN that ``argmin`` happily picks);
+* weights are frozen and gradients come from ``torch.autograd.grad`` on the
+  input only, so parameters' ``.grad`` are never touched.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["DeepFoolResult", "deepfool", "frozen_eval"]
+
+
+@dataclass
+class DeepFoolResult:
+    """What :func:`deepfool` found for each sample of a batch.
+
+    Attributes
+    ----------
+    perturbations : torch.Tensor or None
+        ``x_adv - x``, same shape as the input (``None`` when the caller asked
+        for norms only).  Zero for samples that never flipped.
+    norms : torch.Tensor of shape (n_samples,)
+        Norm (``norm``) of each perturbation; ``inf`` where the prediction
+        never flipped within ``max_iter`` iterations.
+    labels : torch.LongTensor of shape (n_samples,)
+        The model's prediction on the clean input (the attacked label).
+    adversarial_labels : torch.LongTensor of shape (n_samples,)
+        The prediction on ``x + perturbations``; equals ``labels`` where the
+        attack did not converge.
+    n_iter : torch.LongTensor of shape (n_samples,)
+        Gradient steps taken per sample.
+    converged : torch.BoolTensor of shape (n_samples,)
+        Whether the prediction flipped.
+    """
+
+    perturbations: torch.Tensor | None
+    norms: torch.Tensor
+    labels: torch.Tensor
+    adversarial_labels: torch.Tensor
+    n_iter: torch.Tensor
+    converged: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.norms.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: list[DeepFoolResult]) -> DeepFoolResult:
+        """Join the results of consecutive batches, in order."""
+        if not parts:
+            raise ValueError("cannot concatenate an empty list of DeepFool results")
+        perts = None
+        if all(p.perturbations is not None for p in parts):
+            perts = torch.cat([p.perturbations for p in parts])
+        return cls(
+            perturbations=perts,
+            norms=torch.cat([p.norms for p in parts]),
+            labels=torch.cat([p.labels for p in parts]),
+            adversarial_labels=torch.cat([p.adversarial_labels for p in parts]),
+            n_iter=torch.cat([p.n_iter for p in parts]),
+            converged=torch.cat([p.converged for p in parts]),
+        )
+
+
+@contextmanager
+def frozen_eval(module: nn.Module):
+    """Put ``module`` in eval mode with frozen weights; restore both on exit.
+
+    Dropout and batch-norm must behave as at prediction time while we
+    differentiate, and freezing the weights keeps autograd from building the
+    parameter part of the graph (faster, and ``.grad`` stays untouched).
+    """
+    was_training = module.training
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    module.eval()
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        module.train(was_training)
+
+
+def module_device_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:
+    """Device and floating dtype of a module's first floating parameter or buffer."""
+    for tensor in list(module.parameters()) + list(module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.device, tensor.dtype
+    return torch.device("cpu"), torch.get_default_dtype()
+
+
+def _flat_norm(v: torch.Tensor, p: float) -> torch.Tensor:
+    return torch.linalg.vector_norm(v.flatten(1), ord=p, dim=1)
+
+
+def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps):
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    if not (isinstance(overshoot, (int, float)) and math.isfinite(overshoot) and overshoot >= 0):
+        raise ValueError(f"overshoot must be a finite number >= 0, got {overshoot!r}")
+    if norm not in (2, float("inf")):
+        raise ValueError(f"norm must be 2 or float('inf'), got {norm!r}")
+    if candidates is not None and not (isinstance(candidates, int) and candidates >= 2):
+        raise ValueError(f"candidates must be None or an integer >= 2, got {candidates!r}")
+    if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
+    if not (isinstance(step_eps, (int, float)) and step_eps >= 0):
+        raise ValueError(f"step_eps must be a number >= 0, got {step_eps!r}")
+
+
+def deepfool(
+    module: nn.Module,
+    X: torch.Tensor,
+    *,
+    max_iter: int = 50,
+    overshoot: float = 0.02,
+    norm: float = 2,
+    candidates: int | None = None,
+    batch_size: int | None = 256,
+    clip: tuple[float, float] | None = None,
+    step_eps: float = 1e-4,
+    return_perturbations: bool = True,
+) -> DeepFoolResult:
+    """Smallest DeepFool perturbation that changes each sample's prediction.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a batch ``(n, *input_shape)`` to logits ``(n, n_classes)``.  Runs
+        in eval mode with frozen weights; its mode and ``requires_grad`` flags
+        are restored afterwards.
+    X : torch.Tensor of shape (n_samples, *input_shape)
+        Inputs.  Moved, batch by batch, to the module's device and dtype.
+    max_iter : int, default=50
+        Gradient steps at most per sample.
+    overshoot : float, default=0.02
+        The returned perturbation is ``(1 + overshoot)`` times the accumulated
+        linearised steps.
+    norm : {2, inf}, default=2
+        Norm minimised and reported.
+    candidates : int or None, default=None
+        ``None`` considers every class; ``k`` only the ``k`` classes with the
+        highest initial logits (the predicted one included): fewer backward
+        passes, at the price of sometimes missing the nearest boundary.
+    batch_size : int or None, default=256
+        Samples attacked at once (bounds memory); ``None`` attacks all of ``X``.
+    clip : (float, float) or None, default=None
+        Bounds applied to the adversarial input, e.g. ``(0, 1)`` for images.
+    step_eps : float, default=1e-4
+        Constant added to each step's linearised distance.
+    return_perturbations : bool, default=True
+        ``False`` keeps only per-sample figures (norms, labels), for scoring
+        large pools.
+
+    Returns
+    -------
+    DeepFoolResult
+        On the device of ``X``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdfal import deepfool
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
+    ...     _ = lin.bias.zero_()
+    >>> res = deepfool(lin, torch.tensor([[0.5, 3.0]]), overshoot=0.0, step_eps=0.0)
+    >>> round(float(res.norms[0]), 4)   # distance to the boundary x0 = 0
+    0.5
+    >>> int(res.labels[0]), int(res.adversarial_labels[0])
+    (0, 1)
+    """
+    _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps)
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (n_samples, *input_shape), got {tuple(X.shape)}")
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError("X holds no samples")
+    step = n if batch_size is None else batch_size
+    with frozen_eval(module):
+        parts = [
+            _deepfool_batch(
+                module,
+                X[start : start + step],
+                max_iter=max_iter,
+                overshoot=float(overshoot),
+                p=float(norm),
+                candidates=candidates,
+                clip=clip,
+                step_eps=float(step_eps),
+                keep=return_perturbations,
+            )
+            for start in range(0, n, step)
+        ]
+    return DeepFoolResult.concatenate(parts)
+
+
+def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step_eps, keep):
+    out_device = X.device
+    device, dtype = module_device_dtype(module)
+    x0 = X.to(device=device, dtype=dtype)
+    n = x0.shape[0]
+
+    with torch.no_grad():
+        logits0 = module(x0)
+    if logits0.ndim != 2:
+        raise ValueError(
+            f"the module must return logits of shape (n_samples, n_classes); got {tuple(logits0.shape)}"
+        )
+    n_classes = logits0.shape[1]
+    if n_classes < 2:
+        raise ValueError("DeepFool needs a module with at least 2 output classes")
+    k = n_classes if candidates is None else min(candidates, n_classes)
+    # Classes ordered by initial logit: column 0 is the prediction (the label
+    # we attack), columns 1..k-1 the candidate targets.
+    classes = logits0.topk(k, dim=1).indices
+    labels = classes[:, 0]
+    dual = 1.0 if p == math.inf else 2.0  # ||.||_q with 1/p + 1/q = 1
+
+    r_tot = torch.zeros_like(x0)
+    n_iter = torch.zeros(n, dtype=torch.long, device=device)
+    converged = torch.zeros(n, dtype=torch.bool, device=device)
+    adv_labels = labels.clone()
+    active = torch.arange(n, device=device)
+    scale = 1.0 + overshoot
+
+    def adversarial(idx):
+        x_adv = x0[idx] + scale * r_tot[idx]
+        return x_adv if clip is None else x_adv.clamp(clip[0], clip[1])
+
+    x_a = adversarial(active).requires_grad_(True)
+    with torch.enable_grad():
+        logits = module(x_a)
+    for it in range(max_iter + 1):
+        pred = logits.detach().argmax(1)
+        # At it == 0 the input is the clean one; a tie between top logits must
+        # not count as a flip.
+        flipped = (pred != labels[active]) if it > 0 else torch.zeros_like(pred, dtype=torch.bool)
+        if it > 0:
+            done = active[flipped]
+            converged[done] = True
+            adv_labels[done] = pred[flipped]
+        still = ~flipped
+        # One device->host sync per iteration: the stop test needs it anyway.
+        n_still = int(still.sum())
+        if n_still == 0 or it == max_iter:
+            break
+        if n_still < active.numel():
+            # Backward passes cost ~k forwards each: re-run the forward on the
+            # samples still in play rather than backpropagating through rows
+            # that have already flipped.
+            active = active[still]
+            x_a = adversarial(active).requires_grad_(True)
+            with torch.enable_grad():
+                logits = module(x_a)
+        r_step = _linearised_step(logits, x_a, classes[active], dual, p, step_eps)
+        r_tot[active] += r_step
+        n_iter[active] += 1
+        x_a = adversarial(active).requires_grad_(True)
+        with torch.enable_grad():
+            logits = module(x_a)
+
+    x_final = x0 + scale * r_tot
+    if clip is not None:
+        x_final = x_final.clamp(clip[0], clip[1])
+    pert = torch.where(converged.view(-1, *[1] * (x0.ndim - 1)), x_final - x0, torch.zeros_like(x0))
+    norms = _flat_norm(pert, p)
+    norms = torch.where(converged, norms, torch.full_like(norms, math.inf))
+    return DeepFoolResult(
+        perturbations=pert.detach().to(out_device) if keep else None,
+        norms=norms.detach().to(out_device),
+        labels=labels.to(out_device),
+        adversarial_labels=adv_labels.to(out_device),
+        n_iter=n_iter.to(out_device),
+        converged=converged.to(out_device),
+    )
+
+
+def _linearised_step(logits, x_a, classes, dual, p, step_eps):
+    """One DeepFool step for every row: towards the nearest linearised boundary.
+
+    ``classes[:, 0]`` is the attacked label, ``classes[:, 1:]`` the targets.
+    One backward pass per target column over the shared forward graph; the
+    best target is kept on the fly so memory stays at one input-sized buffer.
+    """
+    f_label = logits.gather(1, classes[:, :1]).squeeze(1)
+    n_targets = classes.shape[1] - 1
+    best_dist = torch.full_like(f_label, math.inf)
+    best_f = torch.zeros_like(f_label)
+    best_w = torch.zeros_like(x_a)
+    view = (-1,) + (1,) * (x_a.ndim - 1)
+    for j in range(1, n_targets + 1):
+        f_diff = logits.gather(1, classes[:, j : j + 1]).squeeze(1) - f_label
+        (w,) = torch.autograd.grad(f_diff.sum(), x_a, retain_graph=j < n_targets)
+        w_norm = _flat_norm(w, dual)
+        f_abs = f_diff.detach().abs()
+        # A zero gradient difference means this boundary is unreachable by
+        # linearisation; treat it as infinitely far instead of dividing 0/0.
+        dist = torch.where(w_norm > 0, f_abs / w_norm.clamp_min(1e-30), torch.full_like(f_abs, math.inf))
+        better = dist < best_dist
+        best_dist = torch.where(better, dist, best_dist)
+        best_f = torch.where(better, f_abs, best_f)
+        best_w = torch.where(better.view(view), w, best_w)
+    w_norm = _flat_norm(best_w, dual).clamp_min(1e-30)
+    if p == math.inf:
+        coef = (best_f + step_eps) / w_norm
+        return coef.view(view) * best_w.sign()
+    coef = (best_f + step_eps) / w_norm**2
+    return coef.view(view) * best_w

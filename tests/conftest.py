@@ -1,0 +1,39 @@
+"""Shared fixtures: small trained nets on bundled digits (no downloads)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+# Tests share 2 cores with each other's processes; one intra-op thread keeps
+# timings stable and avoids oversubscription.
+torch.set_num_threads(int(os.environ.get("SKDFAL_TEST_THREADS", "1")))
+
+MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from skdfal import load_digits_images
+
+    return load_digits_images()
+
+
+@pytest.fixture(scope="session")
+def fitted_net(digits):
+    """LeNet5 trained on 600 digits: a real CNN with non-trivial boundaries."""
+    from skdfal import make_classifier
+
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, random_state=0)
+    net.fit(X[:600], y[:600])
+    return net
+
+
+@pytest.fixture
+def rng():
+    return np.random.RandomState(0)
