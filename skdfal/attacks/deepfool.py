@@ -186,8 +186,8 @@ def deepfool(
     >>> with torch.no_grad():
     ...     _ = lin.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
     ...     _ = lin.bias.zero_()
-    >>> res = deepfool(lin, torch.tensor([[0.5, 3.0]]), overshoot=0.0, step_eps=0.0)
-    >>> round(float(res.norms[0]), 4)   # distance to the boundary x0 = 0
+    >>> res = deepfool(lin, torch.tensor([[0.5, 3.0]]), overshoot=0.0)
+    >>> round(float(res.norms[0]), 3)   # distance to the boundary x0 = 0
     0.5
     >>> int(res.labels[0]), int(res.adversarial_labels[0])
     (0, 1)

@@ -1,0 +1,31 @@
+"""The main job: ``skdfal run`` on bundled digits."""
+
+from __future__ import annotations
+
+import csv
+
+from skdfal.cli import main
+
+
+def test_run_compares_dfal_and_random(tmp_path, capsys):
+    out = tmp_path / "rows.csv"
+    code = main(
+        ["run", "--rounds", "2", "--seeds", "1", "--epochs", "3", "--query-size", "5",
+         "--output", str(out), "--no-progress"]
+    )
+    assert code == 0
+    rows = list(csv.DictReader(open(out)))
+    assert {r["strategy"] for r in rows} == {"dfal", "random"}
+    for name in ("dfal", "random"):
+        mine = [r for r in rows if r["strategy"] == name]
+        assert [int(r["n_labels"]) for r in mine] == [20, 25, 30]
+    # Same seed, same initial labels and model: round 0 is identical for both.
+    round0 = {r["strategy"]: r["accuracy"] for r in rows if r["round"] == "0"}
+    assert round0["dfal"] == round0["random"]
+    table = capsys.readouterr().out
+    assert "labels" in table and "dfal" in table and "random" in table
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "run" in capsys.readouterr().out

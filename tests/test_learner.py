@@ -1,0 +1,130 @@
+"""ActiveLearner: modAL's API, label accounting, DFAL's adversarial augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+
+from skdfal import ActiveLearner, DFALMargin, dfal_margin, make_classifier, random_sampling
+
+
+def small_net(epochs=8):
+    return make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=epochs, random_state=0)
+
+
+def test_modal_style_loop_counts_paid_and_free_labels(digits):
+    X, y = digits
+    learner = ActiveLearner(
+        small_net(), dfal_margin, X_training=X[:30], y_training=y[:30], adversarial_augmentation=True
+    )
+    pool = np.arange(30, 400)
+    for _ in range(2):
+        idx, X_query = learner.query(X[pool], n_instances=5)
+        np.testing.assert_array_equal(X_query, X[pool[idx]])
+        learner.teach(X_query, y[pool[idx]])
+        pool = np.delete(pool, idx)
+    assert learner.n_labels_paid_ == 40
+    n_free = int(learner.is_adversarial_.sum())
+    assert 0 < n_free <= 10
+    assert learner.n_training_samples_ == 40 + n_free
+    # Free copies carry the oracle labels of the samples they were made from.
+    taught = ~learner.is_adversarial_
+    assert set(learner.y_training_[learner.is_adversarial_]) <= set(learner.y_training_[taught])
+
+
+def test_adversarial_copies_flip_the_current_model(fitted_net, digits):
+    X, y = digits
+    learner = ActiveLearner(fitted_net).fit(X[:600], y[:600])
+    X_new, y_new = X[700:720], y[700:720]
+    X_adv, y_adv = learner.adversarial_copies(X_new, y_new)
+    assert len(X_adv) == 20  # a careful DeepFool flips every sample
+    before = learner.predict(X_new)
+    after = learner.predict(X_adv)
+    assert np.all(before != after)
+    np.testing.assert_array_equal(y_adv, y_new)
+    # Copies are close to the originals: DeepFool margins are small.
+    dist = np.linalg.norm((X_adv - X_new).reshape(20, -1), axis=1)
+    _, margins = DFALMargin()(learner, X_new, 20)
+    np.testing.assert_allclose(np.sort(dist), np.sort(margins), rtol=1e-4)
+
+
+def test_construction_does_no_work_and_first_use_fits(digits):
+    X, y = digits
+    learner = ActiveLearner(small_net(2), X_training=X[:20], y_training=y[:20])
+    assert not hasattr(learner, "estimator_")
+    learner.query(X[100:150], 2)
+    assert learner.n_labels_paid_ == 20
+
+
+def test_without_labels_query_is_not_fitted(digits):
+    X, _ = digits
+    with pytest.raises(NotFittedError, match="no labeled data"):
+        ActiveLearner(small_net()).query(X[:10], 1)
+
+
+def test_clone_keeps_parameters_and_drops_state(digits):
+    X, y = digits
+    learner = ActiveLearner(small_net(2), random_sampling, adversarial_augmentation=True)
+    learner.fit(X[:20], y[:20])
+    twin = clone(learner)
+    assert not hasattr(twin, "estimator_")
+    assert twin.query_strategy is random_sampling
+    assert twin.get_params()["estimator__max_epochs"] == 2
+    twin.set_params(estimator__max_epochs=3)
+    assert learner.estimator.max_epochs == 2
+
+
+class Recorder(ClassifierMixin, BaseEstimator):
+    """Records which fitting method was called and on how many rows."""
+
+    def fit(self, X, y):
+        self.calls_ = getattr(self, "calls_", []) + [("fit", len(X))]
+        self.classes_ = np.unique(y)
+        return self
+
+    def partial_fit(self, X, y):
+        self.calls_ = getattr(self, "calls_", []) + [("partial_fit", len(X))]
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X), dtype=int)
+
+
+@pytest.mark.parametrize(
+    "warm_start, only_new, expected",
+    [(False, False, ("fit", 15)), (True, False, ("partial_fit", 15)), (False, True, ("partial_fit", 5))],
+)
+def test_retrain_policy(warm_start, only_new, expected):
+    X = np.random.RandomState(0).rand(15, 3)
+    y = np.arange(15) % 2
+    learner = ActiveLearner(Recorder(), random_sampling, warm_start=warm_start).fit(X[:10], y[:10])
+    learner.teach(X[10:], y[10:], only_new=only_new)
+    assert learner.estimator_.calls_[-1] == expected
+    assert learner.n_labels_paid_ == 15
+
+
+def test_works_with_modal_strategies_and_any_classifier(digits):
+    uncertainty = pytest.importorskip("modAL.uncertainty")
+    X, y = digits
+    flat = X.reshape(len(X), -1)
+    learner = ActiveLearner(LogisticRegression(max_iter=200), uncertainty.uncertainty_sampling)
+    learner.fit(flat[:50], y[:50])
+    idx, inst, scores = learner.query(flat[50:300], 3, return_metrics=True)
+    proba = learner.predict_proba(flat[50:300])
+    expected = np.argsort(-(1 - proba.max(1)), kind="stable")[:3]
+    assert set(idx) == set(expected)
+    np.testing.assert_array_equal(inst, flat[50:300][idx])
+
+
+def test_teach_rejects_wrong_shape_and_nan(digits):
+    X, y = digits
+    learner = ActiveLearner(small_net(1)).fit(X[:20], y[:20])
+    with pytest.raises(ValueError):
+        learner.teach(np.zeros((2, 1, 7, 7), np.float32), y[:2])
+    bad = X[20:22].copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError):
+        learner.teach(bad, y[20:22])
