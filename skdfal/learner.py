@@ -229,6 +229,11 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
         scores : ndarray, only when ``return_metrics=True``
         """
         self._ensure_fitted()
+        if not callable(self.query_strategy):
+            raise TypeError(
+                "query_strategy must be callable as strategy(learner, X_pool, n_instances), got "
+                f"{type(self.query_strategy).__name__}"
+            )
         result = self.query_strategy(self, X_pool, n_instances, **query_kwargs)
         if isinstance(result, tuple) and len(result) == 2:
             indices, scores = result
