@@ -8,6 +8,9 @@ dfal_margin, DFALMargin, random_sampling, RandomSampling, QueryStrategy
     Query strategies in modAL's protocol ``(classifier, X_pool, n) -> (indices, scores)``.
 ActiveLearner
     modAL-style learner with DFAL's adversarial augmentation.
+ActiveLearningClassifier
+    A whole simulated active learning run as one scikit-learn estimator
+    (grid searches, pipelines, cross-validation).
 LeNet5, VGG8, make_classifier, SeededNeuralNetClassifier
     The paper's networks and a skorch classifier set up for active learning.
 load_digits_images
@@ -16,6 +19,7 @@ load_digits_images
 
 from .attacks import DeepFoolResult, deepfool
 from .datasets import load_digits_images
+from .estimator import ActiveLearningClassifier
 from .learner import ActiveLearner
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
 from .strategies import (
@@ -30,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActiveLearner",
+    "ActiveLearningClassifier",
     "DFALMargin",
     "DeepFoolResult",
     "LeNet5",

@@ -7,11 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import threadpoolctl
 import torch
 
 # Tests share 2 cores with each other's processes; one intra-op thread keeps
 # timings stable and avoids oversubscription.
 torch.set_num_threads(int(os.environ.get("SKDFAL_TEST_THREADS", "1")))
+# Same for BLAS/OpenMP: on tiny problems (LogisticRegression in scikit-learn's
+# checks) a spinning OpenBLAS thread pool on busy cores made fits ~25x slower.
+# Libraries loaded later (scipy's own OpenBLAS) read the variables; those
+# already loaded are limited by threadpoolctl.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, os.environ.get("SKDFAL_TEST_THREADS", "1"))
+threadpoolctl.threadpool_limits(int(os.environ.get("SKDFAL_TEST_THREADS", "1")))
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 

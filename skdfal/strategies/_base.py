@@ -138,6 +138,9 @@ def as_function(strategy_cls, name: str, doc_summary: str):
 
     functools.update_wrapper(query, strategy_cls.__call__, assigned=(), updated=())
     query.__name__ = query.__qualname__ = name
+    # pickle finds functions by module + name: point it at the module that
+    # binds ``name`` (learners holding ``dfal_margin`` must pickle for joblib).
+    query.__module__ = strategy_cls.__module__
     query.__doc__ = (
         f"{doc_summary}\n\n"
         f"Function form of :class:`{strategy_cls.__name__}`: "
