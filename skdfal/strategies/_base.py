@@ -94,14 +94,23 @@ class QueryStrategy(BaseEstimator):
 
         candidates = self._candidates(n_pool, n_instances)
         pool = X_pool if candidates is None else take_rows(X_pool, candidates)
-        scores = np.asarray(self.score_batches(classifier, pool), dtype=np.float64)
-        if n_pool is None and n_instances > scores.shape[0]:
+        picked, picked_scores = self.select(classifier, pool, n_instances)
+        indices = picked if candidates is None else candidates[picked]
+        return indices.astype(np.int64), picked_scores
+
+    def select(self, classifier, X_pool, n_instances):
+        """Positions of the chosen samples in ``X_pool`` and their scores.
+
+        The default keeps the ``n_instances`` best utilities; batch-aware
+        strategies (core-set, BADGE) override it to choose a diverse set.
+        """
+        scores = np.asarray(self.score_batches(classifier, X_pool), dtype=np.float64)
+        if n_instances > scores.shape[0]:
             raise ValueError(
                 f"n_instances={n_instances} is larger than the pool ({scores.shape[0]} samples)"
             )
         picked = select_top(scores, n_instances, largest=self.largest)
-        indices = picked if candidates is None else candidates[picked]
-        return indices.astype(np.int64), scores[picked]
+        return picked, scores[picked]
 
     def _candidates(self, n_pool, n_instances):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""

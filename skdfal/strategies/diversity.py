@@ -1,0 +1,300 @@
+"""Batch-diverse strategies on the network's own representations.
+
+* Core-set (Sener & Savarese, 2018): greedy k-center on penultimate-layer
+  features: each pick is the candidate farthest from everything labeled or
+  already picked.
+* BADGE (Ash et al., 2020): gradient embeddings of the last layer's weights
+  for the loss at the predicted label, ``(p - e_yhat) h^T``, chosen by
+  k-means++ seeding: large (uncertain) and mutually different gradients.
+
+Both choose a set, not a ranking, so they override
+:meth:`QueryStrategy.select`; their ``score`` is a per-sample utility
+(distance to the labeled set, gradient-embedding norm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from torch import nn
+
+from .._pool import check_batch_finite, iter_pool
+from .._torch import resolve_torch_model, to_numpy
+from ..attacks.deepfool import frozen_eval
+from ._base import QueryStrategy, as_function
+
+__all__ = [
+    "penultimate_features",
+    "gradient_embeddings",
+    "CoreSet",
+    "coreset",
+    "BADGE",
+    "badge",
+]
+
+
+def _last_linear(module: nn.Module) -> nn.Linear:
+    last = None
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            last = m
+    if last is None:
+        raise TypeError(
+            f"{type(module).__name__} has no nn.Linear layer: core-set and BADGE need the "
+            "input of the last linear layer as the penultimate representation"
+        )
+    return last
+
+
+def _features_and_logits(model, X_pool, batch_size):
+    """Yield ``(h, logits)`` per batch: input of the last Linear, and the output."""
+    module = model.module
+    layer = _last_linear(module)
+    captured = {}
+
+    def hook(_, inputs):
+        captured["h"] = inputs[0]
+
+    handle = layer.register_forward_pre_hook(hook)
+    try:
+        with frozen_eval(module), torch.no_grad():
+            for start, batch in iter_pool(X_pool, batch_size):
+                x = model.as_tensor(batch)
+                if x.shape[0] == 0:
+                    continue
+                check_batch_finite(x, start)
+                logits = module(x)
+                yield captured.pop("h").flatten(1), logits
+    finally:
+        handle.remove()
+
+
+def penultimate_features(classifier, X_pool, *, batch_size=256) -> np.ndarray:
+    """Penultimate-layer features (the input of the last ``nn.Linear``) of every pool sample.
+
+    For skdfal's LeNet5 and VGG8 this is the output of ``embedding`` in eval
+    mode (dropout off).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), float32
+    """
+    model = resolve_torch_model(classifier)
+    return np.concatenate([to_numpy(h) for h, _ in _features_and_logits(model, X_pool, batch_size)])
+
+
+def gradient_embeddings(classifier, X_pool, *, batch_size=256) -> np.ndarray:
+    """BADGE's gradient embeddings: d(cross-entropy at the predicted label)/d(last weights).
+
+    For logits ``W h + b`` and probabilities ``p``, the gradient of
+    ``-log p_yhat`` with respect to ``W`` is ``(p - e_yhat) h^T``; it is
+    returned flattened (class-major), one row per sample.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes * n_features), float32
+    """
+    model = resolve_torch_model(classifier)
+    rows = []
+    for h, logits in _features_and_logits(model, X_pool, batch_size):
+        p = torch.softmax(logits.float(), dim=1)
+        p[torch.arange(len(p)), p.argmax(1)] -= 1.0
+        rows.append(to_numpy((p[:, :, None] * h.float()[:, None, :]).flatten(1)))
+    return np.concatenate(rows)
+
+
+def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances, exact enough for selection and never negative."""
+    return torch.cdist(a.double(), b.double()).pow(2)
+
+
+def k_center_greedy(features, centers, n_instances, random_state=None):
+    """Greedy k-center: repeatedly pick the point farthest from all centers.
+
+    Parameters
+    ----------
+    features : ndarray (n, d)
+        Candidates.
+    centers : ndarray (m, d) or None
+        Already covered points (the labeled set); with none, the first pick
+        is random.
+    n_instances : int
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    picked : ndarray of int
+    distances : ndarray of float
+        Each pick's distance to the nearest center when it was picked.
+    """
+    x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    n = x.shape[0]
+    if centers is not None and len(centers):
+        c = torch.as_tensor(np.asarray(centers, dtype=np.float32))
+        nearest = torch.full((n,), float("inf"), dtype=torch.float64)
+        for s in range(0, len(c), 1024):
+            nearest = torch.minimum(nearest, _sq_dists(x, c[s : s + 1024]).min(1).values)
+    else:
+        nearest = torch.full((n,), float("inf"), dtype=torch.float64)
+    picked, dists = [], []
+    rng = check_random_state(random_state)
+    for _ in range(n_instances):
+        if torch.isinf(nearest).all():
+            i = int(rng.randint(n))
+        else:
+            i = int(torch.argmax(torch.where(torch.isinf(nearest), -1.0, nearest)))
+        picked.append(i)
+        dists.append(float(nearest[i].sqrt()))
+        nearest = torch.minimum(nearest, _sq_dists(x, x[i : i + 1])[:, 0])
+        nearest[i] = -1.0  # never again
+    return np.asarray(picked, dtype=np.int64), np.asarray(dists)
+
+
+def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
+    """k-means++ seeding: the largest-norm point, then D^2-weighted draws.
+
+    Returns
+    -------
+    picked : ndarray of int
+    d2 : ndarray of float
+        Squared distance to the nearest earlier pick when picked (the first
+        pick's squared norm).
+    """
+    x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+    n = x.shape[0]
+    rng = check_random_state(random_state)
+    first = int(torch.argmax((x.double() ** 2).sum(1)))
+    picked = [first]
+    d2_at_pick = [float((x[first].double() ** 2).sum())]
+    nearest = _sq_dists(x, x[first : first + 1])[:, 0]
+    chosen = torch.zeros(n, dtype=torch.bool)
+    chosen[first] = True
+    for _ in range(n_instances - 1):
+        weights = torch.where(chosen, 0.0, nearest).numpy()
+        total = weights.sum()
+        if total > 0:
+            i = int(rng.choice(n, p=weights / total))
+        else:  # every candidate duplicates a pick: any unchosen one will do
+            i = int(rng.choice(np.flatnonzero(~chosen.numpy())))
+        picked.append(i)
+        d2_at_pick.append(float(nearest[i]))
+        chosen[i] = True
+        nearest = torch.minimum(nearest, _sq_dists(x, x[i : i + 1])[:, 0])
+    return np.asarray(picked, dtype=np.int64), np.asarray(d2_at_pick)
+
+
+def _labeled_rows(classifier, X_labeled):
+    """The labeled set: ``X_labeled`` or the paid rows an active learner holds."""
+    if X_labeled is not None:
+        return X_labeled
+    X = getattr(classifier, "X_training_", None)
+    if X is None:
+        X = getattr(classifier, "X_training", None)
+    if X is None:
+        return None
+    flags = getattr(classifier, "is_adversarial_", None)
+    if flags is not None and len(flags) == len(X):
+        X = X[~np.asarray(flags, dtype=bool)]
+    return X
+
+
+class CoreSet(QueryStrategy):
+    """Core-set selection: greedy k-center on penultimate-layer features.
+
+    Parameters
+    ----------
+    X_labeled : array-like or None, default=None
+        The labeled set the picks must cover.  When ``None`` and the
+        classifier is an active learner, its paid training rows are used
+        (adversarial copies excluded); otherwise the first pick is random.
+    subsample : int, float or None, default=None
+        Choose among a random subset of the pool only.
+    random_state : int, RandomState or None, default=None
+    batch_size : int, default=256
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdfal import CoreSet
+    >>> net = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(1, 2))
+    >>> X = np.array([[0.0], [1.0], [5.0], [2.0]], dtype=np.float32)
+    >>> idx, dist = CoreSet(X_labeled=np.zeros((1, 1), dtype=np.float32))(net, X, n_instances=2)
+    >>> idx.tolist(), dist.tolist()
+    ([2, 3], [5.0, 2.0])
+    """
+
+    largest = True
+
+    def __init__(self, *, X_labeled=None, subsample=None, random_state=None, batch_size=256):
+        self.X_labeled = X_labeled
+        self.subsample = subsample
+        self.random_state = random_state
+        self.batch_size = batch_size
+
+    def _centers(self, classifier):
+        labeled = _labeled_rows(classifier, self.X_labeled)
+        if labeled is None or len(labeled) == 0:
+            return None
+        return penultimate_features(classifier, labeled, batch_size=self.batch_size)
+
+    def score_batches(self, classifier, X_pool):
+        """Distance of each sample to the nearest labeled sample (``inf`` with none)."""
+        features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
+        centers = self._centers(classifier)
+        if centers is None:
+            return np.full(len(features), np.inf)
+        x, c = torch.as_tensor(features), torch.as_tensor(centers)
+        return to_numpy(_sq_dists(x, c).min(1).values.sqrt()).astype(np.float64)
+
+    def select(self, classifier, X_pool, n_instances):
+        features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
+        if n_instances > len(features):
+            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(features)} samples)")
+        return k_center_greedy(features, self._centers(classifier), n_instances, self.random_state)
+
+
+class BADGE(QueryStrategy):
+    """BADGE: k-means++ seeding on last-layer gradient embeddings.
+
+    Parameters
+    ----------
+    subsample : int, float or None, default=None
+        Choose among a random subset of the pool only.
+    random_state : int, RandomState or None, default=None
+        Drives the D^2 draws.
+    batch_size : int, default=256
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdfal import BADGE
+    >>> torch.manual_seed(0) and None
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4))
+    >>> X = np.random.RandomState(0).randn(50, 3).astype(np.float32)
+    >>> idx, _ = BADGE(random_state=0)(net, X, n_instances=5)
+    >>> len(set(idx.tolist()))
+    5
+    """
+
+    largest = True
+
+    def __init__(self, *, subsample=None, random_state=None, batch_size=256):
+        self.subsample = subsample
+        self.random_state = random_state
+        self.batch_size = batch_size
+
+    def score_batches(self, classifier, X_pool):
+        """Norm of each sample's gradient embedding (a lower bound on the loss gradient)."""
+        g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
+        return np.linalg.norm(g.astype(np.float64), axis=1)
+
+    def select(self, classifier, X_pool, n_instances):
+        g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
+        if n_instances > len(g):
+            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(g)} samples)")
+        return kmeans_pp_seeding(g, n_instances, self.random_state)
+
+
+coreset = as_function(CoreSet, "coreset", "Core-set query strategy: greedy k-center on penultimate features.")
+badge = as_function(BADGE, "badge", "BADGE query strategy: k-means++ on last-layer gradient embeddings.")

@@ -1,0 +1,185 @@
+"""Uncertainty sampling: least confidence, smallest margin, largest entropy.
+
+All three read only the predicted class probabilities, so they work with any
+scikit-learn classifier that has ``predict_proba`` (and with a bare torch
+module, through a softmax of its logits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._pool import iter_pool
+from .._torch import resolve_torch_model, to_numpy, unwrap_learner
+from ._base import QueryStrategy, as_function
+
+__all__ = [
+    "pool_probabilities",
+    "LeastConfidence",
+    "MarginSampling",
+    "EntropySampling",
+    "least_confidence",
+    "margin_sampling",
+    "entropy_sampling",
+]
+
+
+def pool_probabilities(classifier, X_pool, *, batch_size=256) -> np.ndarray:
+    """Predicted class probabilities for every pool sample, batch by batch.
+
+    Parameters
+    ----------
+    classifier : estimator, active learner or torch.nn.Module
+        Anything with ``predict_proba`` (after unwrapping an active learner);
+        a bare torch module gets a softmax over its outputs.
+    X_pool : array-like, Dataset or iterable of batches
+    batch_size : int, default=256
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes), float64
+    """
+    est = unwrap_learner(classifier)
+    chunks = []
+    if hasattr(est, "predict_proba"):
+        for _, batch in iter_pool(X_pool, batch_size):
+            batch = to_numpy(batch) if isinstance(batch, torch.Tensor) else np.asarray(batch)
+            if batch.dtype == np.float64:
+                batch = batch.astype(np.float32)
+            if len(batch):
+                chunks.append(np.asarray(est.predict_proba(batch), dtype=np.float64))
+    else:
+        model = resolve_torch_model(classifier)  # TypeError for anything else
+        was_training = model.module.training
+        model.module.eval()
+        try:
+            with torch.no_grad():
+                for _, batch in iter_pool(X_pool, batch_size):
+                    x = model.as_tensor(batch)
+                    if x.shape[0]:
+                        chunks.append(to_numpy(torch.softmax(model.module(x), dim=1)).astype(np.float64))
+        finally:
+            model.module.train(was_training)
+    if not chunks:
+        raise ValueError("X_pool is empty: there is nothing to score")
+    return np.concatenate(chunks)
+
+
+class _ProbabilityStrategy(QueryStrategy):
+    """Shared body: utility = a function of each sample's probability vector."""
+
+    def __init__(self, *, subsample=None, random_state=None, batch_size=256):
+        self.subsample = subsample
+        self.random_state = random_state
+        self.batch_size = batch_size
+
+    @staticmethod
+    def utility(proba: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score_batches(self, classifier, X_pool):
+        return self.utility(pool_probabilities(classifier, X_pool, batch_size=self.batch_size))
+
+
+class LeastConfidence(_ProbabilityStrategy):
+    """Query the samples whose top class probability is lowest.
+
+    Utility ``1 - max_k p_k`` (larger = more informative).
+
+    Parameters
+    ----------
+    subsample : int, float or None, default=None
+        Score only a random subset of the pool (int: that many, float: that share).
+    random_state : int, RandomState or None, default=None
+        Draws the subset.
+    batch_size : int, default=256
+        Pool samples scored at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LeastConfidence.utility(np.array([[0.9, 0.1], [0.6, 0.4]])).round(2).tolist()
+    [0.1, 0.4]
+    """
+
+    largest = True
+
+    @staticmethod
+    def utility(proba):
+        return 1.0 - proba.max(axis=1)
+
+
+class MarginSampling(_ProbabilityStrategy):
+    """Query the samples with the smallest gap between the two most probable classes.
+
+    Scores are the margins ``p_(1) - p_(2)`` (smaller = more informative).
+
+    Parameters
+    ----------
+    subsample : int, float or None, default=None
+        Score only a random subset of the pool (int: that many, float: that share).
+    random_state : int, RandomState or None, default=None
+        Draws the subset.
+    batch_size : int, default=256
+        Pool samples scored at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> MarginSampling.utility(np.array([[0.7, 0.2, 0.1], [0.4, 0.35, 0.25]])).round(2).tolist()
+    [0.5, 0.05]
+    """
+
+    largest = False
+
+    @staticmethod
+    def utility(proba):
+        if proba.shape[1] < 2:
+            return np.zeros(len(proba))
+        top2 = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
+        return top2[:, 1] - top2[:, 0]
+
+
+class EntropySampling(_ProbabilityStrategy):
+    """Query the samples whose predictive distribution has the largest entropy (nats).
+
+    Parameters
+    ----------
+    subsample : int, float or None, default=None
+        Score only a random subset of the pool (int: that many, float: that share).
+    random_state : int, RandomState or None, default=None
+        Draws the subset.
+    batch_size : int, default=256
+        Pool samples scored at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> EntropySampling.utility(np.array([[1.0, 0.0], [0.5, 0.5]])).round(4).tolist()
+    [0.0, 0.6931]
+    """
+
+    largest = True
+
+    @staticmethod
+    def utility(proba):
+        return entropy(proba)
+
+
+def entropy(proba, axis=-1):
+    """Shannon entropy in nats, with ``0 log 0 = 0``."""
+    proba = np.asarray(proba, dtype=np.float64)
+    logs = np.log(np.where(proba > 0, proba, 1.0))
+    return -(proba * logs).sum(axis=axis)
+
+
+least_confidence = as_function(
+    LeastConfidence, "least_confidence", "Least-confidence sampling: lowest top-class probability."
+)
+margin_sampling = as_function(
+    MarginSampling, "margin_sampling", "Margin sampling: smallest gap between the two top classes."
+)
+entropy_sampling = as_function(
+    EntropySampling, "entropy_sampling", "Entropy sampling: largest predictive entropy."
+)
