@@ -18,21 +18,47 @@ load_digits_images
 """
 
 from .attacks import DeepFoolResult, deepfool
-from .datasets import load_digits_images
+from .datasets import load_digits_images, load_fashion_mnist, load_mnist
 from .estimator import ActiveLearningClassifier
 from .learner import ActiveLearner
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
 from .strategies import (
+    BADGE,
+    BALD,
+    CoreSet,
     DFALMargin,
+    EntropySampling,
+    LeastConfidence,
+    MarginSampling,
     QueryStrategy,
     RandomSampling,
+    badge,
+    bald,
+    coreset,
     dfal_margin,
+    entropy_sampling,
+    least_confidence,
+    margin_sampling,
     random_sampling,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BADGE",
+    "BALD",
+    "CoreSet",
+    "EntropySampling",
+    "LeastConfidence",
+    "MarginSampling",
+    "badge",
+    "bald",
+    "coreset",
+    "entropy_sampling",
+    "least_confidence",
+    "margin_sampling",
+    "load_mnist",
+    "load_fashion_mnist",
     "ActiveLearner",
     "ActiveLearningClassifier",
     "DFALMargin",
