@@ -1,0 +1,114 @@
+"""Plots render to PNG and show what they claim (Agg backend, nothing shown)."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from skdfal import ActiveLearningClassifier, DFALMargin, RandomSampling  # noqa: E402
+from skdfal.plotting import (  # noqa: E402
+    plot_learning_curves,
+    plot_margin_distribution,
+    plot_query_gallery,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _png(fig, path):
+    fig.savefig(path, dpi=60)
+    with open(path, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_curves_of_fitted_estimators(digits, tmp_path):
+    X, y = digits
+    X = X[:300].reshape(300, -1)
+    fitted = [
+        ActiveLearningClassifier(
+            LogisticRegression(max_iter=200), RandomSampling(), n_initial=10, query_size=10,
+            budget=40, validation_size=100, random_state=seed,
+        ).fit(X, y[:300])
+        for seed in (0, 1)
+    ]
+    ax = plot_learning_curves(fitted[0])
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [10, 20, 30, 40])
+    np.testing.assert_allclose(line.get_ydata(), [r["accuracy"] for r in fitted[0].learning_curve_])
+    # Several fits: one line, the mean over seeds.
+    ax = plot_learning_curves(fitted)
+    (line,) = ax.get_lines()
+    mean = np.mean([[r["accuracy"] for r in est.learning_curve_] for est in fitted], axis=0)
+    np.testing.assert_allclose(line.get_ydata(), mean)
+    assert line.get_label() == "RandomSampling"
+    _png(ax.figure, tmp_path / "curves.png")
+
+
+def test_query_gallery_shows_real_attacks(fitted_net, digits, tmp_path):
+    X, y = digits
+    pool = X[600:700]
+    axes = plot_query_gallery(fitted_net, pool, n_images=4)
+    assert axes.shape == (4, 3)
+    assert all(len(ax.images) == 1 for ax in axes.ravel())
+    expected, _ = DFALMargin()(fitted_net, pool, n_instances=4)  # default: DFAL's picks
+    for row, idx in enumerate(expected):
+        clean_title, pert_title, adv_title = (ax.get_title() for ax in axes[row])
+        shown = re.match(r"#(\d+): (\d+)", clean_title)
+        assert int(shown.group(1)) == idx
+        assert int(shown.group(2)) == fitted_net.predict(pool[idx : idx + 1])[0]
+        # The adversarial image on screen really is classified as its title says.
+        adv = np.asarray(axes[row, 2].images[0].get_array(), dtype=np.float32).reshape(1, 1, 8, 8)
+        adv_label = int(re.search(r"adversarial: (\d+)", adv_title).group(1))
+        assert fitted_net.predict(adv)[0] == adv_label != int(shown.group(2))
+        # And the perturbation panel is the difference of the two images.
+        diff = adv.reshape(8, 8) - pool[idx, 0]
+        np.testing.assert_allclose(axes[row, 1].images[0].get_array(), diff, atol=1e-5)
+        norm = float(re.search(r"\|r\|=([0-9.e+-]+)", pert_title).group(1))
+        assert norm == pytest.approx(np.linalg.norm(diff), rel=1e-2)
+    _png(axes[0, 0].figure, tmp_path / "gallery.png")
+
+
+def test_query_gallery_of_an_active_learning_classifier(digits, tmp_path):
+    from skdfal import make_classifier
+
+    X, y = digits
+    X, y = X[:300], y[:300]
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=10, lr=1e-2, batch_size=16)
+    clf = ActiveLearningClassifier(net, DFALMargin(), n_initial=20, query_size=5, budget=30, random_state=0)
+    clf.fit(X, y)
+    axes = plot_query_gallery(clf, X, n_images=3)
+    # By default the gallery shows what the run queried, in query order.
+    shown = [int(re.match(r"#(\d+):", ax.get_title()).group(1)) for ax in axes[:, 0]]
+    assert shown == clf.queried_indices_[:3].tolist()
+    np.testing.assert_allclose(axes[0, 0].images[0].get_array(), X[shown[0], 0])
+    _png(axes[0, 0].figure, tmp_path / "gallery_clf.png")
+
+
+def test_margin_distribution_counts_every_sample(fitted_net, digits, tmp_path):
+    X, _ = digits
+    pool = X[600:800]
+    norms = DFALMargin().score(fitted_net, pool)
+    queried = np.argsort(norms)[:10]
+    ax = plot_margin_distribution(fitted_net, pool, queried=queried, bins=15)
+    pool_bars, queried_bars = ax.containers
+    finite = np.isfinite(norms)
+    counts, _ = np.histogram(norms[finite], bins=15)
+    np.testing.assert_array_equal([p.get_height() for p in pool_bars], counts)
+    assert sum(p.get_height() for p in pool_bars) + (~finite).sum() == len(pool)
+    assert sum(p.get_height() for p in queried_bars) == 10
+    # The queried (smallest) margins sit in the leftmost bins.
+    assert queried_bars[0].get_height() > 0
+    assert "200 samples" in ax.get_title()
+    _png(ax.figure, tmp_path / "margins.png")
