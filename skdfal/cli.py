@@ -133,6 +133,18 @@ def _table(strategies, rows) -> str:
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
 
 
+def _add_benchmark(sub):
+    from .benchmark import add_benchmark_parser
+
+    add_benchmark_parser(sub)
+
+
+def _add_label(sub):
+    from ._label_cli import add_parser
+
+    add_parser(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``skdfal`` argument parser (sub-commands register themselves here)."""
     parser = argparse.ArgumentParser(
@@ -140,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
+    _add_benchmark(sub)
+    _add_label(sub)
     return parser
 
 

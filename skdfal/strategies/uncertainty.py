@@ -171,7 +171,8 @@ def entropy(proba, axis=-1):
     """Shannon entropy in nats, with ``0 log 0 = 0``."""
     proba = np.asarray(proba, dtype=np.float64)
     logs = np.log(np.where(proba > 0, proba, 1.0))
-    return -(proba * logs).sum(axis=axis)
+    # "+ 0.0" turns -0.0 (a certain prediction) into 0.0.
+    return -(proba * logs).sum(axis=axis) + 0.0
 
 
 least_confidence = as_function(

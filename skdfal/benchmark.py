@@ -1,0 +1,721 @@
+"""Benchmark harness: query strategies x seeds under one active learning protocol.
+
+One *run* is one (strategy, seed) pair: a random initial labeled set, then
+rounds of query -> oracle labels -> retrain until the label budget is spent,
+with test accuracy after every round.  Rows (see
+:data:`skdfal.experiments.COLUMNS`, plus ``queried``: the pool rows bought
+that round) are appended to a CSV file as soon as they exist, so an
+interrupted benchmark resumes where it stopped:
+
+* a finished run is never recomputed;
+* a partial run is *replayed*: the model is refitted on the labels it had
+  bought (same seed, so the same network for retrain-from-scratch) and the
+  run continues from its next round.  Runs whose state cannot be rebuilt
+  from labels alone (adversarial copies, warm start) restart from scratch.
+
+Every random choice of a round (the candidate subset, the strategy's own
+draws) is seeded by ``(seed, round)``, so a replayed run takes the same
+decisions as an uninterrupted one.
+
+Examples
+--------
+>>> from skdfal.benchmark import run_benchmark
+>>> frame = run_benchmark("digits", ["random", "entropy"], seeds=[0], n_initial=10,
+...                       query_size=10, budget=30, epochs=2, progress=False)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .experiments import COLUMNS, initial_indices
+from .learner import ActiveLearner
+
+__all__ = [
+    "STRATEGIES",
+    "ROW_COLUMNS",
+    "make_strategy",
+    "load_benchmark_data",
+    "run_one",
+    "run_benchmark",
+    "summarize",
+    "summary_markdown",
+    "save_learning_curves",
+]
+
+#: Columns written by the harness: :data:`COLUMNS` plus the pool rows bought in the round.
+ROW_COLUMNS = (*COLUMNS, "queried")
+
+#: Strategy names the harness knows: name -> (class path, parameters, adversarial copies).
+STRATEGIES = {
+    "random": ("RandomSampling", {}, False),
+    "least_confidence": ("LeastConfidence", {}, False),
+    "margin": ("MarginSampling", {}, False),
+    "entropy": ("EntropySampling", {}, False),
+    "bald": ("BALD", {"n_passes": 20}, False),
+    "coreset": ("CoreSet", {}, False),
+    "badge": ("BADGE", {}, False),
+    # DFAL as the paper ran it: queried samples only, and queried samples plus
+    # their DeepFool adversarial copies labelled for free.
+    "dfal": ("DFALMargin", {}, False),
+    "dfal_adv": ("DFALMargin", {}, True),
+}
+
+
+def make_strategy(name, **params):
+    """The strategy object and adversarial flag of a named strategy.
+
+    Returns
+    -------
+    strategy : QueryStrategy
+    adversarial : bool
+    """
+    from . import strategies
+
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose from {sorted(STRATEGIES)}")
+    cls_name, defaults, adversarial = STRATEGIES[name]
+    return getattr(strategies, cls_name)(**{**defaults, **params}), adversarial
+
+
+def _round_seed(seed, rnd, stream):
+    """An int seed for one random stream of one round of one run."""
+    return int(np.random.SeedSequence([int(seed), int(rnd), int(stream)]).generate_state(1)[0])
+
+
+def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test_size=None, random_state=0):
+    """``(X_pool, y_pool, X_test, y_test)`` for a named dataset.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "fashion-mnist"}
+        ``digits`` is split 70/30 (stratified); the others use their own
+        train (pool) and test files from ``data_dir``.
+    data_dir : str or Path, optional
+        Folder with the IDX files (default ``../shared/data/mnist`` for MNIST).
+    pool_size, test_size : int, optional
+        Keep a random subset of that many pool / test samples.
+    random_state : int, default=0
+        Draws the subsets (the same for every strategy and seed).
+    """
+    from .datasets import load_digits_images, load_fashion_mnist, load_mnist
+
+    if dataset == "digits":
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits_images()
+        X_pool, X_test, y_pool, y_test = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=random_state
+        )
+    elif dataset in ("mnist", "fashion-mnist"):
+        if dataset == "mnist":
+            X_pool, y_pool, X_test, y_test = load_mnist(data_dir or "../shared/data/mnist", "both")
+        else:
+            if data_dir is None:
+                raise ValueError("fashion-mnist needs data_dir (a folder with its IDX files)")
+            X_pool, y_pool, X_test, y_test = load_fashion_mnist(data_dir, "both")
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from 'digits', 'mnist', 'fashion-mnist'")
+    rng = np.random.RandomState(random_state)
+    if pool_size is not None and pool_size < len(y_pool):
+        keep = np.sort(rng.choice(len(y_pool), pool_size, replace=False))
+        X_pool, y_pool = X_pool[keep], y_pool[keep]
+    if test_size is not None and test_size < len(y_test):
+        keep = np.sort(rng.choice(len(y_test), test_size, replace=False))
+        X_test, y_test = X_test[keep], y_test[keep]
+    return X_pool, y_pool, X_test, y_test
+
+
+def _epochs_for(n_train, protocol):
+    """Epochs for a training set: at least ``epochs``, and ``min_updates`` optimiser steps."""
+    per_epoch = max(1, math.ceil(n_train / protocol["batch_size"]))
+    return max(protocol["epochs"], math.ceil(protocol["min_updates"] / per_epoch))
+
+
+def _make_estimator(protocol, input_shape, n_classes, seed):
+    from .models import make_classifier
+
+    return make_classifier(
+        protocol["model"], input_shape=input_shape, n_classes=n_classes,
+        max_epochs=protocol["epochs"], lr=protocol["lr"], batch_size=protocol["batch_size"],
+        device=protocol["device"], random_state=seed,
+    )
+
+
+def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_params=None):
+    """One (strategy, seed) run; returns its rows (replayed rows included).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`STRATEGIES`.
+    seed : int
+        Seeds the initial set, the network and every round's random draws.
+    data : tuple
+        ``(X_pool, y_pool, X_test, y_test)``.
+    protocol : dict
+        See :func:`run_benchmark` (``n_initial``, ``query_size``, ``budget``,
+        ``retrain``, ``epochs``, ``min_updates``, ``model``, ``lr``,
+        ``batch_size``, ``device``, ``pool_subsample``).
+    done_rows : list of dict
+        Rows of an interrupted earlier attempt of this run, to replay.
+    on_row : callable, optional
+        Called with each new row.
+    """
+    X_pool, y_pool, X_test, y_test = data
+    strategy, adversarial = make_strategy(name, **(strategy_params or {}))
+    takes_seed = "random_state" in strategy.get_params()
+    n_classes = int(max(y_pool.max(), y_test.max()) + 1)
+    warm = protocol["retrain"] == "warm"
+    learner = ActiveLearner(
+        _make_estimator(protocol, X_pool.shape[1:], n_classes, seed), strategy,
+        adversarial_augmentation=adversarial, warm_start=warm,
+    )
+    labeled = np.zeros(len(y_pool), dtype=bool)
+    rows = []
+
+    def emit(rnd, queried, query_time, fit_time):
+        row = {
+            "strategy": name, "seed": int(seed), "round": int(rnd),
+            "n_labels": int(learner.n_labels_paid_), "n_train": int(learner.n_training_samples_),
+            "accuracy": float(learner.score(X_test, y_test)),
+            "query_time": float(query_time), "fit_time": float(fit_time),
+            "queried": " ".join(str(int(i)) for i in queried),
+        }
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+
+    done_rows = sorted(done_rows, key=lambda r: int(r["round"]))
+    replayable = bool(done_rows) and not adversarial and not warm
+    if replayable:
+        # Rebuild the state after the last finished round from the labels it bought.
+        # Same rows in the same order as the interrupted run trained on, so
+        # the seeded network comes out identical.
+        bought = [np.asarray(str(row["queried"]).split(), dtype=np.int64) for row in done_rows]
+        idx = np.concatenate(bought)
+        labeled[idx] = True
+        rows.extend(dict(row) for row in done_rows)
+        first_round = int(done_rows[-1]["round"]) + 1
+        learner.estimator.set_params(max_epochs=_epochs_for(len(idx), protocol))
+        learner.fit(X_pool[idx], y_pool[idx])
+    else:
+        start = time.perf_counter()
+        init = np.sort(initial_indices(y_pool, protocol["n_initial"], seed))
+        labeled[init] = True
+        learner.estimator.set_params(max_epochs=_epochs_for(len(init), protocol))
+        learner.fit(X_pool[init], y_pool[init])
+        emit(0, init, 0.0, time.perf_counter() - start)
+        first_round = 1
+
+    rnd = first_round
+    while learner.n_labels_paid_ < protocol["budget"]:
+        unlabeled = np.flatnonzero(~labeled)
+        size = min(protocol["query_size"], protocol["budget"] - learner.n_labels_paid_)
+        if len(unlabeled) < size:
+            break
+        start = time.perf_counter()
+        subsample = protocol["pool_subsample"]
+        if subsample is not None and subsample < len(unlabeled):
+            rng = np.random.RandomState(_round_seed(seed, rnd, 0))
+            candidates = np.sort(rng.choice(unlabeled, size=max(subsample, size), replace=False))
+        else:
+            candidates = unlabeled
+        kwargs = {"random_state": _round_seed(seed, rnd, 1)} if takes_seed else {}
+        picked, _ = learner.query(X_pool[candidates], size, **kwargs)
+        chosen = candidates[np.asarray(picked, dtype=np.int64)]
+        query_time = time.perf_counter() - start
+        start = time.perf_counter()
+        n_after = learner.n_training_samples_ + len(chosen) * (2 if adversarial else 1)
+        learner.estimator_.set_params(max_epochs=_epochs_for(n_after, protocol))
+        learner.teach(X_pool[chosen], y_pool[chosen])
+        fit_time = time.perf_counter() - start
+        labeled[chosen] = True
+        emit(rnd, chosen, query_time, fit_time)
+        rnd += 1
+    return rows
+
+
+# ------------------------------------------------------------------ journal
+def _read_rows(path):
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _append_row(path, row):
+    path = Path(path)
+    new = not path.is_file() or path.stat().st_size == 0
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(ROW_COLUMNS))
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row[k] for k in ROW_COLUMNS})
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _typed(row):
+    out = dict(row)
+    for key in ("seed", "round", "n_labels", "n_train"):
+        out[key] = int(out[key])
+    for key in ("accuracy", "query_time", "fit_time"):
+        out[key] = float(out[key])
+    return out
+
+
+def _check_protocol(path, protocol, resume):
+    """Refuse to mix rows of different protocols in one results file."""
+    meta = Path(str(path) + ".protocol.json")
+    if resume and meta.is_file():
+        old = json.loads(meta.read_text())
+        new = json.loads(json.dumps(protocol))
+        # A larger budget only extends the runs: they resume from where they stopped.
+        changed = sorted(
+            k for k in set(old) | set(new) if k != "budget" and old.get(k) != new.get(k)
+        )
+        if changed:
+            raise ValueError(
+                f"{path} holds results of another protocol (differs in {changed}); "
+                "use another output file or resume=False"
+            )
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps(protocol, indent=1, sort_keys=True))
+
+
+# ------------------------------------------------------------ parallel runs
+_WORKER = {}
+
+
+def _init_worker(data, queue, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER.update(data=data, queue=queue)
+
+
+def _worker_run(name, seed, protocol, done_rows, strategy_params):
+    queue = _WORKER["queue"]
+    run_one(name, seed, _WORKER["data"], protocol, done_rows=done_rows, on_row=queue.put,
+            strategy_params=strategy_params)
+    queue.put(("done", name, seed))
+
+
+def run_benchmark(
+    dataset="digits",
+    strategies=("random", "entropy", "dfal"),
+    seeds=(0, 1, 2),
+    *,
+    data_dir=None,
+    data=None,
+    n_initial=10,
+    query_size=10,
+    budget=100,
+    retrain="scratch",
+    epochs=30,
+    min_updates=0,
+    model="lenet5",
+    lr=1e-3,
+    batch_size=32,
+    device="cpu",
+    pool_subsample=None,
+    pool_size=None,
+    test_size=None,
+    output=None,
+    resume=True,
+    n_jobs=1,
+    threads=1,
+    progress=True,
+    strategy_params=None,
+):
+    """Run strategies x seeds under one protocol; return all rows as a DataFrame.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "fashion-mnist"}, default="digits"
+    strategies : list of str
+        Keys of :data:`STRATEGIES` (``"dfal"`` and ``"dfal_adv"`` are the
+        paper's two DFAL variants).
+    seeds : list of int
+    data_dir : str or Path, optional
+        Folder of the MNIST / Fashion-MNIST IDX files.
+    data : tuple, optional
+        ``(X_pool, y_pool, X_test, y_test)`` instead of a named dataset.
+    n_initial, query_size, budget : int
+        Initial labels, labels per round, total labels to stop at.
+    retrain : {"scratch", "warm"}, default="scratch"
+        Retrain a fresh network every round, or continue training.
+    epochs : int, default=30
+    min_updates : int, default=0
+        Train at least this many optimiser steps per round (more epochs on
+        tiny labeled sets, which would otherwise see a handful of steps).
+    model : {"lenet5", "vgg8"}
+    lr, batch_size, device
+        Training parameters (Adam).
+    pool_subsample : int, optional
+        Score only this many random unlabeled candidates per round (the same
+        number for every strategy).
+    pool_size, test_size : int, optional
+        Random subsets of the pool / test set (see :func:`load_benchmark_data`).
+    output : str or Path, optional
+        CSV file the rows are appended to as they come (needed to resume).
+    resume : bool, default=True
+        Keep and reuse the rows already in ``output``.
+    n_jobs : int, default=1
+        Runs in parallel (processes).
+    threads : int, default=1
+        Torch threads per process.
+    progress : bool, default=True
+        tqdm progress bar (one tick per round).
+    strategy_params : dict, optional
+        ``{name: {param: value}}`` overrides of the strategies' parameters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (strategy, seed, round), columns :data:`ROW_COLUMNS`.
+    """
+    import pandas as pd
+    import torch
+    from tqdm.auto import tqdm
+
+    if retrain not in ("scratch", "warm"):
+        raise ValueError(f"retrain must be 'scratch' or 'warm', got {retrain!r}")
+    strategies = list(strategies)
+    for name in strategies:
+        make_strategy(name)  # fail early on a typo
+    if budget < n_initial:
+        raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
+    protocol = {
+        "dataset": dataset if data is None else "arrays", "n_initial": int(n_initial),
+        "query_size": int(query_size), "budget": int(budget), "retrain": retrain,
+        "epochs": int(epochs), "min_updates": int(min_updates), "model": model, "lr": float(lr),
+        "batch_size": int(batch_size), "device": device,
+        "pool_subsample": None if pool_subsample is None else int(pool_subsample),
+        "pool_size": pool_size, "test_size": test_size,
+    }
+    if data is None:
+        data = load_benchmark_data(dataset, data_dir, pool_size=pool_size, test_size=test_size)
+    params = strategy_params or {}
+
+    previous = {}
+    if output is not None:
+        _check_protocol(output, {**protocol, "strategy_params": params}, resume)
+        if resume:
+            for row in _read_rows(output):
+                previous.setdefault((row["strategy"], int(row["seed"])), []).append(_typed(row))
+        elif Path(output).is_file():
+            Path(output).unlink()
+
+    rounds_per_run = 1 + math.ceil((budget - n_initial) / query_size)
+    tasks, finished_rows = [], []
+    for seed in seeds:  # seed-major: an early stop leaves every strategy equally seeded
+        for name in strategies:
+            done = previous.get((name, int(seed)), [])
+            if done and max(r["n_labels"] for r in done) >= budget:
+                finished_rows += done
+            else:
+                tasks.append((name, int(seed), done))
+
+    rows = list(finished_rows)
+    bar = tqdm(
+        total=rounds_per_run * len(strategies) * len(seeds),
+        initial=len(finished_rows), disable=not progress, desc="benchmark", unit="round",
+    )
+
+    def record(row):
+        if output is not None:
+            _append_row(output, row)
+        rows.append(row)
+        bar.update(1)
+        bar.set_postfix_str(f"{row['strategy']} seed {row['seed']}: {row['n_labels']} labels, "
+                            f"acc {row['accuracy']:.3f}")
+
+    def keep_replayed(name, seed, done):
+        # Replayed rows count as done; a run restarted from scratch drops them.
+        _, adversarial = make_strategy(name)
+        if done and not adversarial and retrain == "scratch":
+            rows.extend(done)
+            bar.update(len(done))
+        elif done and output is not None:
+            _drop_run(output, name, seed)
+
+    try:
+        if n_jobs <= 1:
+            previous_threads = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                for name, seed, done in tasks:
+                    keep_replayed(name, seed, done)
+                    run_one(name, seed, data, protocol, done_rows=done, on_row=record,
+                            strategy_params=params.get(name))
+            finally:
+                torch.set_num_threads(previous_threads)
+        else:
+            _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed)
+    finally:
+        bar.close()
+    frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
+    return frame.sort_values(["strategy", "seed", "round"]).reset_index(drop=True)
+
+
+def _drop_run(path, name, seed):
+    """Rewrite the results file without the rows of one run (it restarts from scratch)."""
+    rows = [r for r in _read_rows(path) if not (r["strategy"] == name and int(r["seed"]) == seed)]
+    tmp = Path(str(path) + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(ROW_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed):
+    import queue as queue_module
+
+    # fork shares the (read-only) arrays with the workers without pickling them.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    queue = ctx.Queue()
+    with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(data, queue, threads)) as pool:
+        futures = []
+        for name, seed, done in tasks:
+            keep_replayed(name, seed, done)
+            futures.append(pool.submit(_worker_run, name, seed, protocol, done, params.get(name)))
+        remaining = len(futures)
+        while remaining:
+            try:
+                item = queue.get(timeout=1.0)
+            except queue_module.Empty:
+                for f in futures:
+                    if f.done() and f.exception() is not None:
+                        raise f.exception() from None
+                continue
+            if isinstance(item, tuple):
+                remaining -= 1
+                continue
+            record(item)
+        for f in futures:
+            f.result()
+
+
+# ----------------------------------------------------------------- summaries
+def _mean_curves(frame):
+    """Mean and std accuracy over seeds per (strategy, n_labels)."""
+    grouped = frame.groupby(["strategy", "n_labels"])["accuracy"]
+    return grouped.mean().rename("mean").to_frame().join(grouped.std(ddof=1).rename("std"))
+
+
+def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.97)):
+    """One line per strategy: accuracy at budgets, labels to reach targets, AULC.
+
+    Parameters
+    ----------
+    results : DataFrame or iterable of dict
+        Learning-curve rows (columns of :data:`skdfal.experiments.COLUMNS`).
+    budgets : list of int
+        Label counts at which to report the mean (and std) test accuracy over
+        seeds; the last measured point at or below each budget is used, and
+        budgets beyond the curves are left out.
+    targets : list of float
+        Accuracies to reach: the smallest label count at which the mean curve
+        over seeds is at least the target (NaN when never reached).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by strategy, with ``seeds``, ``acc@B``, ``acc@B_std``,
+        ``labels_to_T``, ``best_acc``, ``labels_at_best``, ``aulc`` (area
+        under the mean curve divided by its label range: the mean accuracy
+        over the labels spent), ``query_s`` and ``fit_s`` (mean seconds per
+        round).
+
+    Examples
+    --------
+    >>> from skdfal.benchmark import summarize
+    >>> rows = [{"strategy": "a", "seed": 0, "n_labels": n, "accuracy": acc, "query_time": 0.0,
+    ...          "fit_time": 0.0} for n, acc in [(10, 0.5), (20, 0.9), (30, 0.95)]]
+    >>> table = summarize(rows, budgets=(20,), targets=(0.9,))
+    >>> float(table.loc["a", "acc@20"]), int(table.loc["a", "labels_to_0.9"]), float(table.loc["a", "aulc"])
+    (0.9, 20, 0.8125)
+    """
+    import pandas as pd
+
+    frame = results if isinstance(results, pd.DataFrame) else pd.DataFrame(list(results))
+    if frame.empty:
+        raise ValueError("results are empty: nothing to summarize")
+    curves = _mean_curves(frame)
+    max_labels = int(frame["n_labels"].max())
+    out = {}
+    for name, curve in curves.groupby(level="strategy"):
+        curve = curve.droplevel("strategy").sort_index()
+        part = frame[frame["strategy"] == name]
+        line = {"seeds": int(part["seed"].nunique())}
+        for budget in budgets:
+            if budget > max_labels:
+                continue
+            upto = curve[curve.index <= budget]
+            line[f"acc@{budget}"] = float(upto["mean"].iloc[-1]) if len(upto) else np.nan
+            line[f"acc@{budget}_std"] = float(upto["std"].iloc[-1]) if len(upto) else np.nan
+        for target in targets:
+            hit = curve.index[curve["mean"].to_numpy() >= target]
+            line[f"labels_to_{target:g}"] = int(hit[0]) if len(hit) else None
+        best = int(np.argmax(curve["mean"].to_numpy()))
+        line["best_acc"] = float(curve["mean"].iloc[best])
+        line["labels_at_best"] = int(curve.index[best])
+        xs = curve.index.to_numpy(dtype=float)
+        ys = curve["mean"].to_numpy()
+        span = xs[-1] - xs[0]
+        line["aulc"] = float(np.trapezoid(ys, xs) / span) if span > 0 else float(ys[0])
+        for key in ("query_time", "fit_time"):
+            if key in part:
+                # Round 0 queries nothing: leave it out of the query time.
+                queried = "round" in part and key == "query_time"
+                rounds = part[part["round"].astype(int) > 0] if queried else part
+                line[key.replace("_time", "_s")] = float(rounds[key].astype(float).mean())
+        out[name] = line
+    table = pd.DataFrame.from_dict(out, orient="index")
+    table.index.name = "strategy"
+    return table.sort_values("aulc", ascending=False)
+
+
+def summary_markdown(table, *, digits=4):
+    """A markdown table of :func:`summarize`'s output (mean ± std cells)."""
+    cols = [c for c in table.columns if not c.endswith("_std")]
+    header = ["strategy"] + [c.replace("labels_to_", "labels to ") for c in cols]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, row in table.iterrows():
+        cells = [str(name)]
+        for col in cols:
+            value = row[col]
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                cells.append("not reached" if col.startswith("labels_to_") else "-")
+            elif col.startswith("acc@"):
+                std = row.get(col + "_std")
+                cells.append(f"{value:.{digits}f}" + (f" ± {std:.{digits}f}" if std == std else ""))
+            elif col in ("best_acc", "aulc"):
+                cells.append(f"{value:.{digits}f}")
+            elif col.endswith("_s"):
+                cells.append(f"{value:.2f}")
+            else:
+                cells.append(str(int(value)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save_learning_curves(results, stem, *, title=None, formats=("png", "svg")):
+    """Draw :func:`skdfal.plotting.plot_learning_curves` and save ``stem.png`` / ``stem.svg``.
+
+    Returns
+    -------
+    list of Path
+    """
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_learning_curves
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    plot_learning_curves(results, ax=ax, title=title)
+    fig.tight_layout()
+    paths = []
+    for fmt in formats:
+        path = Path(f"{stem}.{fmt}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=130)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+# ----------------------------------------------------------------------- CLI
+def _int_list(text):
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def _float_list(text):
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def add_benchmark_parser(sub):
+    """Register ``skdfal benchmark`` on an argparse sub-parsers object."""
+    p = sub.add_parser(
+        "benchmark",
+        help="strategies x seeds under one active learning protocol (resumable)",
+        description=(
+            "Run query strategies x seeds on digits, MNIST or Fashion-MNIST; write tidy rows to a "
+            "CSV as they come (an interrupted run resumes), a learning-curve plot (PNG and SVG) "
+            "and a markdown summary next to it."
+        ),
+    )
+    p.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"])
+    p.add_argument("--data-dir", default=None, help="folder of the IDX files (MNIST default: ../shared/data/mnist)")
+    p.add_argument("--strategies", default="random,entropy,dfal",
+                   help=f"comma-separated, from: {','.join(STRATEGIES)} (default random,entropy,dfal)")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--n-initial", type=int, default=10, help="initial labels (default 10)")
+    p.add_argument("--query-size", type=int, default=10, help="labels per round (default 10)")
+    p.add_argument("--budget", type=int, default=100, help="labels to stop at (default 100)")
+    p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
+                   help="retrain a fresh net every round (default) or continue training")
+    p.add_argument("--epochs", type=int, default=30, help="epochs per round (default 30)")
+    p.add_argument("--min-updates", type=int, default=0,
+                   help="at least this many optimiser steps per round (default 0)")
+    p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--pool-subsample", type=int, default=None,
+                   help="score this many random unlabeled candidates per round (all strategies)")
+    p.add_argument("--pool-size", type=int, default=None, help="use a random subset of the pool")
+    p.add_argument("--test-size", type=int, default=None, help="use a random subset of the test set")
+    p.add_argument("--output", type=Path, default=Path("skdfal-benchmark.csv"),
+                   help="CSV of rows; plot and summary are written next to it")
+    p.add_argument("--no-resume", action="store_true", help="discard rows already in --output")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes, default 1)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
+    p.add_argument("--budgets", default="100,200,500,1000", help="label counts for the summary")
+    p.add_argument("--targets", default="0.9,0.95,0.97", help="accuracies for the summary")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_benchmark)
+    return p
+
+
+def _cmd_benchmark(args):
+    seeds = _int_list(args.seeds)
+    if not seeds:
+        raise SystemExit("--seeds: give at least one seed, e.g. 0,1,2")
+    started = time.perf_counter()
+    frame = run_benchmark(
+        args.dataset, [s.strip() for s in args.strategies.split(",") if s.strip()], seeds,
+        data_dir=args.data_dir, n_initial=args.n_initial, query_size=args.query_size,
+        budget=args.budget, retrain=args.retrain, epochs=args.epochs, min_updates=args.min_updates,
+        model=args.model, lr=args.lr, batch_size=args.batch_size, device=args.device,
+        pool_subsample=args.pool_subsample, pool_size=args.pool_size, test_size=args.test_size,
+        output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,
+        progress=not args.no_progress,
+    )
+    elapsed = time.perf_counter() - started
+    frame = frame[frame["n_labels"] <= args.budget]
+    stem = args.output.with_suffix("")
+    table = summarize(frame, budgets=_int_list(args.budgets), targets=_float_list(args.targets))
+    text = summary_markdown(table)
+    Path(f"{stem}.summary.md").write_text(text + "\n")
+    save_learning_curves(frame, stem, title=f"{args.dataset}, {args.model}: test accuracy vs labels paid")
+    print(text)
+    print(f"\n{len(frame)} rows in {args.output}; plot {stem}.png/.svg; summary {stem}.summary.md; "
+          f"{elapsed:.0f} s this invocation")
+    return 0

@@ -1,0 +1,154 @@
+"""Experiment harness: end to end on digits (tiny budget) and MNIST, resume, summaries, plots."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from skdfal import benchmark  # noqa: E402
+from skdfal.benchmark import run_benchmark, summarize, summary_markdown  # noqa: E402
+from skdfal.cli import main  # noqa: E402
+from skdfal.experiments import COLUMNS, simulate  # noqa: E402
+from skdfal.plotting import plot_learning_curves  # noqa: E402
+
+MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+TINY = dict(n_initial=10, query_size=10, epochs=2, progress=False)
+
+
+def test_digits_end_to_end(tmp_path):
+    out = tmp_path / "r.csv"
+    frame = run_benchmark("digits", ["random", "entropy", "dfal", "dfal_adv"], [0], budget=30,
+                          output=out, **TINY)
+    assert set(COLUMNS) <= set(frame.columns)
+    for name, part in frame.groupby("strategy"):
+        assert part["n_labels"].tolist() == [10, 20, 30]
+        assert part["round"].tolist() == [0, 1, 2]
+        bought = np.concatenate([np.asarray(q.split(), dtype=int) for q in part["queried"]])
+        assert len(bought) == 30 and len(set(bought.tolist())) == 30  # never buys a label twice
+        assert ((part["accuracy"] >= 0) & (part["accuracy"] <= 1)).all()
+        if name == "dfal_adv":  # free adversarial copies enlarge the training set
+            assert (part["n_train"].iloc[1:] > part["n_labels"].iloc[1:]).all()
+        else:
+            assert (part["n_train"] == part["n_labels"]).all()
+    # Same seed, same initial labels (one per class) for every strategy.
+    firsts = frame[frame["round"] == 0]["queried"].unique()
+    assert len(firsts) == 1
+    on_disk = pd.read_csv(out)
+    assert len(on_disk) == len(frame) and set(on_disk["strategy"]) == set(frame["strategy"])
+
+
+def test_finished_runs_are_not_recomputed(tmp_path, monkeypatch):
+    out = tmp_path / "r.csv"
+    first = run_benchmark("digits", ["random", "margin"], [0], budget=20, output=out, **TINY)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished run was recomputed")
+
+    monkeypatch.setattr(benchmark, "run_one", fail)
+    again = run_benchmark("digits", ["random", "margin"], [0], budget=20, output=out, **TINY)
+    pd.testing.assert_frame_equal(first, again, check_dtype=False)
+
+
+def test_partial_run_is_replayed_to_the_same_result(tmp_path):
+    full = tmp_path / "full.csv"
+    ref = run_benchmark("digits", ["entropy"], [1], budget=40, output=full, **TINY)
+    cut = tmp_path / "cut.csv"
+    lines = full.read_text().splitlines()
+    cut.write_text("\n".join(lines[:3]) + "\n")  # header + rounds 0 and 1: interrupted
+    shutil.copy(str(full) + ".protocol.json", str(cut) + ".protocol.json")
+    resumed = run_benchmark("digits", ["entropy"], [1], budget=40, output=cut, **TINY)
+    assert resumed["queried"].tolist() == ref["queried"].tolist()
+    np.testing.assert_allclose(resumed["accuracy"], ref["accuracy"])
+    assert len(pd.read_csv(cut)) == 4
+
+
+def test_budget_extension_continues_and_protocol_change_is_refused(tmp_path):
+    out = tmp_path / "r.csv"
+    run_benchmark("digits", ["coreset"], [0], budget=20, output=out, **TINY)
+    extended = run_benchmark("digits", ["coreset"], [0], budget=30, output=out, **TINY)
+    direct = run_benchmark("digits", ["coreset"], [0], budget=30, output=tmp_path / "d.csv", **TINY)
+    assert extended["queried"].tolist() == direct["queried"].tolist()
+    with pytest.raises(ValueError, match="epochs"):
+        run_benchmark("digits", ["coreset"], [0], budget=30, output=out, **{**TINY, "epochs": 3})
+    with pytest.raises(ValueError, match="unknown strategy"):
+        run_benchmark("digits", ["nope"], [0], budget=30, **TINY)
+
+
+def test_parallel_runs_match_serial(tmp_path):
+    kw = dict(budget=20, **TINY)
+    serial = run_benchmark("digits", ["random", "bald"], [0], **kw)
+    parallel = run_benchmark("digits", ["random", "bald"], [0], n_jobs=2, output=tmp_path / "p.csv", **kw)
+    assert serial["queried"].tolist() == parallel["queried"].tolist()
+    np.testing.assert_allclose(serial["accuracy"], parallel["accuracy"])
+
+
+@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
+def test_mnist_harness(tmp_path):
+    frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=MNIST_DIR, pool_size=1000,
+                          test_size=300, budget=20, pool_subsample=200, epochs=1, progress=False)
+    assert frame.groupby("strategy")["n_labels"].max().tolist() == [20, 20]
+
+
+def _rows():
+    # Two strategies, two seeds, hand-made curves.
+    curves = {
+        ("a", 0): [0.50, 0.80, 0.96], ("a", 1): [0.60, 0.90, 0.98],
+        ("b", 0): [0.40, 0.60, 0.70], ("b", 1): [0.40, 0.70, 0.80],
+    }
+    return [
+        {"strategy": s, "seed": k, "round": r, "n_labels": n, "n_train": n, "accuracy": acc,
+         "query_time": 1.0, "fit_time": 2.0}
+        for (s, k), accs in curves.items() for r, (n, acc) in enumerate(zip((10, 20, 30), accs, strict=True))
+    ]
+
+
+def test_summary_against_hand_computation():
+    table = summarize(_rows(), budgets=(20, 25, 100), targets=(0.85, 0.97))
+    assert table.index.tolist() == ["a", "b"]  # sorted by area under the curve
+    assert table.loc["a", "acc@20"] == pytest.approx(0.85)
+    assert table.loc["a", "acc@20_std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    assert table.loc["a", "acc@25"] == pytest.approx(0.85)  # last point at or below 25
+    assert "acc@100" not in table.columns  # beyond the curves
+    assert table.loc["a", "labels_to_0.85"] == 20 and table.loc["a", "labels_to_0.97"] == 30
+    assert np.isnan(table.loc["b", "labels_to_0.85"])  # never reached
+    # Trapezoid of the mean curve (0.40, 0.65, 0.75) over 10..30, divided by 20.
+    assert table.loc["b", "aulc"] == pytest.approx((0.40 + 0.65) / 4 + (0.65 + 0.75) / 4)
+    text = summary_markdown(table)
+    assert "not reached" in text and "0.8500 ± 0.0707" in text
+
+
+def test_plot_learning_curves_draws_mean_and_band():
+    ax = plot_learning_curves(_rows())
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["b"].get_ydata(), [0.40, 0.65, 0.75])
+    np.testing.assert_allclose(lines["a"].get_xdata(), [10, 20, 30])
+    assert len(ax.collections) == 2  # one band per strategy
+    with pytest.raises(ValueError, match="column"):
+        plot_learning_curves([{"strategy": "a"}])
+
+
+def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
+    out = tmp_path / "bench.csv"
+    assert main(["benchmark", "--dataset", "digits", "--strategies", "random,least_confidence",
+                 "--seeds", "0", "--budget", "20", "--epochs", "1", "--output", str(out),
+                 "--no-progress", "--budgets", "10,20"]) == 0
+    for suffix in (".csv", ".png", ".svg", ".summary.md"):
+        assert (tmp_path / f"bench{suffix}").is_file()
+    assert "least_confidence" in capsys.readouterr().out
+
+
+def test_simulate_still_runs_with_a_baseline(digits):
+    from skdfal import EntropySampling, make_classifier
+
+    X, y = digits
+    rows = simulate(lambda seed: make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=1, random_state=seed),
+                    EntropySampling(), X[:300], y[:300], X[300:400], y[300:400], n_initial=10, n_rounds=1)
+    assert [r["n_labels"] for r in rows] == [10, 20]
