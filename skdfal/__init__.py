@@ -15,6 +15,10 @@ LeNet5, VGG8, make_classifier, SeededNeuralNetClassifier
     The paper's networks and a skorch classifier set up for active learning.
 load_digits_images
     scikit-learn's bundled digits as (n, 1, 8, 8) float32 images.
+LabelingSession, make_digits_session, SessionError, Labeler
+    Crash-safe human-in-the-loop labeling saved in a directory (journal,
+    snapshots, no pickle), labeled in Jupyter (``Labeler``, needs
+    ipywidgets) or with ``skdfal label``.
 """
 
 from .attacks import DeepFoolResult, deepfool
@@ -22,6 +26,7 @@ from .datasets import load_digits_images, load_fashion_mnist, load_mnist
 from .estimator import ActiveLearningClassifier
 from .learner import ActiveLearner
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
+from .session import LabelingSession, SessionError, make_digits_session
 from .strategies import (
     BADGE,
     BALD,
@@ -41,6 +46,7 @@ from .strategies import (
     margin_sampling,
     random_sampling,
 )
+from .widgets import Labeler  # imports ipywidgets only when a Labeler is built
 
 __version__ = "0.1.0"
 
@@ -61,6 +67,10 @@ __all__ = [
     "load_fashion_mnist",
     "ActiveLearner",
     "ActiveLearningClassifier",
+    "LabelingSession",
+    "Labeler",
+    "SessionError",
+    "make_digits_session",
     "DFALMargin",
     "DeepFoolResult",
     "LeNet5",

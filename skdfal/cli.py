@@ -139,6 +139,12 @@ def _add_benchmark(sub):
     add_benchmark_parser(sub)
 
 
+def _add_label(sub):
+    from ._label_cli import add_parser
+
+    add_parser(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``skdfal`` argument parser (sub-commands register themselves here)."""
     parser = argparse.ArgumentParser(
@@ -147,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
     _add_benchmark(sub)
+    _add_label(sub)
     return parser
 
 

@@ -1,0 +1,145 @@
+"""``skdfal label SESSION_DIR``: label a session's queries in a terminal.
+
+The same session directory works from Jupyter (:class:`skdfal.widgets.Labeler`)
+and from a shell, so a session started in a notebook continues here.  Each
+sample is printed as ASCII art (with its adversarial copy for DFAL) and
+written to ``SESSION_DIR/current.png``; answers are read from stdin, one per
+line: a class, ``s`` (skip), ``u`` (undo), ``q`` (quit; end of input too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser", "run_label_loop"]
+
+HELP = "answer with a class (index or name), s = skip, u = undo, q = quit"
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def add_parser(sub):
+    """Register the ``label`` sub-command on an argparse sub-parsers object."""
+    p = sub.add_parser(
+        "label",
+        help="label a session's queried samples in the terminal (resumable)",
+        description=(
+            "Human-in-the-loop labeling of a session directory (made in Python or Jupyter, or "
+            "with --new-digits). Labels are saved as you type them; quit any time and resume. "
+            + HELP + "."
+        ),
+    )
+    p.add_argument("session_dir", type=Path, metavar="SESSION_DIR")
+    p.add_argument(
+        "--new-digits", action="store_true",
+        help="create a demo session on scikit-learn's digits in SESSION_DIR if it holds none",
+    )
+    p.add_argument("--strategy", default="dfal_margin", help="with --new-digits: strategy (default dfal_margin)")
+    p.add_argument("--n-instances", type=_positive_int, default=10, help="with --new-digits: batch size (default 10)")
+    p.add_argument("--epochs", type=_positive_int, default=20, help="with --new-digits: epochs per retrain (default 20)")
+    p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
+    p.add_argument("--max-labels", type=_positive_int, default=None, help="stop after this many answers")
+    p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
+    p.add_argument("--no-png", action="store_true", help="do not write SESSION_DIR/current.png")
+    p.set_defaults(func=_cmd_label)
+
+
+def _cmd_label(args) -> int:
+    from .session import LabelingSession, SessionError, make_digits_session
+
+    try:
+        if args.new_digits and not (args.session_dir / "session.json").exists():
+            session = make_digits_session(
+                args.session_dir, query_strategy=args.strategy, n_instances=args.n_instances,
+                max_epochs=args.epochs, adversarial_augmentation=args.adversarial,
+            )
+            print(f"created a digits session in {args.session_dir}")
+        else:
+            session = LabelingSession(args.session_dir)
+    except (SessionError, ValueError, TypeError) as exc:
+        print(f"skdfal label: {exc}", file=sys.stderr)
+        return 2
+    with session:
+        return run_label_loop(
+            session, sys.stdin, sys.stdout, ascii_images=not args.no_ascii,
+            png=None if args.no_png else args.session_dir / "current.png",
+            max_answers=args.max_labels,
+        )
+
+
+def _show(session, index, out, ascii_images, png):
+    from ._journal import atomic_write
+    from ._render import as_pixels, ascii_art, png_bytes, side_by_side
+
+    samples = [session.X_pool[index]]
+    copy = session.adversarial_copy(index) if session.shows_adversarial else None
+    if copy is not None:
+        samples.append(copy)
+    if ascii_images:
+        print(ascii_art(samples), file=out)
+        if copy is not None:
+            print("(left: sample, right: its DeepFool adversarial copy)", file=out)
+    if png is not None:
+        data = png_bytes(side_by_side(as_pixels(samples, scale=16), gap=8))
+        atomic_write(png, lambda fh: fh.write(data))
+
+
+def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answers=None) -> int:
+    """Ask for labels until quit, end of input, ``max_answers`` or an exhausted pool.
+
+    Every label is durable when ``labeled ...`` is printed.  Returns an exit status.
+    """
+    print(f"{session!r}\n{HELP}", file=out)
+    answers = 0
+    shown = None
+    while max_answers is None or answers < max_answers:
+        index = session.current()
+        if index is None:
+            print(f"pool exhausted: {session.n_labels} labels", file=out)
+            break
+        if index != shown:
+            print(f"\n#{index}  ({len(session.queue)} left in batch, {session.n_labels} labeled)", file=out)
+            _show(session, index, out, ascii_images, png)
+            shown = index
+        print("label> ", end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:  # end of input
+            print("", file=out)
+            break
+        answer = line.strip()
+        if not answer:
+            continue
+        if answer.lower() in ("q", "quit", "exit"):
+            break
+        if answer.lower() in ("s", "skip"):
+            session.skip(index)
+            print(f"skipped #{index}", file=out, flush=True)
+        elif answer.lower() in ("u", "undo"):
+            action = session.undo()
+            if action is None:
+                print("nothing to undo", file=out)
+            else:
+                print(f"undid {action['op']} of #{action['index']}", file=out, flush=True)
+                shown = None
+        elif answer in ("?", "h", "help"):
+            print(HELP, file=out)
+            continue
+        else:
+            label = session.class_names.index(answer) if answer in session.class_names else answer
+            try:
+                label = int(label)
+                session.teach(index, label)
+            except (TypeError, ValueError) as exc:
+                print(f"not a class: {answer!r} ({exc}); {HELP}", file=out)
+                continue
+            print(f"labeled #{index} as {session.class_names[label]}", file=out, flush=True)
+        answers += 1
+    print(f"saved: {session.n_labels} labels, {len(session.skipped)} skipped in {session.directory}", file=out)
+    return 0

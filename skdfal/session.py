@@ -1,0 +1,718 @@
+"""Labeling sessions that survive crashes: a pool, an active learner and a label journal.
+
+A person labels for hours; kernels crash and processes get killed.  A
+:class:`LabelingSession` keeps everything in one directory::
+
+    session.json     configuration: pool, estimator spec, strategy name + params, version
+    pool.npy         the unlabeled pool (written once)
+    journal.jsonl    append-only journal: one line per label, skip or undo
+    snapshot.json    manifest of the latest snapshot (file names + sha256)
+    snapshots/       labels, skips, adversarial copies (.npy), model weights (.pt)
+    lock             held while a process has the session open for writing
+
+**The journal is the source of truth.**  :meth:`LabelingSession.teach`
+appends the label to ``journal.jsonl`` and fsyncs it before returning, so a
+label is durable as soon as ``teach`` returns.  On opening, the latest
+snapshot is loaded and the journal records after it are replayed; a torn last
+line (a crash mid-append) is dropped with a warning.  Undo appends an undo
+record; nothing is ever rewritten.
+
+**Retraining is lazy.**  ``teach`` only records the label (milliseconds).  The
+model is retrained on the whole labeled set when the next batch is queried
+(:meth:`~LabelingSession.query`, :meth:`~LabelingSession.current`) or on
+:meth:`~LabelingSession.retrain`; a snapshot (weights included) is written
+after each retrain and on :meth:`~LabelingSession.close`.  A session resumed
+after a crash therefore retrains once, on its first query, if labels arrived
+after the last snapshot.
+
+**Nothing in a session directory can run code.**  The estimator is rebuilt
+from a JSON spec (the arguments of :func:`skdfal.make_classifier`), the
+strategy from a *registered* name (a :class:`~skdfal.QueryStrategy` exported
+by :mod:`skdfal.strategies`) and JSON parameters; arrays are read with
+``np.load(allow_pickle=False)`` and weights with
+``torch.load(weights_only=True)``.  Damaged, foreign or newer-version files
+raise :class:`SessionError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._journal import (
+    Journal,
+    SessionError,
+    SessionWarning,
+    atomic_save_npy,
+    atomic_write_json,
+    decode_array,
+    encode_array,
+    load_json,
+    remove_stale_temporaries,
+    sha256_file,
+)
+from ._session_store import (
+    FORMAT_VERSION,
+    JOURNAL_FILE,
+    LOCK_FILE,
+    POOL_FILE,
+    SESSION_FILE,
+    SNAPSHOT_DIR,
+    SNAPSHOT_FILE,
+    build_strategy,
+    check_config,
+    load_pool,
+    new_config,
+    read_snapshot,
+    strategy_registry,
+    write_snapshot,
+)
+
+__all__ = [
+    "LabelingSession",
+    "SessionError",
+    "SessionWarning",
+    "make_digits_session",
+    "strategy_registry",
+]
+
+class LabelingSession:
+    """A persistent, crash-safe human-in-the-loop active learning session.
+
+    Open an existing session directory with ``LabelingSession(directory)``;
+    create one with :meth:`create` (or :func:`make_digits_session`).  Close it
+    (or use ``with``) to release the directory's lock and write a snapshot.
+
+    Parameters
+    ----------
+    directory : path-like
+        A directory made by :meth:`create`.
+    pool : array-like, default=None
+        The pool, when the session was created with ``store_pool=False``.
+    device : str, default=None
+        Override the estimator's device (e.g. ``"cpu"`` for a session made on
+        a GPU machine).
+    on_corrupt : {"raise", "skip"}, default="raise"
+        What to do with a damaged journal line that is not the last one.
+    readonly : bool, default=False
+        Inspect without the lock; ``teach``, ``skip``, ``undo`` and saving
+        are refused.
+
+    Attributes
+    ----------
+    directory : Path
+    learner : ActiveLearner
+        The learner; fitted once there are labels and a query or
+        :meth:`retrain` happened (see ``stale``).
+    X_pool : ndarray
+    n_classes : int
+    class_names : list of str
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skdfal import load_digits_images
+    >>> from skdfal.session import LabelingSession
+    >>> X, y = load_digits_images()
+    >>> directory = tempfile.mkdtemp()
+    >>> with LabelingSession.create(directory, X[:200], query_strategy="random_sampling",
+    ...                             estimator={"max_epochs": 1}, n_instances=5) as session:
+    ...     for _ in range(3):
+    ...         i = session.current()
+    ...         _ = session.teach(i, y[i])
+    >>> with LabelingSession(directory) as session:  # after a restart, or kill -9
+    ...     session.n_labels
+    3
+    """
+
+    def __init__(self, directory, *, pool=None, device=None, on_corrupt="raise", readonly=False):
+        self.directory = Path(directory)
+        self.readonly = bool(readonly)
+        self._lock_fd = None
+        self._journal = None
+        self.config = load_json(self._path(SESSION_FILE), kind="skdfal-session", max_version=FORMAT_VERSION)
+        check_config(self.config, self._path(SESSION_FILE))
+        if not self.readonly:
+            self._acquire_lock()
+        try:
+            self._open(pool, device, on_corrupt)
+        except BaseException:
+            self.close(save=False)
+            raise
+
+    # ----------------------------------------------------------------- creating
+    @classmethod
+    def create(
+        cls,
+        directory,
+        X_pool,
+        *,
+        estimator=None,
+        query_strategy="dfal_margin",
+        strategy_params=None,
+        n_instances=10,
+        adversarial_augmentation=False,
+        augmentation_params=None,
+        warm_start=False,
+        class_names=None,
+        initial_labels=None,
+        random_state=0,
+        store_pool=True,
+        device=None,
+    ):
+        """Create a session directory and open it.
+
+        Parameters
+        ----------
+        directory : path-like
+            Created if needed; must not hold a session already.
+        X_pool : array-like of shape (n_samples, ...)
+            The unlabeled pool (numeric).  Saved as ``pool.npy`` unless
+            ``store_pool=False`` (then pass it again when opening).
+        estimator : dict, default=None
+            Keyword arguments of :func:`skdfal.make_classifier` (JSON values
+            only), merged over ``{"module": "lenet5", "max_epochs": 20,
+            "lr": 2e-3, "batch_size": 16, "random_state": 0}``;
+            ``input_shape`` defaults to the pool's sample shape and
+            ``n_classes`` to ``len(class_names)`` or 10.
+        query_strategy : str or QueryStrategy, default="dfal_margin"
+            A registered strategy (see :func:`strategy_registry`) by name or
+            as an object with JSON-able parameters.
+        strategy_params : dict, default=None
+            Parameters for a strategy given by name.
+        n_instances : int, default=10
+            Samples per queried batch (the model is retrained between batches).
+        adversarial_augmentation, augmentation_params, warm_start
+            As in :class:`skdfal.ActiveLearner`.
+        class_names : list of str, default=None
+            Names shown to the person; labels are their positions.
+        initial_labels : dict or (indices, labels), default=None
+            Labels known already (journaled like any other).
+        random_state : int, default=0
+            Seeds the first batch, drawn at random while nothing is labeled.
+        store_pool : bool, default=True
+        device : str, default=None
+            Device for this process only (not saved in the spec).
+        """
+        directory = Path(directory)
+        if (directory / SESSION_FILE).exists():
+            raise ValueError(f"{directory} already holds a session; open it with LabelingSession({str(directory)!r})")
+        X = np.asarray(X_pool)
+        config = new_config(
+            X, estimator=estimator, query_strategy=query_strategy, strategy_params=strategy_params,
+            n_instances=n_instances, adversarial_augmentation=adversarial_augmentation,
+            augmentation_params=augmentation_params, warm_start=warm_start, class_names=class_names,
+            random_state=random_state, store_pool=store_pool,
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        if store_pool:
+            atomic_save_npy(directory / POOL_FILE, X)
+            config["pool"]["sha256"] = sha256_file(directory / POOL_FILE)
+        Journal(directory / JOURNAL_FILE, config["session_id"]).create()
+        # session.json last: it marks the directory as a complete session.
+        atomic_write_json(directory / SESSION_FILE, config)
+        session = cls(directory, pool=None if store_pool else X, device=device)
+        if initial_labels is not None:
+            pairs = initial_labels.items() if isinstance(initial_labels, dict) else zip(*initial_labels, strict=True)
+            for index, label in pairs:
+                session.teach(index, label)
+        return session
+
+    # ------------------------------------------------------------------ opening
+    def _path(self, name) -> Path:
+        return self.directory / name
+
+    def _acquire_lock(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks, single writer assumed
+            return
+        fd = os.open(self._path(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise SessionError(
+                f"{self.directory}: the session is open for labeling elsewhere (another process or "
+                "session object); close it there first, or open with readonly=True"
+            ) from None
+        # The kernel drops the lock when the process dies, even on kill -9.
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _open(self, pool, device, on_corrupt):
+        if not self.readonly:
+            remove_stale_temporaries(self.directory)
+            if self._path(SNAPSHOT_DIR).is_dir():
+                remove_stale_temporaries(self._path(SNAPSHOT_DIR))
+        self.X_pool = load_pool(self.directory, self.config, pool)
+        self.class_names = list(self.config["class_names"])
+        self.n_classes = len(self.class_names)
+        self._device = device
+        self.learner = self._new_learner()
+        self._actions = []  # active labels and skips, in order: dicts with seq, op, index[, label]
+        self._labels = {}  # pool index -> label
+        self._skipped = set()
+        self._adversarial = {}  # label seq -> adversarial copy (augmentation)
+        self._queue = []  # pool indices of the current batch still to answer
+        self._display = {}  # pool index -> adversarial copy of the current batch (or None)
+        self._stale = False
+        self._generation = 0
+        self._rng = np.random.RandomState(self.config["random_state"])
+
+        self._journal = Journal(self._path(JOURNAL_FILE), self.config["session_id"])
+        records, valid_bytes = self._journal.read(on_corrupt=on_corrupt)
+        snapshot_seq, weights = self._load_snapshot()
+        for record in records:
+            if record["seq"] > snapshot_seq:
+                self._replay(record)
+        if weights is not None and self._labels:
+            self._restore_model(weights)
+        elif self._labels:
+            self._stale = True
+        last_seq = max(self._journal.last_seq, snapshot_seq)
+        if not self.readonly:
+            self._journal.open_for_append(valid_bytes, last_seq)
+        self._journal.last_seq = last_seq
+        self._saved_seq = snapshot_seq
+
+    def _make_estimator(self):
+        from .models import make_classifier
+
+        spec = dict(self.config["estimator"])
+        spec["input_shape"] = tuple(spec.get("input_shape", self.X_pool.shape[1:]))
+        if self._device is not None:
+            spec["device"] = self._device
+        try:
+            return make_classifier(**spec)
+        except (TypeError, ValueError) as exc:
+            raise SessionError(f"{self._path(SESSION_FILE)}: bad estimator spec: {exc}") from None
+
+    def _new_learner(self):
+        from .learner import ActiveLearner
+
+        params = self.config["learner"]
+        return ActiveLearner(
+            self._make_estimator(),
+            build_strategy(self.config["strategy"], self._path(SESSION_FILE)),
+            adversarial_augmentation=bool(params.get("adversarial_augmentation", False)),
+            augmentation_params=params.get("augmentation_params"),
+            warm_start=bool(params.get("warm_start", False)),
+        )
+
+    def _load_snapshot(self):
+        """Apply the latest snapshot; returns ``(journal_seq, (path, state_dict) or None)``."""
+        snap = read_snapshot(self.directory, self.config["session_id"], self.X_pool.shape[1:])
+        if snap is None:
+            return 0, None
+        for seq, op, index, label, copy in snap["actions"]:
+            self._check_index(index, label, snap["labels_file"])
+            self._apply({"seq": seq, "op": op, "index": index, "label": label})
+            if copy is not None:
+                self._adversarial[seq] = copy
+        for index in snap["queue"]:
+            self._check_index(index, None, self._path(SNAPSHOT_FILE))
+        self._queue = list(snap["queue"])
+        if snap["rng_state"] is not None:
+            self._rng.set_state(snap["rng_state"])
+        self._generation = snap["generation"]
+        self._stale = snap["stale"]
+        return snap["journal_seq"], snap["weights"]
+
+    def _check_index(self, index, label, where):
+        if not 0 <= index < len(self.X_pool) or (label is not None and not 0 <= label < self.n_classes):
+            raise SessionError(f"{where}: pool index {index} or label {label} out of range")
+
+    def _replay(self, record):
+        where = self._journal.path
+        op = record.get("op")
+        if op in ("label", "skip"):
+            index, label = record.get("index"), record.get("label")
+            if not isinstance(index, int) or (op == "label" and not isinstance(label, int)):
+                raise SessionError(f"{where}: record {record['seq']} lacks an index or label")
+            self._check_index(index, label, where)
+            taken = self._labels if op == "label" else self._skipped
+            if index in taken:
+                raise SessionError(f"{where}: record {record['seq']} repeats pool index {index}")
+            self._apply(record)
+            if record.get("adv") is not None:
+                try:
+                    self._adversarial[record["seq"]] = decode_array(record["adv"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise SessionError(f"{where}: record {record['seq']}: bad adversarial copy: {exc}") from None
+            self._stale = self._stale or op == "label"
+        elif op == "undo":
+            if not self._actions or self._actions[-1]["seq"] != record.get("target"):
+                raise SessionError(f"{where}: record {record['seq']} undoes {record.get('target')!r}, "
+                                   "which is not the last label or skip")
+            self._pop_action()
+        elif op == "query":
+            indices = record.get("indices")
+            if not isinstance(indices, list) or not all(isinstance(i, int) for i in indices):
+                raise SessionError(f"{where}: record {record['seq']}: bad query indices")
+            for index in indices:
+                self._check_index(index, None, where)
+            self._queue, self._display = list(indices), {}
+        else:
+            raise SessionError(f"{where}: record {record['seq']} has unknown op {op!r}")
+
+    def _restore_model(self, weights):
+        from sklearn.utils.validation import validate_data
+
+        path, state = weights
+        X, y, flags = self._training_set()
+        estimator = self._make_estimator()
+        estimator.initialize()
+        try:
+            estimator.module_.load_state_dict(state)
+        except RuntimeError as exc:
+            raise SessionError(f"{path}: weights do not fit the session's network: {exc}") from None
+        learner = self.learner
+        X, y = validate_data(learner, X, y, reset=True, allow_nd=True, dtype=None)
+        learner.estimator_ = estimator
+        self._set_training_set(X, y, flags)
+        learner.classes_ = np.asarray(getattr(estimator, "classes_", np.arange(self.n_classes)))
+
+    # ------------------------------------------------------------ state, actions
+    def _apply(self, record):
+        action = {k: record[k] for k in ("seq", "op", "index")}
+        if record["op"] == "label":
+            action["label"] = record["label"]
+            self._labels[record["index"]] = record["label"]
+        else:
+            self._skipped.add(record["index"])
+        self._actions.append(action)
+        if record["index"] in self._queue:
+            self._queue.remove(record["index"])
+
+    def _pop_action(self):
+        action = self._actions.pop()
+        if action["op"] == "label":
+            del self._labels[action["index"]]
+            self._adversarial.pop(action["seq"], None)
+            self._stale = True
+        else:
+            self._skipped.discard(action["index"])
+        # Back to the front of the batch, to be answered again.
+        self._queue.insert(0, action["index"])
+        return action
+
+    def _training_set(self):
+        labels = [a for a in self._actions if a["op"] == "label"]
+        X = self.X_pool[np.asarray([a["index"] for a in labels], dtype=np.int64)]
+        y = np.asarray([a["label"] for a in labels], dtype=np.int64)
+        copies = [(self._adversarial[a["seq"]], a["label"]) for a in labels if a["seq"] in self._adversarial]
+        flags = np.zeros(len(y), dtype=bool)
+        if copies:
+            X = np.concatenate([X, np.stack([c for c, _ in copies]).astype(X.dtype, copy=False)])
+            y = np.concatenate([y, np.asarray([c for _, c in copies], dtype=np.int64)])
+            flags = np.concatenate([flags, np.ones(len(copies), dtype=bool)])
+        return X, y, flags
+
+    def _set_training_set(self, X, y, flags):
+        learner = self.learner
+        learner.X_training_, learner.y_training_, learner.is_adversarial_ = X, y, flags
+        learner.n_labels_paid_ = int((~flags).sum())
+        learner.input_shape_ = tuple(X.shape[1:])
+
+    def _writable(self):
+        if self.readonly:
+            raise SessionError(f"{self.directory}: session opened readonly")
+        if self._journal is None or self._journal._fd is None:
+            raise SessionError(f"{self.directory}: session is closed")
+
+    def _index(self, index) -> int:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"pool index must be an integer, got {index!r}")
+        if not 0 <= int(index) < len(self.X_pool):
+            raise ValueError(f"pool index {index} out of range [0, {len(self.X_pool)})")
+        return int(index)
+
+    def _label(self, label) -> int:
+        if isinstance(label, str) and label in self.class_names:
+            return self.class_names.index(label)
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+            raise TypeError(f"label must be a class index or one of {self.class_names}, got {label!r}")
+        if not 0 <= int(label) < self.n_classes:
+            raise ValueError(f"label {label} out of range [0, {self.n_classes})")
+        return int(label)
+
+    # --------------------------------------------------------------- labeling
+    @property
+    def labels(self) -> dict:
+        """``{pool index: label}`` of every label in force, in teaching order."""
+        return dict(self._labels)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self._labels)
+
+    @property
+    def skipped(self) -> list:
+        return [a["index"] for a in self._actions if a["op"] == "skip"]
+
+    @property
+    def history(self) -> list:
+        """Labels and skips in force, oldest first (dicts with seq, op, index[, label])."""
+        return [dict(a) for a in self._actions]
+
+    @property
+    def stale(self) -> bool:
+        """Whether labels changed since the model was last trained."""
+        return self._stale
+
+    @property
+    def n_instances(self) -> int:
+        return int(self.config["n_instances"])
+
+    def available_indices(self) -> np.ndarray:
+        """Pool indices neither labeled nor skipped."""
+        taken = np.fromiter(list(self._labels) + list(self._skipped), dtype=np.int64)
+        return np.setdiff1d(np.arange(len(self.X_pool)), taken)
+
+    def teach(self, index, label) -> int:
+        """Record the label of pool sample ``index``; durable when this returns.
+
+        The label is appended to the journal and fsync'd first.  With
+        adversarial augmentation, the sample's DeepFool copy (made by the
+        model that queried it) is journaled with it.  The model is retrained
+        lazily (see the module docs).
+
+        Returns
+        -------
+        seq : int
+            The label's sequence number in the journal.
+        """
+        self._writable()
+        index, label = self._index(index), self._label(label)
+        if index in self._labels:
+            raise ValueError(f"pool index {index} is labeled already (as {self._labels[index]}); undo first")
+        fields = {"index": index, "label": label, "time": round(time.time(), 3)}
+        copy = None
+        if self.learner.adversarial_augmentation:
+            # The copy made by the model that queried the sample (the one shown).
+            copy = self._display[index] if index in self._display else self._copies([index]).get(index)
+            if copy is not None:
+                fields["adv"] = encode_array(copy)
+        record = self._journal.append("label", **fields)
+        self._apply(record)
+        if copy is not None:
+            self._adversarial[record["seq"]] = copy
+        self._stale = True
+        return record["seq"]
+
+    def skip(self, index) -> int:
+        """Skip pool sample ``index`` (it is not queried again unless the skip is undone)."""
+        self._writable()
+        index = self._index(index)
+        if index in self._skipped or index in self._labels:
+            raise ValueError(f"pool index {index} is skipped or labeled already")
+        record = self._journal.append("skip", index=index, time=round(time.time(), 3))
+        self._apply(record)
+        return record["seq"]
+
+    def undo(self):
+        """Undo the last label or skip in force; returns it (a dict) or ``None``.
+
+        An undo record is appended to the journal; the sample goes back to the
+        front of the current batch.
+        """
+        self._writable()
+        if not self._actions:
+            return None
+        self._journal.append("undo", target=self._actions[-1]["seq"], time=round(time.time(), 3))
+        return self._pop_action()
+
+    def _copies(self, indices) -> dict:
+        """Adversarial copies of pool samples by the current model (``None``: not flipped)."""
+        if not indices or not hasattr(self.learner, "estimator_"):
+            return {}
+        X = self.X_pool[np.asarray(indices, dtype=np.int64)]
+        X_adv, rows = self.learner.adversarial_copies(X, np.arange(len(indices)))
+        copies = dict.fromkeys(indices)
+        for copy, row in zip(X_adv, rows, strict=True):
+            copies[indices[int(row)]] = np.asarray(copy, dtype=self.X_pool.dtype)
+        return copies
+
+    def adversarial_copy(self, index):
+        """The adversarial copy shown/used for ``index`` (or ``None``)."""
+        seq = next((a["seq"] for a in self._actions if a["op"] == "label" and a["index"] == index), None)
+        if seq in self._adversarial:
+            return self._adversarial[seq]
+        return self._display.get(index)
+
+    @property
+    def shows_adversarial(self) -> bool:
+        """Whether queried samples come with an adversarial copy (DFAL or augmentation)."""
+        from .strategies.dfal import DFALMargin
+
+        return self.learner.adversarial_augmentation or isinstance(self.learner.query_strategy, DFALMargin)
+
+    def retrain(self):
+        """Fit the model on every label in force (and adversarial copies), then save a snapshot."""
+        X, y, flags = self._training_set()
+        if len(y) == 0:
+            return self
+        learner = self.learner
+        if learner.warm_start and hasattr(learner, "estimator_"):
+            # Continue from the current weights (and keep the fitted input checks).
+            self._set_training_set(X, y, flags)
+            learner.estimator_.partial_fit(X, y)
+        else:
+            learner.fit(X, y)
+            self._set_training_set(learner.X_training_, learner.y_training_, flags)
+        self._stale = False
+        if not self.readonly:
+            self.save()
+        return self
+
+    def query(self, n_instances=None) -> np.ndarray:
+        """Query the next batch (retraining first if labels changed); returns pool indices.
+
+        While nothing is labeled the batch is drawn at random (seeded by the
+        session's ``random_state``).  The batch becomes the current queue.
+        """
+        n = self.n_instances if n_instances is None else int(n_instances)
+        available = self.available_indices()
+        n = min(n, len(available))
+        if n == 0:
+            self._queue = []
+            return np.zeros(0, dtype=np.int64)
+        if not self._labels:
+            picks = self._rng.choice(available, size=n, replace=False)
+        else:
+            if self._stale or not hasattr(self.learner, "estimator_"):
+                self.retrain()
+            overrides = {}
+            strategy = self.learner.query_strategy
+            if "random_state" in strategy.get_params() and strategy.get_params()["random_state"] is None:
+                # A fresh, saved-and-restored draw per query: sub-samples vary
+                # between batches yet a resumed session repeats them.
+                overrides["random_state"] = int(self._rng.randint(2**31 - 1))
+            positions, _ = self.learner.query(self.X_pool[available], n_instances=n, **overrides)
+            picks = available[positions]
+        self._queue = [int(i) for i in picks]
+        if not self.readonly:
+            # Journaled so that a resumed session shows the same batch.
+            self._journal.append("query", indices=self._queue)
+        self._display = self._copies(self._queue) if self.shows_adversarial else {}
+        return np.asarray(self._queue, dtype=np.int64)
+
+    @property
+    def queue(self) -> list:
+        """Pool indices of the current batch still to answer."""
+        return list(self._queue)
+
+    def current(self):
+        """The pool index to label now (querying a new batch when needed), or ``None`` at the end."""
+        self._queue = [i for i in self._queue if i not in self._labels and i not in self._skipped]
+        if not self._queue:
+            self.query()
+        elif self.shows_adversarial and self._queue[0] not in self._display:
+            # A batch restored from the journal: copies by the restored model.
+            self._display.update(self._copies([i for i in self._queue if i not in self._display]))
+        return self._queue[0] if self._queue else None
+
+    # ------------------------------------------------------------------ saving
+    def save(self):
+        """Write a snapshot (labels, skips, adversarial copies, weights, RNG state) atomically.
+
+        Files of the new generation are written first, then ``snapshot.json``
+        is replaced in one rename; a crash at any point leaves the previous
+        snapshot whole.  Labels are durable without saving (the journal).
+        """
+        self._writable()
+        fitted = hasattr(self.learner, "estimator_") and bool(self._labels)
+        self._generation = write_snapshot(
+            self.directory,
+            session_id=self.config["session_id"],
+            generation=self._generation + 1,
+            journal_seq=self._journal.last_seq,
+            actions=self._actions,
+            adversarial=self._adversarial,
+            queue=self._queue,
+            rng=self._rng,
+            estimator=self.learner.estimator_ if fitted else None,
+            stale=self._stale,
+            sample_shape=self.X_pool.shape[1:],
+            dtype=self.X_pool.dtype if self.X_pool.dtype.kind == "f" else np.float32,
+        )
+        self._saved_seq = self._journal.last_seq
+        return self
+
+    def close(self, save=True):
+        """Save a snapshot if labels changed since the last one, release the lock."""
+        try:
+            if save and not self.readonly and self._journal is not None and self._journal._fd is not None:
+                if self._journal.last_seq != self._saved_seq:
+                    self.save()
+        finally:
+            if self._journal is not None:
+                self._journal.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # closing the descriptor releases the flock
+                self._lock_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return (f"LabelingSession({str(self.directory)!r}: {self.n_labels} labels, "
+                f"{len(self._skipped)} skipped, pool of {len(self.X_pool)})")
+
+
+def make_digits_session(
+    directory,
+    *,
+    query_strategy="dfal_margin",
+    strategy_params=None,
+    n_instances=10,
+    max_epochs=30,
+    subsample=200,
+    adversarial_augmentation=False,
+    random_state=0,
+):
+    """A demo session on scikit-learn's bundled digits (1,797 8x8 images), LeNet5.
+
+    ``subsample`` (the pool share DeepFool scores per query, as in the paper)
+    keeps DFAL queries interactive; ignored by strategies without it.
+
+    Returns
+    -------
+    LabelingSession
+        Open; the true labels are ``skdfal.load_digits_images()[1]``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skdfal.session import make_digits_session
+    >>> session = make_digits_session(tempfile.mkdtemp(), max_epochs=1)
+    >>> len(session.X_pool), session.class_names[:3]
+    (1797, ['0', '1', '2'])
+    >>> session.close()
+    """
+    from .datasets import load_digits_images
+
+    X, _ = load_digits_images()
+    params = dict(strategy_params or {})
+    cls = strategy_registry().get(query_strategy) if isinstance(query_strategy, str) else None
+    if cls is not None and "subsample" in cls().get_params() and subsample is not None:
+        params.setdefault("subsample", subsample)
+    return LabelingSession.create(
+        directory,
+        X,
+        # Small batches and a brisk rate: the labeled set starts tiny.
+        estimator={"max_epochs": max_epochs, "lr": 5e-3, "batch_size": 8, "random_state": random_state},
+        query_strategy=query_strategy,
+        strategy_params=params,
+        n_instances=n_instances,
+        adversarial_augmentation=adversarial_augmentation,
+        random_state=random_state,
+    )
