@@ -74,8 +74,10 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     query_strategy : callable or None, default=None
         modAL-protocol strategy ``(learner, X_pool, n) -> (indices, scores)``;
         ``None`` means ``DFALMargin()``.  Strategy *objects* can be tuned with
-        nested parameters (``query_strategy__overshoot``) and are seeded from
-        ``random_state``.
+        nested parameters (``query_strategy__overshoot``).  The run uses a
+        clone whose ``random_state`` becomes a ``RandomState`` (seeded by the
+        strategy's own int, else by ``random_state``), so that every round
+        draws afresh and the run repeats.
     n_initial : int, default=20
         Labels drawn at random before the first query (one per class first).
         Capped by ``budget`` and by the size of the pool.
@@ -93,9 +95,10 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     warm_start : bool, default=False
         Continue training after each round instead of retraining from scratch.
     stratify_initial : bool, default=True
-        Draw one initial sample per class first (as :func:`skdfal.experiments.
-        initial_indices` does), which peeks at ``y`` to choose positions;
-        ``False`` draws them uniformly, so that no unpaid label has any effect.
+        Draw one initial sample per class first (as
+        :func:`skdfal.experiments.initial_indices` does), which peeks at ``y``
+        to choose positions; ``False`` draws them uniformly, so that no unpaid
+        label has any effect.
     validation_size : int, float or None, default=None
         Samples of ``X`` held out from the pool (never queried, never trained
         on) to score the learning curve.  ``None`` scores it on the whole
@@ -194,9 +197,11 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if not hasattr(strategy, "get_params"):
             return strategy  # a plain function: its randomness is its own
         strategy = clone(strategy)
-        if "random_state" in strategy.get_params(deep=False):
-            # A RandomState, not an int: each round must draw afresh.
-            own = strategy.get_params(deep=False)["random_state"]
+        params = strategy.get_params(deep=False)
+        if "random_state" in params and not isinstance(params["random_state"], np.random.RandomState):
+            # A RandomState, not an int: each round must draw afresh.  The
+            # strategy's own int seeds it; None takes a seed from the run's.
+            own = params["random_state"]
             seed = own if isinstance(own, numbers.Integral) else rng.randint(np.iinfo(np.int32).max)
             strategy.set_params(random_state=np.random.RandomState(seed))
         return strategy
