@@ -241,7 +241,11 @@ def plot_query_gallery(
         # One grey scale for both images, so that only the attack differs.
         low = float(min(clean[row].min(), adversarial[row].min()))
         high = float(max(clean[row].max(), adversarial[row].max()))
-        ax_x.imshow(_image(clean[row], image_shape), cmap=cmap, vmin=low, vmax=high)
+        image, adv_image = _image(clean[row], image_shape), _image(adversarial[row], image_shape)
+        if image.ndim == 3:  # RGB ignores vmin/vmax: rescale to [0, 1] by hand
+            span = (high - low) or 1.0
+            image, adv_image = (image - low) / span, (adv_image - low) / span
+        ax_x.imshow(image, cmap=cmap, vmin=low, vmax=high)
         ax_x.set_title(f"#{idx}: {before[row]}", fontsize="small")
         pert = _image(perturbation[row].reshape(clean[row].shape), image_shape)
         if pert.ndim == 3:  # RGB: show the mean over channels
@@ -249,7 +253,7 @@ def plot_query_gallery(
         scale = float(np.abs(pert).max()) or 1.0
         ax_r.imshow(pert, cmap="RdBu_r", vmin=-scale, vmax=scale)
         ax_r.set_title(f"perturbation |r|={norms[row]:.3g}", fontsize="small")
-        ax_a.imshow(_image(adversarial[row], image_shape), cmap=cmap, vmin=low, vmax=high)
+        ax_a.imshow(adv_image, cmap=cmap, vmin=low, vmax=high)
         ax_a.set_title(
             f"adversarial: {after[row]}" if flipped[row] else f"not flipped: {after[row]}",
             fontsize="small",

@@ -112,3 +112,38 @@ def test_margin_distribution_counts_every_sample(fitted_net, digits, tmp_path):
     assert queried_bars[0].get_height() > 0
     assert "200 samples" in ax.get_title()
     _png(ax.figure, tmp_path / "margins.png")
+
+
+def test_query_gallery_through_a_pipeline_shows_raw_pixels(digits, tmp_path):
+    """Flat features scaled inside a Pipeline: images come back in raw pixel space."""
+    import torch
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skdfal import make_classifier
+
+    X, y = digits
+    flat = X.reshape(len(X), -1)[:300]
+    module = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    pipe = make_pipeline(StandardScaler(), make_classifier(module, max_epochs=20, lr=1e-2, batch_size=16))
+    pipe.fit(flat, y[:300])
+    axes = plot_query_gallery(pipe, flat, [3, 7])
+    assert "raw input space" in axes[0, 0].figure.get_suptitle()
+    np.testing.assert_allclose(axes[0, 0].images[0].get_array(), flat[3].reshape(8, 8))
+    adv = np.asarray(axes[1, 2].images[0].get_array(), dtype=np.float32).reshape(1, 64)
+    adv_label = int(re.search(r"adversarial: (\d+)", axes[1, 2].get_title()).group(1))
+    assert pipe.predict(adv)[0] == adv_label != pipe.predict(flat[7:8])[0]
+    _png(axes[0, 0].figure, tmp_path / "gallery_pipeline.png")
+
+
+def test_query_gallery_draws_colour_images():
+    import torch
+
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 3))
+    X = np.random.RandomState(0).uniform(size=(5, 3, 4, 4)).astype(np.float32)
+    axes = plot_query_gallery(module, X, [0, 1])
+    shown = axes[0, 0].images[0].get_array()
+    assert shown.shape == (4, 4, 3) and 0 <= shown.min() and shown.max() <= 1
+    # Rescaled, not clipped: the colours keep their order.
+    assert np.corrcoef(np.ravel(shown), np.moveaxis(X[0], 0, -1).ravel())[0, 1] > 0.99
+    assert axes[0, 1].images[0].get_array().shape == (4, 4)  # perturbation: mean over channels
