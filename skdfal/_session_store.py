@@ -180,7 +180,8 @@ def load_pool(directory, config, pool=None):
             raise ValueError("this session stores its pool; do not pass pool=")
         if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
             raise SessionError(f"{where}: invalid pool file name {name!r}")
-        X = load_npy(Path(directory) / name, sha256=info.get("sha256"))
+        # Memory-mapped read-only: a large pool is paged in as queries touch it.
+        X = load_npy(Path(directory) / name, sha256=info.get("sha256"), mmap_mode="r")
     elif pool is None:
         raise ValueError(f"{where}: the session was created with store_pool=False; pass pool=")
     else:

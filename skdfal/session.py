@@ -48,12 +48,12 @@ from ._journal import (
     SessionWarning,
     atomic_save_npy,
     atomic_write_json,
-    decode_array,
     encode_array,
     load_json,
     remove_stale_temporaries,
     sha256_file,
 )
+from ._label_state import LabelState
 from ._session_store import (
     FORMAT_VERSION,
     JOURNAL_FILE,
@@ -254,11 +254,7 @@ class LabelingSession:
         self.n_classes = len(self.class_names)
         self._device = device
         self.learner = self._new_learner()
-        self._actions = []  # active labels and skips, in order: dicts with seq, op, index[, label]
-        self._labels = {}  # pool index -> label
-        self._skipped = set()
-        self._adversarial = {}  # label seq -> adversarial copy (augmentation)
-        self._queue = []  # pool indices of the current batch still to answer
+        self._state = LabelState(len(self.X_pool), self.n_classes)
         self._display = {}  # pool index -> adversarial copy of the current batch (or None)
         self._stale = False
         self._generation = 0
@@ -269,10 +265,11 @@ class LabelingSession:
         snapshot_seq, weights = self._load_snapshot()
         for record in records:
             if record["seq"] > snapshot_seq:
-                self._replay(record)
-        if weights is not None and self._labels:
+                action = self._state.replay(record, self._journal.path)
+                self._stale = self._stale or (action is not None and action["op"] == "label")
+        if weights is not None and self._state.labels:
             self._restore_model(weights)
-        elif self._labels:
+        elif self._state.labels:
             self._stale = True
         last_seq = max(self._journal.last_seq, snapshot_seq)
         if not self.readonly:
@@ -310,61 +307,22 @@ class LabelingSession:
         if snap is None:
             return 0, None
         for seq, op, index, label, copy in snap["actions"]:
-            self._check_index(index, label, snap["labels_file"])
-            self._apply({"seq": seq, "op": op, "index": index, "label": label})
-            if copy is not None:
-                self._adversarial[seq] = copy
+            self._state.check(index, label, snap["labels_file"])
+            self._state.apply({"seq": seq, "op": op, "index": index, "label": label}, copy)
         for index in snap["queue"]:
-            self._check_index(index, None, self._path(SNAPSHOT_FILE))
-        self._queue = list(snap["queue"])
+            self._state.check(index, None, self._path(SNAPSHOT_FILE))
+        self._state.queue = list(snap["queue"])
         if snap["rng_state"] is not None:
             self._rng.set_state(snap["rng_state"])
         self._generation = snap["generation"]
         self._stale = snap["stale"]
         return snap["journal_seq"], snap["weights"]
 
-    def _check_index(self, index, label, where):
-        if not 0 <= index < len(self.X_pool) or (label is not None and not 0 <= label < self.n_classes):
-            raise SessionError(f"{where}: pool index {index} or label {label} out of range")
-
-    def _replay(self, record):
-        where = self._journal.path
-        op = record.get("op")
-        if op in ("label", "skip"):
-            index, label = record.get("index"), record.get("label")
-            if not isinstance(index, int) or (op == "label" and not isinstance(label, int)):
-                raise SessionError(f"{where}: record {record['seq']} lacks an index or label")
-            self._check_index(index, label, where)
-            taken = self._labels if op == "label" else self._skipped
-            if index in taken:
-                raise SessionError(f"{where}: record {record['seq']} repeats pool index {index}")
-            self._apply(record)
-            if record.get("adv") is not None:
-                try:
-                    self._adversarial[record["seq"]] = decode_array(record["adv"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise SessionError(f"{where}: record {record['seq']}: bad adversarial copy: {exc}") from None
-            self._stale = self._stale or op == "label"
-        elif op == "undo":
-            if not self._actions or self._actions[-1]["seq"] != record.get("target"):
-                raise SessionError(f"{where}: record {record['seq']} undoes {record.get('target')!r}, "
-                                   "which is not the last label or skip")
-            self._pop_action()
-        elif op == "query":
-            indices = record.get("indices")
-            if not isinstance(indices, list) or not all(isinstance(i, int) for i in indices):
-                raise SessionError(f"{where}: record {record['seq']}: bad query indices")
-            for index in indices:
-                self._check_index(index, None, where)
-            self._queue, self._display = list(indices), {}
-        else:
-            raise SessionError(f"{where}: record {record['seq']} has unknown op {op!r}")
-
     def _restore_model(self, weights):
         from sklearn.utils.validation import validate_data
 
         path, state = weights
-        X, y, flags = self._training_set()
+        X, y, flags = self._state.training_set(self.X_pool)
         estimator = self._make_estimator()
         estimator.initialize()
         try:
@@ -378,41 +336,6 @@ class LabelingSession:
         learner.classes_ = np.asarray(getattr(estimator, "classes_", np.arange(self.n_classes)))
 
     # ------------------------------------------------------------ state, actions
-    def _apply(self, record):
-        action = {k: record[k] for k in ("seq", "op", "index")}
-        if record["op"] == "label":
-            action["label"] = record["label"]
-            self._labels[record["index"]] = record["label"]
-        else:
-            self._skipped.add(record["index"])
-        self._actions.append(action)
-        if record["index"] in self._queue:
-            self._queue.remove(record["index"])
-
-    def _pop_action(self):
-        action = self._actions.pop()
-        if action["op"] == "label":
-            del self._labels[action["index"]]
-            self._adversarial.pop(action["seq"], None)
-            self._stale = True
-        else:
-            self._skipped.discard(action["index"])
-        # Back to the front of the batch, to be answered again.
-        self._queue.insert(0, action["index"])
-        return action
-
-    def _training_set(self):
-        labels = [a for a in self._actions if a["op"] == "label"]
-        X = self.X_pool[np.asarray([a["index"] for a in labels], dtype=np.int64)]
-        y = np.asarray([a["label"] for a in labels], dtype=np.int64)
-        copies = [(self._adversarial[a["seq"]], a["label"]) for a in labels if a["seq"] in self._adversarial]
-        flags = np.zeros(len(y), dtype=bool)
-        if copies:
-            X = np.concatenate([X, np.stack([c for c, _ in copies]).astype(X.dtype, copy=False)])
-            y = np.concatenate([y, np.asarray([c for _, c in copies], dtype=np.int64)])
-            flags = np.concatenate([flags, np.ones(len(copies), dtype=bool)])
-        return X, y, flags
-
     def _set_training_set(self, X, y, flags):
         learner = self.learner
         learner.X_training_, learner.y_training_, learner.is_adversarial_ = X, y, flags
@@ -445,20 +368,20 @@ class LabelingSession:
     @property
     def labels(self) -> dict:
         """``{pool index: label}`` of every label in force, in teaching order."""
-        return dict(self._labels)
+        return dict(self._state.labels)
 
     @property
     def n_labels(self) -> int:
-        return len(self._labels)
+        return len(self._state.labels)
 
     @property
     def skipped(self) -> list:
-        return [a["index"] for a in self._actions if a["op"] == "skip"]
+        return [a["index"] for a in self._state.actions if a["op"] == "skip"]
 
     @property
     def history(self) -> list:
         """Labels and skips in force, oldest first (dicts with seq, op, index[, label])."""
-        return [dict(a) for a in self._actions]
+        return [dict(a) for a in self._state.actions]
 
     @property
     def stale(self) -> bool:
@@ -471,7 +394,7 @@ class LabelingSession:
 
     def available_indices(self) -> np.ndarray:
         """Pool indices neither labeled nor skipped."""
-        taken = np.fromiter(list(self._labels) + list(self._skipped), dtype=np.int64)
+        taken = np.fromiter(list(self._state.labels) + list(self._state.skipped), dtype=np.int64)
         return np.setdiff1d(np.arange(len(self.X_pool)), taken)
 
     def teach(self, index, label) -> int:
@@ -489,8 +412,8 @@ class LabelingSession:
         """
         self._writable()
         index, label = self._index(index), self._label(label)
-        if index in self._labels:
-            raise ValueError(f"pool index {index} is labeled already (as {self._labels[index]}); undo first")
+        if index in self._state.labels:
+            raise ValueError(f"pool index {index} is labeled already (as {self._state.labels[index]}); undo first")
         fields = {"index": index, "label": label, "time": round(time.time(), 3)}
         copy = None
         if self.learner.adversarial_augmentation:
@@ -498,10 +421,8 @@ class LabelingSession:
             copy = self._display[index] if index in self._display else self._copies([index]).get(index)
             if copy is not None:
                 fields["adv"] = encode_array(copy)
-        record = self._journal.append("label", **fields)
-        self._apply(record)
-        if copy is not None:
-            self._adversarial[record["seq"]] = copy
+        record = self._journal.append("label", **fields)  # durable from here on
+        self._state.apply(record, copy)
         self._stale = True
         return record["seq"]
 
@@ -509,10 +430,10 @@ class LabelingSession:
         """Skip pool sample ``index`` (it is not queried again unless the skip is undone)."""
         self._writable()
         index = self._index(index)
-        if index in self._skipped or index in self._labels:
+        if index in self._state.skipped or index in self._state.labels:
             raise ValueError(f"pool index {index} is skipped or labeled already")
         record = self._journal.append("skip", index=index, time=round(time.time(), 3))
-        self._apply(record)
+        self._state.apply(record)
         return record["seq"]
 
     def undo(self):
@@ -522,10 +443,12 @@ class LabelingSession:
         front of the current batch.
         """
         self._writable()
-        if not self._actions:
+        if not self._state.actions:
             return None
-        self._journal.append("undo", target=self._actions[-1]["seq"], time=round(time.time(), 3))
-        return self._pop_action()
+        self._journal.append("undo", target=self._state.actions[-1]["seq"], time=round(time.time(), 3))
+        action = self._state.pop()
+        self._stale = self._stale or action["op"] == "label"
+        return action
 
     def _copies(self, indices) -> dict:
         """Adversarial copies of pool samples by the current model (``None``: not flipped)."""
@@ -540,9 +463,9 @@ class LabelingSession:
 
     def adversarial_copy(self, index):
         """The adversarial copy shown/used for ``index`` (or ``None``)."""
-        seq = next((a["seq"] for a in self._actions if a["op"] == "label" and a["index"] == index), None)
-        if seq in self._adversarial:
-            return self._adversarial[seq]
+        seq = next((a["seq"] for a in self._state.actions if a["op"] == "label" and a["index"] == index), None)
+        if seq in self._state.adversarial:
+            return self._state.adversarial[seq]
         return self._display.get(index)
 
     @property
@@ -554,7 +477,7 @@ class LabelingSession:
 
     def retrain(self):
         """Fit the model on every label in force (and adversarial copies), then save a snapshot."""
-        X, y, flags = self._training_set()
+        X, y, flags = self._state.training_set(self.X_pool)
         if len(y) == 0:
             return self
         learner = self.learner
@@ -580,9 +503,9 @@ class LabelingSession:
         available = self.available_indices()
         n = min(n, len(available))
         if n == 0:
-            self._queue = []
+            self._state.queue = []
             return np.zeros(0, dtype=np.int64)
-        if not self._labels:
+        if not self._state.labels:
             picks = self._rng.choice(available, size=n, replace=False)
         else:
             if self._stale or not hasattr(self.learner, "estimator_"):
@@ -595,27 +518,27 @@ class LabelingSession:
                 overrides["random_state"] = int(self._rng.randint(2**31 - 1))
             positions, _ = self.learner.query(self.X_pool[available], n_instances=n, **overrides)
             picks = available[positions]
-        self._queue = [int(i) for i in picks]
+        self._state.queue = [int(i) for i in picks]
         if not self.readonly:
             # Journaled so that a resumed session shows the same batch.
-            self._journal.append("query", indices=self._queue)
-        self._display = self._copies(self._queue) if self.shows_adversarial else {}
-        return np.asarray(self._queue, dtype=np.int64)
+            self._journal.append("query", indices=self._state.queue)
+        self._display = self._copies(self._state.queue) if self.shows_adversarial else {}
+        return np.asarray(self._state.queue, dtype=np.int64)
 
     @property
     def queue(self) -> list:
         """Pool indices of the current batch still to answer."""
-        return list(self._queue)
+        return list(self._state.queue)
 
     def current(self):
         """The pool index to label now (querying a new batch when needed), or ``None`` at the end."""
-        self._queue = [i for i in self._queue if i not in self._labels and i not in self._skipped]
-        if not self._queue:
+        self._state.queue = [i for i in self._state.queue if i not in self._state.labels and i not in self._state.skipped]
+        if not self._state.queue:
             self.query()
-        elif self.shows_adversarial and self._queue[0] not in self._display:
+        elif self.shows_adversarial and self._state.queue[0] not in self._display:
             # A batch restored from the journal: copies by the restored model.
-            self._display.update(self._copies([i for i in self._queue if i not in self._display]))
-        return self._queue[0] if self._queue else None
+            self._display.update(self._copies([i for i in self._state.queue if i not in self._display]))
+        return self._state.queue[0] if self._state.queue else None
 
     # ------------------------------------------------------------------ saving
     def save(self):
@@ -626,15 +549,15 @@ class LabelingSession:
         snapshot whole.  Labels are durable without saving (the journal).
         """
         self._writable()
-        fitted = hasattr(self.learner, "estimator_") and bool(self._labels)
+        fitted = hasattr(self.learner, "estimator_") and bool(self._state.labels)
         self._generation = write_snapshot(
             self.directory,
             session_id=self.config["session_id"],
             generation=self._generation + 1,
             journal_seq=self._journal.last_seq,
-            actions=self._actions,
-            adversarial=self._adversarial,
-            queue=self._queue,
+            actions=self._state.actions,
+            adversarial=self._state.adversarial,
+            queue=self._state.queue,
             rng=self._rng,
             estimator=self.learner.estimator_ if fitted else None,
             stale=self._stale,
@@ -665,7 +588,7 @@ class LabelingSession:
 
     def __repr__(self):
         return (f"LabelingSession({str(self.directory)!r}: {self.n_labels} labels, "
-                f"{len(self._skipped)} skipped, pool of {len(self.X_pool)})")
+                f"{len(self._state.skipped)} skipped, pool of {len(self.X_pool)})")
 
 
 def make_digits_session(

@@ -41,7 +41,7 @@ def test_round_trip_restores_labels_copies_weights_and_queue(tmp_path, digits):
     directory = tmp_path / "s"
     session = make_digits_session(
         directory, query_strategy="dfal_margin", strategy_params={"max_iter": 20},
-        subsample=40, n_instances=4, max_epochs=2, adversarial_augmentation=True,
+        subsample=40, n_instances=4, max_epochs=10, adversarial_augmentation=True,
     )
     _label_batches(session, y, 9)  # two batches, a retrain, copies from the second on
     session.skip(session.current())
@@ -49,7 +49,7 @@ def test_round_trip_restores_labels_copies_weights_and_queue(tmp_path, digits):
     session.skip(session.current())
     labels, skipped, queue = session.labels, session.skipped, session.queue
     session.retrain()
-    copies = {seq: session._adversarial[seq] for seq in session._adversarial}
+    copies = {seq: session._state.adversarial[seq] for seq in session._state.adversarial}
     assert copies, "DFAL augmentation should have produced adversarial copies"
     proba = session.learner.predict_proba(X[:50])
     paid, n_train = session.learner.n_labels_paid_, session.learner.n_training_samples_
@@ -60,9 +60,9 @@ def test_round_trip_restores_labels_copies_weights_and_queue(tmp_path, digits):
         assert again.skipped == skipped
         assert again.queue == queue
         assert not again.stale
-        assert set(again._adversarial) == set(copies)
+        assert set(again._state.adversarial) == set(copies)
         for seq, copy in copies.items():
-            np.testing.assert_array_equal(again._adversarial[seq], copy)
+            np.testing.assert_array_equal(again._state.adversarial[seq], copy)
         # Weights came back: identical predictions without retraining.
         np.testing.assert_array_equal(again.learner.predict_proba(X[:50]), proba)
         assert again.learner.n_labels_paid_ == paid == 9
@@ -70,6 +70,21 @@ def test_round_trip_restores_labels_copies_weights_and_queue(tmp_path, digits):
         strategy = again.learner.query_strategy  # rebuilt from its name and JSON parameters
         assert type(strategy).__name__ == "DFALMargin"
         assert (strategy.max_iter, strategy.subsample) == (20, 40)
+        # Copies taught after the snapshot travel in the journal, bit for bit.
+        n_before = len(again._state.adversarial)
+        for _ in range(8):  # until a copy is taught after the snapshot
+            _label_batches(again, y, 1)
+            if len(again._state.adversarial) > n_before:
+                break
+        copies = dict(again._state.adversarial)
+        assert len(copies) > n_before
+        n_labels = again.n_labels
+        _crash(again)
+    with LabelingSession(directory) as third:
+        assert len(third.labels) == n_labels and third.stale
+        assert set(third._state.adversarial) == set(copies)
+        for seq, copy in copies.items():
+            np.testing.assert_array_equal(third._state.adversarial[seq], copy)
 
 
 def test_journal_is_truth_after_crash_without_snapshot(tmp_path, digits):
