@@ -30,8 +30,9 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
         Learning-curve rows (columns of :data:`skdfal.experiments.COLUMNS`).
     budgets : list of int
         Label counts at which to report the mean (and std) test accuracy over
-        seeds; the last measured point at or below each budget is used, and
-        budgets beyond the curves are left out.
+        seeds; the last measured point at or below each budget is used,
+        budgets beyond all curves are left out, and a strategy whose curve
+        stops short of a budget gets NaN there.
     targets : list of float
         Accuracies to reach: the smallest label count at which the mean curve
         over seeds is at least the target (NaN when never reached).
@@ -69,7 +70,8 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
         for budget in budgets:
             if budget > max_labels:
                 continue
-            upto = curve[curve.index <= budget]
+            # Unfinished curves say nothing about budgets they have not reached.
+            upto = curve[curve.index <= budget] if curve.index.max() >= budget else curve.iloc[:0]
             line[f"acc@{budget}"] = float(upto["mean"].iloc[-1]) if len(upto) else np.nan
             line[f"acc@{budget}_std"] = float(upto["std"].iloc[-1]) if len(upto) else np.nan
         for target in targets:

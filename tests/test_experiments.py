@@ -117,6 +117,9 @@ def test_summary_against_hand_computation():
     assert table.loc["a", "acc@20_std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
     assert table.loc["a", "acc@25"] == pytest.approx(0.85)  # last point at or below 25
     assert "acc@100" not in table.columns  # beyond the curves
+    short = summarize([r for r in _rows() if not (r["strategy"] == "b" and r["n_labels"] == 30)],
+                      budgets=(20, 30), targets=())
+    assert np.isnan(short.loc["b", "acc@30"]) and short.loc["a", "acc@30"] == pytest.approx(0.97)
     assert table.loc["a", "labels_to_0.85"] == 20 and table.loc["a", "labels_to_0.97"] == 30
     assert np.isnan(table.loc["b", "labels_to_0.85"])  # never reached
     # Trapezoid of the mean curve (0.40, 0.65, 0.75) over 10..30, divided by 20.
