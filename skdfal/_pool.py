@@ -8,6 +8,7 @@ memory stays bounded by the batch size.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 
 import numpy as np
@@ -64,8 +65,16 @@ def iter_pool(pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if _is_array(pool):
         n = int(pool.shape[0])
+        release = _memmap_releaser(pool)
         for start in range(0, n, batch_size):
-            yield start, pool[start : start + batch_size]
+            batch = pool[start : start + batch_size]
+            if release is None:
+                yield start, batch
+                continue
+            # An owned, writable copy: the rows it came from are released
+            # right after, and torch refuses to wrap read-only memory.
+            yield start, np.array(batch)
+            release(start, min(start + batch_size, n))
         return
     if _is_dataset(pool) and not isinstance(pool, torch.utils.data.IterableDataset):
         n = len(pool)
@@ -78,6 +87,48 @@ def iter_pool(pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
         batch = _first(batch)
         yield start, batch
         start += len(batch)
+
+
+def _memmap_releaser(pool):
+    """For a read-only (or shared read-write) ``np.memmap``: a function that
+    drops rows ``[start, stop)`` from this process's resident memory.
+
+    Pages of a file mapping count in the resident set once touched and stay
+    there until the kernel needs the memory, so a pass over a pool larger
+    than memory would make the process look (and be accounted) as large as
+    the file.  Telling the kernel we are done with the rows already scored
+    keeps the resident set bounded by the batch size.  The data are not
+    lost: the file and the page cache keep them, and touching the rows again
+    reads them back.  Copy-on-write maps (mode ``"c"``) are left alone, since
+    dropping their pages would discard the caller's in-memory edits.
+    """
+    mm = getattr(pool, "_mmap", None)
+    if (
+        not isinstance(pool, np.memmap)
+        or mm is None
+        or getattr(pool, "mode", None) not in ("r", "r+")
+        or not hasattr(mm, "madvise")
+        or not hasattr(mmap, "MADV_DONTNEED")
+        or not pool.flags.c_contiguous
+        or pool.ndim == 0
+    ):
+        return None
+    view = np.frombuffer(mm, dtype=np.uint8)
+    base, size = view.ctypes.data, view.size
+    del view  # an exported buffer would stop the memmap from closing
+    first = pool.ctypes.data - base
+    row = pool.strides[0] if pool.shape[0] > 0 else 0
+    page = mmap.PAGESIZE
+
+    def release(start, stop):
+        # Whole pages only; a page shared with the next batch is read back
+        # from the page cache if needed.
+        lo = (first + start * row) // page * page
+        hi = min((first + stop * row) // page * page, size // page * page)
+        if hi > lo:
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+    return release
 
 
 def _stack(rows):

@@ -1,0 +1,205 @@
+"""Pools that are not in-memory arrays: same answers, memory bounded by the batch size.
+
+Every query strategy exported by ``skdfal.strategies`` is run on the same
+samples held as a numpy array (the reference) and as a memmap, a tensor, torch
+Datasets, a DataLoader, a generator and a list of batches; indices and scores
+must agree.  Strategies added later are picked up automatically.
+"""
+
+from __future__ import annotations
+
+import inspect
+import mmap
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+import skdfal.strategies as strategies_module
+from skdfal import ActiveLearner, DFALMargin, make_classifier
+from skdfal._pool import iter_pool, pool_length, take_rows
+from skdfal.strategies import QueryStrategy
+
+N_POOL, N_QUERY = 48, 5
+
+
+def strategy_classes():
+    found = []
+    for name in strategies_module.__all__:
+        obj = getattr(strategies_module, name)
+        if inspect.isclass(obj) and issubclass(obj, QueryStrategy) and obj is not QueryStrategy:
+            found.append(obj)
+    return found
+
+
+def make_strategy(cls):
+    params = cls().get_params()
+    fixed = {k: 0 for k in ("random_state",) if k in params}
+    return cls(**fixed)
+
+
+class ArrayDataset(Dataset):
+    """Items are bare numpy samples (no label)."""
+
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i]
+
+
+@pytest.fixture(scope="module")
+def learner(digits):
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=8, random_state=0)
+    return ActiveLearner(net).fit(X[:300], y[:300])
+
+
+@pytest.fixture(scope="module")
+def pool_array(digits):
+    X, _ = digits
+    return np.ascontiguousarray(X[600 : 600 + N_POOL])
+
+
+def make_pool(kind, X, tmp_path):
+    """The samples of ``X`` in container ``kind`` (a fresh one per call: generators run once)."""
+    y = torch.zeros(len(X), dtype=torch.long)
+    if kind == "memmap":
+        path = tmp_path / "pool.dat"
+        mm = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
+        mm[:] = X
+        mm.flush()
+        del mm
+        return np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
+    if kind == "tensor":
+        return torch.from_numpy(X.copy())
+    if kind == "dataset_xy":
+        return TensorDataset(torch.from_numpy(X.copy()), y)
+    if kind == "dataset_x":
+        return ArrayDataset(X.copy())
+    if kind == "dataloader":
+        return DataLoader(TensorDataset(torch.from_numpy(X.copy()), y), batch_size=7, shuffle=False)
+    if kind == "generator":
+        return (X[i : i + 9].copy() for i in range(0, len(X), 9))
+    if kind == "batch_list":
+        return [torch.from_numpy(X[i : i + 11].copy()) for i in range(0, len(X), 11)]
+    raise AssertionError(kind)
+
+
+POOL_KINDS = ["memmap", "tensor", "dataset_xy", "dataset_x", "dataloader", "generator", "batch_list"]
+# Pools whose batches the user cut (sizes 7, 9, 11 instead of the strategy's).
+USER_BATCHED = {"dataloader", "generator", "batch_list"}
+# Known, reported: BALD's seeded dropout masks follow the batch cut, so a pool
+# batched by the user gets other masks than the same samples as an array.
+KNOWN_BATCH_DEPENDENT = {"BALD"}
+
+
+def _params():
+    for cls in strategy_classes():
+        for kind in POOL_KINDS:
+            marks = []
+            if cls.__name__ in KNOWN_BATCH_DEPENDENT and kind in USER_BATCHED:
+                marks = [pytest.mark.xfail(strict=True, reason="MC-dropout draws depend on batch cut")]
+            yield pytest.param(cls, kind, marks=marks, id=f"{cls.__name__}-{kind}")
+
+
+@pytest.mark.parametrize("cls, kind", list(_params()))
+def test_every_strategy_gives_the_in_memory_answer_on_any_pool(cls, kind, learner, pool_array, tmp_path):
+    strategy = make_strategy(cls)
+    if getattr(strategy, "subsample", None) is not None:
+        pytest.skip("sub-sampling needs an indexable pool")  # pragma: no cover
+    ref_idx, ref_scores = strategy(learner, pool_array, n_instances=N_QUERY)
+    idx, scores = strategy(learner, make_pool(kind, pool_array, tmp_path), n_instances=N_QUERY)
+    np.testing.assert_array_equal(idx, ref_idx)
+    # Batches of another size may change float32 rounding in the convolutions.
+    np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", POOL_KINDS)
+def test_dfal_scores_match_on_every_sample(kind, learner, pool_array, tmp_path):
+    ref = DFALMargin().score(learner, pool_array)
+    scores = DFALMargin(batch_size=10).score(learner, make_pool(kind, pool_array, tmp_path))
+    assert scores.shape == (N_POOL,)
+    assert np.isfinite(ref).all()
+    np.testing.assert_allclose(scores, ref, rtol=1e-4, atol=1e-7)
+
+
+class RowCounter(torch.nn.Module):
+    """Wraps a module and records the largest batch it was given."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.largest = 0
+
+    def forward(self, x):
+        self.largest = max(self.largest, x.shape[0])
+        return self.inner(x)
+
+
+def test_dfal_never_attacks_more_than_batch_size_rows(learner, pool_array, tmp_path):
+    counter = RowCounter(learner.estimator_.module_)
+    pool = make_pool("memmap", pool_array, tmp_path)
+    idx, _ = DFALMargin(batch_size=8)(counter, pool, n_instances=3)
+    assert counter.largest == 8
+    ref_idx, _ = DFALMargin()(learner, pool_array, n_instances=3)
+    np.testing.assert_array_equal(idx, ref_idx)
+
+
+def test_iter_pool_batches_cover_the_pool_in_order(pool_array, tmp_path):
+    for kind in POOL_KINDS:
+        pool = make_pool(kind, pool_array, tmp_path)
+        seen, starts = [], []
+        for start, batch in iter_pool(pool, batch_size=10):
+            starts.append(start)
+            seen.append(np.asarray(batch))
+        got = np.concatenate(seen)
+        np.testing.assert_array_equal(got, pool_array, err_msg=kind)
+        assert starts[0] == 0 and starts == sorted(starts), kind
+
+
+def test_take_rows_and_length_on_indexable_pools(pool_array, tmp_path):
+    rows = [3, 0, 17]
+    for kind in ["memmap", "tensor", "dataset_xy", "dataset_x", "dataloader"]:
+        pool = make_pool(kind, pool_array, tmp_path)
+        assert pool_length(pool) == N_POOL
+        np.testing.assert_array_equal(np.asarray(take_rows(pool, rows)), pool_array[rows])
+    assert pool_length(make_pool("generator", pool_array, tmp_path)) is None
+
+
+def _resident_bytes():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * mmap.PAGESIZE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_memmap_pass_keeps_resident_memory_bounded(tmp_path):
+    # 64 MiB on disk, read in 1 MiB batches: without releasing the pages
+    # already scored, the resident set grows by the whole file.
+    n, row = 16384, 1024
+    path = tmp_path / "big.dat"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(n, row))
+    for i in range(0, n, 2048):
+        mm[i : i + 2048] = np.arange(i, i + 2048, dtype=np.float32)[:, None]
+    mm.flush()
+    del mm
+    pool = np.memmap(path, dtype=np.float32, mode="r", shape=(n, row))
+    before = _resident_bytes()
+    peak, total = before, 0.0
+    for _, batch in iter_pool(pool, batch_size=256):
+        total += float(batch[:, 0].sum())
+        peak = max(peak, _resident_bytes())
+    assert total == pytest.approx(n * (n - 1) / 2)
+    assert peak - before < 16 * 2**20
+    # A copy-on-write map is never released (it could hold the caller's edits).
+    cow = np.memmap(path, dtype=np.float32, mode="c", shape=(n, row))
+    cow[0, 0] = -1.0
+    for _ in iter_pool(cow, batch_size=256):
+        pass
+    assert cow[0, 0] == -1.0
+    assert next(iter_pool(cow, batch_size=256))[1][0, 0] == -1.0
