@@ -278,7 +278,7 @@ class Journal:
                     f"{self.path}: line {number}: {problem}; skipped"
                     + (" (the write was interrupted; the label was never confirmed)" if is_last else ""),
                     SessionWarning,
-                    stacklevel=2,
+                    stacklevel=4,
                 )
                 if is_last:
                     break
@@ -293,7 +293,7 @@ class Journal:
                 f"{self.path}: line {len(lines) + 1}: torn last line (the write was interrupted; "
                 "the label was never confirmed); skipped",
                 SessionWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         self.last_seq = last_seq
         return records, valid_bytes

@@ -33,7 +33,7 @@ def add_parser(sub):
         description=(
             "Human-in-the-loop labeling of a session directory (made in Python or Jupyter, or "
             "with --new-digits). Labels are saved as you type them; quit any time and resume. "
-            + HELP + "."
+            + HELP[0].upper() + HELP[1:] + "."
         ),
     )
     p.add_argument("session_dir", type=Path, metavar="SESSION_DIR")
@@ -43,7 +43,7 @@ def add_parser(sub):
     )
     p.add_argument("--strategy", default="dfal_margin", help="with --new-digits: strategy (default dfal_margin)")
     p.add_argument("--n-instances", type=_positive_int, default=10, help="with --new-digits: batch size (default 10)")
-    p.add_argument("--epochs", type=_positive_int, default=20, help="with --new-digits: epochs per retrain (default 20)")
+    p.add_argument("--epochs", type=_positive_int, default=30, help="with --new-digits: epochs per retrain (default 30)")
     p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
     p.add_argument("--max-labels", type=_positive_int, default=None, help="stop after this many answers")
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")

@@ -180,8 +180,9 @@ def load_pool(directory, config, pool=None):
             raise ValueError("this session stores its pool; do not pass pool=")
         if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
             raise SessionError(f"{where}: invalid pool file name {name!r}")
-        # Memory-mapped read-only: a large pool is paged in as queries touch it.
-        X = load_npy(Path(directory) / name, sha256=info.get("sha256"), mmap_mode="r")
+        # Memory-mapped copy-on-write: a large pool is paged in as queries touch
+        # it, the file is never modified, and torch gets a writable array.
+        X = load_npy(Path(directory) / name, sha256=info.get("sha256"), mmap_mode="c")
     elif pool is None:
         raise ValueError(f"{where}: the session was created with store_pool=False; pass pool=")
     else:

@@ -123,7 +123,7 @@ class Labeler:
         index = self.current
         try:
             self.session.teach(index, label)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # SessionError (a closed session) included
             self._say(html.escape(str(exc)), error=True)
             return
         name = self.session.class_names[self.session.labels[index]]
@@ -135,13 +135,21 @@ class Labeler:
         if self.current is None:
             return
         index = self.current
-        self.session.skip(index)
+        try:
+            self.session.skip(index)
+        except ValueError as exc:
+            self._say(html.escape(str(exc)), error=True)
+            return
         self._say(f"#{index} skipped.")
         self.refresh()
 
     def undo(self):
         """Undo the last label or skip; its sample comes back on screen."""
-        action = self.session.undo()
+        try:
+            action = self.session.undo()
+        except ValueError as exc:
+            self._say(html.escape(str(exc)), error=True)
+            return
         if action is None:
             self._say("Nothing to undo.")
         else:

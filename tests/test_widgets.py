@@ -105,3 +105,11 @@ def test_dfal_shows_adversarial_copy_and_jupyter_to_shell_resume(tmp_path, digit
     with LabelingSession(tmp_path / "d") as again:
         assert again.labels == labels
         assert again.queue[0] == labeler.current
+
+
+def test_closed_session_is_reported_not_raised(session):
+    labeler = Labeler(session)
+    session.close()
+    labeler.class_buttons[1].click()
+    labeler.skip_button.click()
+    assert "closed" in labeler.message.value and session.n_labels == 0
