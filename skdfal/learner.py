@@ -84,7 +84,7 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
     >>> net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=5)
     >>> learner = ActiveLearner(net, dfal_margin, X_training=X[:20], y_training=y[:20])
     >>> idx, X_query = learner.query(X[20:500], n_instances=5)
-    >>> learner.teach(X_query, y[20:500][idx])
+    >>> _ = learner.teach(X_query, y[20:500][idx])  # returns the learner
     >>> learner.n_labels_paid_
     25
     """
