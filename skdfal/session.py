@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,10 @@ __all__ = [
     "make_digits_session",
     "strategy_registry",
 ]
+
+# Sessions open for writing in this process, by directory (to explain a refused lock).
+_OPEN_SESSIONS = weakref.WeakValueDictionary()
+
 
 class LabelingSession:
     """A persistent, crash-safe human-in-the-loop active learning session.
@@ -226,9 +231,19 @@ class LabelingSession:
         return self.directory / name
 
     def _acquire_lock(self):
+        key = str(self.directory.resolve())
+        other = _OPEN_SESSIONS.get(key)
+        if other is not None and other._lock_fd is not None:
+            # The usual case in a notebook: a cell re-run while its earlier session is open.
+            raise SessionError(
+                f"{self.directory}: already open in this Python process by {other!r}; call .close() "
+                "on that session first (or open with readonly=True)"
+            )
         try:
             import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory locks, single writer assumed
+        except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer assumed
+            self._lock_fd = -1
+            _OPEN_SESSIONS[key] = self
             return
         fd = os.open(self._path(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -243,6 +258,7 @@ class LabelingSession:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+        _OPEN_SESSIONS[key] = self
 
     def _open(self, pool, device, on_corrupt):
         if not self.readonly:
@@ -577,7 +593,8 @@ class LabelingSession:
             if self._journal is not None:
                 self._journal.close()
             if self._lock_fd is not None:
-                os.close(self._lock_fd)  # closing the descriptor releases the flock
+                if self._lock_fd >= 0:
+                    os.close(self._lock_fd)  # closing the descriptor releases the flock
                 self._lock_fd = None
 
     def __enter__(self):

@@ -120,13 +120,24 @@ def test_teach_refuses_duplicates_and_bad_labels(small_session):
 
 
 def test_lock_and_readonly(small_session):
-    with pytest.raises(SessionError, match="open for labeling elsewhere"):
+    with pytest.raises(SessionError, match="already open in this Python process.*close"):
         LabelingSession(small_session.directory)
-    small_session.teach(small_session.current(), 1)
-    reader = LabelingSession(small_session.directory, readonly=True)
-    assert reader.n_labels == 1
-    with pytest.raises(SessionError, match="readonly"):
-        reader.teach(reader.current(), 2)
+    fcntl = pytest.importorskip("fcntl")
+    # Another process holding the lock (flock conflicts between open files, as between processes).
+    fd = os.open(small_session.directory / "lock", os.O_RDWR)
+    small_session.close()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(SessionError, match="open for labeling elsewhere"):
+            LabelingSession(small_session.directory)
+    finally:
+        os.close(fd)
+    with LabelingSession(small_session.directory) as session:  # free again
+        session.teach(session.current(), 1)
+        reader = LabelingSession(small_session.directory, readonly=True)  # no lock needed
+        assert reader.n_labels == 1
+        with pytest.raises(SessionError, match="readonly"):
+            reader.teach(reader.current(), 2)
 
 
 def test_registered_strategies_only(tmp_path, digits):
@@ -335,3 +346,20 @@ def test_malicious_pickle_is_refused_not_run(closed_session, tmp_path, target):
     with pytest.raises(SessionError, match=r"(weights-\d+\.pt|labels-\d+\.npy|pool\.npy): .*refused"):
         LabelingSession(closed_session)
     assert not marker.exists()
+
+
+@pytest.mark.gpu
+def test_session_trained_on_gpu_resumes_on_cpu(tmp_path, digits):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    X, y = digits
+    session = LabelingSession.create(tmp_path / "g", X[:100], query_strategy="random_sampling",
+                                     estimator={"max_epochs": 2}, n_instances=3, device="cuda")
+    _label_batches(session, y, 4)  # the fourth answer comes after a retrain on the GPU
+    proba = session.learner.predict_proba(X[:10])
+    session.close()
+    with LabelingSession(tmp_path / "g", device="cpu") as again:
+        assert str(next(again.learner.estimator_.module_.parameters()).device) == "cpu"
+        np.testing.assert_allclose(again.learner.predict_proba(X[:10]), proba, atol=1e-5)
