@@ -136,6 +136,20 @@ def test_same_seed_same_run_and_reproducible_random_strategy(small_digits):
     assert est.query_strategy.random_state == 7, "parameters are never modified"
 
 
+def test_no_budget_labels_the_whole_pool():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(47, 4))
+    y = (X[:, 0] > 0).astype(int)
+    clf = ActiveLearningClassifier(
+        LogisticRegression(), RandomSampling(), n_initial=5, query_size=10, budget=None,
+        validation_size=7, random_state=0,
+    ).fit(X, y)
+    # 40 pool samples: 5 initial, then 10, 10, 10 and the last 5.
+    assert [row["n_labels"] for row in clf.learning_curve_] == [5, 15, 25, 35, 40]
+    pool = np.setdiff1d(np.arange(47), clf.validation_indices_)
+    np.testing.assert_array_equal(np.sort(np.concatenate([clf.initial_indices_, clf.queried_indices_])), pool)
+
+
 def test_missing_classes_get_zero_probability():
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.normal(c * 5, 1, size=(20, 2)) for c in range(3)])
