@@ -288,8 +288,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             chosen = unlabeled[picked]
             if len(np.unique(chosen)) != n_query:
                 raise ValueError(
-                    f"query_strategy {name} returned {len(picked)} indices with repeats; "
-                    f"expected {n_query} distinct pool positions"
+                    f"query_strategy {name} returned {len(picked)} indices "
+                    f"({len(np.unique(chosen))} distinct); expected {n_query} distinct pool positions"
                 )
             start = time.perf_counter()
             learner.teach(X_pool[chosen], y_pool[chosen])

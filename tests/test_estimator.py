@@ -338,3 +338,13 @@ def test_html_repr_names_the_estimators():
     assert "ActiveLearningClassifier" in html and "EntropySampling" in html
     assert "SeededNeuralNetClassifier" in html
     assert "ActiveLearner" in ActiveLearner(LogisticRegression())._repr_html_()
+
+
+def test_a_strategy_returning_repeats_is_reported():
+    def repeats(learner, X_pool, n_instances=1):
+        return np.zeros(n_instances, dtype=int), np.zeros(n_instances)
+
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    y = np.arange(30) % 3
+    with pytest.raises(ValueError, match="1 distinct"):
+        ActiveLearningClassifier(LogisticRegression(), repeats, n_initial=5, query_size=3, budget=10).fit(X, y)
