@@ -154,6 +154,30 @@ def test_registered_strategies_only(tmp_path, digits):
         LabelingSession(tmp_path / "b")
 
 
+def test_initial_labels_external_pool_and_exhaustion(tmp_path, digits):
+    X, y = digits
+    pool = X[:7]
+    session = LabelingSession.create(
+        tmp_path / "s", pool, query_strategy="random_sampling", estimator={"max_epochs": 1},
+        n_instances=4, initial_labels=([0, 1], [int(y[0]), int(y[1])]), store_pool=False,
+    )
+    assert session.labels == {0: int(y[0]), 1: int(y[1])}
+    assert not (tmp_path / "s" / "pool.npy").exists()
+    seen = []
+    while (index := session.current()) is not None:
+        seen.append(index)
+        session.teach(index, int(y[index]))
+    assert sorted(seen) == [2, 3, 4, 5, 6] and session.n_labels == 7
+    assert len(session.query()) == 0
+    session.close()
+    with pytest.raises(ValueError, match="store_pool=False; pass pool="):
+        LabelingSession(tmp_path / "s")
+    with pytest.raises(SessionError, match=r"session\.json: the pool is .* expects"):
+        LabelingSession(tmp_path / "s", pool=X[:8])
+    with LabelingSession(tmp_path / "s", pool=pool) as again:
+        assert again.labels == {i: int(y[i]) for i in range(7)}
+
+
 # ------------------------------------------------------------- atomic writes
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     target = tmp_path / "f.json"
