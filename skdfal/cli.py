@@ -130,7 +130,7 @@ def _table(strategies, rows) -> str:
             cells.append(f"{np.mean([g['accuracy'] for g in group]):.3f}" if group else "-")
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines)
 
 
 def _add_benchmark(sub):

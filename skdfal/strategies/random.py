@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.utils import check_random_state
 
 from .._pool import iter_pool, pool_length
