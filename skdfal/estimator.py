@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._loop import curve_row, initial_indices, run_rounds
 from .learner import ActiveLearner
 from .strategies.dfal import DFALMargin
 
@@ -231,10 +232,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self._check_params()
         X, y = validate_data(self, X, y, allow_nd=True, dtype=None, ensure_all_finite=True)
         check_classification_targets(y)
-        # Layers point downwards (experiments uses estimators); import late so
-        # that experiments may import this module without a cycle.
-        from .experiments import initial_indices
-
         rng = check_random_state(self.random_state)
         n_samples = len(y)
         self.input_shape_ = tuple(X.shape[1:])
@@ -260,44 +257,21 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         name = _strategy_name(learner.query_strategy)
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
-        curve = []
-
-        def record(rnd, query_time, fit_time):
-            curve.append({
-                "strategy": name,
-                "seed": seed,
-                "round": rnd,
-                "n_labels": int(learner.n_labels_paid_),
-                "n_train": int(learner.n_training_samples_),
-                "accuracy": float(learner.score(X_eval, y_eval)),
-                "query_time": float(query_time),
-                "fit_time": float(fit_time),
-            })
 
         start = time.perf_counter()
         learner.fit(X_pool[labeled], y_pool[labeled])
-        record(0, 0.0, time.perf_counter() - start)
-
-        unlabeled = np.setdiff1d(np.arange(len(y_pool)), labeled)
+        curve = [curve_row(learner, name, seed, 0, X_eval, y_eval, 0.0, time.perf_counter() - start)]
+        is_labeled = np.zeros(len(y_pool), dtype=bool)
+        is_labeled[labeled] = True
         queried, rounds = [], []
-        while learner.n_labels_paid_ < budget and len(unlabeled):
-            n_query = min(self.query_size, budget - learner.n_labels_paid_, len(unlabeled))
-            start = time.perf_counter()
-            picked, _ = learner.query(X_pool[unlabeled], n_query)
-            query_time = time.perf_counter() - start
-            chosen = unlabeled[picked]
-            if len(np.unique(chosen)) != n_query:
-                raise ValueError(
-                    f"query_strategy {name} returned {len(picked)} indices "
-                    f"({len(np.unique(chosen))} distinct); expected {n_query} distinct pool positions"
-                )
-            start = time.perf_counter()
-            learner.teach(X_pool[chosen], y_pool[chosen])
-            fit_time = time.perf_counter() - start
-            unlabeled = np.setdiff1d(unlabeled, chosen)
-            queried.append(chosen)
-            rounds.append(np.full(len(chosen), len(curve), dtype=np.int64))
-            record(len(curve), query_time, fit_time)
+        for step in run_rounds(
+            learner, X_pool, y_pool, is_labeled, query_size=self.query_size, budget=budget
+        ):
+            queried.append(step.chosen)
+            rounds.append(np.full(len(step.chosen), step.index, dtype=np.int64))
+            curve.append(
+                curve_row(learner, name, seed, step.index, X_eval, y_eval, step.query_time, step.fit_time)
+            )
 
         self.learner_ = learner
         self.estimator_ = learner.estimator_
