@@ -225,12 +225,22 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
     x0 = X.to(device=device, dtype=dtype)
     n = x0.shape[0]
 
-    with torch.no_grad():
-        logits0 = module(x0)
-    if logits0.ndim != 2:
+    # The first linearisation point is the clean input (clamped into the box):
+    # when the clamp changes nothing, its forward pass also gives the
+    # attacked labels, saving a forward per batch.
+    x_start = x0 if clip is None else x0.clamp(clip[0], clip[1])
+    x_a = x_start.clone().requires_grad_(True)
+    with torch.enable_grad():
+        logits = module(x_a)
+    if logits.ndim != 2:
         raise ValueError(
-            f"the module must return logits of shape (n_samples, n_classes); got {tuple(logits0.shape)}"
+            f"the module must return logits of shape (n_samples, n_classes); got {tuple(logits.shape)}"
         )
+    if clip is None or torch.equal(x_start, x0):
+        logits0 = logits.detach()
+    else:
+        with torch.no_grad():
+            logits0 = module(x0)
     n_classes = logits0.shape[1]
     if n_classes < 2:
         raise ValueError("DeepFool needs a module with at least 2 output classes")
@@ -252,9 +262,6 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
         x_adv = x0[idx] + scale * r_tot[idx]
         return x_adv if clip is None else x_adv.clamp(clip[0], clip[1])
 
-    x_a = adversarial(active).requires_grad_(True)
-    with torch.enable_grad():
-        logits = module(x_a)
     for it in range(max_iter + 1):
         if it > 0:
             pred = logits.detach().argmax(1)
