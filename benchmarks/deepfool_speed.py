@@ -1,0 +1,490 @@
+"""Side-by-side DeepFool benchmark: skdfal vs torchattacks, ART, foolbox and a per-sample loop.
+
+Run from the repository root (``pip install -e ".[bench]"`` first)::
+
+    python benchmarks/deepfool_speed.py
+
+On the same trained model and the same pool, every implementation attacks the
+pool in L2 with all classes, ``max_iter=50`` (``steps``) and ``overshoot=0.02``
+inside the image box [0, 1]; repetitions are interleaved (rep 1 of every
+implementation, then rep 2 ...) and medians quoted.  Floors: one forward pass
+and one full input Jacobian (every class, the faster of a loop of backward
+passes and one batched backward).  Quality figures are computed here, from the
+returned adversarial inputs, against skdfal's DeepFool on a float64 copy of
+the model.  Results go to ``benchmarks/results/deepfool_speed.json`` and to a
+section of ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import REPO, get_model, load_data  # noqa: E402
+
+from skdfal import deepfool  # noqa: E402
+
+MAX_ITER, OVERSHOOT, CLIP = 50, 0.02, (0.0, 1.0)
+SLOW = {"torchattacks", "art", "art_b256", "loop"}
+WIDE = (-1e4, 1e4)  # "no box" for libraries that insist on bounds
+
+
+# ---------------------------------------------------------------- measuring
+class PeakRSS:
+    """Peak resident memory above the starting level, sampled by a thread."""
+
+    def __init__(self, period=0.002):
+        self.period = period
+        self.proc = psutil.Process()
+
+    def __enter__(self):
+        self.base = self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.period)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.extra_mb = (self.peak - self.base) / 2**20
+
+
+# ---------------------------------------------------------- implementations
+# Each returns (x_adv, per-sample iterations or None).
+def run_skdfal(model, X, **kw):
+    res = deepfool(model, X, max_iter=MAX_ITER, overshoot=OVERSHOOT, **kw)
+    return X + res.perturbations, res.n_iter.double()
+
+
+def run_torchattacks(model, X, labels):
+    import torchattacks
+
+    atk = torchattacks.DeepFool(model, steps=MAX_ITER, overshoot=OVERSHOOT)
+    steps = []
+    inner = atk._forward_indiv
+
+    def counted(image, label):  # one gradient step per call that does not stop
+        out = inner(image, label)
+        if not out[0]:
+            steps.append(1)
+        return out
+
+    atk._forward_indiv = counted
+    # It attacks the given labels: give it the model's own predictions, as the others do.
+    x_adv = atk(X, labels)
+    return x_adv, torch.tensor([len(steps) / len(X)] * len(X), dtype=torch.float64)
+
+
+def run_art(model, X, batch_size=1):
+    from art.attacks.evasion import DeepFool
+    from art.estimators.classification import PyTorchClassifier
+
+    clf = PyTorchClassifier(
+        model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(X.shape[1:]),
+        nb_classes=10, clip_values=None, device_type="cpu",
+    )
+    atk = DeepFool(clf, max_iter=MAX_ITER, epsilon=OVERSHOOT, batch_size=batch_size, verbose=False)
+    iters = None
+    if batch_size == 1:
+        # ART counts no iterations; with one sample per batch every predict call
+        # after the first (the whole pool) is one gradient step of one sample.
+        calls = []
+        predict = clf.predict
+
+        def counted(x, *a, **k):
+            calls.append(len(x))
+            return predict(x, *a, **k)
+
+        clf.predict = counted
+    x_adv = torch.from_numpy(atk.generate(X.numpy()))
+    if batch_size == 1:
+        iters = torch.full((len(X),), (len(calls) - 1) / len(X), dtype=torch.float64)
+    return x_adv, iters
+
+
+def run_foolbox(model, X, labels):
+    import foolbox as fb
+
+    fmodel = fb.PyTorchModel(model, bounds=WIDE, device="cpu")
+    atk = fb.attacks.L2DeepFoolAttack(steps=MAX_ITER, candidates=10, overshoot=OVERSHOOT)
+    raw, _, _ = atk(fmodel, X, fb.criteria.Misclassification(labels), epsilons=None)
+    return raw, None
+
+
+def run_loop(model, X, step_eps=1e-4):
+    """Plain reference: one sample and one class gradient at a time (same maths as skdfal)."""
+    advs, iters = [], []
+    scale = 1.0 + OVERSHOOT
+    for i in range(len(X)):
+        x0 = X[i : i + 1]
+        with torch.no_grad():
+            logits0 = model(x0)[0]
+        label = int(logits0.argmax())
+        r = torch.zeros_like(x0)
+        n = 0
+        for it in range(MAX_ITER + 1):
+            x = (x0 + scale * r).requires_grad_(True)
+            logits = model(x)[0]
+            if it > 0 and int(logits.argmax()) != label or it == MAX_ITER:
+                break
+            best = (math.inf, None, None)
+            for k in range(logits.shape[0]):
+                if k == label:
+                    continue
+                f = logits[k] - logits[label]
+                (w,) = torch.autograd.grad(f, x, retain_graph=True)
+                wn = float(w.norm())
+                f_abs = abs(f.item())
+                d = f_abs / wn if wn > 0 else math.inf
+                if d < best[0]:
+                    best = (d, f_abs, w)
+            _, f_abs, w = best
+            r = r + (f_abs + step_eps) / float(w.norm()) ** 2 * w
+            n += 1
+        advs.append(x0 + scale * r)
+        iters.append(n)
+    return torch.cat(advs), torch.tensor(iters, dtype=torch.float64)
+
+
+# ------------------------------------------------------------------- floors
+def floor_forward(model, X):
+    with torch.no_grad():
+        model(X)
+
+
+def floor_jacobian(model, X, chunk=256):
+    """Full input Jacobian (every class) of the pool, the faster of two batchings.
+
+    One backward pass per class over a shared forward graph, either on the
+    whole pool at once or in chunks of ``chunk`` samples (on this CPU the
+    chunks are faster: the activations stay in cache).  A single batched
+    backward (``is_grads_batched``) was never faster and is not tried.
+    """
+    best = math.inf
+    for step in (len(X), chunk):
+        t0 = time.perf_counter()
+        for start in range(0, len(X), step):
+            x = X[start : start + step].clone().requires_grad_(True)
+            out = model(x)
+            k = out.shape[1]
+            for j in range(k):
+                torch.autograd.grad(out[:, j].sum(), x, retain_graph=j < k - 1)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# ---------------------------------------------------------------- quality
+def quality(model, X, labels, x_adv, ref_norms):
+    from scipy.stats import spearmanr
+
+    with torch.no_grad():
+        adv_pred = torch.cat([model(x_adv[i : i + 500].float()).argmax(1) for i in range(0, len(X), 500)])
+    flipped = (adv_pred != labels).numpy()
+    norms = torch.linalg.vector_norm((x_adv.double() - X.double()).flatten(1), dim=1).numpy()
+    # Ranked as DFAL would rank them: a sample that does not flip is infinitely far.
+    ranked = np.where(flipped, norms, np.inf)
+    k = max(1, len(X) // 10)
+    small = set(np.argsort(ranked, kind="stable")[:k].tolist())
+    small_ref = set(np.argsort(ref_norms, kind="stable")[:k].tolist())
+    return {
+        "flipped": float(flipped.mean()),
+        "spearman": float(spearmanr(ranked, ref_norms).statistic),
+        "overlap10": len(small & small_ref) / k,
+        "median_norm": float(np.median(norms[flipped])) if flipped.any() else math.nan,
+    }
+
+
+# ---------------------------------------------------------------- the bench
+def bench_arch(arch, data, args):
+    # VGG8 is ~40x LeNet5's flops: one epoch on 20,000 images already gives ~98%.
+    epochs, n_train = (args.epochs, args.n_train) if arch == "lenet5" else (1, 20000)
+    model, info = get_model(arch, data, cache_dir=args.cache_dir, epochs=epochs, n_train=n_train)
+    print(f"[{arch}] {info}", flush=True)
+    if not args.as_trained:
+        # Conservative for skdfal: the others get weights already frozen, so
+        # they do not pay for weight gradients that skdfal avoids by design.
+        for p in model.parameters():
+            p.requires_grad_(False)
+    n = args.n_pool if arch == "lenet5" else args.n_pool_vgg8
+    X = torch.from_numpy(np.ascontiguousarray(data[2][:n]))
+    with torch.no_grad():
+        labels = model(X).argmax(1)
+    m64 = copy.deepcopy(model).double()
+    refs = {}
+    for clip in (None, CLIP):
+        ref = deepfool(m64, X.double(), max_iter=MAX_ITER, overshoot=OVERSHOOT, clip=clip)
+        refs[clip] = (np.where(ref.converged.numpy(), ref.norms.numpy(), np.inf), ref)
+    ref = refs[None][1]
+
+    # Per-sample implementations cost the same per sample whatever the pool
+    # size: on a loaded machine they attack only the first n_slow samples.
+    n_slow = min(n, args.n_slow if arch == "lenet5" else args.n_slow_vgg8)
+    Xs, labels_s = X[:n_slow], labels[:n_slow]
+    impls = {
+        "skdfal": lambda: run_skdfal(model, X),
+        "skdfal_k4": lambda: run_skdfal(model, X, candidates=4),
+        "skdfal_box": lambda: run_skdfal(model, X, clip=CLIP),
+        "foolbox": lambda: run_foolbox(model, X, labels),
+        "art": lambda: run_art(model, Xs, batch_size=1),
+        "art_b256": lambda: run_art(model, X, batch_size=256),
+        "loop": lambda: run_loop(model, Xs),
+        "torchattacks": lambda: run_torchattacks(model, Xs, labels_s),
+    }
+    sizes = {k: (n_slow if k in ("art", "loop", "torchattacks") else n) for k in impls}
+    impls = {k: v for k, v in impls.items() if k not in args.skip}
+    times = {k: [] for k in impls}
+    times["forward"], times["jacobian"] = [], []
+    mem, out = {}, {}
+    for rep in range(args.reps):
+        t0 = time.perf_counter()
+        floor_forward(model, X)
+        times["forward"].append(time.perf_counter() - t0)
+        times["jacobian"].append(floor_jacobian(model, X))
+        for name, fn in impls.items():
+            if name in SLOW and rep >= args.slow_reps:
+                continue
+            with PeakRSS() as peak:
+                t0 = time.perf_counter()
+                x_adv, iters = fn()
+                dt = time.perf_counter() - t0
+            times[name].append(dt)
+            mem[name] = max(mem.get(name, 0.0), peak.extra_mb)
+            out[name] = (x_adv.detach(), iters)
+            print(f"  [{arch} rep {rep}] {name:14s} {dt:8.3f} s  load {os.getloadavg()[0]:.1f}", flush=True)
+
+    t_fwd = statistics.median(times["forward"])
+    t_jac = statistics.median(times["jacobian"])
+    t_sk = statistics.median(times["skdfal"])
+    rows = []
+    for name in impls:
+        t = statistics.median(times[name])
+        m = sizes[name]
+        x_adv, iters = out[name]
+        # Boxed attacks are compared with the boxed float64 reference.
+        ref_norms = refs[CLIP if name in ("skdfal_box", "torchattacks") else None][0][:m]
+        q = quality(model, X[:m], labels[:m], x_adv, ref_norms)
+        mean_iter = float(iters.mean()) if iters is not None else math.nan
+        rows.append({
+            "implementation": name, "time_s": t, "times_s": times[name], "n_samples": m,
+            "samples_per_s": m / t, "x_slower_than_skdfal": (t / m) / (t_sk / n), "mean_iter": mean_iter,
+            "x_floor": (t / m) / (mean_iter * t_jac / n) if iters is not None else math.nan,
+            "peak_extra_rss_mb": mem[name], **q,
+        })
+    return {
+        "arch": arch, "n_pool": n, "model": info, "forward_s": t_fwd, "jacobian_s": t_jac,
+        "times_forward_s": times["forward"], "times_jacobian_s": times["jacobian"],
+        "float64_reference_mean_iter": float(ref.n_iter.double().mean()),
+        "float64_reference_flipped": float(ref.converged.double().mean()),
+        "float64_box_reference_mean_iter": float(refs[CLIP][1].n_iter.double().mean()),
+        "rows": rows,
+    }
+
+
+LABELS = {
+    "skdfal": "skdfal `deepfool` (default, all classes)",
+    "skdfal_k4": "skdfal `deepfool(candidates=4)`",
+    "skdfal_box": "skdfal `deepfool(clip=(0, 1))` (*box*)",
+    "foolbox": "foolbox `L2DeepFoolAttack`",
+    "art": "ART `DeepFool` (its default batch_size=1)",
+    "art_b256": "ART `DeepFool(batch_size=256)`",
+    "loop": "per-sample, per-class reference loop",
+    "torchattacks": "torchattacks `DeepFool` (*box*)",
+}
+
+
+TARGETS = [  # (what, implementation, field, threshold, at least?)
+    ("throughput vs torchattacks", "torchattacks", "x_slower_than_skdfal", 50, True),
+    ("throughput vs ART", "art", "x_slower_than_skdfal", 25, True),
+    ("throughput vs the per-sample loop", "loop", "x_slower_than_skdfal", 25, True),
+    ("throughput vs foolbox", "foolbox", "x_slower_than_skdfal", 4, True),
+    ("time / floor (mean iterations x Jacobian)", "skdfal", "x_floor", 1.3, False),
+    ("Spearman vs float64", "skdfal", "spearman", 0.999, True),
+    ("share of samples flipped", "skdfal", "flipped", 1.0, True),
+    ("candidates=4: speed-up over all classes", "skdfal_k4", "speedup", 2, True),
+    ("candidates=4: overlap of the 10% smallest", "skdfal_k4", "overlap10", 0.99, True),
+]
+
+
+def target_lines(res):
+    rows = {r["implementation"]: r for r in res["rows"]}
+    lines = ["| target (issue point 2) | measured | met |", "|---|---:|:---:|"]
+    for what, impl, field, threshold, at_least in TARGETS:
+        if impl not in rows:
+            continue
+        if field == "speedup":
+            value = 1.0 / rows[impl]["x_slower_than_skdfal"]
+        else:
+            value = rows[impl][field]
+        ok = value >= threshold if at_least else value <= threshold
+        sign = ">=" if at_least else "<="
+        lines.append(f"| {what} {sign} {threshold:g} | {value:.4g} | {'yes' if ok else '**no**'} |")
+    return lines
+
+
+def fmt(v, spec):
+    return "n/a" if isinstance(v, float) and math.isnan(v) else format(v, spec)
+
+
+def markdown(results, meta, tag="deepfool_speed"):
+    title = "DeepFool side by side"
+    if meta.get("as_trained"):
+        title += ", the model as users hold it (weights requiring grad)"
+    else:
+        title += " (weights frozen for every implementation)"
+    lines = [
+        f"<!-- {tag}:begin (written by benchmarks/deepfool_speed.py) -->",
+        f"## {title}",
+        "",
+        f"Command: `{meta['command']}`  ",
+        f"Machine: {meta['machine']}  ",
+        f"Run: {meta['date']}; torch {meta['torch']}, {meta['threads']} intra-op threads; "
+        f"load average {meta['load_before']} before, {meta['load_after']} after "
+        f"(the machine's cores were shared with other jobs: read ratios, not absolute times).  ",
+        f"Data: {meta['data']}; L2, all classes, max_iter/steps {MAX_ITER}, overshoot {OVERSHOOT}, "
+        "no input box (the library default of skdfal and ART; foolbox gets bounds wide enough never "
+        "to bind), except the rows marked *box*: torchattacks always clamps to [0, 1], and "
+        "`skdfal_box` is `deepfool(clip=(0, 1))`, both compared with the boxed float64 reference. "
+        f"Medians over {meta['reps']} interleaved repetitions ({meta['slow_reps']} for the "
+        f"per-sample implementations, which attack the pool's first {meta['n_slow']} samples only "
+        f"({meta['n_slow_vgg8']} for VGG8): "
+        "their cost per sample does not depend on the pool size, and ratios are per sample).",
+        "",
+    ]
+    for res in results:
+        lines += [
+            f"### {res['arch']}: {res['n_pool']} test images "
+            f"(model {res['model']['status']}, test accuracy {res['model']['test_accuracy']:.4f})",
+            "",
+            f"Floors: one forward pass {res['forward_s'] * 1e3:.1f} ms; one full 10-class input "
+            f"Jacobian of the pool {res['jacobian_s'] * 1e3:.1f} ms (the faster of one batch and "
+            "chunks of 256). The float64 reference needs "
+            f"{res['float64_reference_mean_iter']:.2f} iterations on average and flips "
+            f"{res['float64_reference_flipped']:.1%} of the samples.",
+            "",
+            "| implementation | samples | time (s) | samples/s | x slower than skdfal | x floor | mean iter | "
+            "flipped | Spearman vs float64 | 10% smallest overlap | peak extra RSS (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in res["rows"]:
+            lines.append(
+                f"| {LABELS[r['implementation']]} | {r['n_samples']} | {r['time_s']:.3f} | {r['samples_per_s']:.0f} | "
+                f"{r['x_slower_than_skdfal']:.2f} | {fmt(r['x_floor'], '.2f')} | "
+                f"{fmt(r['mean_iter'], '.2f')} | {r['flipped']:.1%} | {r['spearman']:.4f} | "
+                f"{r['overlap10']:.2f} | {r['peak_extra_rss_mb']:.0f} |"
+            )
+        lines.append("")
+        if res["arch"] == "lenet5":
+            lines += ["Against the issue's targets (LeNet5, ratios per sample, this run):", ""]
+            lines += target_lines(res) + [""]
+    lines += [
+        "`x floor` is the time over (the implementation's own mean iterations x one full "
+        "Jacobian); n/a where the library does not say how many steps each sample took. "
+        "`flipped` is checked here by predicting on the returned input. Spearman and overlap rank "
+        "unflipped samples last, as DFAL would.",
+        f"<!-- {tag}:end -->",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(doc: Path, section: str, tag: str):
+    begin, end = f"<!-- {tag}:begin", f"<!-- {tag}:end -->"
+    text = doc.read_text() if doc.exists() else "# Performance\n\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = psutil.virtual_memory().total / 2**30
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--archs", nargs="+", default=["lenet5", "vgg8"], choices=["lenet5", "vgg8"])
+    ap.add_argument("--n-pool", type=int, default=1000, help="pool size for LeNet5")
+    ap.add_argument("--n-pool-vgg8", type=int, default=200, help="pool size for VGG8")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--slow-reps", type=int, default=2, help="repetitions of the slow implementations")
+    ap.add_argument("--n-slow", type=int, default=100,
+                    help="samples (the pool's first) attacked by the per-sample implementations")
+    ap.add_argument("--n-slow-vgg8", type=int, default=50)
+    ap.add_argument("--skip", nargs="*", default=["art_b256"], help="implementations to leave out")
+    ap.add_argument("--epochs", type=int, default=2, help="LeNet5 training epochs")
+    ap.add_argument("--n-train", type=int, default=60000, help="LeNet5 training images")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (1: on cores shared with other jobs, more threads "
+                         "mostly wait for each other); 0 keeps torch's default")
+    ap.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
+    ap.add_argument("--cache-dir", default=os.environ.get("SKDFAL_BENCH_CACHE", "/tmp/skdfal-bench"))
+    ap.add_argument("--as-trained", action="store_true",
+                    help="give every implementation the model as trained (weights requiring grad, "
+                         "as users hold it) instead of frozen weights")
+    ap.add_argument("--tag", default="deepfool_speed", help="name of the results file and doc section")
+    ap.add_argument("--out", default=None, help="results file (default benchmarks/results/TAG.json)")
+    ap.add_argument("--doc", default=str(REPO / "docs" / "performance.md"))
+    ap.add_argument("--render", metavar="JSON", help="only rewrite the doc section from a results file")
+    args = ap.parse_args(argv)
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        write_section(Path(args.doc), markdown(saved["results"], saved["meta"], args.tag), args.tag)
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_data(args.mnist_dir)
+    meta = {
+        "command": "python benchmarks/deepfool_speed.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip(),
+        "machine": machine(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "data": data[4],
+        "as_trained": args.as_trained, "reps": args.reps, "slow_reps": args.slow_reps, "n_slow": args.n_slow, "n_slow_vgg8": args.n_slow_vgg8,
+        "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
+    }
+    results = []
+    for arch in args.archs:
+        results.append(bench_arch(arch, data, args))
+    meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    out = Path(args.out or REPO / "benchmarks" / "results" / f"{args.tag}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    md = markdown(results, meta, args.tag)
+    print(md)
+    if args.doc:
+        write_section(Path(args.doc), md, args.tag)
+
+
+if __name__ == "__main__":
+    main()
