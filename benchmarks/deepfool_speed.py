@@ -39,11 +39,18 @@ from _setup import REPO, get_model, load_data  # noqa: E402
 from skdfal import deepfool  # noqa: E402
 
 MAX_ITER, OVERSHOOT, CLIP = 50, 0.02, (0.0, 1.0)
-SLOW = {"torchattacks", "art", "art_b256", "loop"}
+SLOW = {"torchattacks", "art", "art_b256", "loop", "loop_backward"}
 WIDE = (-1e4, 1e4)  # "no box" for libraries that insist on bounds
 
 
 # ---------------------------------------------------------------- measuring
+def clock() -> float:
+    """Wall time, after waiting for queued GPU work (kernels run asynchronously)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 class PeakRSS:
     """Peak resident memory above the starting level, sampled by a thread."""
 
@@ -102,7 +109,7 @@ def run_art(model, X, batch_size=1):
 
     clf = PyTorchClassifier(
         model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(X.shape[1:]),
-        nb_classes=10, clip_values=None, device_type="cpu",
+        nb_classes=10, clip_values=None, device_type="gpu" if X.is_cuda else "cpu",
     )
     atk = DeepFool(clf, max_iter=MAX_ITER, epsilon=OVERSHOOT, batch_size=batch_size, verbose=False)
     iters = None
@@ -117,7 +124,7 @@ def run_art(model, X, batch_size=1):
             return predict(x, *a, **k)
 
         clf.predict = counted
-    x_adv = torch.from_numpy(atk.generate(X.numpy()))
+    x_adv = torch.from_numpy(atk.generate(X.cpu().numpy())).to(X.device)
     if batch_size == 1:
         iters = torch.full((len(X),), (len(calls) - 1) / len(X), dtype=torch.float64)
     return x_adv, iters
@@ -126,7 +133,7 @@ def run_art(model, X, batch_size=1):
 def run_foolbox(model, X, labels):
     import foolbox as fb
 
-    fmodel = fb.PyTorchModel(model, bounds=WIDE, device="cpu")
+    fmodel = fb.PyTorchModel(model, bounds=WIDE, device=X.device)
     atk = fb.attacks.L2DeepFoolAttack(steps=MAX_ITER, candidates=10, overshoot=OVERSHOOT)
     raw, _, _ = atk(fmodel, X, fb.criteria.Misclassification(labels), epsilons=None)
     return raw, None
@@ -167,6 +174,50 @@ def run_loop(model, X, step_eps=1e-4):
     return torch.cat(advs), torch.tensor(iters, dtype=torch.float64)
 
 
+def run_loop_backward(model, X, step_eps=1e-4):
+    """Per-sample loop written the way DeepAL-style active learning code is.
+
+    Same maths as ``run_loop`` (and the corrected argmin), but with the habits
+    of that code: every class gradient, the predicted class's included, is
+    accumulated into ``x.grad`` by ``.backward()``, copied and zeroed; the
+    distances are computed on the host one class at a time; and the flip test
+    is a fresh forward pass after each step.  With weights that require grad
+    (``--as-trained``), every backward pass also fills the weight gradients.
+    """
+    advs, iters = [], []
+    scale = 1.0 + OVERSHOOT
+    for i in range(len(X)):
+        x = X[i : i + 1].clone().requires_grad_(True)
+        r = torch.zeros_like(x)
+        out = model(x + scale * r)
+        label = int(out.argmax(1))
+        n = 0
+        while int(out.argmax(1)) == label and n < MAX_ITER:
+            out[0, label].backward(retain_graph=True)
+            grad_label = x.grad.clone()
+            best_d, best_w, best_f = math.inf, None, None
+            for k in range(out.shape[1]):
+                if k == label:
+                    continue
+                x.grad.zero_()
+                out[0, k].backward(retain_graph=True)
+                w = (x.grad.clone() - grad_label).cpu().numpy()
+                f = abs(float((out[0, k] - out[0, label]).detach()))
+                w_norm = float(np.linalg.norm(w.ravel()))
+                if w_norm > 0 and f / w_norm < best_d:
+                    best_d, best_w, best_f = f / w_norm, w, f
+            step = (best_f + step_eps) / float(np.linalg.norm(best_w.ravel())) ** 2 * best_w
+            r = r + torch.from_numpy(step).to(x.device)
+            x.grad.zero_()
+            out = model(x + scale * r)
+            n += 1
+        advs.append((x + scale * r).detach())
+        iters.append(n)
+        if any(p.grad is not None for p in model.parameters()):
+            model.zero_grad(set_to_none=True)
+    return torch.cat(advs), torch.tensor(iters, dtype=torch.float64)
+
+
 # ------------------------------------------------------------------- floors
 def floor_forward(model, X):
     with torch.no_grad():
@@ -183,14 +234,14 @@ def floor_jacobian(model, X, chunk=256):
     """
     best = math.inf
     for step in (len(X), chunk):
-        t0 = time.perf_counter()
+        t0 = clock()
         for start in range(0, len(X), step):
             x = X[start : start + step].clone().requires_grad_(True)
             out = model(x)
             k = out.shape[1]
             for j in range(k):
                 torch.autograd.grad(out[:, j].sum(), x, retain_graph=j < k - 1)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return best
 
 
@@ -200,8 +251,8 @@ def quality(model, X, labels, x_adv, ref_norms):
 
     with torch.no_grad():
         adv_pred = torch.cat([model(x_adv[i : i + 500].float()).argmax(1) for i in range(0, len(X), 500)])
-    flipped = (adv_pred != labels).numpy()
-    norms = torch.linalg.vector_norm((x_adv.double() - X.double()).flatten(1), dim=1).numpy()
+    flipped = (adv_pred != labels).cpu().numpy()
+    norms = torch.linalg.vector_norm((x_adv.double() - X.double()).flatten(1), dim=1).cpu().numpy()
     # Ranked as DFAL would rank them: a sample that does not flip is infinitely far.
     ranked = np.where(flipped, norms, np.inf)
     k = max(1, len(X) // 10)
@@ -217,8 +268,8 @@ def quality(model, X, labels, x_adv, ref_norms):
 
 # ---------------------------------------------------------------- the bench
 def bench_arch(arch, data, args):
-    # VGG8 is ~40x LeNet5's flops: one epoch on 20,000 images already gives ~98%.
-    epochs, n_train = (args.epochs, args.n_train) if arch == "lenet5" else (1, 20000)
+    # VGG8 is ~40x LeNet5's flops: one epoch is enough for ~98% test accuracy.
+    epochs, n_train = (args.epochs, args.n_train) if arch == "lenet5" else (1, args.n_train)
     model, info = get_model(arch, data, cache_dir=args.cache_dir, epochs=epochs, n_train=n_train)
     print(f"[{arch}] {info}", flush=True)
     if not args.as_trained:
@@ -227,14 +278,15 @@ def bench_arch(arch, data, args):
         for p in model.parameters():
             p.requires_grad_(False)
     n = args.n_pool if arch == "lenet5" else args.n_pool_vgg8
-    X = torch.from_numpy(np.ascontiguousarray(data[2][:n]))
+    model.to(args.device)
+    X = torch.from_numpy(np.ascontiguousarray(data[2][:n])).to(args.device)
     with torch.no_grad():
         labels = model(X).argmax(1)
     m64 = copy.deepcopy(model).double()
     refs = {}
     for clip in (None, CLIP):
         ref = deepfool(m64, X.double(), max_iter=MAX_ITER, overshoot=OVERSHOOT, clip=clip)
-        refs[clip] = (np.where(ref.converged.numpy(), ref.norms.numpy(), np.inf), ref)
+        refs[clip] = (np.where(ref.converged.cpu().numpy(), ref.norms.cpu().numpy(), np.inf), ref)
     ref = refs[None][1]
 
     # Per-sample implementations cost the same per sample whatever the pool
@@ -249,27 +301,34 @@ def bench_arch(arch, data, args):
         "art": lambda: run_art(model, Xs, batch_size=1),
         "art_b256": lambda: run_art(model, X, batch_size=256),
         "loop": lambda: run_loop(model, Xs),
+        "loop_backward": lambda: run_loop_backward(model, Xs),
         "torchattacks": lambda: run_torchattacks(model, Xs, labels_s),
     }
-    sizes = {k: (n_slow if k in ("art", "loop", "torchattacks") else n) for k in impls}
+    sizes = {k: (n_slow if k in ("art", "loop", "loop_backward", "torchattacks") else n) for k in impls}
     impls = {k: v for k, v in impls.items() if k not in args.skip}
     times = {k: [] for k in impls}
     times["forward"], times["jacobian"] = [], []
-    mem, out = {}, {}
+    mem, gpu_mem, out = {}, {}, {}
     for rep in range(args.reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         floor_forward(model, X)
-        times["forward"].append(time.perf_counter() - t0)
+        times["forward"].append(clock() - t0)
         times["jacobian"].append(floor_jacobian(model, X))
         for name, fn in impls.items():
             if name in SLOW and rep >= args.slow_reps:
                 continue
+            if X.is_cuda:
+                torch.cuda.reset_peak_memory_stats(X.device)
+                gpu_base = torch.cuda.memory_allocated(X.device)
             with PeakRSS() as peak:
-                t0 = time.perf_counter()
+                t0 = clock()
                 x_adv, iters = fn()
-                dt = time.perf_counter() - t0
+                dt = clock() - t0
             times[name].append(dt)
             mem[name] = max(mem.get(name, 0.0), peak.extra_mb)
+            if X.is_cuda:
+                gpu_extra = (torch.cuda.max_memory_allocated(X.device) - gpu_base) / 2**20
+                gpu_mem[name] = max(gpu_mem.get(name, 0.0), gpu_extra)
             out[name] = (x_adv.detach(), iters)
             print(f"  [{arch} rep {rep}] {name:14s} {dt:8.3f} s  load {os.getloadavg()[0]:.1f}", flush=True)
 
@@ -289,7 +348,7 @@ def bench_arch(arch, data, args):
             "implementation": name, "time_s": t, "times_s": times[name], "n_samples": m,
             "samples_per_s": m / t, "x_slower_than_skdfal": (t / m) / (t_sk / n), "mean_iter": mean_iter,
             "x_floor": (t / m) / (mean_iter * t_jac / n) if iters is not None else math.nan,
-            "peak_extra_rss_mb": mem[name], **q,
+            "peak_extra_rss_mb": mem[name], "peak_extra_gpu_mb": gpu_mem.get(name, math.nan), **q,
         })
     return {
         "arch": arch, "n_pool": n, "model": info, "forward_s": t_fwd, "jacobian_s": t_jac,
@@ -308,7 +367,8 @@ LABELS = {
     "foolbox": "foolbox `L2DeepFoolAttack`",
     "art": "ART `DeepFool` (its default batch_size=1)",
     "art_b256": "ART `DeepFool(batch_size=256)`",
-    "loop": "per-sample, per-class reference loop",
+    "loop": "per-sample, per-class reference loop (`autograd.grad` on the input)",
+    "loop_backward": "per-sample loop, DeepAL-style (`.backward()` into `x.grad`, host-side norms)",
     "torchattacks": "torchattacks `DeepFool` (*box*)",
 }
 
@@ -316,7 +376,8 @@ LABELS = {
 TARGETS = [  # (what, implementation, field, threshold, at least?)
     ("throughput vs torchattacks", "torchattacks", "x_slower_than_skdfal", 50, True),
     ("throughput vs ART", "art", "x_slower_than_skdfal", 25, True),
-    ("throughput vs the per-sample loop", "loop", "x_slower_than_skdfal", 25, True),
+    ("throughput vs the per-sample loop (lean)", "loop", "x_slower_than_skdfal", 25, True),
+    ("throughput vs the per-sample loop (DeepAL-style)", "loop_backward", "x_slower_than_skdfal", 25, True),
     ("throughput vs foolbox", "foolbox", "x_slower_than_skdfal", 4, True),
     ("time / floor (mean iterations x Jacobian)", "skdfal", "x_floor", 1.3, False),
     ("Spearman vs float64", "skdfal", "spearman", 0.999, True),
@@ -342,6 +403,24 @@ def target_lines(res):
     return lines
 
 
+def _busy_cpu_s() -> tuple[float, float]:
+    """CPU seconds used so far by the whole machine and by this process (and its children)."""
+    t = psutil.cpu_times()
+    machine_busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    own = psutil.Process().cpu_times()
+    return machine_busy, own.user + own.system + own.children_user + own.children_system
+
+
+def _quiet(meta) -> bool:
+    """Whether other processes used under a fifth of a core on average during the run."""
+    return meta.get("others_cores", math.inf) < 0.2
+
+
+def _gpu_mb(row) -> str:
+    gpu = row.get("peak_extra_gpu_mb", math.nan)
+    return "" if math.isnan(gpu) else f" (GPU {gpu:.0f})"
+
+
 def fmt(v, spec):
     return "n/a" if isinstance(v, float) and math.isnan(v) else format(v, spec)
 
@@ -358,9 +437,13 @@ def markdown(results, meta, tag="deepfool_speed"):
         "",
         f"Command: `{meta['command']}`  ",
         f"Machine: {meta['machine']}  ",
-        f"Run: {meta['date']}; torch {meta['torch']}, {meta['threads']} intra-op threads; "
-        f"load average {meta['load_before']} before, {meta['load_after']} after "
-        f"(the machine's cores were shared with other jobs: read ratios, not absolute times).  ",
+        f"Run: {meta['date']}; torch {meta['torch']}, {meta['threads']} intra-op threads, "
+        f"device {meta.get('device', 'cpu')}; "
+        f"load average {meta['load_before']} before, {meta['load_after']} after"
+        + (f"; other processes used {meta['others_cores']:.2f} cores on average during the run "
+           if "others_cores" in meta else " ")
+        + ("(the machine was otherwise idle).  " if _quiet(meta) else
+           "(the machine's cores were shared with other jobs: read ratios, not absolute times).  "),
         f"Data: {meta['data']}; L2, all classes, max_iter/steps {MAX_ITER}, overshoot {OVERSHOOT}, "
         "no input box (the library default of skdfal and ART; foolbox gets bounds wide enough never "
         "to bind), except the rows marked *box*: torchattacks always clamps to [0, 1], and "
@@ -391,7 +474,7 @@ def markdown(results, meta, tag="deepfool_speed"):
                 f"| {LABELS[r['implementation']]} | {r['n_samples']} | {r['time_s']:.3f} | {r['samples_per_s']:.0f} | "
                 f"{r['x_slower_than_skdfal']:.2f} | {fmt(r['x_floor'], '.2f')} | "
                 f"{fmt(r['mean_iter'], '.2f')} | {r['flipped']:.1%} | {r['spearman']:.4f} | "
-                f"{r['overlap10']:.2f} | {r['peak_extra_rss_mb']:.0f} |"
+                f"{r['overlap10']:.2f} | {r['peak_extra_rss_mb']:.0f}{_gpu_mb(r)} |"
             )
         lines.append("")
         if res["arch"] == "lenet5":
@@ -420,7 +503,7 @@ def write_section(doc: Path, section: str, tag: str):
     doc.write_text(text)
 
 
-def machine() -> str:
+def machine(device="cpu") -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -430,7 +513,10 @@ def machine() -> str:
     except OSError:
         pass
     mem = psutil.virtual_memory().total / 2**30
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
+    desc = f"{cpu}, {os.cpu_count()} logical CPUs, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
+    if torch.device(device).type == "cuda":
+        desc += f"; GPU {torch.cuda.get_device_name(torch.device(device))}"
+    return desc
 
 
 def main(argv=None):
@@ -446,11 +532,14 @@ def main(argv=None):
     ap.add_argument("--skip", nargs="*", default=["art_b256"], help="implementations to leave out")
     ap.add_argument("--epochs", type=int, default=2, help="LeNet5 training epochs")
     ap.add_argument("--n-train", type=int, default=60000, help="LeNet5 training images")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op threads (1: on cores shared with other jobs, more threads "
-                         "mostly wait for each other); 0 keeps torch's default")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch intra-op threads; 0 (default) keeps torch's default, one per core. "
+                         "Use 1 on cores shared with other jobs: more threads then mostly wait "
+                         "for each other")
     ap.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--cache-dir", default=os.environ.get("SKDFAL_BENCH_CACHE", "/tmp/skdfal-bench"))
+    ap.add_argument("--device", default="cpu",
+                    help="where the model and pool live (e.g. cuda); every implementation runs there")
     ap.add_argument("--as-trained", action="store_true",
                     help="give every implementation the model as trained (weights requiring grad, "
                          "as users hold it) instead of frozen weights")
@@ -468,14 +557,18 @@ def main(argv=None):
     data = load_data(args.mnist_dir)
     meta = {
         "command": "python benchmarks/deepfool_speed.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip(),
-        "machine": machine(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "machine": machine(args.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "device": args.device,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "data": data[4],
         "as_trained": args.as_trained, "reps": args.reps, "slow_reps": args.slow_reps, "n_slow": args.n_slow, "n_slow_vgg8": args.n_slow_vgg8,
         "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
     results = []
+    busy0, own0, wall0 = *_busy_cpu_s(), time.perf_counter()
     for arch in args.archs:
         results.append(bench_arch(arch, data, args))
+    busy1, own1 = _busy_cpu_s()
+    meta["others_cores"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / (time.perf_counter() - wall0)
     meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     out = Path(args.out or REPO / "benchmarks" / "results" / f"{args.tag}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,8 @@ def score(path: str, rows: int, n_total: int, threads: int, weights: str, candid
 
     from skdfal import DFALMargin, LeNet5
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     # Weights only (no dataset in this process): the high-water mark is the scoring's.
     module = LeNet5(in_channels=1, input_size=28)
     module.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
@@ -117,15 +118,21 @@ def score(path: str, rows: int, n_total: int, threads: int, weights: str, candid
     }
 
 
+def _quiet(meta) -> bool:
+    return meta.get("others_cores", float("inf")) < 0.2
+
+
 def markdown(results, meta):
     lines = [
         "<!-- large_pool:begin (written by benchmarks/large_pool.py) -->",
         "## A pool larger than memory",
         "",
         f"Command: `{meta['command']}`  ",
-        f"Machine: {meta['machine']}; {meta['date']}; {meta['threads']} intra-op thread(s); load "
-        f"average {meta['load_before']} before, {meta['load_after']} after (cores shared with "
-        "other jobs).  ",
+        f"Machine: {meta['machine']}; {meta['date']}; {meta['threads'] or 'torch default'} intra-op "
+        f"thread(s); load average {meta['load_before']} before, {meta['load_after']} after"
+        + (f"; other processes used {meta['others_cores']:.2f} cores on average"
+           if "others_cores" in meta else "")
+        + (" (the machine was otherwise idle).  " if _quiet(meta) else " (cores shared with other jobs).  "),
         "Pool: a float32 `np.memmap` of shape (n, 1, 28, 28) on local disk (MNIST images repeated), "
         f"scored by `DFALMargin(candidates={meta['candidates']})(lenet5, pool, n_instances=100)` "
         "in a fresh process (DeepFool L2, max_iter 50, overshoot 0.02, batches of 256). Peak RSS is the kernel's high-water mark (`VmHWM`), file pages "
@@ -159,7 +166,8 @@ def main(argv=None):
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
                     help="pool sizes scored (first rows of the file)")
     ap.add_argument("--path", default="/tmp/skdfal_pool.f32")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch intra-op threads; 0 (default) keeps torch's default, one per core")
     ap.add_argument("--candidates", type=int, default=None,
                     help="DFALMargin(candidates=...): None attacks every class")
     ap.add_argument("--keep", action="store_true", help="keep the pool file")
@@ -182,7 +190,7 @@ def main(argv=None):
                                args.candidates, log)))
         return
 
-    from deepfool_speed import machine, write_section
+    from deepfool_speed import _busy_cpu_s, machine, write_section
 
     data = load_data()
     _, info = get_model("lenet5", data, cache_dir=Path(args.cache_dir), epochs=2)  # train once, here
@@ -193,7 +201,7 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
-    t0 = time.perf_counter()
+    busy0, own0, t0 = *_busy_cpu_s(), time.perf_counter()
     make_pool(path, args.n, data)
     del data
     print(f"wrote {path} ({path.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -209,6 +217,8 @@ def main(argv=None):
             results.append(json.loads(out.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), flush=True)
             meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+            busy1, own1 = _busy_cpu_s()
+            meta["others_cores"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / (time.perf_counter() - t0)
             Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
             if args.doc:
                 write_section(Path(args.doc), markdown(results, meta), "large_pool")
