@@ -43,7 +43,7 @@ from ._benchmark_report import (
     summarize,
     summary_markdown,
 )
-from .experiments import COLUMNS, initial_indices
+from ._loop import COLUMNS, curve_row, initial_indices, run_rounds
 from .learner import ActiveLearner
 
 __all__ = [
@@ -191,13 +191,8 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
     rows = []
 
     def emit(rnd, queried, query_time, fit_time):
-        row = {
-            "strategy": name, "seed": int(seed), "round": int(rnd),
-            "n_labels": int(learner.n_labels_paid_), "n_train": int(learner.n_training_samples_),
-            "accuracy": float(learner.score(X_test, y_test)),
-            "query_time": float(query_time), "fit_time": float(fit_time),
-            "queried": " ".join(str(int(i)) for i in queried),
-        }
+        row = curve_row(learner, name, int(seed), rnd, X_test, y_test, query_time, fit_time)
+        row["queried"] = " ".join(str(int(i)) for i in queried)
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -224,31 +219,26 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
         emit(0, init, 0.0, time.perf_counter() - start)
         first_round = 1
 
-    rnd = first_round
-    while learner.n_labels_paid_ < protocol["budget"]:
-        unlabeled = np.flatnonzero(~labeled)
-        size = min(protocol["query_size"], protocol["budget"] - learner.n_labels_paid_)
-        if len(unlabeled) < size:
-            break
-        start = time.perf_counter()
+    def candidates(rnd, unlabeled):
+        # Each round's draws come from (seed, round): a resumed run draws what
+        # the interrupted one would have.
         subsample = protocol["pool_subsample"]
-        if subsample is not None and subsample < len(unlabeled):
-            rng = np.random.RandomState(_round_seed(seed, rnd, 0))
-            candidates = np.sort(rng.choice(unlabeled, size=max(subsample, size), replace=False))
-        else:
-            candidates = unlabeled
-        kwargs = {"random_state": _round_seed(seed, rnd, 1)} if takes_seed else {}
-        picked, _ = learner.query(X_pool[candidates], size, **kwargs)
-        chosen = candidates[np.asarray(picked, dtype=np.int64)]
-        query_time = time.perf_counter() - start
-        start = time.perf_counter()
-        n_after = learner.n_training_samples_ + len(chosen) * (2 if adversarial else 1)
-        learner.estimator_.set_params(max_epochs=_epochs_for(n_after, protocol))
-        learner.teach(X_pool[chosen], y_pool[chosen])
-        fit_time = time.perf_counter() - start
-        labeled[chosen] = True
-        emit(rnd, chosen, query_time, fit_time)
-        rnd += 1
+        if subsample is None or subsample >= len(unlabeled):
+            return unlabeled
+        rng = np.random.RandomState(_round_seed(seed, rnd, 0))
+        return np.sort(rng.choice(unlabeled, size=max(subsample, protocol["query_size"]), replace=False))
+
+    def query_kwargs(rnd):
+        return {"random_state": _round_seed(seed, rnd, 1)} if takes_seed else {}
+
+    def before_teach(n_train_after):
+        learner.estimator_.set_params(max_epochs=_epochs_for(n_train_after, protocol))
+
+    for done in run_rounds(
+        learner, X_pool, y_pool, labeled, query_size=protocol["query_size"], budget=protocol["budget"],
+        first_round=first_round, candidates=candidates, query_kwargs=query_kwargs, before_teach=before_teach,
+    ):
+        emit(done.index, done.chosen, done.query_time, done.fit_time)
     return rows
 
 

@@ -43,6 +43,18 @@ def test_object_and_function_forms_agree_and_clone(fitted_net, pool):
     assert strategy.overshoot == 0.05
 
 
+def test_progress_bar_counts_every_sample_and_changes_nothing(fitted_net, pool, capsys):
+    quiet = DFALMargin(batch_size=64)(fitted_net, pool, 5)
+    capsys.readouterr()
+    loud = DFALMargin(batch_size=64, progress=True)(fitted_net, pool, 5)
+    err = capsys.readouterr().err
+    assert "DeepFool margins" in err and f"{len(pool)}/{len(pool)}" in err
+    np.testing.assert_array_equal(loud[0], quiet[0])
+    np.testing.assert_array_equal(loud[1], quiet[1])
+    DFALMargin(batch_size=64)(fitted_net, pool, 5)
+    assert "DeepFool margins" not in capsys.readouterr().err
+
+
 def test_overshoot_scales_margins(fitted_net, pool):
     _, m0 = dfal_margin(fitted_net, pool, 3, overshoot=0.0)
     _, m1 = dfal_margin(fitted_net, pool, 3, overshoot=0.5)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._pool import check_batch_finite, iter_pool
+from .._pool import check_batch_finite, iter_pool, pool_length
 from .._torch import resolve_torch_model, to_numpy
 from ..attacks.deepfool import deepfool
 from ._base import QueryStrategy, as_function
@@ -94,6 +94,9 @@ class DFALMargin(QueryStrategy):
         Draws the subset.  An int repeats the same subset on every call.
     batch_size : int, default=256
         Pool samples attacked at once (memory bound).
+    progress : bool, default=False
+        Show a progress bar (``tqdm``, a widget in Jupyter) while the pool is
+        scored: worth it for pools of hundreds of thousands of samples.
 
     Examples
     --------
@@ -122,6 +125,7 @@ class DFALMargin(QueryStrategy):
         subsample=None,
         random_state=None,
         batch_size=256,
+        progress=False,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -131,6 +135,7 @@ class DFALMargin(QueryStrategy):
         self.subsample = subsample
         self.random_state = random_state
         self.batch_size = batch_size
+        self.progress = progress
 
     def _deepfool_params(self):
         return {
@@ -142,13 +147,19 @@ class DFALMargin(QueryStrategy):
         }
 
     def score_batches(self, classifier, X_pool):
+        from tqdm.auto import tqdm
+
         model = resolve_torch_model(classifier)
-        norms = [
-            to_numpy(result.norms)
+        norms = []
+        with tqdm(
+            total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
+            unit="sample", unit_scale=True,
+        ) as bar:
             for _, _, result in deepfool_pool(
                 model, X_pool, batch_size=self.batch_size, **self._deepfool_params()
-            )
-        ]
+            ):
+                norms.append(to_numpy(result.norms))
+                bar.update(len(norms[-1]))
         return np.concatenate(norms).astype(np.float64)
 
     def adversarial_examples(self, classifier, X):
