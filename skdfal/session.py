@@ -36,9 +36,7 @@ raise :class:`SessionError` naming the file.
 
 from __future__ import annotations
 
-import os
 import time
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +53,7 @@ from ._journal import (
     sha256_file,
 )
 from ._label_state import LabelState
+from ._session_lock import SessionLock
 from ._session_store import (
     FORMAT_VERSION,
     JOURNAL_FILE,
@@ -79,9 +78,6 @@ __all__ = [
     "make_digits_session",
     "strategy_registry",
 ]
-
-# Sessions open for writing in this process, by directory (to explain a refused lock).
-_OPEN_SESSIONS = weakref.WeakValueDictionary()
 
 
 class LabelingSession:
@@ -136,12 +132,12 @@ class LabelingSession:
     def __init__(self, directory, *, pool=None, device=None, on_corrupt="raise", readonly=False):
         self.directory = Path(directory)
         self.readonly = bool(readonly)
-        self._lock_fd = None
+        self._lock = None
         self._journal = None
         self.config = load_json(self._path(SESSION_FILE), kind="skdfal-session", max_version=FORMAT_VERSION)
         check_config(self.config, self._path(SESSION_FILE))
         if not self.readonly:
-            self._acquire_lock()
+            self._lock = SessionLock(self.directory, self._path(LOCK_FILE), self).acquire()
         try:
             self._open(pool, device, on_corrupt)
         except BaseException:
@@ -229,36 +225,6 @@ class LabelingSession:
     # ------------------------------------------------------------------ opening
     def _path(self, name) -> Path:
         return self.directory / name
-
-    def _acquire_lock(self):
-        key = str(self.directory.resolve())
-        other = _OPEN_SESSIONS.get(key)
-        if other is not None and other._lock_fd is not None:
-            # The usual case in a notebook: a cell re-run while its earlier session is open.
-            raise SessionError(
-                f"{self.directory}: already open in this Python process by {other!r}; call .close() "
-                "on that session first (or open with readonly=True)"
-            )
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer assumed
-            self._lock_fd = -1
-            _OPEN_SESSIONS[key] = self
-            return
-        fd = os.open(self._path(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise SessionError(
-                f"{self.directory}: the session is open for labeling elsewhere (another process or "
-                "session object); close it there first, or open with readonly=True"
-            ) from None
-        # The kernel drops the lock when the process dies, even on kill -9.
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._lock_fd = fd
-        _OPEN_SESSIONS[key] = self
 
     def _open(self, pool, device, on_corrupt):
         if not self.readonly:
@@ -592,10 +558,8 @@ class LabelingSession:
         finally:
             if self._journal is not None:
                 self._journal.close()
-            if self._lock_fd is not None:
-                if self._lock_fd >= 0:
-                    os.close(self._lock_fd)  # closing the descriptor releases the flock
-                self._lock_fd = None
+            if self._lock is not None:
+                self._lock.release()
 
     def __enter__(self):
         return self
