@@ -82,11 +82,40 @@ def iter_pool(pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
             rows = [_first(pool[i]) for i in range(start, min(start + batch_size, n))]
             yield start, _stack(rows)
         return
+    # Batches cut by the user (a DataLoader, a generator) are re-cut at the
+    # same boundaries as an array's, so a strategy sees the same batches
+    # whatever the cut: scores drawn batch by batch (BALD's dropout masks)
+    # then do not depend on it.  At most one batch of each is held.
     start = 0
+    pending, n_pending = [], 0
     for batch in pool:
         batch = _first(batch)
-        yield start, batch
-        start += len(batch)
+        if len(batch) == 0:
+            continue
+        pending.append(batch)
+        n_pending += len(batch)
+        while n_pending >= batch_size:
+            merged = _concat(pending, start)
+            yield start, merged[:batch_size]
+            start += batch_size
+            rest = merged[batch_size:]
+            pending, n_pending = ([rest] if len(rest) else []), len(rest)
+    if pending:
+        yield start, _concat(pending, start)
+
+
+def _concat(batches, start):
+    if len(batches) == 1:
+        return batches[0]
+    try:
+        if all(isinstance(b, torch.Tensor) for b in batches):
+            return torch.cat(batches)
+        return np.concatenate([np.asarray(b) for b in batches])
+    except (RuntimeError, ValueError) as exc:
+        shapes = sorted({tuple(np.shape(b)[1:]) for b in batches})
+        raise ValueError(
+            f"X_pool batches disagree on sample shape near sample {start}: {shapes}"
+        ) from exc
 
 
 def _memmap_releaser(pool):

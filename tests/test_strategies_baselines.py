@@ -123,12 +123,13 @@ def test_bald_matches_slow_reference():
     net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(16, 4))
     X = np.random.RandomState(0).randn(7, 3).astype(np.float32)
     got = BALD(n_passes=6, random_state=3, batch_size=7).score(net, X)
-    # Reference: same seed, passes one by one in train mode (only dropout is random here).
+    # Reference: same seed (one batch, starting at sample 0), passes one by one
+    # in train mode (only dropout is random here).
     from sklearn.utils import check_random_state
 
     seed = int(check_random_state(3).randint(2**31 - 1))
     with torch.random.fork_rng():
-        torch.manual_seed(seed)
+        torch.manual_seed(int(np.random.SeedSequence([seed, 0]).generate_state(1)[0]))
         net.train()
         with torch.no_grad():
             probs = np.stack([torch.softmax(net(torch.as_tensor(X)), 1).double().numpy() for _ in range(6)])

@@ -69,7 +69,9 @@ class BALD(QueryStrategy):
     subsample : int, float or None, default=None
         Score only a random subset of the pool.
     random_state : int, RandomState or None, default=None
-        Seeds the dropout masks (and the subset).
+        Seeds the dropout masks (and the subset).  The batch of the pool
+        starting at sample ``s`` draws its masks from ``(seed, s)`` only, so
+        scores do not depend on how the pool is held or cut into batches.
     batch_size : int, default=256
 
     Examples
@@ -99,8 +101,12 @@ class BALD(QueryStrategy):
         devices = [model.device.index or 0] if model.device.type == "cuda" else []
         scores = []
         with torch.random.fork_rng(devices=devices), mc_dropout(model.module), torch.no_grad():
-            torch.manual_seed(seed)
             for start, batch in iter_pool(X_pool, self.batch_size):
+                # Each batch's masks come from (seed, start) alone: reading the
+                # pool may draw from the global RNG too (a DataLoader seeds
+                # its workers from it), and iter_pool cuts every pool at the
+                # same starts, so the scores depend on neither.
+                torch.manual_seed(int(np.random.SeedSequence([seed, start]).generate_state(1)[0]))
                 x = model.as_tensor(batch)
                 if x.shape[0] == 0:
                     continue
