@@ -426,11 +426,12 @@ def fmt(v, spec):
 
 
 def markdown(results, meta, tag="deepfool_speed"):
-    title = "DeepFool side by side"
+    threads = meta["threads"]
+    title = f"DeepFool side by side, {threads} thread{'s' if threads != 1 else ''} on {meta.get('device', 'cpu')}: "
     if meta.get("as_trained"):
-        title += ", the model as users hold it (weights requiring grad)"
+        title += "the model as users hold it (weights requiring grad)"
     else:
-        title += " (weights frozen for every implementation)"
+        title += "weights frozen for every implementation"
     lines = [
         f"<!-- {tag}:begin (written by benchmarks/deepfool_speed.py) -->",
         f"## {title}",
