@@ -6,11 +6,13 @@ grid searches work) and whose ``__call__`` follows modAL's protocol::
 
     indices, scores = strategy(classifier, X_pool, n_instances, **overrides)
 
-Subclasses implement :meth:`QueryStrategy.score_batches` (utility per pool
-sample) and say whether small or large utilities are wanted; this base class
-does the rest once: argument checks, optional random sub-sampling of the pool,
-and the selection.  The function forms (``dfal_margin`` ...) are one-line
-wrappers built by :func:`as_function`.
+Subclasses implement :meth:`QueryStrategy.iter_scores` (utilities batch by
+batch) or :meth:`QueryStrategy.score_batches` (all at once) and say whether
+small or large utilities are wanted; this base class does the rest once:
+argument checks, optional random sub-sampling of the pool, and the
+selection, which keeps only the best ``n_instances`` while a streamed pool
+goes by.  The function forms (``dfal_margin`` ...) are one-line wrappers
+built by :func:`as_function`.
 """
 
 from __future__ import annotations
@@ -24,16 +26,50 @@ from sklearn.utils import check_random_state
 
 from .._pool import pool_length, take_rows
 
-__all__ = ["QueryStrategy", "select_top", "as_function"]
+__all__ = ["QueryStrategy", "select_top", "TopN", "as_function"]
+
+
+def _sort_key(scores: np.ndarray, largest: bool) -> np.ndarray:
+    key = -scores if largest else scores
+    # NaN would sort anywhere; put it last whatever the direction.
+    return np.where(np.isnan(key), np.inf, key)
 
 
 def select_top(scores: np.ndarray, n_instances: int, *, largest: bool) -> np.ndarray:
     """Indices of the ``n_instances`` best scores, best first; ties keep pool order."""
     scores = np.asarray(scores, dtype=np.float64)
-    key = -scores if largest else scores
-    # NaN would sort anywhere; put it last whatever the direction.
-    key = np.where(np.isnan(key), np.inf, key)
-    return np.argsort(key, kind="stable")[:n_instances]
+    return np.argsort(_sort_key(scores, largest), kind="stable")[:n_instances]
+
+
+class TopN:
+    """The ``n`` best scores of a stream of score chunks, as :func:`select_top` picks them.
+
+    Memory is ``n`` plus one chunk, whatever the length of the stream.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> best = TopN(2, largest=False)
+    >>> for chunk in ([0.5, 0.1], [0.3], [0.1, np.nan]):
+    ...     best.push(np.array(chunk))
+    >>> best.indices.tolist(), best.scores.tolist(), best.n_seen
+    ([1, 3], [0.1, 0.1], 5)
+    """
+
+    def __init__(self, n: int, *, largest: bool):
+        self.n, self.largest = int(n), bool(largest)
+        self.indices = np.zeros(0, dtype=np.int64)
+        self.scores = np.zeros(0, dtype=np.float64)
+        self.n_seen = 0
+
+    def push(self, chunk) -> None:
+        chunk = np.asarray(chunk, dtype=np.float64).ravel()
+        indices = np.concatenate([self.indices, np.arange(self.n_seen, self.n_seen + len(chunk))])
+        scores = np.concatenate([self.scores, chunk])
+        self.n_seen += len(chunk)
+        # Sort by key, then by pool position: select_top's stable order.
+        order = np.lexsort((indices, _sort_key(scores, self.largest)))[: self.n]
+        self.indices, self.scores = indices[order], scores[order]
 
 
 class QueryStrategy(BaseEstimator):
@@ -70,9 +106,21 @@ class QueryStrategy(BaseEstimator):
         strategy = clone(self).set_params(**kwargs) if kwargs else self
         return strategy._query(classifier, X_pool, n_instances)
 
-    def score_batches(self, classifier, X_pool) -> np.ndarray:  # pragma: no cover - abstract
+    def iter_scores(self, classifier, X_pool):
+        """Utilities of the samples of ``X_pool``, batch by batch, in pool order.
+
+        Yields 1-D float arrays.  The default yields :meth:`score_batches` in
+        one piece; strategies that score batch by batch override it, so that
+        selection holds only the best ``n_instances`` of a streamed pool.
+        """
+        yield np.asarray(self.score_batches(classifier, X_pool), dtype=np.float64)
+
+    def score_batches(self, classifier, X_pool) -> np.ndarray:
         """Utility of every sample of ``X_pool`` (a 1-D float array)."""
-        raise NotImplementedError
+        if type(self).iter_scores is QueryStrategy.iter_scores:
+            raise NotImplementedError(f"{type(self).__name__} implements neither iter_scores nor score_batches")
+        chunks = [np.asarray(c, dtype=np.float64) for c in self.iter_scores(classifier, X_pool)]
+        return np.concatenate(chunks) if chunks else np.zeros(0)
 
     def score(self, classifier, X_pool) -> np.ndarray:
         """Utility of every sample of ``X_pool``, without selecting."""
@@ -101,16 +149,16 @@ class QueryStrategy(BaseEstimator):
     def select(self, classifier, X_pool, n_instances):
         """Positions of the chosen samples in ``X_pool`` and their scores.
 
-        The default keeps the ``n_instances`` best utilities; batch-aware
-        strategies (core-set, BADGE) override it to choose a diverse set.
+        The default keeps the ``n_instances`` best utilities (only those are
+        held while the pool streams by); batch-aware strategies (core-set,
+        BADGE) override it to choose a diverse set.
         """
-        scores = np.asarray(self.score_batches(classifier, X_pool), dtype=np.float64)
-        if n_instances > scores.shape[0]:
-            raise ValueError(
-                f"n_instances={n_instances} is larger than the pool ({scores.shape[0]} samples)"
-            )
-        picked = select_top(scores, n_instances, largest=self.largest)
-        return picked, scores[picked]
+        best = TopN(n_instances, largest=self.largest)
+        for chunk in self.iter_scores(classifier, X_pool):
+            best.push(chunk)
+        if n_instances > best.n_seen:
+            raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+        return best.indices, best.scores
 
     def _candidates(self, n_pool, n_instances):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""

@@ -92,40 +92,47 @@ class BALD(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def score_batches(self, classifier, X_pool):
+    def iter_scores(self, classifier, X_pool):
+        """Mutual information (nats) of each sample, batch by batch."""
         if int(self.n_passes) < 1:
             raise ValueError(f"n_passes must be >= 1, got {self.n_passes}")
         model = resolve_torch_model(classifier)
         trunk, head = _split_deterministic_head(model.module)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         devices = [model.device.index or 0] if model.device.type == "cuda" else []
-        scores = []
-        with torch.random.fork_rng(devices=devices), mc_dropout(model.module), torch.no_grad():
-            for start, batch in iter_pool(X_pool, self.batch_size):
+        for start, batch in iter_pool(X_pool, self.batch_size):
+            x = model.as_tensor(batch)
+            if x.shape[0] == 0:
+                continue
+            check_batch_finite(x, start)
+            # Dropout modes and the RNG are set per batch and restored before
+            # yielding: between batches the caller finds both as it left them.
+            with torch.random.fork_rng(devices=devices), mc_dropout(model.module), torch.no_grad():
                 # Each batch's masks come from (seed, start) alone: reading the
-                # pool may draw from the global RNG too (a DataLoader seeds
-                # its workers from it), and iter_pool cuts every pool at the
-                # same starts, so the scores depend on neither.
+                # pool may draw from the global RNG too (a DataLoader seeds its
+                # workers from it), and iter_pool cuts every pool at the same
+                # starts, so the scores depend on neither.
                 torch.manual_seed(int(np.random.SeedSequence([seed, start]).generate_state(1)[0]))
-                x = model.as_tensor(batch)
-                if x.shape[0] == 0:
-                    continue
-                check_batch_finite(x, start)
-                if trunk is not None:
-                    x = trunk(x)
-                mean_p = torch.zeros((), dtype=torch.float64)
-                mean_h = torch.zeros((), dtype=torch.float64)
-                for _ in range(int(self.n_passes)):
-                    logp = torch.log_softmax(head(x).double(), dim=1)
-                    p = logp.exp()
-                    mean_p = mean_p + p
-                    mean_h = mean_h - (p * logp).sum(1)
-                mean_p = mean_p / self.n_passes
-                mean_h = mean_h / self.n_passes
-                h_mean = -(mean_p * torch.log(mean_p.clamp_min(1e-300))).sum(1)
-                # Jensen makes the difference >= 0; clip float round-off.
-                scores.append(to_numpy((h_mean - mean_h).clamp_min(0.0)))
-        return np.concatenate(scores).astype(np.float64)
+                scores = _mutual_information(x, trunk, head, int(self.n_passes))
+            yield scores
+
+
+def _mutual_information(x, trunk, head, n_passes):
+    """BALD's estimate, H[mean p] - mean H[p], over ``n_passes`` stochastic passes."""
+    if trunk is not None:
+        x = trunk(x)
+    mean_p = torch.zeros((), dtype=torch.float64)
+    mean_h = torch.zeros((), dtype=torch.float64)
+    for _ in range(n_passes):
+        logp = torch.log_softmax(head(x).double(), dim=1)
+        p = logp.exp()
+        mean_p = mean_p + p
+        mean_h = mean_h - (p * logp).sum(1)
+    mean_p = mean_p / n_passes
+    mean_h = mean_h / n_passes
+    h_mean = -(mean_p * torch.log(mean_p.clamp_min(1e-300))).sum(1)
+    # Jensen makes the difference >= 0; clip float round-off.
+    return to_numpy((h_mean - mean_h).clamp_min(0.0)).astype(np.float64)
 
 
 bald = as_function(BALD, "bald", "BALD query strategy: largest MC-dropout mutual information.")

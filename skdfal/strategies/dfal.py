@@ -146,11 +146,11 @@ class DFALMargin(QueryStrategy):
             "clip": self.clip,
         }
 
-    def score_batches(self, classifier, X_pool):
+    def iter_scores(self, classifier, X_pool):
+        """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
         from tqdm.auto import tqdm
 
         model = resolve_torch_model(classifier)
-        norms = []
         with tqdm(
             total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
             unit="sample", unit_scale=True,
@@ -158,9 +158,9 @@ class DFALMargin(QueryStrategy):
             for _, _, result in deepfool_pool(
                 model, X_pool, batch_size=self.batch_size, **self._deepfool_params()
             ):
-                norms.append(to_numpy(result.norms))
-                bar.update(len(norms[-1]))
-        return np.concatenate(norms).astype(np.float64)
+                norms = to_numpy(result.norms).astype(np.float64)
+                bar.update(len(norms))
+                yield norms
 
     def adversarial_examples(self, classifier, X):
         """DeepFool adversarial copies of ``X`` in the net's input space.

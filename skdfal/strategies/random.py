@@ -9,6 +9,8 @@ from ._base import QueryStrategy, as_function
 
 __all__ = ["RandomSampling", "random_sampling"]
 
+_CHUNK = 65536  # draws held at once
+
 
 class RandomSampling(QueryStrategy):
     """Query samples uniformly at random (scores are uniform draws).
@@ -36,11 +38,18 @@ class RandomSampling(QueryStrategy):
         self.random_state = random_state
         self.subsample = subsample
 
-    def score_batches(self, classifier, X_pool):
+    def iter_scores(self, classifier, X_pool):
+        # One stream of draws cut into chunks equals one draw of the whole
+        # length, so the picks do not depend on the chunking.  The pool is
+        # only read when its length is unknown (a generator, say).
+        rng = check_random_state(self.random_state)
         n = pool_length(X_pool)
         if n is None:
-            n = sum(len(batch) for _, batch in iter_pool(X_pool))
-        return check_random_state(self.random_state).random_sample(n)
+            for _, batch in iter_pool(X_pool):
+                yield rng.random_sample(len(batch))
+            return
+        for start in range(0, n, _CHUNK):
+            yield rng.random_sample(min(_CHUNK, n - start))
 
 
 random_sampling = as_function(

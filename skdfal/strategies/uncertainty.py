@@ -40,30 +40,38 @@ def pool_probabilities(classifier, X_pool, *, batch_size=256) -> np.ndarray:
     -------
     ndarray of shape (n_samples, n_classes), float64
     """
+    return np.concatenate(list(_iter_probabilities(classifier, X_pool, batch_size)))
+
+
+def _iter_probabilities(classifier, X_pool, batch_size):
+    """:func:`pool_probabilities`, one batch at a time."""
     est = unwrap_learner(classifier)
-    chunks = []
+    n_batches = 0
     if hasattr(est, "predict_proba"):
         for _, batch in iter_pool(X_pool, batch_size):
             batch = to_numpy(batch) if isinstance(batch, torch.Tensor) else np.asarray(batch)
             if batch.dtype == np.float64:
                 batch = batch.astype(np.float32)
             if len(batch):
-                chunks.append(np.asarray(est.predict_proba(batch), dtype=np.float64))
+                n_batches += 1
+                yield np.asarray(est.predict_proba(batch), dtype=np.float64)
     else:
         model = resolve_torch_model(classifier)  # TypeError for anything else
-        was_training = model.module.training
-        model.module.eval()
-        try:
-            with torch.no_grad():
-                for _, batch in iter_pool(X_pool, batch_size):
-                    x = model.as_tensor(batch)
-                    if x.shape[0]:
-                        chunks.append(to_numpy(torch.softmax(model.module(x), dim=1)).astype(np.float64))
-        finally:
-            model.module.train(was_training)
-    if not chunks:
+        for _, batch in iter_pool(X_pool, batch_size):
+            x = model.as_tensor(batch)
+            if x.shape[0]:
+                n_batches += 1
+                # Eval mode per batch, restored before yielding.
+                was_training = model.module.training
+                model.module.eval()
+                try:
+                    with torch.no_grad():
+                        proba = torch.softmax(model.module(x), dim=1)
+                finally:
+                    model.module.train(was_training)
+                yield to_numpy(proba).astype(np.float64)
+    if not n_batches:
         raise ValueError("X_pool is empty: there is nothing to score")
-    return np.concatenate(chunks)
 
 
 class _ProbabilityStrategy(QueryStrategy):
@@ -78,8 +86,9 @@ class _ProbabilityStrategy(QueryStrategy):
     def utility(proba: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def score_batches(self, classifier, X_pool):
-        return self.utility(pool_probabilities(classifier, X_pool, batch_size=self.batch_size))
+    def iter_scores(self, classifier, X_pool):
+        for proba in _iter_probabilities(classifier, X_pool, self.batch_size):
+            yield self.utility(proba)
 
 
 class LeastConfidence(_ProbabilityStrategy):
