@@ -55,7 +55,7 @@ from .strategies import (
     LeastConfidence,
     MarginSampling,
     QueryStrategy,
-    select_top,
+    TopN,
 )
 
 __all__ = ["score_distributed", "query_distributed"]
@@ -154,6 +154,12 @@ def score_distributed(strategy, classifier, X_pool, *, client=None, chunk_size=1
     scores : ndarray of shape (n_samples,)
         Equal to ``strategy.score(classifier, X_pool)``.
     """
+    parts = list(_iter_distributed_scores(strategy, classifier, X_pool, client, chunk_size, max_in_flight))
+    return np.concatenate(parts)
+
+
+def _iter_distributed_scores(strategy, classifier, X_pool, client, chunk_size, max_in_flight):
+    """The chunks' scores in pool order, as the cluster returns them."""
     distributed = _import_distributed()
     _check_strategy(strategy)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
@@ -171,21 +177,22 @@ def score_distributed(strategy, classifier, X_pool, *, client=None, chunk_size=1
     token = uuid.uuid4().hex
     [blob_future] = client.scatter([blob], broadcast=True, hash=False)
 
-    pending, parts = deque(), []
+    pending, n_parts = deque(), 0
     try:
         for chunk in _chunks(X_pool, int(chunk_size)):
             if len(pending) >= max_in_flight:
-                parts.append(pending.popleft().result())
+                n_parts += 1
+                yield pending.popleft().result()
             pending.append(client.submit(_score_chunk, token, blob_future, chunk, pure=False))
         while pending:
-            parts.append(pending.popleft().result())
+            n_parts += 1
+            yield pending.popleft().result()
     finally:
         for fut in pending:
             fut.cancel()
         blob_future.release()
-    if not parts:
+    if not n_parts:
         raise ValueError("X_pool is empty: there is nothing to score")
-    return np.concatenate(parts)
 
 
 def query_distributed(strategy, classifier, X_pool, n_instances=1, *, client=None,
@@ -204,10 +211,11 @@ def query_distributed(strategy, classifier, X_pool, n_instances=1, *, client=Non
         raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
     candidates = strategy._candidates(n_pool, n_instances)
     pool = X_pool if candidates is None else take_rows(X_pool, candidates)
-    scores = score_distributed(strategy, classifier, pool, client=client, chunk_size=chunk_size,
-                               max_in_flight=max_in_flight)
-    if n_instances > scores.shape[0]:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({scores.shape[0]} samples)")
-    picked = select_top(scores, n_instances, largest=strategy.largest)
-    indices = picked if candidates is None else candidates[picked]
-    return indices.astype(np.int64), scores[picked]
+    # Only the best n_instances are kept as the chunks come back.
+    best = TopN(n_instances, largest=strategy.largest)
+    for part in _iter_distributed_scores(strategy, classifier, pool, client, chunk_size, max_in_flight):
+        best.push(part)
+    if n_instances > best.n_seen:
+        raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+    indices = best.indices if candidates is None else candidates[best.indices]
+    return indices.astype(np.int64), best.scores
