@@ -152,9 +152,9 @@ def markdown(results, meta):
         "",
         "The file never becomes resident: scored rows of the memmap are handed back to the kernel "
         "as the pass goes (`madvise(MADV_DONTNEED)` in `iter_pool`; without it the resident set "
-        "grows by the file's size). What grows with the pool is the score vector (12 bytes a "
-        "sample while scoring) and a slow drift of the resident set between batches, which "
-        "`benchmarks/results/large_pool.progress.jsonl` records every 30 s.",
+        "grows by the file's size). Selection keeps only the best `n_instances` scores, and free "
+        "heap pages are handed back every 16 batches (`malloc_trim`); "
+        "`benchmarks/results/large_pool.progress.jsonl` records the resident set every 30 s.",
         "<!-- large_pool:end -->",
     ]
     return "\n".join(lines) + "\n"

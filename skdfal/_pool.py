@@ -8,6 +8,8 @@ memory stays bounded by the batch size.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import mmap
 from collections.abc import Iterator
 
@@ -59,10 +61,51 @@ def _first(item):
     return item
 
 
+#: Batches between two hand-backs of free heap memory (see :func:`release_free_heap`).
+TRIM_EVERY = 16
+
+
 def iter_pool(pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
-    """Yield ``(start, batch)`` with ``batch`` the rows ``start:start+len(batch)``."""
+    """Yield ``(start, batch)`` with ``batch`` the rows ``start:start+len(batch)``.
+
+    Every :data:`TRIM_EVERY` batches, free heap memory is handed back to the
+    system (:func:`release_free_heap`), so that a pass over millions of
+    samples keeps a flat resident set.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    for i, item in enumerate(_iter_batches(pool, batch_size)):
+        if i and i % TRIM_EVERY == 0:
+            release_free_heap()
+        yield item
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
+        return None
+
+
+def release_free_heap() -> bool:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    Batches of varying size (DeepFool's shrinking active sets) leave free
+    holes in glibc's heap that it keeps mapped: over a 1,000,000-sample pass
+    the resident set grew by some 60-80 bytes a sample without this, and
+    stays flat with it (docs/performance.md).  Lowering glibc's mmap
+    threshold does the same but made scoring about 1.4x slower.  Returns
+    whether there was anything to call.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+def _iter_batches(pool, batch_size):
     if _is_array(pool):
         n = int(pool.shape[0])
         release = _memmap_releaser(pool)

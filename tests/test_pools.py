@@ -209,3 +209,20 @@ def test_memmap_pass_keeps_resident_memory_bounded(tmp_path):
         pass
     assert cow[0, 0] == -1.0
     assert next(iter_pool(cow, batch_size=256))[1][0, 0] == -1.0
+
+
+def test_iter_pool_hands_free_heap_back_every_few_batches(monkeypatch):
+    from skdfal import _pool
+
+    calls = []
+    monkeypatch.setattr(_pool, "release_free_heap", lambda: calls.append(1))
+    n_batches = 2 * _pool.TRIM_EVERY + 3
+    assert len(list(_pool.iter_pool(np.zeros((n_batches, 2)), batch_size=1))) == n_batches
+    assert len(calls) == 2  # before batches TRIM_EVERY and 2 * TRIM_EVERY
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
+def test_release_free_heap_reaches_glibc():
+    from skdfal._pool import release_free_heap
+
+    assert release_free_heap() is True
