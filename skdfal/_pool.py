@@ -95,7 +95,7 @@ def release_free_heap() -> bool:
     holes in glibc's heap that it keeps mapped: over a 1,000,000-sample pass
     the resident set grew by some 60-80 bytes a sample without this, and
     stays flat with it (docs/performance.md).  Lowering glibc's mmap
-    threshold does the same but made scoring about 1.4x slower.  Returns
+    threshold does the same but made scoring about 1.9x slower.  Returns
     whether there was anything to call.
     """
     trim = _malloc_trim()
