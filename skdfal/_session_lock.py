@@ -19,7 +19,7 @@ from ._journal import SessionError
 
 __all__ = ["SessionLock"]
 
-# Locks held in this process, by resolved directory, with the owner's repr.
+# Locks held in this process, by resolved directory (each knows its session, for the message).
 _HELD = weakref.WeakValueDictionary()
 
 

@@ -55,7 +55,7 @@ from .strategies import (
     LeastConfidence,
     MarginSampling,
     QueryStrategy,
-    TopN,
+    select_streamed,
 )
 
 __all__ = ["score_distributed", "query_distributed"]
@@ -212,10 +212,7 @@ def query_distributed(strategy, classifier, X_pool, n_instances=1, *, client=Non
     candidates = strategy._candidates(n_pool, n_instances)
     pool = X_pool if candidates is None else take_rows(X_pool, candidates)
     # Only the best n_instances are kept as the chunks come back.
-    best = TopN(n_instances, largest=strategy.largest)
-    for part in _iter_distributed_scores(strategy, classifier, pool, client, chunk_size, max_in_flight):
-        best.push(part)
-    if n_instances > best.n_seen:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
-    indices = best.indices if candidates is None else candidates[best.indices]
-    return indices.astype(np.int64), best.scores
+    parts = _iter_distributed_scores(strategy, classifier, pool, client, chunk_size, max_in_flight)
+    picked, scores = select_streamed(parts, n_instances, largest=strategy.largest)
+    indices = picked if candidates is None else candidates[picked]
+    return indices.astype(np.int64), scores

@@ -1,6 +1,6 @@
 """Query strategies: a utility score plus a selector, in modAL's protocol."""
 
-from ._base import QueryStrategy, TopN, as_function, select_top
+from ._base import QueryStrategy, TopN, as_function, select_streamed, select_top
 from .bayesian import BALD, bald
 from .dfal import DFALMargin, deepfool_pool, dfal_margin
 from .diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
@@ -18,6 +18,7 @@ __all__ = [
     "QueryStrategy",
     "as_function",
     "select_top",
+    "select_streamed",
     "TopN",
     "DFALMargin",
     "dfal_margin",

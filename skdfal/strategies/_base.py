@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 
 from .._pool import pool_length, take_rows
 
-__all__ = ["QueryStrategy", "select_top", "TopN", "as_function"]
+__all__ = ["QueryStrategy", "select_top", "select_streamed", "TopN", "as_function"]
 
 
 def _sort_key(scores: np.ndarray, largest: bool) -> np.ndarray:
@@ -70,6 +70,20 @@ class TopN:
         # Sort by key, then by pool position: select_top's stable order.
         order = np.lexsort((indices, _sort_key(scores, self.largest)))[: self.n]
         self.indices, self.scores = indices[order], scores[order]
+
+
+def select_streamed(chunks, n_instances: int, *, largest: bool):
+    """``(indices, scores)`` of the ``n_instances`` best of a stream of score chunks.
+
+    Same picks, in the same order, as :func:`select_top` on the concatenated
+    chunks, holding only ``n_instances`` scores plus one chunk.
+    """
+    best = TopN(n_instances, largest=largest)
+    for chunk in chunks:
+        best.push(chunk)
+    if n_instances > best.n_seen:
+        raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+    return best.indices, best.scores
 
 
 class QueryStrategy(BaseEstimator):
@@ -153,12 +167,7 @@ class QueryStrategy(BaseEstimator):
         held while the pool streams by); batch-aware strategies (core-set,
         BADGE) override it to choose a diverse set.
         """
-        best = TopN(n_instances, largest=self.largest)
-        for chunk in self.iter_scores(classifier, X_pool):
-            best.push(chunk)
-        if n_instances > best.n_seen:
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
-        return best.indices, best.scores
+        return select_streamed(self.iter_scores(classifier, X_pool), n_instances, largest=self.largest)
 
     def _candidates(self, n_pool, n_instances):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""
