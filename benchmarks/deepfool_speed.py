@@ -411,6 +411,18 @@ def _busy_cpu_s() -> tuple[float, float]:
     return machine_busy, own.user + own.system + own.children_user + own.children_system
 
 
+class OtherCpuUse:
+    """Cores other processes kept busy, on average, since this object was made."""
+
+    def __init__(self):
+        self.busy0, self.own0 = _busy_cpu_s()
+        self.t0 = time.perf_counter()
+
+    def cores(self) -> float:
+        busy, own = _busy_cpu_s()
+        return max(0.0, (busy - self.busy0) - (own - self.own0)) / (time.perf_counter() - self.t0)
+
+
 def _quiet(meta) -> bool:
     """Whether other processes used under a fifth of a core on average during the run."""
     return meta.get("others_cores", math.inf) < 0.2
@@ -565,11 +577,10 @@ def main(argv=None):
         "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
     results = []
-    busy0, own0, wall0 = *_busy_cpu_s(), time.perf_counter()
+    others = OtherCpuUse()
     for arch in args.archs:
         results.append(bench_arch(arch, data, args))
-    busy1, own1 = _busy_cpu_s()
-    meta["others_cores"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / (time.perf_counter() - wall0)
+    meta["others_cores"] = others.cores()
     meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     out = Path(args.out or REPO / "benchmarks" / "results" / f"{args.tag}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

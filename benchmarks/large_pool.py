@@ -82,7 +82,6 @@ def score(path: str, rows: int, n_total: int, threads: int, weights: str, candid
                 CountingMemmap.rows_read += len(out)
             return out
 
-    model = module
     pool = np.memmap(path, dtype=np.float32, mode="r", shape=(n_total, *SHAPE)).view(CountingMemmap)[:rows]
     CountingMemmap.rows_read = 0
     before = _status()
@@ -103,7 +102,7 @@ def score(path: str, rows: int, n_total: int, threads: int, weights: str, candid
 
     thread = threading.Thread(target=monitor, daemon=True)
     thread.start()
-    idx, margins = DFALMargin(candidates=candidates)(model, pool, n_instances=100)
+    idx, margins = DFALMargin(candidates=candidates)(module, pool, n_instances=100)
     elapsed = time.perf_counter() - t0
     stop.set()
     thread.join()
@@ -118,11 +117,9 @@ def score(path: str, rows: int, n_total: int, threads: int, weights: str, candid
     }
 
 
-def _quiet(meta) -> bool:
-    return meta.get("others_cores", float("inf")) < 0.2
-
-
 def markdown(results, meta):
+    from deepfool_speed import _quiet
+
     lines = [
         "<!-- large_pool:begin (written by benchmarks/large_pool.py) -->",
         "## A pool larger than memory",
@@ -191,7 +188,7 @@ def main(argv=None):
         return
 
     import torch
-    from deepfool_speed import _busy_cpu_s, machine, write_section
+    from deepfool_speed import OtherCpuUse, machine, write_section
 
     data = load_data()
     _, info = get_model("lenet5", data, cache_dir=Path(args.cache_dir), epochs=2)  # train once, here
@@ -202,7 +199,7 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
-    busy0, own0, t0 = *_busy_cpu_s(), time.perf_counter()
+    others, t0 = OtherCpuUse(), time.perf_counter()
     make_pool(path, args.n, data)
     del data
     print(f"wrote {path} ({path.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -218,8 +215,7 @@ def main(argv=None):
             results.append(json.loads(out.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), flush=True)
             meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
-            busy1, own1 = _busy_cpu_s()
-            meta["others_cores"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / (time.perf_counter() - t0)
+            meta["others_cores"] = others.cores()
             Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
             if args.doc:
                 write_section(Path(args.doc), markdown(results, meta), "large_pool")
