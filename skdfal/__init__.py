@@ -2,31 +2,62 @@
 
 Public API
 ----------
-deepfool, DeepFoolResult
-    Batched multi-class DeepFool on any torch module (pure torch).
-dfal_margin, DFALMargin, random_sampling, RandomSampling, QueryStrategy
-    Query strategies in modAL's protocol ``(classifier, X_pool, n) -> (indices, scores)``.
-ActiveLearner
-    modAL-style learner with DFAL's adversarial augmentation.
-ActiveLearningClassifier
-    A whole simulated active learning run as one scikit-learn estimator
-    (grid searches, pipelines, cross-validation).
-LeNet5, VGG8, make_classifier, SeededNeuralNetClassifier
-    The paper's networks and a skorch classifier set up for active learning.
-load_digits_images
-    scikit-learn's bundled digits as (n, 1, 8, 8) float32 images.
-LabelingSession, make_digits_session, SessionError, Labeler
-    Crash-safe human-in-the-loop labeling saved in a directory (journal,
-    snapshots, no pickle), labeled in Jupyter (``Labeler``, needs
-    ipywidgets) or with ``skdfal label``.
+Attacks
+    deepfool
+        Batched multi-class DeepFool on any torch module returning logits.
+    DeepFoolResult
+        What ``deepfool`` returns: perturbations, norms, labels, convergence.
+Query strategies (modAL's protocol ``(classifier, X_pool, n_instances) -> (indices, scores)``)
+    DFALMargin, dfal_margin
+        DFAL: the smallest DeepFool perturbation first.
+    RandomSampling, random_sampling
+        Uniform draws (the baseline every strategy must beat).
+    EntropySampling, entropy_sampling; LeastConfidence, least_confidence;
+    MarginSampling, margin_sampling
+        Uncertainty of the predicted probabilities (any classifier).
+    BALD, bald
+        Bayesian disagreement with MC dropout.
+    CoreSet, coreset
+        Greedy k-center on penultimate features.
+    BADGE, badge
+        k-means++ on gradient embeddings.
+    QueryStrategy
+        Base class of the strategies (write your own).
+    all_strategies
+        Every registered strategy by name, with its capability tags.
+Learners
+    ActiveLearner
+        modAL's learner API, with DFAL's free adversarial labels.
+    ActiveLearningClassifier
+        A whole simulated active learning run as one scikit-learn estimator
+        (grid searches, pipelines, cross-validation).
+Models and data
+    LeNet5, VGG8
+        The paper's networks.
+    make_classifier
+        A skorch classifier set up for active learning.
+    SeededNeuralNetClassifier
+        The skorch classifier ``make_classifier`` returns.
+    load_digits_images, load_mnist, load_fashion_mnist
+        Image datasets as (n, channels, height, width) float32 in [0, 1].
+Labeling by hand
+    LabelingSession, make_digits_session
+        Crash-safe human-in-the-loop labeling saved in a directory.
+    Labeler
+        Its Jupyter widget (needs ipywidgets).
+    SessionError
+        A session directory that cannot be used, naming the file.
+
+Subpackages: ``skdfal.experiments`` (simulations and benchmarks),
+``skdfal.plotting`` (figures), ``skdfal.distributed`` (Dask scoring),
+``skdfal.utils`` (torch helpers).
 """
 
 from .attacks import DeepFoolResult, deepfool
 from .datasets import load_digits_images, load_fashion_mnist, load_mnist
-from .estimator import ActiveLearningClassifier
-from .learner import ActiveLearner
+from .labeling import Labeler, LabelingSession, SessionError, make_digits_session
+from .learners import ActiveLearner, ActiveLearningClassifier
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
-from .session import LabelingSession, SessionError, make_digits_session
 from .strategies import (
     BADGE,
     BALD,
@@ -37,6 +68,7 @@ from .strategies import (
     MarginSampling,
     QueryStrategy,
     RandomSampling,
+    all_strategies,
     badge,
     bald,
     coreset,
@@ -46,41 +78,41 @@ from .strategies import (
     margin_sampling,
     random_sampling,
 )
-from .widgets import Labeler  # imports ipywidgets only when a Labeler is built
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActiveLearner",
+    "ActiveLearningClassifier",
     "BADGE",
     "BALD",
     "CoreSet",
-    "EntropySampling",
-    "LeastConfidence",
-    "MarginSampling",
-    "badge",
-    "bald",
-    "coreset",
-    "entropy_sampling",
-    "least_confidence",
-    "margin_sampling",
-    "load_mnist",
-    "load_fashion_mnist",
-    "ActiveLearner",
-    "ActiveLearningClassifier",
-    "LabelingSession",
-    "Labeler",
-    "SessionError",
-    "make_digits_session",
     "DFALMargin",
     "DeepFoolResult",
+    "EntropySampling",
+    "Labeler",
+    "LabelingSession",
     "LeNet5",
+    "LeastConfidence",
+    "MarginSampling",
     "QueryStrategy",
     "RandomSampling",
     "SeededNeuralNetClassifier",
+    "SessionError",
     "VGG8",
+    "all_strategies",
+    "badge",
+    "bald",
+    "coreset",
     "deepfool",
     "dfal_margin",
+    "entropy_sampling",
+    "least_confidence",
     "load_digits_images",
+    "load_fashion_mnist",
+    "load_mnist",
     "make_classifier",
+    "make_digits_session",
+    "margin_sampling",
     "random_sampling",
 ]

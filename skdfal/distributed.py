@@ -48,21 +48,10 @@ from collections import deque
 
 import numpy as np
 
-from ._pool import iter_pool, pool_length, take_rows
-from .strategies import (
-    DFALMargin,
-    EntropySampling,
-    LeastConfidence,
-    MarginSampling,
-    QueryStrategy,
-    select_streamed,
-)
+from .strategies import QueryStrategy, all_strategies, select_streamed
+from .utils._pool import iter_pool, pool_length, take_rows
 
 __all__ = ["score_distributed", "query_distributed"]
-
-# Strategies whose per-sample score ignores the rest of the pool.  A new
-# strategy opts in with a class attribute ``pointwise_scores = True``.
-_POINTWISE = (DFALMargin, LeastConfidence, MarginSampling, EntropySampling)
 
 _LOCAL = threading.local()
 
@@ -80,11 +69,12 @@ def _import_distributed():
 def _check_strategy(strategy):
     if not isinstance(strategy, QueryStrategy):
         raise TypeError(f"strategy must be a skdfal QueryStrategy, got {type(strategy).__name__}")
-    if not (isinstance(strategy, _POINTWISE) or getattr(strategy, "pointwise_scores", False)):
+    if not strategy.tags.pointwise:
+        pointwise = sorted({e.cls.__name__ for e in all_strategies().values() if e.tags.pointwise})
         raise ValueError(
             f"{type(strategy).__name__} cannot be scored chunk by chunk: its scores depend on the "
-            "whole pool (or on random draws). Distributed scoring supports DFALMargin, "
-            "LeastConfidence, MarginSampling and EntropySampling."
+            f"whole pool (or on random draws). Distributed scoring supports {', '.join(pointwise)} "
+            "and any strategy whose tags say pointwise=True."
         )
 
 

@@ -202,9 +202,9 @@ def plot_query_gallery(
     """
     import matplotlib.pyplot as plt
 
-    from ._pool import take_rows
-    from ._torch import resolve_torch_model, to_numpy
-    from .strategies.dfal import DFALMargin, deepfool_pool
+    from .strategies._dfal import DFALMargin, deepfool_pool
+    from .utils._pool import take_rows
+    from .utils._torch import resolve_torch_model, to_numpy
 
     params = dict(deepfool_params or {})
     model = resolve_torch_model(classifier)
@@ -313,7 +313,7 @@ def plot_margin_distribution(
     """
     import matplotlib.pyplot as plt
 
-    from .strategies.dfal import DFALMargin
+    from .strategies._dfal import DFALMargin
 
     if norms is None:
         norms = DFALMargin(**(deepfool_params or {})).score(classifier, X_pool)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skdfal.session import LabelingSession, make_digits_session
+from skdfal.labeling import LabelingSession, make_digits_session
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ import torch
 
 torch.set_num_threads(1)
 from skdfal.datasets import load_digits_images
-from skdfal.session import LabelingSession
+from skdfal.labeling import LabelingSession
 
 y = load_digits_images()[1]
 session = LabelingSession(sys.argv[1])

@@ -12,8 +12,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from skdfal import benchmark  # noqa: E402
-from skdfal.benchmark import run_benchmark, summarize, summary_markdown  # noqa: E402
+from skdfal.experiments import _benchmark as benchmark  # noqa: E402
+from skdfal.experiments import run_benchmark, summarize, summary_markdown  # noqa: E402
 from skdfal.cli import main  # noqa: E402
 from skdfal.experiments import COLUMNS, simulate  # noqa: E402
 from skdfal.plotting import plot_learning_curves  # noqa: E402

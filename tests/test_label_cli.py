@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from skdfal.cli import main
-from skdfal.session import LabelingSession, make_digits_session
+from skdfal.labeling import LabelingSession, make_digits_session
 
 REPO = Path(__file__).resolve().parents[1]
 

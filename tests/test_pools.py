@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import skdfal.strategies as strategies_module
 from skdfal import ActiveLearner, DFALMargin, make_classifier
-from skdfal._pool import iter_pool, pool_length, take_rows
+from skdfal.utils._pool import iter_pool, pool_length, take_rows
 from skdfal.strategies import QueryStrategy
 
 N_POOL, N_QUERY = 48, 5
@@ -212,7 +212,7 @@ def test_memmap_pass_keeps_resident_memory_bounded(tmp_path):
 
 
 def test_iter_pool_hands_free_heap_back_every_few_batches(monkeypatch):
-    from skdfal import _pool
+    from skdfal.utils import _pool
 
     calls = []
     monkeypatch.setattr(_pool, "release_free_heap", lambda: calls.append(1))
@@ -223,6 +223,6 @@ def test_iter_pool_hands_free_heap_back_every_few_batches(monkeypatch):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
 def test_release_free_heap_reaches_glibc():
-    from skdfal._pool import release_free_heap
+    from skdfal.utils._pool import release_free_heap
 
     assert release_free_heap() is True

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from skdfal.strategies import QueryStrategy, select_top
-from skdfal.strategies._base import TopN
+from skdfal.strategies._selection import TopN
 
 
 @pytest.mark.parametrize("largest", [True, False])

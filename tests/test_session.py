@@ -10,8 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
-from skdfal._journal import SessionError, SessionWarning, atomic_write, sha256_file
-from skdfal.session import LabelingSession, make_digits_session, strategy_registry
+from skdfal.labeling._journal import SessionError, SessionWarning, atomic_write, sha256_file
+from skdfal.labeling import LabelingSession, make_digits_session
+from skdfal.labeling._store import strategy_registry
 
 
 def _label_batches(session, y, n):

@@ -27,8 +27,8 @@ from skdfal import (
     least_confidence,
     margin_sampling,
 )
-from skdfal.strategies.bayesian import mc_dropout
-from skdfal.strategies.diversity import (
+from skdfal.strategies._bayesian import mc_dropout
+from skdfal.strategies._diversity import (
     gradient_embeddings,
     k_center_greedy,
     kmeans_pp_seeding,

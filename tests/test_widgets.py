@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from skdfal.session import LabelingSession, make_digits_session  # noqa: E402
-from skdfal.widgets import Labeler  # noqa: E402
+from skdfal.labeling import LabelingSession, make_digits_session  # noqa: E402
+from skdfal.labeling import Labeler  # noqa: E402
 
 
 def _png_shape(data):

@@ -1,5 +1,5 @@
-"""Adversarial attacks in pure torch (no scikit-learn, no numpy)."""
+"""Adversarial attacks in pure torch: modules and tensors in, tensors out."""
 
-from .deepfool import DeepFoolResult, deepfool, frozen_eval
+from ._deepfool import DeepFoolResult, deepfool
 
-__all__ = ["DeepFoolResult", "deepfool", "frozen_eval"]
+__all__ = ["DeepFoolResult", "deepfool"]

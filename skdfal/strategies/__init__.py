@@ -1,11 +1,13 @@
 """Query strategies: a utility score plus a selector, in modAL's protocol."""
 
-from ._base import QueryStrategy, TopN, as_function, select_streamed, select_top
-from .bayesian import BALD, bald
-from .dfal import DFALMargin, deepfool_pool, dfal_margin
-from .diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
-from .random import RandomSampling, random_sampling
-from .uncertainty import (
+from ._base import QueryStrategy, StrategyTags, as_function
+from ._bayesian import BALD, bald
+from ._dfal import DFALMargin, deepfool_pool, dfal_margin
+from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
+from ._random import RandomSampling, random_sampling
+from ._registry import RegisteredStrategy, all_strategies, get_strategy, strategy_tags
+from ._selection import TopN, select_streamed, select_top
+from ._uncertainty import (
     EntropySampling,
     LeastConfidence,
     MarginSampling,
@@ -16,6 +18,11 @@ from .uncertainty import (
 
 __all__ = [
     "QueryStrategy",
+    "StrategyTags",
+    "RegisteredStrategy",
+    "all_strategies",
+    "get_strategy",
+    "strategy_tags",
     "as_function",
     "select_top",
     "select_streamed",

@@ -19,71 +19,38 @@ from __future__ import annotations
 
 import functools
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
-from .._pool import pool_length, take_rows
+from ..utils._pool import pool_length, take_rows
+from ._selection import select_streamed
 
-__all__ = ["QueryStrategy", "select_top", "select_streamed", "TopN", "as_function"]
-
-
-def _sort_key(scores: np.ndarray, largest: bool) -> np.ndarray:
-    key = -scores if largest else scores
-    # NaN would sort anywhere; put it last whatever the direction.
-    return np.where(np.isnan(key), np.inf, key)
+__all__ = ["QueryStrategy", "StrategyTags", "as_function"]
 
 
-def select_top(scores: np.ndarray, n_instances: int, *, largest: bool) -> np.ndarray:
-    """Indices of the ``n_instances`` best scores, best first; ties keep pool order."""
-    scores = np.asarray(scores, dtype=np.float64)
-    return np.argsort(_sort_key(scores, largest), kind="stable")[:n_instances]
+@dataclass(frozen=True)
+class StrategyTags:
+    """What a strategy can do, asked instead of testing its class.
 
-
-class TopN:
-    """The ``n`` best scores of a stream of score chunks, as :func:`select_top` picks them.
-
-    Memory is ``n`` plus one chunk, whatever the length of the stream.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> best = TopN(2, largest=False)
-    >>> for chunk in ([0.5, 0.1], [0.3], [0.1, np.nan]):
-    ...     best.push(np.array(chunk))
-    >>> best.indices.tolist(), best.scores.tolist(), best.n_seen
-    ([1, 3], [0.1, 0.1], 5)
+    Attributes
+    ----------
+    pointwise : bool
+        A sample's score ignores the rest of the pool and any random draw,
+        so a pool can be scored chunk by chunk anywhere (Dask).
+    needs_torch : bool
+        Needs a differentiable torch model (a skorch net or a ``Pipeline``
+        ending in one); ``False`` works with any scikit-learn classifier.
+    adversarial_copies : bool
+        Can make DeepFool adversarial copies of samples
+        (``adversarial_examples``).
     """
 
-    def __init__(self, n: int, *, largest: bool):
-        self.n, self.largest = int(n), bool(largest)
-        self.indices = np.zeros(0, dtype=np.int64)
-        self.scores = np.zeros(0, dtype=np.float64)
-        self.n_seen = 0
-
-    def push(self, chunk) -> None:
-        chunk = np.asarray(chunk, dtype=np.float64).ravel()
-        indices = np.concatenate([self.indices, np.arange(self.n_seen, self.n_seen + len(chunk))])
-        scores = np.concatenate([self.scores, chunk])
-        self.n_seen += len(chunk)
-        # Sort by key, then by pool position: select_top's stable order.
-        order = np.lexsort((indices, _sort_key(scores, self.largest)))[: self.n]
-        self.indices, self.scores = indices[order], scores[order]
-
-
-def select_streamed(chunks, n_instances: int, *, largest: bool):
-    """``(indices, scores)`` of the ``n_instances`` best of a stream of score chunks.
-
-    Same picks, in the same order, as :func:`select_top` on the concatenated
-    chunks, holding only ``n_instances`` scores plus one chunk.
-    """
-    best = TopN(n_instances, largest=largest)
-    for chunk in chunks:
-        best.push(chunk)
-    if n_instances > best.n_seen:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
-    return best.indices, best.scores
+    pointwise: bool = False
+    needs_torch: bool = False
+    adversarial_copies: bool = False
 
 
 class QueryStrategy(BaseEstimator):
@@ -95,6 +62,7 @@ class QueryStrategy(BaseEstimator):
     """
 
     largest: bool = True
+    tags: StrategyTags = StrategyTags()
 
     def __call__(self, classifier, X_pool, n_instances: int = 1, **kwargs):
         """Query ``n_instances`` samples of ``X_pool`` (modAL's protocol).

@@ -1,4 +1,4 @@
-"""Label a :class:`~skdfal.session.LabelingSession` in Jupyter with ipywidgets.
+"""Label a :class:`~skdfal.LabelingSession` in Jupyter with ipywidgets.
 
 ``ipywidgets`` is imported only when a :class:`Labeler` is built (install
 ``skdfal[jupyter]``), so ``import skdfal`` never needs it.
@@ -65,8 +65,8 @@ class Labeler:
     Examples
     --------
     >>> import tempfile
-    >>> from skdfal.session import make_digits_session
-    >>> from skdfal.widgets import Labeler
+    >>> from skdfal import make_digits_session
+    >>> from skdfal import Labeler
     >>> session = make_digits_session(tempfile.mkdtemp(), query_strategy="random_sampling",
     ...                               max_epochs=1, n_instances=3)
     >>> labeler = Labeler(session)

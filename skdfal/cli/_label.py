@@ -1,6 +1,6 @@
 """``skdfal label SESSION_DIR``: label a session's queries in a terminal.
 
-The same session directory works from Jupyter (:class:`skdfal.widgets.Labeler`)
+The same session directory works from Jupyter (:class:`skdfal.Labeler`)
 and from a shell, so a session started in a notebook continues here.  Each
 sample is printed as ASCII art (with its adversarial copy for DFAL) and
 written to ``SESSION_DIR/current.png``; answers are read from stdin, one per
@@ -9,20 +9,14 @@ line: a class, ``s`` (skip), ``u`` (undo), ``q`` (quit; end of input too).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from ._args import positive_int
 
 __all__ = ["add_parser", "run_label_loop"]
 
 HELP = "answer with a class (index or name), s = skip, u = undo, q = quit"
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
 
 
 def add_parser(sub):
@@ -42,17 +36,17 @@ def add_parser(sub):
         help="create a demo session on scikit-learn's digits in SESSION_DIR if it holds none",
     )
     p.add_argument("--strategy", default="dfal_margin", help="with --new-digits: strategy (default dfal_margin)")
-    p.add_argument("--n-instances", type=_positive_int, default=10, help="with --new-digits: batch size (default 10)")
-    p.add_argument("--epochs", type=_positive_int, default=30, help="with --new-digits: epochs per retrain (default 30)")
+    p.add_argument("--n-instances", type=positive_int, default=10, help="with --new-digits: batch size (default 10)")
+    p.add_argument("--epochs", type=positive_int, default=30, help="with --new-digits: epochs per retrain (default 30)")
     p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
-    p.add_argument("--max-labels", type=_positive_int, default=None, help="stop after this many answers")
+    p.add_argument("--max-labels", type=positive_int, default=None, help="stop after this many answers")
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
     p.add_argument("--no-png", action="store_true", help="do not write SESSION_DIR/current.png")
     p.set_defaults(func=_cmd_label)
 
 
 def _cmd_label(args) -> int:
-    from .session import LabelingSession, SessionError, make_digits_session
+    from ..labeling._session import LabelingSession, SessionError, make_digits_session
 
     try:
         if args.new_digits and not (args.session_dir / "session.json").exists():
@@ -75,8 +69,8 @@ def _cmd_label(args) -> int:
 
 
 def _show(session, index, out, ascii_images, png):
-    from ._journal import atomic_write
-    from ._render import as_pixels, ascii_art, png_bytes, side_by_side
+    from ..labeling._journal import atomic_write
+    from ..labeling._render import as_pixels, ascii_art, png_bytes, side_by_side
 
     samples = [session.X_pool[index]]
     copy = session.adversarial_copy(index) if session.shows_adversarial else None

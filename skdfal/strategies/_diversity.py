@@ -19,10 +19,10 @@ import torch
 from sklearn.utils import check_random_state
 from torch import nn
 
-from .._pool import check_batch_finite, iter_pool
-from .._torch import resolve_torch_model, to_numpy
-from ..attacks.deepfool import frozen_eval
-from ._base import QueryStrategy, as_function
+from ..utils._modules import frozen_eval
+from ..utils._pool import check_batch_finite, iter_pool
+from ..utils._torch import resolve_torch_model, to_numpy
+from ._base import QueryStrategy, StrategyTags, as_function
 
 __all__ = [
     "penultimate_features",
@@ -225,6 +225,7 @@ class CoreSet(QueryStrategy):
     """
 
     largest = True
+    tags = StrategyTags(needs_torch=True)
 
     def __init__(self, *, X_labeled=None, subsample=None, random_state=None, batch_size=256):
         self.X_labeled = X_labeled
@@ -278,6 +279,7 @@ class BADGE(QueryStrategy):
     """
 
     largest = True
+    tags = StrategyTags(needs_torch=True)
 
     def __init__(self, *, subsample=None, random_state=None, batch_size=256):
         self.subsample = subsample

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._pool import check_batch_finite, iter_pool, pool_length
-from .._torch import resolve_torch_model, to_numpy
-from ..attacks.deepfool import deepfool
-from ._base import QueryStrategy, as_function
+from ..attacks._deepfool import deepfool
+from ..utils._pool import check_batch_finite, iter_pool, pool_length
+from ..utils._torch import resolve_torch_model, to_numpy
+from ._base import QueryStrategy, StrategyTags, as_function
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 
@@ -23,7 +23,7 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
     Parameters
     ----------
     model : TorchModel
-        From :func:`skdfal._torch.resolve_torch_model`.
+        From :func:`skdfal.utils.resolve_torch_model`.
     X_pool : array-like, Dataset or iterable of batches
         Raw pool (pipeline transforms are applied per batch).
     batch_size : int, default=256
@@ -113,6 +113,7 @@ class DFALMargin(QueryStrategy):
     """
 
     largest = False
+    tags = StrategyTags(pointwise=True, needs_torch=True, adversarial_copies=True)
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.utils import check_random_state
 
-from .._pool import iter_pool, pool_length
+from ..utils._pool import iter_pool, pool_length
 from ._base import QueryStrategy, as_function
 
 __all__ = ["RandomSampling", "random_sampling"]

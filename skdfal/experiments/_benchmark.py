@@ -19,32 +19,26 @@ decisions as an uninterrupted one.
 
 Examples
 --------
->>> from skdfal.benchmark import run_benchmark
+>>> from skdfal.experiments import run_benchmark
 >>> frame = run_benchmark("digits", ["random", "entropy"], seeds=[0], n_initial=10,
 ...                       query_size=10, budget=30, epochs=2, progress=False)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from ._benchmark_report import (
-    add_benchmark_parser,
-    save_learning_curves,
-    summarize,
-    summary_markdown,
-)
-from ._loop import COLUMNS, curve_row, initial_indices, run_rounds
-from .learner import ActiveLearner
+from ..learners._learner import ActiveLearner
+from ..learners._loop import curve_row, initial_indices, run_rounds
+from ..strategies import all_strategies
+from ._data import load_benchmark_data
+from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
 
 __all__ = [
     "STRATEGIES",
@@ -53,93 +47,29 @@ __all__ = [
     "load_benchmark_data",
     "run_one",
     "run_benchmark",
-    "summarize",
-    "summary_markdown",
-    "save_learning_curves",
-    "add_benchmark_parser",
 ]
 
-#: Columns written by the harness: :data:`COLUMNS` plus the pool rows bought in the round.
-ROW_COLUMNS = (*COLUMNS, "queried")
-
-#: Strategy names the harness knows: name -> (class path, parameters, adversarial copies).
-STRATEGIES = {
-    "random": ("RandomSampling", {}, False),
-    "least_confidence": ("LeastConfidence", {}, False),
-    "margin": ("MarginSampling", {}, False),
-    "entropy": ("EntropySampling", {}, False),
-    "bald": ("BALD", {"n_passes": 20}, False),
-    "coreset": ("CoreSet", {}, False),
-    "badge": ("BADGE", {}, False),
-    # DFAL as the paper ran it: queried samples only, and queried samples plus
-    # their DeepFool adversarial copies labelled for free.
-    "dfal": ("DFALMargin", {}, False),
-    "dfal_adv": ("DFALMargin", {}, True),
-}
+#: Strategy names the harness knows (the registry's keys).
+STRATEGIES = tuple(all_strategies())
 
 
 def make_strategy(name, **params):
-    """The strategy object and adversarial flag of a named strategy.
+    """The strategy object and adversarial flag of a registered strategy.
 
     Returns
     -------
     strategy : QueryStrategy
     adversarial : bool
     """
-    from . import strategies
-
-    if name not in STRATEGIES:
+    if name not in all_strategies():
         raise ValueError(f"unknown strategy {name!r}; choose from {sorted(STRATEGIES)}")
-    cls_name, defaults, adversarial = STRATEGIES[name]
-    return getattr(strategies, cls_name)(**{**defaults, **params}), adversarial
+    entry = all_strategies()[name]
+    return entry.make(**params), entry.adversarial
 
 
 def _round_seed(seed, rnd, stream):
     """An int seed for one random stream of one round of one run."""
     return int(np.random.SeedSequence([int(seed), int(rnd), int(stream)]).generate_state(1)[0])
-
-
-def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test_size=None, random_state=0):
-    """``(X_pool, y_pool, X_test, y_test)`` for a named dataset.
-
-    Parameters
-    ----------
-    dataset : {"digits", "mnist", "fashion-mnist"}
-        ``digits`` is split 70/30 (stratified); the others use their own
-        train (pool) and test files from ``data_dir``.
-    data_dir : str or Path, optional
-        Folder with the IDX files (default ``../shared/data/mnist`` for MNIST).
-    pool_size, test_size : int, optional
-        Keep a random subset of that many pool / test samples.
-    random_state : int, default=0
-        Draws the subsets (the same for every strategy and seed).
-    """
-    from .datasets import load_digits_images, load_fashion_mnist, load_mnist
-
-    if dataset == "digits":
-        from sklearn.model_selection import train_test_split
-
-        X, y = load_digits_images()
-        X_pool, X_test, y_pool, y_test = train_test_split(
-            X, y, test_size=0.3, stratify=y, random_state=random_state
-        )
-    elif dataset in ("mnist", "fashion-mnist"):
-        if dataset == "mnist":
-            X_pool, y_pool, X_test, y_test = load_mnist(data_dir or "../shared/data/mnist", "both")
-        else:
-            if data_dir is None:
-                raise ValueError("fashion-mnist needs data_dir (a folder with its IDX files)")
-            X_pool, y_pool, X_test, y_test = load_fashion_mnist(data_dir, "both")
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}; choose from 'digits', 'mnist', 'fashion-mnist'")
-    rng = np.random.RandomState(random_state)
-    if pool_size is not None and pool_size < len(y_pool):
-        keep = np.sort(rng.choice(len(y_pool), pool_size, replace=False))
-        X_pool, y_pool = X_pool[keep], y_pool[keep]
-    if test_size is not None and test_size < len(y_test):
-        keep = np.sort(rng.choice(len(y_test), test_size, replace=False))
-        X_test, y_test = X_test[keep], y_test[keep]
-    return X_pool, y_pool, X_test, y_test
 
 
 def _epochs_for(n_train, protocol):
@@ -149,7 +79,7 @@ def _epochs_for(n_train, protocol):
 
 
 def _make_estimator(protocol, input_shape, n_classes, seed):
-    from .models import make_classifier
+    from ..models import make_classifier
 
     return make_classifier(
         protocol["model"], input_shape=input_shape, n_classes=n_classes,
@@ -240,54 +170,6 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
     ):
         emit(done.index, done.chosen, done.query_time, done.fit_time)
     return rows
-
-
-# ------------------------------------------------------------------ journal
-def _read_rows(path):
-    if not Path(path).is_file():
-        return []
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _append_row(path, row):
-    path = Path(path)
-    new = not path.is_file() or path.stat().st_size == 0
-    with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(ROW_COLUMNS))
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row[k] for k in ROW_COLUMNS})
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _typed(row):
-    out = dict(row)
-    for key in ("seed", "round", "n_labels", "n_train"):
-        out[key] = int(out[key])
-    for key in ("accuracy", "query_time", "fit_time"):
-        out[key] = float(out[key])
-    return out
-
-
-def _check_protocol(path, protocol, resume):
-    """Refuse to mix rows of different protocols in one results file."""
-    meta = Path(str(path) + ".protocol.json")
-    if resume and meta.is_file():
-        old = json.loads(meta.read_text())
-        new = json.loads(json.dumps(protocol))
-        # A larger budget only extends the runs: they resume from where they stopped.
-        changed = sorted(
-            k for k in set(old) | set(new) if k != "budget" and old.get(k) != new.get(k)
-        )
-        if changed:
-            raise ValueError(
-                f"{path} holds results of another protocol (differs in {changed}); "
-                "use another output file or resume=False"
-            )
-    meta.parent.mkdir(parents=True, exist_ok=True)
-    meta.write_text(json.dumps(protocol, indent=1, sort_keys=True))
 
 
 # ------------------------------------------------------------ parallel runs
@@ -407,10 +289,10 @@ def run_benchmark(
 
     previous = {}
     if output is not None:
-        _check_protocol(output, {**protocol, "strategy_params": params}, resume)
+        check_protocol(output, {**protocol, "strategy_params": params}, resume)
         if resume:
-            for row in _read_rows(output):
-                previous.setdefault((row["strategy"], int(row["seed"])), []).append(_typed(row))
+            for row in read_rows(output):
+                previous.setdefault((row["strategy"], int(row["seed"])), []).append(typed_row(row))
         elif Path(output).is_file():
             Path(output).unlink()
 
@@ -432,7 +314,7 @@ def run_benchmark(
 
     def record(row):
         if output is not None:
-            _append_row(output, row)
+            append_row(output, row)
         rows.append(row)
         bar.update(1)
         bar.set_postfix_str(f"{row['strategy']} seed {row['seed']}: {row['n_labels']} labels, "
@@ -445,7 +327,7 @@ def run_benchmark(
             rows.extend(done)
             bar.update(len(done))
         elif done and output is not None:
-            _drop_run(output, name, seed)
+            drop_run(output, name, seed)
 
     try:
         if n_jobs <= 1:
@@ -464,17 +346,6 @@ def run_benchmark(
         bar.close()
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     return frame.sort_values(["strategy", "seed", "round"]).reset_index(drop=True)
-
-
-def _drop_run(path, name, seed):
-    """Rewrite the results file without the rows of one run (it restarts from scratch)."""
-    rows = [r for r in _read_rows(path) if not (r["strategy"] == name and int(r["seed"]) == seed)]
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(ROW_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
 
 
 def _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed):

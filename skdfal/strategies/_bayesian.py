@@ -15,9 +15,9 @@ import torch
 from sklearn.utils import check_random_state
 from torch import nn
 
-from .._pool import check_batch_finite, iter_pool
-from .._torch import resolve_torch_model, to_numpy
-from ._base import QueryStrategy, as_function
+from ..utils._pool import check_batch_finite, iter_pool
+from ..utils._torch import resolve_torch_model, to_numpy
+from ._base import QueryStrategy, StrategyTags, as_function
 
 __all__ = ["BALD", "bald", "mc_dropout"]
 
@@ -85,6 +85,7 @@ class BALD(QueryStrategy):
     """
 
     largest = True
+    tags = StrategyTags(needs_torch=True)
 
     def __init__(self, *, n_passes=20, subsample=None, random_state=None, batch_size=256):
         self.n_passes = n_passes

@@ -3,7 +3,7 @@
 One run = one strategy, one seed: a random initial labeled set, then rounds of
 query -> oracle labels -> retrain, with test accuracy after every round.  Rows
 are tidy dictionaries (one per round) with the columns of :data:`COLUMNS`.
-The loop itself is :func:`skdfal._loop.run_rounds`, shared with
+The loop itself is :func:`skdfal.learners._loop.run_rounds`, shared with
 ``ActiveLearningClassifier`` and the benchmark harness.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._loop import COLUMNS, curve_row, initial_indices, run_rounds
-from .learner import ActiveLearner
+from ..learners._learner import ActiveLearner
+from ..learners._loop import COLUMNS, curve_row, initial_indices, run_rounds
 
 __all__ = ["COLUMNS", "simulate", "initial_indices"]
 

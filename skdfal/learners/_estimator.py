@@ -19,9 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..strategies._dfal import DFALMargin
+from ._learner import ActiveLearner
 from ._loop import curve_row, initial_indices, run_rounds
-from .learner import ActiveLearner
-from .strategies.dfal import DFALMargin
 
 __all__ = ["ActiveLearningClassifier"]
 

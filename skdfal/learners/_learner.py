@@ -14,9 +14,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._pool import take_rows
-from ._torch import resolve_torch_model, unwrap_learner
-from .strategies.dfal import DFALMargin, dfal_margin
+from ..strategies._dfal import DFALMargin, dfal_margin
+from ..utils._pool import take_rows
+from ..utils._torch import resolve_torch_model, unwrap_learner
 
 __all__ = ["ActiveLearner"]
 
@@ -137,6 +137,38 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
         self.estimator_ = clone(self.estimator)
         self.estimator_.fit(X, y, **fit_kwargs)
         self.classes_ = getattr(self.estimator_, "classes_", np.unique(y))
+        return self
+
+    def restore(self, estimator, X, y, is_adversarial=None):
+        """Take back a saved state: a fitted ``estimator`` and the set it was trained on.
+
+        For callers that keep the labels themselves and rebuild the model from
+        saved weights (a labeling session reopened), so that the learner's
+        training set and counts stay its own business.
+
+        Parameters
+        ----------
+        estimator : classifier
+            Already fitted (or initialised with trained weights).
+        X, y : array-like
+            The training set, adversarial copies included.
+        is_adversarial : array-like of bool, optional
+            Which rows of ``X`` are free adversarial copies (none by default);
+            the others count as paid labels.
+
+        Returns
+        -------
+        self : ActiveLearner
+        """
+        X, y = self._validate_xy(X, y, reset=True)
+        flags = np.zeros(len(y), dtype=bool) if is_adversarial is None else np.asarray(is_adversarial, dtype=bool)
+        if flags.shape != (len(y),):
+            raise ValueError(f"is_adversarial must have one flag per sample ({len(y)}), got shape {flags.shape}")
+        self.input_shape_ = tuple(X.shape[1:])
+        self.X_training_, self.y_training_, self.is_adversarial_ = X, y, flags
+        self.n_labels_paid_ = int((~flags).sum())
+        self.estimator_ = estimator
+        self.classes_ = np.asarray(getattr(estimator, "classes_", np.unique(y)))
         return self
 
     def _ensure_fitted(self):

@@ -17,7 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from torch import nn
 
-from .attacks.deepfool import module_device_dtype
+from ._modules import module_device_dtype
 
 __all__ = ["TorchModel", "resolve_torch_model", "to_tensor", "to_numpy", "unwrap_learner"]
 

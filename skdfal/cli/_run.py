@@ -1,32 +1,25 @@
-"""Command line: ``skdfal run`` (the main job) and friends.
+"""``skdfal run``: the main job, DFAL vs random sampling on bundled digits.
 
-``skdfal run`` with no arguments simulates pool-based active learning on
-scikit-learn's bundled digits (no download): DFAL and random sampling from the
-same initial labels and seeds, a per-round table of labels paid vs test
-accuracy, and the rows written to a CSV file.
+With no arguments it simulates pool-based active learning on scikit-learn's
+bundled digits (no download): DFAL and random sampling from the same initial
+labels and seeds, a per-round table of labels paid vs test accuracy, and the
+rows written to a CSV file.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser"]
+from ._args import positive_int
+
+__all__ = ["add_parser"]
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
-
-
-def _add_run(sub):
+def add_parser(sub):
     p = sub.add_parser(
         "run",
         help="simulate DFAL vs random sampling on bundled digits (the main job)",
@@ -35,11 +28,11 @@ def _add_run(sub):
             "DFAL (DeepFool margins) and random sampling, same initial labels and seeds."
         ),
     )
-    p.add_argument("--n-initial", type=_positive_int, default=20, help="initial labels (default 20)")
-    p.add_argument("--query-size", type=_positive_int, default=10, help="labels per round (default 10)")
-    p.add_argument("--rounds", type=_positive_int, default=20, help="query rounds (default 20)")
-    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per strategy (default 3)")
-    p.add_argument("--epochs", type=_positive_int, default=40, help="training epochs per round (default 40)")
+    p.add_argument("--n-initial", type=positive_int, default=20, help="initial labels (default 20)")
+    p.add_argument("--query-size", type=positive_int, default=10, help="labels per round (default 10)")
+    p.add_argument("--rounds", type=positive_int, default=20, help="query rounds (default 20)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds per strategy (default 3)")
+    p.add_argument("--epochs", type=positive_int, default=40, help="training epochs per round (default 40)")
     p.add_argument("--test-size", type=float, default=0.3, help="held-out share of digits (default 0.3)")
     p.add_argument(
         "--adversarial", action="store_true",
@@ -55,10 +48,10 @@ def _cmd_run(args) -> int:
     from sklearn.model_selection import train_test_split
     from tqdm.auto import tqdm
 
-    from .datasets import load_digits_images
-    from .experiments import simulate
-    from .models import make_classifier
-    from .strategies import DFALMargin
+    from ..datasets import load_digits_images
+    from ..experiments._simulate import simulate
+    from ..models import make_classifier
+    from ..strategies import DFALMargin
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X, y = load_digits_images()
@@ -99,13 +92,13 @@ def _cmd_run(args) -> int:
 
 
 def _random_factory(seed):
-    from .strategies import RandomSampling
+    from ..strategies import RandomSampling
 
     return RandomSampling(random_state=np.random.RandomState(seed))
 
 
 def _write_csv(rows, path: Path):
-    from .experiments import COLUMNS
+    from ..experiments._simulate import COLUMNS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
@@ -133,39 +126,3 @@ def _table(strategies, rows) -> str:
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines)
 
 
-def _add_benchmark(sub):
-    from .benchmark import add_benchmark_parser
-
-    add_benchmark_parser(sub)
-
-
-def _add_label(sub):
-    from ._label_cli import add_parser
-
-    add_parser(sub)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``skdfal`` argument parser (sub-commands register themselves here)."""
-    parser = argparse.ArgumentParser(
-        prog="skdfal", description="Adversarial active learning (DFAL) for deep networks."
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_run(sub)
-    _add_benchmark(sub)
-    _add_label(sub)
-    return parser
-
-
-def main(argv=None) -> int:
-    """Entry point of the ``skdfal`` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

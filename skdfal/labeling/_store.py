@@ -58,12 +58,12 @@ def strategy_registry() -> dict:
 
     Examples
     --------
-    >>> from skdfal.session import strategy_registry
+    >>> from skdfal.labeling._store import strategy_registry
     >>> strategy_registry()["dfal_margin"].__name__
     'DFALMargin'
     """
-    from . import strategies
-    from .strategies import QueryStrategy
+    from .. import strategies
+    from ..strategies import QueryStrategy
 
     registry = {}
     for name in strategies.__all__:
@@ -75,7 +75,7 @@ def strategy_registry() -> dict:
 
 
 def _is_exported_function(strategy, registry) -> bool:
-    from . import strategies
+    from .. import strategies
 
     name = getattr(strategy, "__name__", None)
     return name in registry and getattr(strategies, name, None) is strategy

@@ -1,17 +1,12 @@
-"""Reports of a benchmark: summary table, learning-curve figures, the ``skdfal benchmark`` command.
-
-Kept apart from :mod:`skdfal.benchmark` (which runs the experiments) and
-re-exported there.
-"""
+"""Reports of a benchmark: summary table and learning-curve figures."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["summarize", "summary_markdown", "save_learning_curves", "add_benchmark_parser"]
+__all__ = ["summarize", "summary_markdown", "save_learning_curves"]
 
 
 # ----------------------------------------------------------------- summaries
@@ -48,7 +43,7 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
 
     Examples
     --------
-    >>> from skdfal.benchmark import summarize
+    >>> from skdfal.experiments import summarize
     >>> rows = [{"strategy": "a", "seed": 0, "n_labels": n, "accuracy": acc, "query_time": 0.0,
     ...          "fit_time": 0.0} for n, acc in [(10, 0.5), (20, 0.9), (30, 0.95)]]
     >>> table = summarize(rows, budgets=(20,), targets=(0.9,))
@@ -133,7 +128,7 @@ def save_learning_curves(results, stem, *, title=None, formats=("png", "svg")):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_learning_curves
+    from ..plotting import plot_learning_curves
 
     fig, ax = plt.subplots(figsize=(8, 5))
     plot_learning_curves(results, ax=ax, title=title)
@@ -146,90 +141,3 @@ def save_learning_curves(results, stem, *, title=None, formats=("png", "svg")):
         paths.append(path)
     plt.close(fig)
     return paths
-
-
-# ----------------------------------------------------------------------- CLI
-def _int_list(text):
-    return [int(v) for v in text.split(",") if v.strip()]
-
-
-def _float_list(text):
-    return [float(v) for v in text.split(",") if v.strip()]
-
-
-def _strategy_names():
-    from .benchmark import STRATEGIES
-
-    return list(STRATEGIES)
-
-
-def add_benchmark_parser(sub):
-    """Register ``skdfal benchmark`` on an argparse sub-parsers object."""
-    p = sub.add_parser(
-        "benchmark",
-        help="strategies x seeds under one active learning protocol (resumable)",
-        description=(
-            "Run query strategies x seeds on digits, MNIST or Fashion-MNIST; write tidy rows to a "
-            "CSV as they come (an interrupted run resumes), a learning-curve plot (PNG and SVG) "
-            "and a markdown summary next to it."
-        ),
-    )
-    p.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"])
-    p.add_argument("--data-dir", default=None, help="folder of the IDX files (MNIST default: ../shared/data/mnist)")
-    p.add_argument("--strategies", default="random,entropy,dfal",
-                   help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--n-initial", type=int, default=10, help="initial labels (default 10)")
-    p.add_argument("--query-size", type=int, default=10, help="labels per round (default 10)")
-    p.add_argument("--budget", type=int, default=100, help="labels to stop at (default 100)")
-    p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
-                   help="retrain a fresh net every round (default) or continue training")
-    p.add_argument("--epochs", type=int, default=30, help="epochs per round (default 30)")
-    p.add_argument("--min-updates", type=int, default=0,
-                   help="at least this many optimiser steps per round (default 0)")
-    p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--pool-subsample", type=int, default=None,
-                   help="score this many random unlabeled candidates per round (all strategies)")
-    p.add_argument("--pool-size", type=int, default=None, help="use a random subset of the pool")
-    p.add_argument("--test-size", type=int, default=None, help="use a random subset of the test set")
-    p.add_argument("--output", type=Path, default=Path("skdfal-benchmark.csv"),
-                   help="CSV of rows; plot and summary are written next to it")
-    p.add_argument("--no-resume", action="store_true", help="discard rows already in --output")
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes, default 1)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
-    p.add_argument("--budgets", default="100,200,500,1000", help="label counts for the summary")
-    p.add_argument("--targets", default="0.9,0.95,0.97", help="accuracies for the summary")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_benchmark)
-    return p
-
-
-def _cmd_benchmark(args):
-    from .benchmark import run_benchmark
-    seeds = _int_list(args.seeds)
-    if not seeds:
-        raise SystemExit("--seeds: give at least one seed, e.g. 0,1,2")
-    started = time.perf_counter()
-    frame = run_benchmark(
-        args.dataset, [s.strip() for s in args.strategies.split(",") if s.strip()], seeds,
-        data_dir=args.data_dir, n_initial=args.n_initial, query_size=args.query_size,
-        budget=args.budget, retrain=args.retrain, epochs=args.epochs, min_updates=args.min_updates,
-        model=args.model, lr=args.lr, batch_size=args.batch_size, device=args.device,
-        pool_subsample=args.pool_subsample, pool_size=args.pool_size, test_size=args.test_size,
-        output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,
-        progress=not args.no_progress,
-    )
-    elapsed = time.perf_counter() - started
-    frame = frame[frame["n_labels"] <= args.budget]
-    stem = args.output.with_suffix("")
-    table = summarize(frame, budgets=_int_list(args.budgets), targets=_float_list(args.targets))
-    text = summary_markdown(table)
-    Path(f"{stem}.summary.md").write_text(text + "\n")
-    save_learning_curves(frame, stem, title=f"{args.dataset}, {args.model}: test accuracy vs labels paid")
-    print(text)
-    print(f"\n{len(frame)} rows in {args.output}; plot {stem}.png/.svg; summary {stem}.summary.md; "
-          f"{elapsed:.0f} s this invocation")
-    return 0

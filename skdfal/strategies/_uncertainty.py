@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._pool import iter_pool
-from .._torch import resolve_torch_model, to_numpy, unwrap_learner
-from ._base import QueryStrategy, as_function
+from ..utils._pool import iter_pool
+from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
+from ._base import QueryStrategy, StrategyTags, as_function
 
 __all__ = [
     "pool_probabilities",
@@ -76,6 +76,8 @@ def _iter_probabilities(classifier, X_pool, batch_size):
 
 class _ProbabilityStrategy(QueryStrategy):
     """Shared body: utility = a function of each sample's probability vector."""
+
+    tags = StrategyTags(pointwise=True)
 
     def __init__(self, *, subsample=None, random_state=None, batch_size=256):
         self.subsample = subsample

@@ -1,31 +1,10 @@
-"""Datasets as numpy arrays shaped for CNNs: (n, channels, height, width) float32 in [0, 1]."""
+"""MNIST-style IDX files (MNIST, Fashion-MNIST) as CNN input."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_digits
 
-__all__ = ["load_digits_images", "load_mnist", "load_fashion_mnist", "read_idx"]
-
-
-def load_digits_images():
-    """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), no download.
-
-    Returns
-    -------
-    X : ndarray of shape (1797, 1, 8, 8), float32 in [0, 1]
-    y : ndarray of shape (1797,), int64
-
-    Examples
-    --------
-    >>> from skdfal import load_digits_images
-    >>> X, y = load_digits_images()
-    >>> X.shape, X.dtype.name, int(y.max())
-    ((1797, 1, 8, 8), 'float32', 9)
-    """
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
-    return X, y.astype(np.int64)
+__all__ = ["read_idx", "load_mnist", "load_fashion_mnist"]
 
 
 # --------------------------------------------------------------------- IDX files
@@ -147,7 +126,7 @@ def _load_idx_dataset(name, folder, split, download, n_classes=10):
     return out[split]
 
 
-def load_mnist(folder="../shared/data/mnist", split="train", *, download=False):
+def load_mnist(folder, split="train", *, download=False):
     """MNIST from a folder of the four standard IDX files (gzip-compressed or not).
 
     The files may lie in ``folder`` itself, in ``folder/raw`` or in
@@ -156,7 +135,8 @@ def load_mnist(folder="../shared/data/mnist", split="train", *, download=False):
 
     Parameters
     ----------
-    folder : str or Path, default="../shared/data/mnist"
+    folder : str or Path
+        Where the files are (nothing is assumed: pass the folder).
     split : {"train", "test", "both"}, default="train"
         ``"both"`` returns ``X_train, y_train, X_test, y_test``.
     download : bool, default=False
@@ -176,7 +156,7 @@ def load_mnist(folder="../shared/data/mnist", split="train", *, download=False):
     Examples
     --------
     >>> from skdfal.datasets import load_mnist
-    >>> X, y = load_mnist("../shared/data/mnist", split="test")  # doctest: +SKIP
+    >>> X, y = load_mnist("data/mnist", split="test")  # doctest: +SKIP
     >>> X.shape, y[:3].tolist()  # doctest: +SKIP
     ((10000, 1, 28, 28), [7, 2, 1])
     """

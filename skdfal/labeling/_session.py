@@ -52,9 +52,9 @@ from ._journal import (
     remove_stale_temporaries,
     sha256_file,
 )
-from ._label_state import LabelState
-from ._session_lock import SessionLock
-from ._session_store import (
+from ._lock import SessionLock
+from ._state import LabelState
+from ._store import (
     FORMAT_VERSION,
     JOURNAL_FILE,
     LOCK_FILE,
@@ -116,7 +116,7 @@ class LabelingSession:
     --------
     >>> import tempfile
     >>> from skdfal import load_digits_images
-    >>> from skdfal.session import LabelingSession
+    >>> from skdfal import LabelingSession
     >>> X, y = load_digits_images()
     >>> directory = tempfile.mkdtemp()
     >>> with LabelingSession.create(directory, X[:200], query_strategy="random_sampling",
@@ -260,7 +260,7 @@ class LabelingSession:
         self._saved_seq = snapshot_seq
 
     def _make_estimator(self):
-        from .models import make_classifier
+        from ..models import make_classifier
 
         spec = dict(self.config["estimator"])
         spec["input_shape"] = tuple(spec.get("input_shape", self.X_pool.shape[1:]))
@@ -272,7 +272,7 @@ class LabelingSession:
             raise SessionError(f"{self._path(SESSION_FILE)}: bad estimator spec: {exc}") from None
 
     def _new_learner(self):
-        from .learner import ActiveLearner
+        from ..learners._learner import ActiveLearner
 
         params = self.config["learner"]
         return ActiveLearner(
@@ -453,7 +453,7 @@ class LabelingSession:
     @property
     def shows_adversarial(self) -> bool:
         """Whether queried samples come with an adversarial copy (DFAL or augmentation)."""
-        from .strategies.dfal import DFALMargin
+        from ..strategies._dfal import DFALMargin
 
         return self.learner.adversarial_augmentation or isinstance(self.learner.query_strategy, DFALMargin)
 
@@ -596,13 +596,13 @@ def make_digits_session(
     Examples
     --------
     >>> import tempfile
-    >>> from skdfal.session import make_digits_session
+    >>> from skdfal import make_digits_session
     >>> session = make_digits_session(tempfile.mkdtemp(), max_epochs=1)
     >>> len(session.X_pool), session.class_names[:3]
     (1797, ['0', '1', '2'])
     >>> session.close()
     """
-    from .datasets import load_digits_images
+    from ..datasets import load_digits_images
 
     X, _ = load_digits_images()
     params = dict(strategy_params or {})

@@ -1,0 +1,48 @@
+"""Data for a benchmark: a named dataset split into pool and test set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["load_benchmark_data"]
+
+
+def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test_size=None, random_state=0):
+    """``(X_pool, y_pool, X_test, y_test)`` for a named dataset.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "fashion-mnist"}
+        ``digits`` is split 70/30 (stratified); the others use their own
+        train (pool) and test files from ``data_dir``.
+    data_dir : str or Path, optional
+        Folder with the IDX files (needed for MNIST and Fashion-MNIST).
+    pool_size, test_size : int, optional
+        Keep a random subset of that many pool / test samples.
+    random_state : int, default=0
+        Draws the subsets (the same for every strategy and seed).
+    """
+    from ..datasets import load_digits_images, load_fashion_mnist, load_mnist
+
+    if dataset == "digits":
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits_images()
+        X_pool, X_test, y_pool, y_test = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=random_state
+        )
+    elif dataset in ("mnist", "fashion-mnist"):
+        if data_dir is None:
+            raise ValueError(f"{dataset} needs data_dir (the folder that holds its IDX files)")
+        load = load_mnist if dataset == "mnist" else load_fashion_mnist
+        X_pool, y_pool, X_test, y_test = load(data_dir, "both")
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from 'digits', 'mnist', 'fashion-mnist'")
+    rng = np.random.RandomState(random_state)
+    if pool_size is not None and pool_size < len(y_pool):
+        keep = np.sort(rng.choice(len(y_pool), pool_size, replace=False))
+        X_pool, y_pool = X_pool[keep], y_pool[keep]
+    if test_size is not None and test_size < len(y_test):
+        keep = np.sort(rng.choice(len(y_test), test_size, replace=False))
+        X_test, y_test = X_test[keep], y_test[keep]
+    return X_pool, y_pool, X_test, y_test

@@ -1,0 +1,6 @@
+"""The paper's networks and a skorch classifier set up for active learning."""
+
+from ._classifier import SeededNeuralNetClassifier, make_classifier
+from ._nets import VGG8, LeNet5
+
+__all__ = ["LeNet5", "SeededNeuralNetClassifier", "VGG8", "make_classifier"]

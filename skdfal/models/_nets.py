@@ -1,0 +1,119 @@
+"""The paper's networks: LeNet5 and VGG8.
+
+Both modules adapt to the input: channels, spatial size (8x8 digits, 28x28
+MNIST, 32x32 RGB) and number of classes; they return logits.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["LeNet5", "VGG8"]
+
+
+def _pair(size) -> tuple[int, int]:
+    if isinstance(size, int):
+        return size, size
+    h, w = size
+    return int(h), int(w)
+
+
+def _flat_features(features: nn.Module, in_channels: int, size: tuple[int, int]) -> int:
+    with torch.no_grad():
+        return int(features(torch.zeros(1, in_channels, *size)).flatten(1).shape[1])
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 style CNN: two 5x5 conv + max-pool blocks, three dense layers.
+
+    Convolutions are padded so that 8x8 inputs survive both poolings.
+    Dropout before the last layers enables MC-dropout strategies (BALD).
+
+    Parameters
+    ----------
+    in_channels : int, default=1
+    n_classes : int, default=10
+    input_size : int or (int, int), default=28
+    dropout : float, default=0.25
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdfal import LeNet5
+    >>> LeNet5(input_size=8)(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(self, in_channels=1, n_classes=10, input_size=28, dropout=0.25):
+        super().__init__()
+        size = _pair(input_size)
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        flat = _flat_features(self.features, in_channels, size)
+        self.embedding = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, 120),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
+        self.classifier = nn.Linear(84, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.embedding(self.features(x)))
+
+
+class VGG8(nn.Module):
+    """Small VGG: three blocks of two 3x3 convs (32, 64, 128 channels), two dense layers.
+
+    A block pools only while the feature map is at least 2 pixels wide, so
+    8x8 inputs work as well as 32x32.
+
+    Parameters
+    ----------
+    in_channels : int, default=1
+    n_classes : int, default=10
+    input_size : int or (int, int), default=28
+    dropout : float, default=0.5
+    batch_norm : bool, default=True
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdfal import VGG8
+    >>> VGG8(in_channels=3, input_size=32)(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(self, in_channels=1, n_classes=10, input_size=28, dropout=0.5, batch_norm=True):
+        super().__init__()
+        h, w = _pair(input_size)
+        layers, channels = [], in_channels
+        for width in (32, 64, 128):
+            for _ in range(2):
+                layers.append(nn.Conv2d(channels, width, 3, padding=1))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(width))
+                layers.append(nn.ReLU())
+                channels = width
+            if min(h, w) >= 2:
+                layers.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+        self.features = nn.Sequential(*layers)
+        flat = _flat_features(self.features, in_channels, _pair(input_size))
+        self.embedding = nn.Sequential(
+            nn.Flatten(), nn.Linear(flat, 256), nn.ReLU(), nn.Dropout(dropout)
+        )
+        self.classifier = nn.Linear(256, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.embedding(self.features(x)))

@@ -1,0 +1,136 @@
+"""Every query strategy skdfal ships, by name, with what it can do.
+
+One list for the whole package: labeling sessions rebuild a strategy from
+its name, the benchmark runs strategies by name, Dask scoring asks whether a
+strategy is pointwise, and the contract tests run over all of them.  Code
+asks a strategy's :class:`StrategyTags` instead of testing its class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._base import QueryStrategy
+from ._bayesian import BALD, bald
+from ._dfal import DFALMargin, dfal_margin
+from ._diversity import BADGE, CoreSet, badge, coreset
+from ._random import RandomSampling, random_sampling
+from ._uncertainty import (
+    EntropySampling,
+    LeastConfidence,
+    MarginSampling,
+    entropy_sampling,
+    least_confidence,
+    margin_sampling,
+)
+
+__all__ = ["RegisteredStrategy", "all_strategies", "get_strategy", "strategy_tags"]
+
+
+@dataclass(frozen=True)
+class RegisteredStrategy:
+    """A named strategy configuration.
+
+    Attributes
+    ----------
+    name : str
+        Its key in :func:`all_strategies` (``"dfal"``, ``"entropy"`` ...).
+    cls : type of QueryStrategy
+        The object form.
+    function : callable
+        The modAL-style function form (``dfal_margin`` ...).
+    params : dict
+        Parameters this configuration sets on ``cls`` (e.g. BALD's passes).
+    adversarial : bool
+        Whether the learner also labels the DeepFool copies of the queried
+        samples (DFAL's free labels, ``dfal_adv``).
+    """
+
+    name: str
+    cls: type
+    function: Callable
+    params: dict = field(default_factory=dict)
+    adversarial: bool = False
+
+    @property
+    def tags(self):
+        """The :class:`~skdfal.strategies.StrategyTags` of the strategy class."""
+        return self.cls.tags
+
+    def make(self, **params) -> QueryStrategy:
+        """A new strategy object: this configuration's parameters, then ``params``."""
+        return self.cls(**{**self.params, **params})
+
+
+_REGISTRY = {
+    entry.name: entry
+    for entry in (
+        RegisteredStrategy("random", RandomSampling, random_sampling),
+        RegisteredStrategy("least_confidence", LeastConfidence, least_confidence),
+        RegisteredStrategy("margin", MarginSampling, margin_sampling),
+        RegisteredStrategy("entropy", EntropySampling, entropy_sampling),
+        RegisteredStrategy("bald", BALD, bald, {"n_passes": 20}),
+        RegisteredStrategy("coreset", CoreSet, coreset),
+        RegisteredStrategy("badge", BADGE, badge),
+        # DFAL as the paper ran it: queried samples only, and queried samples
+        # plus their DeepFool adversarial copies labelled for free.
+        RegisteredStrategy("dfal", DFALMargin, dfal_margin),
+        RegisteredStrategy("dfal_adv", DFALMargin, dfal_margin, adversarial=True),
+    )
+}
+
+
+def all_strategies() -> dict[str, RegisteredStrategy]:
+    """Every registered strategy configuration, by name.
+
+    Examples
+    --------
+    >>> from skdfal import all_strategies
+    >>> sorted(all_strategies())[:3]
+    ['badge', 'bald', 'coreset']
+    >>> all_strategies()["dfal"].tags.needs_torch
+    True
+    """
+    return dict(_REGISTRY)
+
+
+def _aliases() -> dict[str, RegisteredStrategy]:
+    # Class and function names too (``"DFALMargin"``, ``"dfal_margin"``): the
+    # first configuration of a class is the one its names stand for.
+    names = {}
+    for entry in _REGISTRY.values():
+        for key in (entry.name, entry.cls.__name__, entry.function.__name__):
+            names.setdefault(key, entry)
+    return names
+
+
+def get_strategy(name: str) -> RegisteredStrategy:
+    """The registered strategy called ``name`` (a registry key, class or function name).
+
+    Raises
+    ------
+    ValueError
+        For a name nothing is registered under (the message lists them).
+
+    Examples
+    --------
+    >>> from skdfal.strategies import get_strategy
+    >>> get_strategy("dfal_margin").cls.__name__, get_strategy("DFALMargin").name
+    ('DFALMargin', 'dfal')
+    """
+    names = _aliases()
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"unknown strategy {name!r}; choose from {sorted(_REGISTRY)}")
+    return names[name]
+
+
+def strategy_tags(strategy):
+    """Tags of a strategy object, class or registered function; ``None`` for foreign ones."""
+    tags = getattr(strategy, "tags", None)
+    if tags is not None and isinstance(strategy, QueryStrategy | type):
+        return tags
+    for entry in _REGISTRY.values():
+        if strategy is entry.function:
+            return entry.tags
+    return None
