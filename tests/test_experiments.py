@@ -12,10 +12,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-from skdfal.experiments import _benchmark as benchmark  # noqa: E402
-from skdfal.experiments import run_benchmark, summarize, summary_markdown  # noqa: E402
 from skdfal.cli import main  # noqa: E402
-from skdfal.experiments import COLUMNS, simulate  # noqa: E402
+from skdfal.experiments import COLUMNS, run_benchmark, simulate, summarize, summary_markdown  # noqa: E402  # noqa: E402
+from skdfal.experiments import _benchmark as benchmark  # noqa: E402
 from skdfal.plotting import plot_learning_curves  # noqa: E402
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"

@@ -19,8 +19,8 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import skdfal.strategies as strategies_module
 from skdfal import ActiveLearner, DFALMargin, make_classifier
-from skdfal.utils._pool import iter_pool, pool_length, take_rows
 from skdfal.strategies import QueryStrategy
+from skdfal.utils._pool import iter_pool, pool_length, take_rows
 
 N_POOL, N_QUERY = 48, 5
 

@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from skdfal.labeling._journal import SessionError, SessionWarning, atomic_write, sha256_file
 from skdfal.labeling import LabelingSession, make_digits_session
+from skdfal.labeling._journal import SessionError, SessionWarning, atomic_write, sha256_file
 from skdfal.labeling._store import strategy_registry
 
 

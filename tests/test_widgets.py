@@ -9,8 +9,11 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from skdfal.labeling import LabelingSession, make_digits_session  # noqa: E402
-from skdfal.labeling import Labeler  # noqa: E402
+from skdfal.labeling import (  # noqa: E402
+    Labeler,  # noqa: E402
+    LabelingSession,
+    make_digits_session,
+)
 
 
 def _png_shape(data):
