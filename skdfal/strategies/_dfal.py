@@ -7,14 +7,27 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, Options
 
 from ..attacks._deepfool import deepfool
-from ..utils._pool import check_batch_finite, iter_pool, pool_length
+from ..utils._pool import iter_batches, pool_length
 from ..utils._torch import resolve_torch_model, to_numpy
-from ._base import QueryStrategy, StrategyTags, as_function
+from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
+
+#: DeepFool's parameters in scikit-learn's vocabulary (the attack checks the
+#: values again, in its own words, for callers outside the strategies).
+DEEPFOOL_CONSTRAINTS = {
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "overshoot": [Interval(Real, 0, None, closed="left")],
+    "norm": [Options(Real, {2, float("inf")})],
+    "candidates": [None, Interval(Integral, 2, None, closed="left")],
+    "clip": [None, tuple, list],
+}
 
 
 def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, **deepfool_params):
@@ -39,35 +52,23 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
         The batch as the net sees it.
     result : DeepFoolResult
     """
-    expected_shape = None
-    for start, batch in iter_pool(X_pool, batch_size):
-        x = model.as_tensor(batch)
-        if x.shape[0] == 0:
-            continue
-        check_batch_finite(x, start)
-        if expected_shape is None:
-            expected_shape = tuple(x.shape[1:])
-            try:
-                result = deepfool(
-                    model.module, x, batch_size=None,
-                    return_perturbations=return_perturbations, **deepfool_params,
-                )
-            except RuntimeError as exc:
-                # Shape errors surface deep inside conv/linear layers; say
-                # what the user can act on.
-                raise ValueError(
-                    f"X_pool samples of shape {expected_shape} do not fit the torch module "
-                    f"{type(model.module).__name__}: {exc}"
-                ) from exc
-        else:
-            if tuple(x.shape[1:]) != expected_shape:
-                raise ValueError(
-                    f"X_pool batches disagree on sample shape: {expected_shape} then {tuple(x.shape[1:])}"
-                )
+    checked_fit = False
+    for start, x in iter_batches(X_pool, batch_size, model=model):
+        try:
             result = deepfool(
                 model.module, x, batch_size=None,
                 return_perturbations=return_perturbations, **deepfool_params,
             )
+        except RuntimeError as exc:
+            if checked_fit:
+                raise
+            # Shape errors surface deep inside conv/linear layers; say
+            # what the user can act on.
+            raise ValueError(
+                f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
+                f"{type(model.module).__name__}: {exc}"
+            ) from exc
+        checked_fit = True
         yield start, x, result
 
 
@@ -114,6 +115,11 @@ class DFALMargin(QueryStrategy):
 
     largest = False
     tags = StrategyTags(pointwise=True, needs_torch=True, adversarial_copies=True)
+    _parameter_constraints = {
+        **COMMON_CONSTRAINTS,
+        **DEEPFOOL_CONSTRAINTS,
+        "progress": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -147,7 +153,7 @@ class DFALMargin(QueryStrategy):
             "clip": self.clip,
         }
 
-    def iter_scores(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
         from tqdm.auto import tqdm
 
