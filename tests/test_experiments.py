@@ -19,7 +19,7 @@ from skdfal.plotting import plot_learning_curves  # noqa: E402
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
-TINY = dict(n_initial=10, query_size=10, epochs=2, progress=False)
+TINY = dict(n_initial=10, n_instances=10, epochs=2, progress=False)
 
 
 def test_digits_end_to_end(tmp_path):
@@ -92,7 +92,7 @@ def test_parallel_runs_match_serial(tmp_path):
 @pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
 def test_mnist_harness(tmp_path):
     frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=MNIST_DIR, pool_size=1000,
-                          test_size=300, budget=20, pool_subsample=200, epochs=1, progress=False)
+                          test_size=300, budget=20, subsample=200, epochs=1, progress=False)
     assert frame.groupby("strategy")["n_labels"].max().tolist() == [20, 20]
 
 

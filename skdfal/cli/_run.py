@@ -29,7 +29,7 @@ def add_parser(sub):
         ),
     )
     p.add_argument("--n-initial", type=positive_int, default=20, help="initial labels (default 20)")
-    p.add_argument("--query-size", type=positive_int, default=10, help="labels per round (default 10)")
+    p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
     p.add_argument("--rounds", type=positive_int, default=20, help="query rounds (default 20)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per strategy (default 3)")
     p.add_argument("--epochs", type=positive_int, default=40, help="training epochs per round (default 40)")
@@ -51,7 +51,7 @@ def _cmd_run(args) -> int:
     from ..datasets import load_digits_images
     from ..experiments._simulate import simulate
     from ..models import make_classifier
-    from ..strategies import DFALMargin
+    from ..strategies import DFALMargin, RandomSampling
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X, y = load_digits_images()
@@ -65,7 +65,7 @@ def _cmd_run(args) -> int:
             batch_size=16, random_state=seed,
         )
 
-    plans = [("dfal", lambda seed: DFALMargin(), False), ("random", _random_factory, False)]
+    plans = [("dfal", lambda seed: DFALMargin(), False), ("random", lambda seed: RandomSampling(), False)]
     if args.adversarial:
         plans.insert(1, ("dfal+adv", lambda seed: DFALMargin(), True))
     total = len(plans) * args.seeds * (args.rounds + 1)
@@ -77,7 +77,7 @@ def _cmd_run(args) -> int:
                 bar.set_postfix_str(f"{name} seed {seed}")
                 rows += simulate(
                     make_estimator, strategy_for(seed), X_pool, y_pool, X_test, y_test,
-                    n_initial=args.n_initial, query_size=args.query_size, n_rounds=args.rounds,
+                    n_initial=args.n_initial, n_instances=args.n_instances, n_rounds=args.rounds,
                     adversarial_augmentation=adversarial, random_state=seed,
                     strategy_name=name, on_round=lambda row: bar.update(1),
                 )
@@ -91,18 +91,12 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _random_factory(seed):
-    from ..strategies import RandomSampling
-
-    return RandomSampling(random_state=np.random.RandomState(seed))
-
-
 def _write_csv(rows, path: Path):
-    from ..experiments._simulate import COLUMNS
+    from ..experiments import ROW_COLUMNS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
+        writer = csv.DictWriter(fh, fieldnames=list(ROW_COLUMNS))
         writer.writeheader()
         writer.writerows(rows)
 

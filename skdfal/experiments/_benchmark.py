@@ -21,21 +21,18 @@ Examples
 --------
 >>> from skdfal.experiments import run_benchmark
 >>> frame = run_benchmark("digits", ["random", "entropy"], seeds=[0], n_initial=10,
-...                       query_size=10, budget=30, epochs=2, progress=False)  # doctest: +SKIP
+...                       n_instances=10, budget=30, epochs=2, progress=False)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from ..learners._learner import ActiveLearner
-from ..learners._loop import curve_row, initial_indices, run_rounds
+from ..learners._loop import simulate_run
 from ..strategies import all_strategies
 from ._data import load_benchmark_data
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
@@ -67,11 +64,6 @@ def make_strategy(name, **params):
     return entry.make(**params), entry.adversarial
 
 
-def _round_seed(seed, rnd, stream):
-    """An int seed for one random stream of one round of one run."""
-    return int(np.random.SeedSequence([int(seed), int(rnd), int(stream)]).generate_state(1)[0])
-
-
 def _epochs_for(n_train, protocol):
     """Epochs for a training set: at least ``epochs``, and ``min_updates`` optimiser steps."""
     per_epoch = max(1, math.ceil(n_train / protocol["batch_size"]))
@@ -98,77 +90,37 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
     seed : int
         Seeds the initial set, the network and every round's random draws.
     data : tuple
-        ``(X_pool, y_pool, X_test, y_test)``.
+        ``(X_pool, y_pool, X_eval, y_eval)``.
     protocol : dict
-        See :func:`run_benchmark` (``n_initial``, ``query_size``, ``budget``,
+        See :func:`run_benchmark` (``n_initial``, ``n_instances``, ``budget``,
         ``retrain``, ``epochs``, ``min_updates``, ``model``, ``lr``,
-        ``batch_size``, ``device``, ``pool_subsample``).
+        ``batch_size``, ``device``, ``subsample``).
     done_rows : list of dict
         Rows of an interrupted earlier attempt of this run, to replay.
     on_row : callable, optional
         Called with each new row.
     """
-    X_pool, y_pool, X_test, y_test = data
+    X_pool, y_pool, X_eval, y_eval = data
     strategy, adversarial = make_strategy(name, **(strategy_params or {}))
-    takes_seed = "random_state" in strategy.get_params()
-    n_classes = int(max(y_pool.max(), y_test.max()) + 1)
+    n_classes = int(max(y_pool.max(), y_eval.max()) + 1)
     warm = protocol["retrain"] == "warm"
     learner = ActiveLearner(
         _make_estimator(protocol, X_pool.shape[1:], n_classes, seed), strategy,
         adversarial_augmentation=adversarial, warm_start=warm,
     )
-    labeled = np.zeros(len(y_pool), dtype=bool)
-    rows = []
-
-    def emit(rnd, queried, query_time, fit_time):
-        row = curve_row(learner, name, int(seed), rnd, X_test, y_test, query_time, fit_time)
-        row["queried"] = " ".join(str(int(i)) for i in queried)
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-
     done_rows = sorted(done_rows, key=lambda r: int(r["round"]))
+    # Runs whose state cannot be rebuilt from labels alone (adversarial
+    # copies, warm start) restart from scratch.
     replayable = bool(done_rows) and not adversarial and not warm
-    if replayable:
-        # Rebuild the state after the last finished round from the labels it bought.
-        # Same rows in the same order as the interrupted run trained on, so
-        # the seeded network comes out identical.
-        bought = [np.asarray(str(row["queried"]).split(), dtype=np.int64) for row in done_rows]
-        idx = np.concatenate(bought)
-        labeled[idx] = True
-        rows.extend(dict(row) for row in done_rows)
-        first_round = int(done_rows[-1]["round"]) + 1
-        learner.estimator.set_params(max_epochs=_epochs_for(len(idx), protocol))
-        learner.fit(X_pool[idx], y_pool[idx])
-    else:
-        start = time.perf_counter()
-        init = np.sort(initial_indices(y_pool, protocol["n_initial"], seed))
-        labeled[init] = True
-        learner.estimator.set_params(max_epochs=_epochs_for(len(init), protocol))
-        learner.fit(X_pool[init], y_pool[init])
-        emit(0, init, 0.0, time.perf_counter() - start)
-        first_round = 1
-
-    def candidates(rnd, unlabeled):
-        # Each round's draws come from (seed, round): a resumed run draws what
-        # the interrupted one would have.
-        subsample = protocol["pool_subsample"]
-        if subsample is None or subsample >= len(unlabeled):
-            return unlabeled
-        rng = np.random.RandomState(_round_seed(seed, rnd, 0))
-        return np.sort(rng.choice(unlabeled, size=max(subsample, protocol["query_size"]), replace=False))
-
-    def query_kwargs(rnd):
-        return {"random_state": _round_seed(seed, rnd, 1)} if takes_seed else {}
-
-    def before_teach(n_train_after):
-        learner.estimator_.set_params(max_epochs=_epochs_for(n_train_after, protocol))
-
-    for done in run_rounds(
-        learner, X_pool, y_pool, labeled, query_size=protocol["query_size"], budget=protocol["budget"],
-        first_round=first_round, candidates=candidates, query_kwargs=query_kwargs, before_teach=before_teach,
-    ):
-        emit(done.index, done.chosen, done.query_time, done.fit_time)
+    resume = [str(row["queried"]).split() for row in done_rows] if replayable else None
+    rows = [dict(row) for row in done_rows] if replayable else []
+    rows += simulate_run(
+        learner, X_pool, y_pool, X_eval, y_eval, seed=int(seed), strategy_name=name,
+        n_initial=protocol["n_initial"], n_instances=protocol["n_instances"],
+        budget=protocol["budget"], subsample=protocol["subsample"], resume=resume,
+        before_fit=lambda est, n_train: est.set_params(max_epochs=_epochs_for(n_train, protocol)),
+        on_row=on_row,
+    )
     return rows
 
 
@@ -198,7 +150,7 @@ def run_benchmark(
     data_dir=None,
     data=None,
     n_initial=10,
-    query_size=10,
+    n_instances=10,
     budget=100,
     retrain="scratch",
     epochs=30,
@@ -207,7 +159,7 @@ def run_benchmark(
     lr=1e-3,
     batch_size=32,
     device="cpu",
-    pool_subsample=None,
+    subsample=None,
     pool_size=None,
     test_size=None,
     output=None,
@@ -229,8 +181,8 @@ def run_benchmark(
     data_dir : str or Path, optional
         Folder of the MNIST / Fashion-MNIST IDX files.
     data : tuple, optional
-        ``(X_pool, y_pool, X_test, y_test)`` instead of a named dataset.
-    n_initial, query_size, budget : int
+        ``(X_pool, y_pool, X_eval, y_eval)`` instead of a named dataset.
+    n_initial, n_instances, budget : int
         Initial labels, labels per round, total labels to stop at.
     retrain : {"scratch", "warm"}, default="scratch"
         Retrain a fresh network every round, or continue training.
@@ -241,7 +193,7 @@ def run_benchmark(
     model : {"lenet5", "vgg8"}
     lr, batch_size, device
         Training parameters (Adam).
-    pool_subsample : int, optional
+    subsample : int, optional
         Score only this many random unlabeled candidates per round (the same
         number for every strategy).
     pool_size, test_size : int, optional
@@ -277,10 +229,10 @@ def run_benchmark(
         raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
     protocol = {
         "dataset": dataset if data is None else "arrays", "n_initial": int(n_initial),
-        "query_size": int(query_size), "budget": int(budget), "retrain": retrain,
+        "n_instances": int(n_instances), "budget": int(budget), "retrain": retrain,
         "epochs": int(epochs), "min_updates": int(min_updates), "model": model, "lr": float(lr),
         "batch_size": int(batch_size), "device": device,
-        "pool_subsample": None if pool_subsample is None else int(pool_subsample),
+        "subsample": None if subsample is None else int(subsample),
         "pool_size": pool_size, "test_size": test_size,
     }
     if data is None:
@@ -296,7 +248,7 @@ def run_benchmark(
         elif Path(output).is_file():
             Path(output).unlink()
 
-    rounds_per_run = 1 + math.ceil((budget - n_initial) / query_size)
+    rounds_per_run = 1 + math.ceil((budget - n_initial) / n_instances)
     tasks, finished_rows = [], []
     for seed in seeds:  # seed-major: an early stop leaves every strategy equally seeded
         for name in strategies:
