@@ -7,17 +7,24 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options
 
 from ..attacks._deepfool import deepfool
 from ..utils._pool import iter_batches, pool_length
 from ..utils._torch import resolve_torch_model, to_numpy
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._selection import select_streamed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
+
+#: Sort key of an unflipped sample (margin inf): above every finite margin,
+#: with a random part so that ties among them are broken at random.
+_UNFLIPPED_KEY = np.finfo(np.float64).max / 4
 
 #: DeepFool's parameters in scikit-learn's vocabulary (the attack checks the
 #: values again, in its own words, for callers outside the strategies).
@@ -92,7 +99,10 @@ class DFALMargin(QueryStrategy):
         Score only a random subset of the pool (an int: that many samples; a
         float: that share).  The paper scores ten times the query size.
     random_state : int, RandomState or None, default=None
-        Draws the subset.  An int repeats the same subset on every call.
+        Draws the subset, and breaks ties at random among samples DeepFool
+        cannot flip (margin ``inf``, e.g. a model with dead units), which
+        the paper's rule would take in pool order.  An int repeats the same
+        draws on every call.
     batch_size : int, default=256
         Pool samples attacked at once (memory bound).
     progress : bool, default=False
@@ -153,8 +163,8 @@ class DFALMargin(QueryStrategy):
             "clip": self.clip,
         }
 
-    def _iter_scores(self, classifier, X_pool):
-        """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
+    def _iter_results(self, classifier, X_pool):
+        """``(norms, labels)`` per batch: DeepFool norms and the model's predictions."""
         from tqdm.auto import tqdm
 
         model = resolve_torch_model(classifier)
@@ -167,7 +177,48 @@ class DFALMargin(QueryStrategy):
             ):
                 norms = to_numpy(result.norms).astype(np.float64)
                 bar.update(len(norms))
-                yield norms
+                yield norms, to_numpy(result.labels)
+
+    def _iter_scores(self, classifier, X_pool):
+        """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
+        for norms, _ in self._iter_results(classifier, X_pool):
+            yield norms
+
+    def _select(self, classifier, X_pool, n_instances):
+        # Samples DeepFool cannot flip (a weak or dead model) all score inf:
+        # among them the paper's rule would return the first pool samples in
+        # order.  Their ties are broken at random instead, and the user is
+        # told, as when the model predicts a single class for the whole pool.
+        rng = check_random_state(self.random_state)
+        seen = {"n_inf": 0, "n": 0, "classes": set()}
+
+        def keys():
+            for norms, labels in self._iter_results(classifier, X_pool):
+                inf = np.isinf(norms)
+                seen["n_inf"] += int(inf.sum())
+                seen["n"] += len(norms)
+                if len(seen["classes"]) < 2:
+                    seen["classes"].update(np.unique(labels).tolist())
+                key = norms.copy()
+                key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+                yield key
+
+        picked, key = select_streamed(keys(), n_instances, largest=False)
+        scores = np.where(key >= _UNFLIPPED_KEY, np.inf, key)
+        if len(seen["classes"]) == 1:
+            warnings.warn(
+                f"the model predicts class {seen['classes'].pop()} for every sample of the pool: "
+                "DFAL margins say little about such a model (train it on more labels or classes)",
+                UserWarning, stacklevel=3,
+            )
+        if np.isinf(scores).any():
+            warnings.warn(
+                f"DeepFool could not flip {seen['n_inf']} of {seen['n']} pool samples (zero "
+                "gradients or max_iter reached): their margins are inf, and "
+                f"{int(np.isinf(scores).sum())} of the {n_instances} picks were drawn at random among them",
+                UserWarning, stacklevel=3,
+            )
+        return picked, scores
 
     def adversarial_examples(self, classifier, X):
         """DeepFool adversarial copies of ``X`` in the net's input space.
