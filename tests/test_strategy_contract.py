@@ -37,6 +37,9 @@ BAD_VALUES = {
     "clip": "0,1",
     "progress": "yes",
     "X_labeled": 5,
+    "batch_diversity": "clusters",
+    "diversity_factor": 0,
+    "cold_start": -1,
 }
 
 

@@ -11,14 +11,17 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import deepfool
 from ..utils._pool import iter_batches, pool_length
 from ..utils._torch import resolve_torch_model, to_numpy
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._selection import select_streamed
+from ._dfal_batch import cluster_smallest, labels_paid
+from ._diversity import penultimate_features
+from ._selection import TopN, select_streamed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 
@@ -108,6 +111,22 @@ class DFALMargin(QueryStrategy):
     progress : bool, default=False
         Show a progress bar (``tqdm``, a widget in Jupyter) while the pool is
         scored: worth it for pools of hundreds of thousands of samples.
+    batch_diversity : {None, "features", "directions"}, default=None
+        ``None`` takes the ``n_instances`` smallest margins (the paper).
+        Otherwise the ``diversity_factor * n_instances`` smallest margins are
+        clustered into ``n_instances`` groups (k-means) in the net's
+        penultimate features (``"features"``) or along their unit DeepFool
+        directions (``"directions"``), and each group gives its smallest
+        margin: a batch that covers different stretches of the boundary
+        instead of near-duplicates.
+    diversity_factor : int, default=10
+        How many times ``n_instances`` small-margin candidates the batch is
+        spread over (with ``batch_diversity``).
+    cold_start : int, default=0
+        While the learner has paid fewer labels than this, query at random
+        (seeded by ``random_state``; margins are reported as NaN): on a model
+        trained on a handful of labels, margins say little.  Needs an active
+        learner as the classifier (skdfal's or modAL's); ignored otherwise.
 
     Examples
     --------
@@ -129,6 +148,9 @@ class DFALMargin(QueryStrategy):
         **COMMON_CONSTRAINTS,
         **DEEPFOOL_CONSTRAINTS,
         "progress": ["boolean"],
+        "batch_diversity": [None, StrOptions({"features", "directions"})],
+        "diversity_factor": [Interval(Integral, 1, None, closed="left")],
+        "cold_start": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -143,6 +165,9 @@ class DFALMargin(QueryStrategy):
         random_state=None,
         batch_size=256,
         progress=False,
+        batch_diversity=None,
+        diversity_factor=10,
+        cold_start=0,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -153,6 +178,9 @@ class DFALMargin(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
         self.progress = progress
+        self.batch_diversity = batch_diversity
+        self.diversity_factor = diversity_factor
+        self.cold_start = cold_start
 
     def _deepfool_params(self):
         return {
@@ -163,62 +191,90 @@ class DFALMargin(QueryStrategy):
             "clip": self.clip,
         }
 
-    def _iter_results(self, classifier, X_pool):
-        """``(norms, labels)`` per batch: DeepFool norms and the model's predictions."""
-        from tqdm.auto import tqdm
-
-        model = resolve_torch_model(classifier)
-        with tqdm(
-            total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
-            unit="sample", unit_scale=True,
-        ) as bar:
-            for _, _, result in deepfool_pool(
-                model, X_pool, batch_size=self.batch_size, **self._deepfool_params()
-            ):
-                norms = to_numpy(result.norms).astype(np.float64)
-                bar.update(len(norms))
-                yield norms, to_numpy(result.labels)
-
     def _iter_scores(self, classifier, X_pool):
         """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
-        for norms, _ in self._iter_results(classifier, X_pool):
-            yield norms
+        for _, result in self._iter_attacks(classifier, X_pool):
+            yield to_numpy(result.norms).astype(np.float64)
 
     def _select(self, classifier, X_pool, n_instances):
+        rng = check_random_state(self.random_state)
+        paid = labels_paid(classifier)
+        if self.cold_start and paid is not None and paid < self.cold_start:
+            # Uniform draws, streamed like random sampling (the pool is still
+            # read, so a NaN pool is refused here too).
+            draws = (rng.random_sample(len(b)) for _, b in iter_batches(X_pool, 65536))
+            picked, _ = select_streamed(draws, n_instances, largest=True)
+            return picked, np.full(len(picked), np.nan)
         # Samples DeepFool cannot flip (a weak or dead model) all score inf:
         # among them the paper's rule would return the first pool samples in
         # order.  Their ties are broken at random instead, and the user is
         # told, as when the model predicts a single class for the whole pool.
-        rng = check_random_state(self.random_state)
-        seen = {"n_inf": 0, "n": 0, "classes": set()}
-
-        def keys():
-            for norms, labels in self._iter_results(classifier, X_pool):
-                inf = np.isinf(norms)
-                seen["n_inf"] += int(inf.sum())
-                seen["n"] += len(norms)
-                if len(seen["classes"]) < 2:
-                    seen["classes"].update(np.unique(labels).tolist())
-                key = norms.copy()
-                key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
-                yield key
-
-        picked, key = select_streamed(keys(), n_instances, largest=False)
+        n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
+        best = TopN(n_keep, largest=False)
+        seen = {"n_inf": 0, "classes": set()}
+        for x, result in self._iter_attacks(classifier, X_pool):
+            norms = to_numpy(result.norms).astype(np.float64)
+            inf = np.isinf(norms)
+            seen["n_inf"] += int(inf.sum())
+            if len(seen["classes"]) < 2:
+                seen["classes"].update(np.unique(to_numpy(result.labels)).tolist())
+            key = norms.copy()
+            key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+            best.push(key, payload=self._payload(x, result))
+        if n_instances > best.n_seen:
+            raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+        picked, key = best.indices, best.scores
+        if self.batch_diversity is not None and len(picked) > n_instances:
+            embeddings = best.payload
+            if self.batch_diversity == "features":
+                embeddings = torch.as_tensor(penultimate_features(_module_of(classifier), embeddings))
+            chosen = cluster_smallest(embeddings, key, n_instances, rng)
+            picked, key = picked[chosen], key[chosen]
         scores = np.where(key >= _UNFLIPPED_KEY, np.inf, key)
+        self._warn_weak_model(seen, best.n_seen, scores, n_instances)
+        return picked, scores
+
+    def _iter_attacks(self, classifier, X_pool):
+        """``(x, DeepFoolResult)`` per batch, with perturbations only when directions are needed."""
+        model = resolve_torch_model(classifier)
+        keep = self.batch_diversity == "directions"
+        from tqdm.auto import tqdm
+
+        with tqdm(
+            total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
+            unit="sample", unit_scale=True,
+        ) as bar:
+            for _, x, result in deepfool_pool(
+                model, X_pool, batch_size=self.batch_size, return_perturbations=keep,
+                **self._deepfool_params(),
+            ):
+                bar.update(len(result))
+                yield x, result
+
+    def _payload(self, x, result):
+        """What the diversity step needs of each candidate (nothing without it)."""
+        if self.batch_diversity == "features":
+            return x.detach()
+        if self.batch_diversity == "directions":
+            flat = result.perturbations.flatten(1)
+            return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return None
+
+    @staticmethod
+    def _warn_weak_model(seen, n_seen, scores, n_instances):
         if len(seen["classes"]) == 1:
             warnings.warn(
-                f"the model predicts class {seen['classes'].pop()} for every sample of the pool: "
+                f"the model predicts class {next(iter(seen['classes']))} for every sample of the pool: "
                 "DFAL margins say little about such a model (train it on more labels or classes)",
-                UserWarning, stacklevel=3,
+                UserWarning, stacklevel=4,
             )
         if np.isinf(scores).any():
             warnings.warn(
-                f"DeepFool could not flip {seen['n_inf']} of {seen['n']} pool samples (zero "
+                f"DeepFool could not flip {seen['n_inf']} of {n_seen} pool samples (zero "
                 "gradients or max_iter reached): their margins are inf, and "
                 f"{int(np.isinf(scores).sum())} of the {n_instances} picks were drawn at random among them",
-                UserWarning, stacklevel=3,
+                UserWarning, stacklevel=4,
             )
-        return picked, scores
 
     def adversarial_examples(self, classifier, X):
         """DeepFool adversarial copies of ``X`` in the net's input space.
@@ -246,3 +302,8 @@ dfal_margin = as_function(
     "dfal_margin",
     "DFAL query strategy: the pool samples with the smallest DeepFool perturbation.",
 )
+
+
+def _module_of(classifier):
+    """The torch module behind ``classifier`` (for features of net-space rows)."""
+    return resolve_torch_model(classifier).module

@@ -77,6 +77,12 @@ _REGISTRY = {
         # plus their DeepFool adversarial copies labelled for free.
         RegisteredStrategy("dfal", DFALMargin, dfal_margin),
         RegisteredStrategy("dfal_adv", DFALMargin, dfal_margin, adversarial=True),
+        # DFAL as a batch strategy (docs/results.md): each batch spread over
+        # the smallest margins, random picks while labels are few.
+        RegisteredStrategy(
+            "dfal_batch", DFALMargin, dfal_margin,
+            {"batch_diversity": "features", "diversity_factor": 10, "cold_start": 0},
+        ),
     )
 }
 
