@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._args import float_list, int_list, non_negative_int, positive_int
+from ._args import float_list, int_list, positive_int
 
 __all__ = ["add_parser"]
+
+
+def _steps(text):
+    return "auto" if text == "auto" else positive_int(text)
 
 
 def _strategy_names():
@@ -37,11 +41,10 @@ def add_parser(sub):
     p.add_argument("--budget", type=positive_int, default=100, help="labels to stop at (default 100)")
     p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
                    help="retrain a fresh net every round (default) or continue training")
-    p.add_argument("--epochs", type=positive_int, default=30, help="epochs per round (default 30)")
-    p.add_argument("--min-updates", type=non_negative_int, default=0,
-                   help="at least this many optimiser steps per round (default 0)")
+    p.add_argument("--steps", type=_steps, default="auto",
+                   help="optimiser steps per fit: 'auto' (grows with the labels paid) or a number (default auto)")
     p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: make_classifier's)")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="cpu")
     p.add_argument("--subsample", type=positive_int, default=None,
@@ -70,7 +73,7 @@ def _cmd_benchmark(args):
     frame = run_benchmark(
         args.dataset, [s.strip() for s in args.strategies.split(",") if s.strip()], seeds,
         data_dir=args.data_dir, n_initial=args.n_initial, n_instances=args.n_instances,
-        budget=args.budget, retrain=args.retrain, epochs=args.epochs, min_updates=args.min_updates,
+        budget=args.budget, retrain=args.retrain, steps=args.steps,
         model=args.model, lr=args.lr, batch_size=args.batch_size, device=args.device,
         subsample=args.subsample, pool_size=args.pool_size, test_size=args.test_size,
         output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,

@@ -21,7 +21,7 @@ Examples
 --------
 >>> from skdfal.experiments import run_benchmark
 >>> frame = run_benchmark("digits", ["random", "entropy"], seeds=[0], n_initial=10,
-...                       n_instances=10, budget=30, epochs=2, progress=False)  # doctest: +SKIP
+...                       n_instances=10, budget=30, steps=50, progress=False)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from pathlib import Path
 
 from ..learners._learner import ActiveLearner
 from ..learners._loop import simulate_run
+from ..models import auto_steps, make_classifier
 from ..strategies import all_strategies
+from ..utils._validation import check_count
 from ._data import load_benchmark_data
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
 
@@ -64,19 +66,21 @@ def make_strategy(name, **params):
     return entry.make(**params), entry.adversarial
 
 
-def _epochs_for(n_train, protocol):
-    """Epochs for a training set: at least ``epochs``, and ``min_updates`` optimiser steps."""
-    per_epoch = max(1, math.ceil(n_train / protocol["batch_size"]))
-    return max(protocol["epochs"], math.ceil(protocol["min_updates"] / per_epoch))
+def _steps_for(n_labels, protocol):
+    """Optimiser steps of the fit after ``n_labels`` labels: the same for every strategy.
+
+    The budget follows the labels paid, not the training-set size, so that
+    a strategy whose training set also holds free adversarial copies is not
+    trained longer than the others at the same labeling cost.
+    """
+    steps = protocol["steps"]
+    return auto_steps(n_labels) if steps == "auto" else int(steps)
 
 
 def _make_estimator(protocol, input_shape, n_classes, seed):
-    from ..models import make_classifier
-
     return make_classifier(
-        protocol["model"], input_shape=input_shape, n_classes=n_classes,
-        max_epochs=protocol["epochs"], lr=protocol["lr"], batch_size=protocol["batch_size"],
-        device=protocol["device"], random_state=seed,
+        protocol["model"], input_shape=input_shape, n_classes=n_classes, lr=protocol["lr"],
+        batch_size=protocol["batch_size"], device=protocol["device"], random_state=seed,
     )
 
 
@@ -93,7 +97,7 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
         ``(X_pool, y_pool, X_eval, y_eval)``.
     protocol : dict
         See :func:`run_benchmark` (``n_initial``, ``n_instances``, ``budget``,
-        ``retrain``, ``epochs``, ``min_updates``, ``model``, ``lr``,
+        ``retrain``, ``steps``, ``model``, ``lr``,
         ``batch_size``, ``device``, ``subsample``).
     done_rows : list of dict
         Rows of an interrupted earlier attempt of this run, to replay.
@@ -118,7 +122,9 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
         learner, X_pool, y_pool, X_eval, y_eval, seed=int(seed), strategy_name=name,
         n_initial=protocol["n_initial"], n_instances=protocol["n_instances"],
         budget=protocol["budget"], subsample=protocol["subsample"], resume=resume,
-        before_fit=lambda est, n_train: est.set_params(max_epochs=_epochs_for(n_train, protocol)),
+        before_fit=lambda est, n_labels: est.set_params(
+            callbacks__step_budget__steps=_steps_for(n_labels, protocol)
+        ),
         on_row=on_row,
     )
     return rows
@@ -153,10 +159,9 @@ def run_benchmark(
     n_instances=10,
     budget=100,
     retrain="scratch",
-    epochs=30,
-    min_updates=0,
+    steps="auto",
     model="lenet5",
-    lr=1e-3,
+    lr=None,
     batch_size=32,
     device="cpu",
     subsample=None,
@@ -186,13 +191,15 @@ def run_benchmark(
         Initial labels, labels per round, total labels to stop at.
     retrain : {"scratch", "warm"}, default="scratch"
         Retrain a fresh network every round, or continue training.
-    epochs : int, default=30
-    min_updates : int, default=0
-        Train at least this many optimiser steps per round (more epochs on
-        tiny labeled sets, which would otherwise see a handful of steps).
+    steps : "auto" or int, default="auto"
+        Optimiser steps of every fit, as a function of the labels paid:
+        ``"auto"`` is :func:`skdfal.models.auto_steps` of the labels paid, an
+        int the same budget for every fit.  Every strategy gets the same
+        steps at the same label count, whatever its training-set size.
     model : {"lenet5", "vgg8"}
     lr, batch_size, device
-        Training parameters (Adam).
+        Training parameters (see :func:`skdfal.make_classifier`; ``lr=None``
+        is its default peak learning rate).
     subsample : int, optional
         Score only this many random unlabeled candidates per round (the same
         number for every strategy).
@@ -230,7 +237,8 @@ def run_benchmark(
     protocol = {
         "dataset": dataset if data is None else "arrays", "n_initial": int(n_initial),
         "n_instances": int(n_instances), "budget": int(budget), "retrain": retrain,
-        "epochs": int(epochs), "min_updates": int(min_updates), "model": model, "lr": float(lr),
+        "steps": steps if steps == "auto" else check_count(steps, "steps"), "model": model,
+        "lr": None if lr is None else float(lr),
         "batch_size": int(batch_size), "device": device,
         "subsample": None if subsample is None else int(subsample),
         "pool_size": pool_size, "test_size": test_size,

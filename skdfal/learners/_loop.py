@@ -105,7 +105,8 @@ def run_rounds(
     query_kwargs : callable, optional
         ``query_kwargs(round) -> dict`` passed to ``learner.query``.
     before_teach : callable, optional
-        ``before_teach(n_train_after)`` runs before retraining (e.g. to set epochs).
+        ``before_teach(n_labels_after)`` runs before retraining, with the labels
+        paid once this round's are (e.g. to set the training budget).
 
     Yields
     ------
@@ -132,8 +133,7 @@ def run_rounds(
                 "distinct unlabeled pool positions"
             )
         if before_teach is not None:
-            extra = 2 if learner.adversarial_augmentation else 1
-            before_teach(learner.n_training_samples_ + extra * size)
+            before_teach(learner.n_labels_paid_ + size)
         start = time.perf_counter()
         learner.teach(X_pool[chosen], y_pool[chosen])
         fit_time = time.perf_counter() - start
@@ -224,8 +224,8 @@ def simulate_run(
         (round 0 first): the learner is refitted on them, in that order, and
         the run goes on from the next round; their rows are not re-emitted.
     before_fit : callable, optional
-        ``before_fit(estimator, n_train)`` before every fit (e.g. to set
-        epochs for the size of the training set).
+        ``before_fit(estimator, n_labels)`` before every fit, with the labels
+        paid that the fit learns from (e.g. to set its training budget).
     on_row : callable, optional
         Called with each row as soon as it exists.
 
@@ -273,9 +273,9 @@ def simulate_run(
     def query_kwargs(rnd):
         return {"random_state": round_seed(seed, rnd, 1)} if takes_seed else {}
 
-    def before_teach(n_train_after):
+    def before_teach(n_labels_after):
         if before_fit is not None:
-            before_fit(learner.estimator_, n_train_after)
+            before_fit(learner.estimator_, n_labels_after)
 
     for done in run_rounds(
         learner, X_pool, y_pool, labeled, n_instances=n_instances, budget=budget, n_rounds=n_rounds,
