@@ -40,6 +40,7 @@ BAD_VALUES = {
     "batch_diversity": "clusters",
     "diversity_factor": 0,
     "cold_start": -1,
+    "method": "margin",
 }
 
 

@@ -51,6 +51,8 @@ def add_parser(sub):
                    help="score this many random unlabeled candidates per round (all strategies)")
     p.add_argument("--pool-size", type=positive_int, default=None, help="use a random subset of the pool")
     p.add_argument("--test-size", type=positive_int, default=None, help="use a random subset of the test set")
+    p.add_argument("--validation-size", type=positive_int, default=None,
+                   help="evaluate on this many samples held out of the pool, not on the test set")
     p.add_argument("--output", type=Path, default=Path("skdfal-benchmark.csv"),
                    help="CSV of rows; plot and summary are written next to it")
     p.add_argument("--no-resume", action="store_true", help="discard rows already in --output")
@@ -76,6 +78,7 @@ def _cmd_benchmark(args):
         budget=args.budget, retrain=args.retrain, steps=args.steps,
         model=args.model, lr=args.lr, batch_size=args.batch_size, device=args.device,
         subsample=args.subsample, pool_size=args.pool_size, test_size=args.test_size,
+        validation_size=args.validation_size,
         output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,
         progress=not args.no_progress,
     )

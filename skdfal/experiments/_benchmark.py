@@ -167,6 +167,7 @@ def run_benchmark(
     subsample=None,
     pool_size=None,
     test_size=None,
+    validation_size=None,
     output=None,
     resume=True,
     n_jobs=1,
@@ -203,6 +204,9 @@ def run_benchmark(
     subsample : int, optional
         Score only this many random unlabeled candidates per round (the same
         number for every strategy).
+    validation_size : int, optional
+        Evaluate on that many samples held out of the pool instead of the
+        test set (to choose parameters; see :func:`load_benchmark_data`).
     pool_size, test_size : int, optional
         Random subsets of the pool / test set (see :func:`load_benchmark_data`).
     output : str or Path, optional
@@ -241,10 +245,12 @@ def run_benchmark(
         "lr": None if lr is None else float(lr),
         "batch_size": int(batch_size), "device": device,
         "subsample": None if subsample is None else int(subsample),
-        "pool_size": pool_size, "test_size": test_size,
+        "pool_size": pool_size, "test_size": test_size, "validation_size": validation_size,
     }
     if data is None:
-        data = load_benchmark_data(dataset, data_dir, pool_size=pool_size, test_size=test_size)
+        data = load_benchmark_data(
+            dataset, data_dir, pool_size=pool_size, test_size=test_size, validation_size=validation_size
+        )
     params = strategy_params or {}
 
     previous = {}

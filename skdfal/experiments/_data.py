@@ -7,7 +7,9 @@ import numpy as np
 __all__ = ["load_benchmark_data"]
 
 
-def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test_size=None, random_state=0):
+def load_benchmark_data(
+    dataset="digits", data_dir=None, *, pool_size=None, test_size=None, validation_size=None, random_state=0
+):
     """``(X_pool, y_pool, X_test, y_test)`` for a named dataset.
 
     Parameters
@@ -19,6 +21,10 @@ def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test
         Folder with the IDX files (needed for MNIST and Fashion-MNIST).
     pool_size, test_size : int, optional
         Keep a random subset of that many pool / test samples.
+    validation_size : int, optional
+        Hold that many random samples out of the pool and return them in
+        place of the test set: choices (a trainer, a strategy's parameters)
+        are made on them, never on the test set.
     random_state : int, default=0
         Draws the subsets (the same for every strategy and seed).
     """
@@ -39,6 +45,12 @@ def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test
     else:
         raise ValueError(f"unknown dataset {dataset!r}; choose from 'digits', 'mnist', 'fashion-mnist'")
     rng = np.random.RandomState(random_state)
+    if validation_size is not None:
+        if not 0 < validation_size < len(y_pool):
+            raise ValueError(f"validation_size must be in [1, {len(y_pool) - 1}], got {validation_size!r}")
+        held = np.zeros(len(y_pool), dtype=bool)
+        held[rng.choice(len(y_pool), validation_size, replace=False)] = True
+        X_pool, y_pool, X_test, y_test = X_pool[~held], y_pool[~held], X_pool[held], y_pool[held]
     if pool_size is not None and pool_size < len(y_pool):
         keep = np.sort(rng.choice(len(y_pool), pool_size, replace=False))
         X_pool, y_pool = X_pool[keep], y_pool[keep]
