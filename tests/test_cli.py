@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
+import skdfal
 from skdfal.cli import main
 
 
@@ -29,3 +32,10 @@ def test_run_compares_dfal_and_random(tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "run" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skdfal {skdfal.__version__}"
