@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "skdfal"
 # Import names whose distribution is called otherwise.
-DISTRIBUTION = {"sklearn": "scikit-learn", "PIL": "Pillow", "yaml": "PyYAML"}
+DISTRIBUTION = {"sklearn": "scikit-learn", "skactiveml": "scikit-activeml", "PIL": "Pillow", "yaml": "PyYAML"}
 
 
 def _setup_cfg():
