@@ -9,19 +9,22 @@
 # ---
 
 # %% [markdown]
-# # Labeling by hand: a session you can close, crash and resume
-#
-# In real active learning the oracle is a person. A `LabelingSession` keeps
-# everything in one directory: the pool, a journal with every answer (written
-# to disk before `teach` returns), snapshots of the model. The `Labeler` widget
-# shows the sample DFAL picked (and its DeepFool adversarial copy: the same
-# image nudged just across the decision boundary), with one button per class,
-# *Skip* and *Undo*, and a text box for the keyboard.
-#
-# In Jupyter, display `labeler` and click. Here the clicks are simulated with
-# the true digits so that the notebook also runs as a plain script
-# (`python examples/labeling_session.py`). Files go to the folder named by
-# `SKDFAL_EXAMPLES_OUT` (a temporary folder otherwise).
+"""
+Labeling by hand: a session you can close, crash and resume
+===========================================================
+
+In real active learning the oracle is a person. A ``LabelingSession`` keeps
+everything in one directory: the pool, a journal with every answer (written
+to disk before ``teach`` returns), snapshots of the model. The ``Labeler`` widget
+shows the sample DFAL picked (and its DeepFool adversarial copy: the same
+image nudged just across the decision boundary), with one button per class,
+*Skip* and *Undo*, and a text box for the keyboard.
+
+In Jupyter, display ``labeler`` and click. Here the clicks are simulated with
+the true digits so that the notebook also runs as a plain script
+(``python examples/labeling_session.py``). Files go to the folder named by
+``SKDFAL_EXAMPLES_OUT`` (a temporary folder otherwise).
+"""
 
 # %%
 import os
@@ -38,7 +41,8 @@ directory = out / "digits-session"
 _, y_true = load_digits_images()  # stands in for the person
 
 # %% [markdown]
-# ## Start a session on digits
+# Start a session on digits
+# -------------------------
 #
 # The first batch is drawn at random (there is no model yet); then DFAL scores
 # a random 200-sample share of the pool per query (as the paper does), in
@@ -52,12 +56,14 @@ else:
     session = make_digits_session(directory, n_instances=10, subsample=200, adversarial_augmentation=True)
 labeler = Labeler(session)
 labeler  # noqa: B018 - in Jupyter this shows the labeler
+# sphinx_gallery_capture_repr = ()
 
 # %% [markdown]
-# ## Label (simulated clicks)
+# Label (simulated clicks)
+# ------------------------
 #
-# `labeler.class_buttons[k].click()` is what clicking class *k* does;
-# `labeler.keys.value = "s"` is typing `s` + Enter. After the last answer
+# ``labeler.class_buttons[k].click()`` is what clicking class *k* does;
+# ``labeler.keys.value = "s"`` is typing ``s`` + Enter. After the last answer
 # of a batch the session retrains and DFAL picks the next batch.
 
 # %%
@@ -75,12 +81,13 @@ learner = session.learner  # as retrained before the current batch
 print(f"last retrain: {learner.n_labels_paid_} answers + {learner.is_adversarial_.sum()} free copies")
 
 # %% [markdown]
-# ## Close, then continue elsewhere
+# Close, then continue elsewhere
+# ------------------------------
 #
-# Every answer is already on disk; `close` also writes a snapshot and releases
+# Every answer is already on disk; ``close`` also writes a snapshot and releases
 # the directory. The same directory continues in another notebook, or in a
-# terminal with `skdfal label <directory>` (images as ASCII art and a PNG).
-# Even after `kill -9`, reopening replays the journal: no answer is lost.
+# terminal with ``skdfal label <directory>`` (images as ASCII art and a PNG).
+# Even after ``kill -9``, reopening replays the journal: no answer is lost.
 
 # %%
 labels = session.labels

@@ -9,20 +9,23 @@
 # ---
 
 # %% [markdown]
-# # Active learning inside scikit-learn pipelines
-#
-# Two ways to combine preprocessing with active learning:
-#
-# 1. `Pipeline([scaler, ActiveLearningClassifier(net)])`: the pool is scaled
-#    once, then the run queries scaled samples.
-# 2. `ActiveLearningClassifier(Pipeline([scaler, net]))`: the scaler is part
-#    of the model (refit on every labeled set); DeepFool attacks the net in
-#    its input space, and DFAL's adversarial copies are mapped back to raw
-#    pixels through the scaler's `inverse_transform`.
-#
-# Both cross-validate, clone and print as any scikit-learn estimator.
-# Runs as a plain script too; files go to `SKDFAL_EXAMPLES_OUT` (a temporary
-# folder otherwise).
+"""
+Active learning inside scikit-learn pipelines
+=============================================
+
+Two ways to combine preprocessing with active learning:
+
+1. ``Pipeline([scaler, ActiveLearningClassifier(net)])``: the pool is scaled
+   once, then the run queries scaled samples.
+2. ``ActiveLearningClassifier(Pipeline([scaler, net]))``: the scaler is part
+   of the model (refit on every labeled set); DeepFool attacks the net in
+   its input space, and DFAL's adversarial copies are mapped back to raw
+   pixels through the scaler's ``inverse_transform``.
+
+Both cross-validate, clone and print as any scikit-learn estimator.
+Runs as a plain script too; files go to ``SKDFAL_EXAMPLES_OUT`` (a temporary
+folder otherwise).
+"""
 
 # %%
 import os
@@ -46,7 +49,9 @@ y = y[:600]
 
 
 # %% [markdown]
-# ## A small network on 64 features
+# A small network on 64 features
+# ------------------------------
+#
 # DeepFool works on any differentiable torch module; a two-layer perceptron
 # suits flat features.
 
@@ -66,7 +71,8 @@ def mlp():
 
 
 # %% [markdown]
-# ## 1. Scaler, then the active learning run
+# Way 1: the scaler, then the active learning run
+# -----------------------------------------------
 
 # %%
 pipe = Pipeline([
@@ -78,7 +84,8 @@ print("cross-validated accuracy with 80 labels:", np.round(cv["test_score"], 3))
 print("labels paid per fold:", [est.named_steps["al"].n_labels_paid_ for est in cv["estimator"]])
 
 # %% [markdown]
-# ## 2. The scaler inside the model, with DFAL's free adversarial labels
+# Way 2: the scaler inside the model, with DFAL's free adversarial labels
+# -----------------------------------------------------------------------
 
 # %%
 clf = ActiveLearningClassifier(
@@ -94,9 +101,13 @@ for row in clf.learning_curve_:
     print(f"  round {row['round']}: {row['n_labels']} labels, held-out accuracy {row['accuracy']:.3f}")
 
 # %% [markdown]
-# ## In Jupyter, estimators display as scikit-learn's interactive diagram
-# (here written to an HTML file).
+# The estimator as a diagram
+# --------------------------
+#
+# In Jupyter, estimators display as scikit-learn's interactive diagram
+# (here also written to an HTML file).
 
 # %%
 (OUT / "pipeline.html").write_text(pipe._repr_html_())
 print(f"HTML diagram in {OUT / 'pipeline.html'}")
+pipe  # noqa: B018 - Jupyter (and the documentation) display the diagram

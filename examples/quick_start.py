@@ -9,15 +9,19 @@
 # ---
 
 # %% [markdown]
-# # Quick start: DFAL on digits, modAL style
-#
-# DFAL (Ducoffe & Precioso, 2018) asks the oracle to label the pool samples
-# closest to the decision boundary, measuring that distance with the DeepFool
-# attack. This notebook runs the loop by hand, the way modAL users write it:
-# `query` the pool, let the oracle (here: the true labels) answer, `teach`.
-#
-# It runs as a plain script too (`python examples/quick_start.py`); figures go
-# to the folder named by `SKDFAL_EXAMPLES_OUT` (a temporary folder otherwise).
+"""
+Quick start: DFAL on digits, modAL style
+========================================
+
+DFAL (Ducoffe & Precioso, 2018) asks the oracle to label the pool samples
+closest to the decision boundary, measuring that distance with the DeepFool
+attack. This notebook runs the loop by hand, the way modAL users write it:
+``query`` the pool, let the oracle (here: the true labels) answer, ``teach``.
+
+It runs as a plain script too (``python examples/quick_start.py``); figures are
+shown inline in Jupyter and saved to the folder named by ``SKDFAL_EXAMPLES_OUT``
+(a temporary folder otherwise).
+"""
 
 # %%
 import os
@@ -36,8 +40,10 @@ OUT = Path(os.environ.get("SKDFAL_EXAMPLES_OUT") or tempfile.mkdtemp(prefix="skd
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
-# ## Data: a pool to query and a test set to measure
-# scikit-learn's bundled 8x8 digits as `(n, 1, 8, 8)` float32 images (no download).
+# Data: a pool to query and a test set to measure
+# -----------------------------------------------
+#
+# scikit-learn's bundled 8x8 digits as ``(n, 1, 8, 8)`` float32 images (no download).
 
 # %%
 X, y = load_digits_images()
@@ -50,8 +56,10 @@ unlabeled = np.setdiff1d(np.arange(len(y_pool)), start)
 print(f"pool: {len(y_pool)} images, test: {len(y_test)} images, initial labels: {len(start)}")
 
 # %% [markdown]
-# ## An active learner with DFAL's query strategy
-# `make_classifier` builds a seeded skorch LeNet-5 sized for 8x8 inputs.
+# An active learner with DFAL's query strategy
+# --------------------------------------------
+#
+# ``make_classifier`` builds a seeded skorch LeNet-5 sized for 8x8 inputs.
 
 # %%
 net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=20, lr=1e-2, batch_size=16)
@@ -60,7 +68,8 @@ learner = ActiveLearner(net, dfal_margin, X_training=X_pool[start], y_training=y
 print(f"initial model: {learner.score(X_test, y_test):.3f} test accuracy")
 
 # %% [markdown]
-# ## The loop: query, ask the oracle, teach
+# The loop: query, ask the oracle, teach
+# --------------------------------------
 
 # %%
 for round_ in range(1, 6):
@@ -73,24 +82,37 @@ for round_ in range(1, 6):
     )
 
 # %% [markdown]
-# ## What DFAL looks at
+# What DFAL looks at
+# ------------------
+#
 # The DeepFool norm of every unlabeled sample (small: close to the boundary),
-# with the next batch DFAL would query marked, and those samples beside the
-# smallest perturbation that flips the model's label.
+# with the next batch DFAL would query marked in red.
 
 # %%
 next_idx, margins = dfal_margin(learner, X_pool[unlabeled], n_instances=10)
 ax = plot_margin_distribution(learner, X_pool[unlabeled], queried=next_idx)
 ax.figure.savefig(OUT / "margins.png", dpi=80)
-
-axes = plot_query_gallery(learner, X_pool[unlabeled], next_idx[:4])
-axes[0, 0].figure.savefig(OUT / "gallery.png", dpi=80)
-plt.close("all")
-print(f"next query's margins: {np.round(margins[:5], 3)} ...; figures in {OUT}")
+plt.show()
+print(f"next query's margins: {np.round(margins[:5], 3)} ...")
 
 # %% [markdown]
-# ## DFAL's free labels
-# With `adversarial_augmentation=True`, every taught sample's DeepFool copy
+# The first four of that batch (left, with the label the model predicts and
+# the true one), the smallest perturbation DeepFool found to flip the
+# model's label (middle, on its colour scale) and the adversarial image
+# (right, with the label the model now predicts). The two images look alike:
+# these samples sit right at the decision boundary.
+
+# %%
+axes = plot_query_gallery(learner, X_pool[unlabeled], next_idx[:4], y=y_pool[unlabeled])
+axes[0, 0].figure.savefig(OUT / "gallery.png", dpi=80)
+plt.show()
+print(f"figures saved in {OUT}")
+
+# %% [markdown]
+# DFAL's free labels
+# ------------------
+#
+# With ``adversarial_augmentation=True``, every taught sample's DeepFool copy
 # joins the training set with the same label: more training data, same cost.
 
 # %%

@@ -9,17 +9,20 @@
 # ---
 
 # %% [markdown]
-# # Comparing query strategies with `GridSearchCV`
-#
-# `ActiveLearningClassifier` turns a whole simulated active learning run into
-# one scikit-learn estimator: `fit(X, y)` uses `y` as the oracle, reveals only
-# the labels its strategy queries (up to `budget`), and keeps the final model.
-# So scikit-learn's model selection compares strategies *at a fixed labeling
-# cost*: here DFAL, random sampling and entropy sampling, 80 labels each, on
-# digits.
-#
-# Runs as a plain script too; figures go to `SKDFAL_EXAMPLES_OUT` (a
-# temporary folder otherwise).
+"""
+Comparing query strategies with ``GridSearchCV``
+================================================
+
+``ActiveLearningClassifier`` turns a whole simulated active learning run into
+one scikit-learn estimator: ``fit(X, y)`` uses ``y`` as the oracle, reveals only
+the labels its strategy queries (up to ``budget``), and keeps the final model.
+So scikit-learn's model selection compares strategies *at a fixed labeling
+cost*: here DFAL, random sampling and entropy sampling, 80 labels each, on
+digits.
+
+Runs as a plain script too; figures are shown inline in Jupyter and saved to
+``SKDFAL_EXAMPLES_OUT`` (a temporary folder otherwise).
+"""
 
 # %%
 import os
@@ -48,9 +51,11 @@ X, y = load_digits_images()
 X, _, y, _ = train_test_split(X, y, train_size=600, random_state=0, stratify=y)
 
 # %% [markdown]
-# ## One estimator, three strategies
+# One estimator, three strategies
+# -------------------------------
+#
 # The net is a seeded skorch LeNet-5; every fit starts from the same 20
-# random labels (`random_state`), then buys 20 labels a round up to 80.
+# random labels (``random_state``), then buys 20 labels a round up to 80.
 
 # %%
 net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, lr=1e-2, batch_size=16)
@@ -72,12 +77,14 @@ print("best:", type(search.best_params_["query_strategy"]).__name__)
 
 # %% [markdown]
 # Nested parameters tune a strategy or the net inside the run, e.g.
-# `{"query_strategy__overshoot": [0.02, 0.5], "estimator__module__dropout": [0.0, 0.25]}`.
+# ``{"query_strategy__overshoot": [0.02, 0.5], "estimator__module__dropout": [0.0, 0.25]}``.
 
 # %% [markdown]
-# ## Learning curves
-# With `validation_size`, each run holds out samples it never queries and
-# scores every round on them; `plot_learning_curves` draws fitted estimators.
+# Learning curves
+# ---------------
+#
+# With ``validation_size``, each run holds out samples it never queries and
+# scores every round on them; ``plot_learning_curves`` draws fitted estimators.
 
 # %%
 runs = [
@@ -90,7 +97,7 @@ runs = [
 ax = plot_learning_curves(runs, markers=True)
 ax.set_ylabel("held-out accuracy")
 ax.figure.savefig(OUT / "learning_curves.png", dpi=80)
-plt.close("all")
+plt.show()
 final = pd.DataFrame([run.learning_curve_[-1] for run in runs])
 print(final.groupby("strategy")["accuracy"].mean().round(3).to_string())
 assert np.all(final["n_labels"] == 80)

@@ -148,6 +148,7 @@ def plot_query_gallery(
     indices=None,
     *,
     n_images=6,
+    y=None,
     image_shape=None,
     deepfool_params=None,
     class_names=None,
@@ -156,11 +157,13 @@ def plot_query_gallery(
 ):
     """Queried images beside their DeepFool perturbation and adversarial image.
 
-    One row per sample: the image with the model's label, the perturbation
-    DeepFool found (with its norm, on a diverging scale), and the adversarial
-    image with the label it now gets.  With a ``Pipeline`` the attack runs in
-    the net's input space and is shown in raw input space when every step
-    has an ``inverse_transform``.
+    One row per sample: the image with the label the model predicts (and the
+    true label when ``y`` is given; a title in red marks a wrong
+    prediction), the perturbation DeepFool found (its norm in the title, its
+    values on a diverging colour scale with a colour bar), and the adversarial
+    image with the label the model predicts for it.  With a ``Pipeline`` the
+    attack runs in the net's input space and is shown in raw input space when
+    every step has an ``inverse_transform``.
 
     Parameters
     ----------
@@ -175,6 +178,9 @@ def plot_query_gallery(
         the data it was fitted on), else the ``n_images`` rows with the
         smallest DeepFool norm (DFAL's next query).
     n_images : int, default=6
+    y : array-like of shape (len(X),), optional
+        True labels of ``X`` (the oracle's answers), shown beside the
+        predicted ones.
     image_shape : tuple, optional
         Shape to reshape each sample to (default: channels-first images are
         understood, flat square samples are made square).
@@ -230,10 +236,17 @@ def plot_query_gallery(
     perturbation = adversarial.reshape(len(raw), -1) - clean.reshape(len(raw), -1)
 
     if axes is None:
-        _, axes = plt.subplots(len(indices), 3, figsize=(6.0, 2.0 * len(indices)), squeeze=False)
+        _, axes = plt.subplots(
+            len(indices), 3, figsize=(7.0, 2.1 * len(indices) + 0.5), squeeze=False, layout="constrained"
+        )
     axes = np.asarray(axes, dtype=object).reshape(len(indices), 3)
     before = _class_labels(model, to_numpy(result.labels).tolist(), class_names)
     after = _class_labels(model, to_numpy(result.adversarial_labels).tolist(), class_names)
+    truth = None
+    if y is not None:
+        truth = np.asarray(take_rows(np.asarray(y), indices)).tolist()
+        if class_names is not None:
+            truth = [class_names.get(t, t) if isinstance(class_names, dict) else class_names[t] for t in truth]
     norms = to_numpy(result.norms)
     flipped = to_numpy(result.converged)
     for row, idx in enumerate(indices):
@@ -246,16 +259,25 @@ def plot_query_gallery(
             span = (high - low) or 1.0
             image, adv_image = (image - low) / span, (adv_image - low) / span
         ax_x.imshow(image, cmap=cmap, vmin=low, vmax=high)
-        ax_x.set_title(f"#{idx}: {before[row]}", fontsize="small")
+        if truth is None:
+            ax_x.set_title(f"#{idx}: predicted {before[row]}", fontsize="small")
+        else:
+            wrong = str(truth[row]) != str(before[row])
+            ax_x.set_title(
+                f"#{idx}: predicted {before[row]}\ntrue {truth[row]}" + (" (wrong)" if wrong else ""),
+                fontsize="small", **({"color": "tab:red"} if wrong else {}),
+            )
         pert = _image(perturbation[row].reshape(clean[row].shape), image_shape)
         if pert.ndim == 3:  # RGB: show the mean over channels
             pert = pert.mean(axis=-1)
         scale = float(np.abs(pert).max()) or 1.0
-        ax_r.imshow(pert, cmap="RdBu_r", vmin=-scale, vmax=scale)
+        shown = ax_r.imshow(pert, cmap="RdBu_r", vmin=-scale, vmax=scale)
         ax_r.set_title(f"perturbation |r|={norms[row]:.3g}", fontsize="small")
+        bar = ax_r.figure.colorbar(shown, ax=ax_r, fraction=0.046, pad=0.04, ticks=[-scale, 0.0, scale])
+        bar.ax.set_yticklabels([f"{-scale:.2g}", "0", f"{scale:.2g}"], fontsize="x-small")
         ax_a.imshow(adv_image, cmap=cmap, vmin=low, vmax=high)
         ax_a.set_title(
-            f"adversarial: {after[row]}" if flipped[row] else f"not flipped: {after[row]}",
+            f"adversarial: predicted {after[row]}" if flipped[row] else f"not flipped: predicted {after[row]}",
             fontsize="small",
         )
         for ax in (ax_x, ax_r, ax_a):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
+import skdfal
 from skdfal.cli import main
 
 
@@ -24,8 +27,19 @@ def test_run_compares_dfal_and_random(tmp_path, capsys):
     assert round0["dfal"] == round0["random"]
     table = capsys.readouterr().out
     assert "labels" in table and "dfal" in table and "random" in table
+    # The learning curves are drawn beside the CSV, and the command says where.
+    figure = tmp_path / "rows.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"learning curves to {figure}" in table
 
 
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "run" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skdfal {skdfal.__version__}"

@@ -52,8 +52,28 @@ def test_example_runs_as_a_script(path, tmp_path):
         assert written.is_file() and written.stat().st_size > 0, f"{path.name} did not write {name}"
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_fits_the_gallery_and_shows_its_figures(path):
+    """sphinx-gallery needs a docstring with an rst title; every saved figure is also shown."""
+    import ast
+
+    source = path.read_text()
+    docstring = ast.get_docstring(ast.parse(source))
+    assert docstring, f"{path.name} has no module docstring (the gallery's title and intro)"
+    title, underline = docstring.splitlines()[:2]
+    assert set(underline) == {"="} and len(underline) >= len(title), f"{path.name}: no rst title"
+    # The docstring is the first cell, a markdown one (jupytext reads it so).
+    assert source.index("# %% [markdown]") < source.index('"""') < source.index("# %%\n")
+    assert source.count(".savefig(") <= source.count("plt.show()")
+    assert "plt.close(" not in source, f"{path.name} closes figures before Jupyter or the gallery shows them"
+
+
 def percent_to_notebook(text):
-    """A percent-format script as an ``nbformat`` notebook (what jupytext does, minimally)."""
+    """A percent-format script as an ``nbformat`` notebook (what jupytext does, minimally).
+
+    A markdown cell is either commented lines or, as the first cell (which is
+    also the module docstring sphinx-gallery needs), a triple-quoted string.
+    """
     import nbformat
 
     cells, kind, lines = [], None, []
@@ -61,7 +81,12 @@ def percent_to_notebook(text):
     def flush():
         source = "\n".join(lines).strip("\n")
         if kind == "markdown":
-            source = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in source.splitlines())
+            if source.startswith('"""') and source.endswith('"""'):
+                source = source[3:-3].strip("\n")
+            else:
+                source = "\n".join(
+                    line[2:] if line.startswith("# ") else line.lstrip("#") for line in source.splitlines()
+                )
             cells.append(nbformat.v4.new_markdown_cell(source))
         elif kind == "code" and source:
             cells.append(nbformat.v4.new_code_cell(source))
@@ -84,11 +109,18 @@ def test_quick_start_runs_as_a_notebook(tmp_path, monkeypatch):
     nb = percent_to_notebook((ROOT / "examples" / "quick_start.py").read_text())
     kinds = [cell.cell_type for cell in nb.cells]
     assert kinds.count("markdown") >= 3 and kinds.count("code") >= 4
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("Quick start")
     for key, value in _env(tmp_path).items():
         monkeypatch.setenv(key, value)
+    # As in Jupyter: figures go to the inline backend, not to Agg.
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
     printed = "".join(
         out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
     )
     assert "round 5: 70 labels paid" in printed
     assert (tmp_path / "gallery.png").is_file()
+    # The figures show inline (as well as being saved): one PNG each.
+    shown = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+             if "image/png" in out.get("data", {})]
+    assert len(shown) == 2

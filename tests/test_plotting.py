@@ -65,19 +65,38 @@ def test_query_gallery_shows_real_attacks(fitted_net, digits, tmp_path):
     expected, _ = DFALMargin()(fitted_net, pool, n_instances=4)  # default: DFAL's picks
     for row, idx in enumerate(expected):
         clean_title, pert_title, adv_title = (ax.get_title() for ax in axes[row])
-        shown = re.match(r"#(\d+): (\d+)", clean_title)
+        shown = re.match(r"#(\d+): predicted (\d+)", clean_title)
         assert int(shown.group(1)) == idx
         assert int(shown.group(2)) == fitted_net.predict(pool[idx : idx + 1])[0]
         # The adversarial image on screen really is classified as its title says.
         adv = np.asarray(axes[row, 2].images[0].get_array(), dtype=np.float32).reshape(1, 1, 8, 8)
-        adv_label = int(re.search(r"adversarial: (\d+)", adv_title).group(1))
+        adv_label = int(re.search(r"adversarial: predicted (\d+)", adv_title).group(1))
         assert fitted_net.predict(adv)[0] == adv_label != int(shown.group(2))
         # And the perturbation panel is the difference of the two images.
         diff = adv.reshape(8, 8) - pool[idx, 0]
         np.testing.assert_allclose(axes[row, 1].images[0].get_array(), diff, atol=1e-5)
         norm = float(re.search(r"\|r\|=([0-9.e+-]+)", pert_title).group(1))
         assert norm == pytest.approx(np.linalg.norm(diff), rel=1e-2)
+        # Its colour scale is symmetric around 0 and has a colour bar.
+        image = axes[row, 1].images[0]
+        assert image.colorbar is not None
+        assert image.norm.vmin == pytest.approx(-np.abs(diff).max(), rel=1e-4) == -image.norm.vmax
     _png(axes[0, 0].figure, tmp_path / "gallery.png")
+
+
+def test_query_gallery_names_the_true_and_the_predicted_label(fitted_net, digits, tmp_path):
+    X, y = digits
+    pool, truth = X[600:700], y[600:700]
+    predicted = fitted_net.predict(pool)
+    wrong, right = np.flatnonzero(predicted != truth)[0], np.flatnonzero(predicted == truth)[0]
+    axes = plot_query_gallery(fitted_net, pool, [wrong, right], y=truth, class_names=[f"c{k}" for k in range(10)])
+    title = axes[0, 0].title
+    assert title.get_text() == f"#{wrong}: predicted c{predicted[wrong]}\ntrue c{truth[wrong]} (wrong)"
+    assert matplotlib.colors.same_color(title.get_color(), "tab:red")
+    assert axes[1, 0].get_title() == f"#{right}: predicted c{predicted[right]}\ntrue c{truth[right]}"
+    assert not matplotlib.colors.same_color(axes[1, 0].title.get_color(), "tab:red")
+    assert re.fullmatch(r"(adversarial|not flipped): predicted c\d", axes[0, 2].get_title())
+    _png(axes[0, 0].figure, tmp_path / "gallery_truth.png")
 
 
 def test_query_gallery_of_an_active_learning_classifier(digits, tmp_path):
@@ -131,7 +150,7 @@ def test_query_gallery_through_a_pipeline_shows_raw_pixels(digits, tmp_path):
     assert "raw input space" in axes[0, 0].figure.get_suptitle()
     np.testing.assert_allclose(axes[0, 0].images[0].get_array(), flat[3].reshape(8, 8))
     adv = np.asarray(axes[1, 2].images[0].get_array(), dtype=np.float32).reshape(1, 64)
-    adv_label = int(re.search(r"adversarial: (\d+)", axes[1, 2].get_title()).group(1))
+    adv_label = int(re.search(r"adversarial: predicted (\d+)", axes[1, 2].get_title()).group(1))
     assert pipe.predict(adv)[0] == adv_label != pipe.predict(flat[7:8])[0]
     _png(axes[0, 0].figure, tmp_path / "gallery_pipeline.png")
 

@@ -144,7 +144,7 @@ def deepfool(
         Maps a batch ``(n, *input_shape)`` to logits ``(n, n_classes)``.  Runs
         in eval mode with frozen weights; its mode and ``requires_grad`` flags
         are restored afterwards.
-    X : torch.Tensor of shape (n_samples, *input_shape)
+    X : torch.Tensor of shape ``(n_samples, *input_shape)``
         Inputs.  Moved, batch by batch, to the module's device and dtype.
     max_iter : int, default=50
         Gradient steps at most per sample.

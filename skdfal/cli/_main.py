@@ -1,10 +1,11 @@
-"""The ``skdfal`` command: ``run`` (the main job), ``benchmark`` and ``label``."""
+"""The ``skdfal`` command: ``run`` (the main job), ``benchmark``, ``label`` and ``--version``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from .. import __version__
 from . import _benchmark, _label, _run
 
 __all__ = ["main", "build_parser"]
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skdfal", description="Adversarial active learning (DFAL) for deep networks."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in (_run, _benchmark, _label):
         command.add_parser(sub)

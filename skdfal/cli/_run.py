@@ -2,8 +2,8 @@
 
 With no arguments it simulates pool-based active learning on scikit-learn's
 bundled digits (no download): DFAL and random sampling from the same initial
-labels and seeds, a per-round table of labels paid vs test accuracy, and the
-rows written to a CSV file.
+labels and seeds, a per-round table of labels paid vs test accuracy, the rows
+written to a CSV file and their learning curves to a PNG beside it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ def add_parser(sub):
         "--adversarial", action="store_true",
         help="also run DFAL with adversarial copies labelled for free",
     )
-    p.add_argument("--output", type=Path, default=Path("skdfal-run.csv"), help="CSV file for the rows")
+    p.add_argument(
+        "--output", type=Path, default=Path("skdfal-run.csv"),
+        help="CSV file for the rows; the learning-curve figure goes beside it (.png)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_run)
 
@@ -83,12 +86,24 @@ def _cmd_run(args) -> int:
                 )
     elapsed = time.perf_counter() - started
     _write_csv(rows, args.output)
+    figure = _save_figure(rows, args)
     print(_table([name for name, _, _ in plans], rows))
     print(
         f"\n{len(X_pool)} pool / {len(X_test)} test digits, {args.seeds} seed(s), "
-        f"mean test accuracy per round; {elapsed:.0f} s. Rows written to {args.output}"
+        f"mean test accuracy per round; {elapsed:.0f} s. Rows written to {args.output}, "
+        f"learning curves to {figure}"
     )
     return 0
+
+
+def _save_figure(rows, args) -> Path:
+    """The learning curves as a PNG beside the CSV (``rows.csv`` -> ``rows.png``)."""
+    from ..experiments import save_learning_curves
+
+    band = f"mean ± 1 sd over {args.seeds} seeds" if args.seeds > 1 else "one seed"
+    title = f"DFAL vs random sampling on digits (LeNet-5, {band})"
+    (path,) = save_learning_curves(rows, args.output.with_suffix(""), title=title, formats=("png",))
+    return Path(path)
 
 
 def _write_csv(rows, path: Path):

@@ -90,7 +90,7 @@ def _download(folder, name):
     try:
         from torchvision import datasets as tv
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("download=True needs torchvision (pip install torchvision)") from exc
+        raise ImportError("download=True needs torchvision: pip install 'skdfal[vision]'") from exc
     cls = {"mnist": tv.MNIST, "fashion-mnist": tv.FashionMNIST}[name]
     for train in (True, False):  # pragma: no cover - needs internet
         cls(str(folder), train=train, download=True)

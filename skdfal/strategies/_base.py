@@ -16,7 +16,6 @@ built by :func:`as_function`.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -178,7 +177,8 @@ def as_function(strategy_cls, name: str, doc_summary: str):
     def query(classifier, X_pool, n_instances: int = 1, **params):
         return strategy_cls(**params)(classifier, X_pool, n_instances)
 
-    functools.update_wrapper(query, strategy_cls.__call__, assigned=(), updated=())
+    # No functools.wraps/update_wrapper: ``__wrapped__`` would make
+    # ``inspect.signature`` (and the API docs) show ``__call__``'s ``self``.
     query.__name__ = query.__qualname__ = name
     # pickle finds functions by module + name: point it at the module that
     # binds ``name`` (learners holding ``dfal_margin`` must pickle for joblib).
@@ -188,6 +188,20 @@ def as_function(strategy_cls, name: str, doc_summary: str):
         f"Function form of :class:`{strategy_cls.__name__}`: "
         f"``{name}(classifier, X_pool, n_instances=1, **params)`` equals "
         f"``{strategy_cls.__name__}(**params)(classifier, X_pool, n_instances)`` and returns "
-        "``(indices, scores)`` as modAL's query strategies do."
+        "``(indices, scores)`` as modAL's query strategies do.\n\n"
+        "Parameters\n----------\n"
+        "classifier : estimator or active learner\n"
+        "    The fitted model whose utilities are computed.\n"
+        "X_pool : array-like, torch Dataset or iterable of batches\n"
+        "    Unlabeled pool.\n"
+        "n_instances : int, default=1\n"
+        "    Number of samples to select.\n"
+        "**params\n"
+        f"    Parameters of :class:`{strategy_cls.__name__}`.\n\n"
+        "Returns\n-------\n"
+        "indices : ndarray of int\n"
+        "    Positions in ``X_pool``, most informative first.\n"
+        "scores : ndarray of float\n"
+        "    Utility of each selected sample.\n"
     )
     return query

@@ -1,0 +1,118 @@
+"""What ``pip install skdfal`` promises: every import declared, extras named, metadata complete.
+
+Each third-party module the library imports is either in ``install_requires``
+or, imported inside a function under ``try``/``except ImportError``, in an
+extra that the error message names (``pip install 'skdfal[extra]'``).
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "skdfal"
+# Import names whose distribution is called otherwise.
+DISTRIBUTION = {"sklearn": "scikit-learn", "skactiveml": "scikit-activeml", "PIL": "Pillow", "yaml": "PyYAML"}
+
+
+def _setup_cfg():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    return cfg
+
+
+def _names(requirements):
+    return {
+        re.split(r"[<>=!~;\[ ]", line.strip(), maxsplit=1)[0].lower()
+        for line in requirements.splitlines()
+        if line.strip()
+    }
+
+
+def _third_party_imports():
+    """(import name, file, line, guarded by try/except ImportError inside a function)."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            in_function = guarded = False
+            parent = parents.get(node)
+            while parent is not None:
+                if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    in_function = True
+                if isinstance(parent, ast.Try) and any(
+                    isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                    for h in parent.handlers
+                ):
+                    guarded = True
+                parent = parents.get(parent)
+            for module in modules:
+                top = module.split(".")[0]
+                if top != "skdfal" and top not in sys.stdlib_module_names and top != "__future__":
+                    yield top, path, node.lineno, guarded and in_function
+
+
+def test_every_import_is_declared():
+    cfg = _setup_cfg()
+    required = _names(cfg["options"]["install_requires"])
+    extras = {name: _names(reqs) for name, reqs in cfg["options.extras_require"].items()}
+    problems = []
+    for module, path, line, guarded in _third_party_imports():
+        dist = DISTRIBUTION.get(module, module).lower()
+        where = f"{path.relative_to(ROOT)}:{line}"
+        if dist in required:
+            continue
+        offering = sorted(name for name, dists in extras.items() if dist in dists and name != "test")
+        if not offering:
+            problems.append(f"{where}: {module} is neither required nor in an extra")
+        elif not guarded:
+            problems.append(f"{where}: optional {module} imported without try/except ImportError in a function")
+        elif not any(f"skdfal[{name}]" in path.read_text() for name in offering):
+            problems.append(f"{where}: the ImportError for {module} names none of the extras {offering}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_audit_sees_the_heavy_imports():
+    seen = {module for module, *_ in _third_party_imports()}
+    assert {"torch", "numpy", "sklearn", "skorch", "pandas", "matplotlib"} <= seen
+
+
+def test_metadata():
+    cfg = _setup_cfg()
+    classifiers = cfg["metadata"]["classifiers"]
+    for expected in (
+        "License :: OSI Approved :: BSD License",
+        "Development Status :: 3 - Alpha",
+        "Operating System :: OS Independent",
+        *(f"Programming Language :: Python :: 3.{minor}" for minor in (10, 11, 12, 13)),
+    ):
+        assert expected in classifiers
+    assert cfg["metadata"]["license"] == "BSD-3-Clause"
+    license_text = (ROOT / "LICENSE").read_text()
+    assert "BSD 3-Clause License" in license_text and "skdfal developers" in license_text
+    assert "py.typed" in cfg["options.package_data"]["skdfal"]
+    assert (PACKAGE / "py.typed").is_file()
+    for name in ("CHANGELOG.md", "CITATION.cff"):
+        assert (ROOT / name).is_file(), name
+
+
+def test_citation_cites_the_paper():
+    text = (ROOT / "CITATION.cff").read_text()
+    assert "cff-version:" in text and "preferred-citation:" in text
+    assert "1802.09841" in text and "Ducoffe" in text and "Precioso" in text
+    yaml = pytest.importorskip("yaml")
+    cff = yaml.safe_load(text)
+    assert cff["title"] == "skdfal" and cff["license"] == "BSD-3-Clause"
+    assert cff["preferred-citation"]["type"] == "article"
