@@ -5,13 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._args import float_list, int_list, positive_int
+from ._args import float_list, int_list, positive_int, steps_arg
 
 __all__ = ["add_parser"]
-
-
-def _steps(text):
-    return "auto" if text == "auto" else positive_int(text)
 
 
 def _strategy_names():
@@ -41,7 +37,7 @@ def add_parser(sub):
     p.add_argument("--budget", type=positive_int, default=100, help="labels to stop at (default 100)")
     p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
                    help="retrain a fresh net every round (default) or continue training")
-    p.add_argument("--steps", type=_steps, default="auto",
+    p.add_argument("--steps", type=steps_arg, default="auto",
                    help="optimiser steps per fit: 'auto' (grows with the labels paid) or a number (default auto)")
     p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: make_classifier's)")
