@@ -6,6 +6,7 @@ from ._dfal import DFALMargin, deepfool_pool, dfal_margin
 from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
 from ._random import RandomSampling, random_sampling
 from ._registry import RegisteredStrategy, all_strategies, get_strategy, strategy_tags
+from ._screening import ScreeningResult, screen_pool
 from ._selection import TopN, select_streamed, select_top
 from ._uncertainty import (
     EntropySampling,
@@ -30,6 +31,8 @@ __all__ = [
     "DFALMargin",
     "dfal_margin",
     "deepfool_pool",
+    "screen_pool",
+    "ScreeningResult",
     "RandomSampling",
     "random_sampling",
     "LeastConfidence",

@@ -18,6 +18,7 @@ from ..attacks._deepfool import deepfool
 from ..utils._pool import iter_batches, pool_length
 from ..utils._torch import resolve_torch_model, to_numpy
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._screening import screen_pool
 from ._selection import select_streamed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
@@ -108,6 +109,18 @@ class DFALMargin(QueryStrategy):
     progress : bool, default=False
         Show a progress bar (``tqdm``, a widget in Jupyter) while the pool is
         scored: worth it for pools of hundreds of thousands of samples.
+    screening : bool, default=False
+        Rank the whole pool by a cheap first-order margin (the distance to
+        the linearised boundaries of the ``screening_candidates - 1``
+        runner-up classes: one backward pass per sample with 2), then run
+        exact DeepFool only on a shortlist of the smallest, grown until no
+        other sample is expected to beat the exact ``n_instances``-th norm
+        (see :func:`skdfal.strategies.screen_pool`, which also reports the
+        shortlist size).  The picks carry their exact DeepFool norms, as in
+        exact mode.  Only ``query`` screens: ``score`` (and Dask scoring)
+        still attack every sample.
+    screening_candidates : int, default=2
+        Classes measured by the first-order margin (the prediction included).
 
     Examples
     --------
@@ -129,6 +142,8 @@ class DFALMargin(QueryStrategy):
         **COMMON_CONSTRAINTS,
         **DEEPFOOL_CONSTRAINTS,
         "progress": ["boolean"],
+        "screening": ["boolean"],
+        "screening_candidates": [Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -143,6 +158,8 @@ class DFALMargin(QueryStrategy):
         random_state=None,
         batch_size=256,
         progress=False,
+        screening=False,
+        screening_candidates=2,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -153,6 +170,8 @@ class DFALMargin(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
         self.progress = progress
+        self.screening = screening
+        self.screening_candidates = screening_candidates
 
     def _deepfool_params(self):
         return {
@@ -185,6 +204,13 @@ class DFALMargin(QueryStrategy):
             yield norms
 
     def _select(self, classifier, X_pool, n_instances):
+        if self.screening:
+            result = screen_pool(
+                classifier, X_pool, n_instances, screening_candidates=self.screening_candidates,
+                batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
+                **self._deepfool_params(),
+            )
+            return result.indices, result.margins
         # Samples DeepFool cannot flip (a weak or dead model) all score inf:
         # among them the paper's rule would return the first pool samples in
         # order.  Their ties are broken at random instead, and the user is

@@ -77,6 +77,9 @@ _REGISTRY = {
         # plus their DeepFool adversarial copies labelled for free.
         RegisteredStrategy("dfal", DFALMargin, dfal_margin),
         RegisteredStrategy("dfal_adv", DFALMargin, dfal_margin, adversarial=True),
+        # DFAL over the whole pool at about the cost of one backward pass per
+        # sample: first-order screening, exact DeepFool on a shortlist.
+        RegisteredStrategy("dfal_screen", DFALMargin, dfal_margin, {"screening": True}),
     )
 }
 
