@@ -94,7 +94,8 @@ def bench_model(arch, n_labels, data, pool, args):
         times["first_order"].append(clock() - t0)
         for n in args.n:
             t0 = clock()
-            runs[n] = screen_pool(module, pool, n, batch_size=args.batch_size, random_state=0)
+            runs[n] = screen_pool(module, pool, n, batch_size=args.batch_size, random_state=0,
+                                  screening_candidates=args.screening_candidates)
             times[n].append(clock() - t0)
             print(f"  rep {rep} n={n}: {times[n][-1]:.1f} s (exact {times['exact'][-1]:.1f} s), "
                   f"shortlist {runs[n].shortlist_sizes}, load {os.getloadavg()[0]:.1f}", flush=True)
@@ -135,7 +136,8 @@ def markdown(results, meta, tag="screening"):
            "(**the cores were shared with other jobs: read ratios, not absolute times**).  "),
         f"Pool: {meta['data']}. Exact: `DFALMargin().score` (DeepFool L2, every class, max_iter 50, "
         "overshoot 0.02, batches of 256). Screening: `DFALMargin(screening=True)` "
-        "(`screen_pool`: top-2 first-order margins, exact DeepFool on the adaptive shortlist), "
+        f"(`screen_pool`: first-order margins to the {meta.get('screening_candidates', 2) - 1} "
+        "runner-up class(es), exact DeepFool on the adaptive shortlist), "
         f"one query per n. Medians over {meta['reps']} interleaved repetition(s).",
         "",
         "| net | labels | test acc. | exact (s) | first-order pass (s) | n | screening (s) | x faster "
@@ -174,6 +176,8 @@ def main(argv=None):
     ap.add_argument("--lenet-labels", type=int, nargs="*", default=[20, 200, 1000, 60000],
                     help="training-set sizes of the LeNet5 models (the first N training images)")
     ap.add_argument("--vgg-labels", type=int, nargs="*", default=[20, 1000, 60000])
+    ap.add_argument("--screening-candidates", type=int, default=2,
+                    help="classes of the first-order margin (the prediction included)")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0, help="0 (default): torch's default threads")
@@ -205,6 +209,7 @@ def main(argv=None):
         "device": args.device, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "data": f"MNIST training images 0-{len(pool) - 1}", "n_pool": len(pool), "n": args.n,
         "reps": args.reps, "skdfal": str(Path(skdfal.__file__).parent),
+        "screening_candidates": args.screening_candidates,
         "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
     others = OtherCpuUse()
