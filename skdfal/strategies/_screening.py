@@ -159,6 +159,8 @@ def screen_pool(classifier, X_pool, n_instances, *, screening_candidates=2, batc
     model = classifier if isinstance(classifier, TorchModel) else resolve_torch_model(classifier)
     first_order = {k: deepfool_params[k] for k in ("overshoot", "norm", "clip") if k in deepfool_params}
     n_known = pool_length(X_pool)
+    if n_known is not None and n_instances > n_known:
+        raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_known} samples)")
     source = _RowSource(X_pool, n_known, HELD_ROWS_FACTOR * _first_size(n_instances, n_known or 0))
     s, classes = _screen(model, X_pool, source, screening_candidates, batch_size, first_order, progress)
     n_pool = len(s)
@@ -367,11 +369,14 @@ class _RowSource:
 
     def _read_again(self, missing, batch_size, model):
         """The rows at ``missing`` from a second pass, when the pool allows one."""
-        if iter(self.pool) is self.pool:  # an iterator, used up by the first pass
+        # An iterator is used up by the first pass; a shuffling DataLoader
+        # would give other rows at the same positions.
+        if iter(self.pool) is self.pool or isinstance(self.pool, torch.utils.data.DataLoader):
             warnings.warn(
-                f"X_pool can be read only once and the shortlist needs {len(missing)} rows besides the "
-                f"{self.held} kept while screening: those samples are left out, so the picks are exact "
-                "only among the rows kept. Pass an array, memmap, Dataset or list of batches instead.",
+                f"X_pool cannot be read again in the same order, and the shortlist needs "
+                f"{len(missing)} rows besides the {self.held} kept while screening: those samples "
+                "are left out, so the picks are exact only among the rows kept. Pass an array, "
+                "memmap, Dataset or list of batches instead.",
                 UserWarning, stacklevel=2,
             )
             return {}
