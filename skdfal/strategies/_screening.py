@@ -303,8 +303,8 @@ class _RowSource:
     pool streams by.  Other pools keep, while streaming, the rows (as the net
     sees them) of the probe and of the ``held`` smallest first-order margins;
     rows beyond those are read in a second pass when the pool can be iterated
-    again (a list of batches, a DataLoader), and otherwise left out with a
-    warning (a generator).
+    again in the same order (a list of batches), and otherwise left out with a
+    warning (a generator, a shuffling DataLoader).
     """
 
     def __init__(self, pool, n_known, held):
