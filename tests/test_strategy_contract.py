@@ -36,6 +36,8 @@ BAD_VALUES = {
     "candidates": 1,
     "clip": "0,1",
     "progress": "yes",
+    "screening": "yes",
+    "screening_candidates": 1,
     "X_labeled": 5,
     "batch_diversity": "clusters",
     "diversity_factor": 0,

@@ -7,6 +7,7 @@ from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, pen
 from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
 from ._registry import RegisteredStrategy, all_strategies, get_strategy, strategy_tags
+from ._screening import ScreeningResult, screen_pool
 from ._selection import TopN, select_streamed, select_top
 from ._uncertainty import (
     EntropySampling,
@@ -31,6 +32,8 @@ __all__ = [
     "DFALMargin",
     "dfal_margin",
     "deepfool_pool",
+    "screen_pool",
+    "ScreeningResult",
     "RandomSampling",
     "SkactivemlStrategy",
     "skactiveml_strategy",

@@ -21,6 +21,7 @@ from ..utils._torch import resolve_torch_model, to_numpy
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._dfal_batch import cluster_smallest, labels_paid
 from ._diversity import penultimate_features
+from ._screening import screen_pool
 from ._selection import TopN, select_streamed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
@@ -127,6 +128,18 @@ class DFALMargin(QueryStrategy):
         (seeded by ``random_state``; margins are reported as NaN): on a model
         trained on a handful of labels, margins say little.  Needs an active
         learner as the classifier (skdfal's or modAL's); ignored otherwise.
+    screening : bool, default=False
+        Rank the whole pool by a cheap first-order margin (the distance to
+        the linearised boundaries of the ``screening_candidates - 1``
+        runner-up classes: one backward pass per sample with 2), then run
+        exact DeepFool only on a shortlist of the smallest, grown until no
+        other sample is expected to beat the exact ``n_instances``-th norm
+        (see :func:`skdfal.strategies.screen_pool`, which also reports the
+        shortlist size).  The picks carry their exact DeepFool norms, as in
+        exact mode.  Only ``query`` screens: ``score`` (and Dask scoring)
+        still attack every sample.
+    screening_candidates : int, default=2
+        Classes measured by the first-order margin (the prediction included).
 
     Examples
     --------
@@ -151,6 +164,8 @@ class DFALMargin(QueryStrategy):
         "batch_diversity": [None, StrOptions({"features", "directions"})],
         "diversity_factor": [Interval(Integral, 1, None, closed="left")],
         "cold_start": [Interval(Integral, 0, None, closed="left")],
+        "screening": ["boolean"],
+        "screening_candidates": [Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -168,6 +183,8 @@ class DFALMargin(QueryStrategy):
         batch_diversity=None,
         diversity_factor=10,
         cold_start=0,
+        screening=False,
+        screening_candidates=2,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -181,6 +198,8 @@ class DFALMargin(QueryStrategy):
         self.batch_diversity = batch_diversity
         self.diversity_factor = diversity_factor
         self.cold_start = cold_start
+        self.screening = screening
+        self.screening_candidates = screening_candidates
 
     def _deepfool_params(self):
         return {
@@ -205,6 +224,18 @@ class DFALMargin(QueryStrategy):
             draws = (rng.random_sample(len(b)) for _, b in iter_batches(X_pool, 65536))
             picked, _ = select_streamed(draws, n_instances, largest=True)
             return picked, np.full(len(picked), np.nan)
+        if self.screening:
+            if self.batch_diversity is not None:
+                raise ValueError(
+                    "screening and batch_diversity cannot be combined yet: screening returns the "
+                    "exact n_instances smallest margins, not the candidates diversity spreads over"
+                )
+            result = screen_pool(
+                classifier, X_pool, n_instances, screening_candidates=self.screening_candidates,
+                batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
+                **self._deepfool_params(),
+            )
+            return result.indices, result.margins
         # Samples DeepFool cannot flip (a weak or dead model) all score inf:
         # among them the paper's rule would return the first pool samples in
         # order.  Their ties are broken at random instead, and the user is

@@ -88,6 +88,9 @@ _REGISTRY = {
         RegisteredStrategy("skal_entropy", SkactivemlStrategy, skactiveml_strategy, {"method": "entropy"}),
         RegisteredStrategy("skal_badge", SkactivemlStrategy, skactiveml_strategy, {"method": "badge"}),
         RegisteredStrategy("skal_typiclust", SkactivemlStrategy, skactiveml_strategy, {"method": "typiclust"}),
+        # DFAL over the whole pool at about the cost of one backward pass per
+        # sample: first-order screening, exact DeepFool on a shortlist.
+        RegisteredStrategy("dfal_screen", DFALMargin, dfal_margin, {"screening": True}),
     )
 }
 
