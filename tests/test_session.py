@@ -12,7 +12,7 @@ import pytest
 
 from skdfal.labeling import LabelingSession, make_digits_session
 from skdfal.labeling._journal import SessionError, SessionWarning, atomic_write, sha256_file
-from skdfal.labeling._store import strategy_registry
+from skdfal.strategies import all_strategies, get_strategy
 
 
 def _label_batches(session, y, n):
@@ -145,14 +145,27 @@ def test_registered_strategies_only(tmp_path, digits):
     X, _ = digits
     with pytest.raises(TypeError, match="registered strategy"):
         LabelingSession.create(tmp_path / "a", X[:20], query_strategy=lambda *a: None)
-    assert "dfal_margin" in strategy_registry() and "random_sampling" in strategy_registry()
+    assert get_strategy("dfal_margin").cls.__name__ == "DFALMargin"
+    assert get_strategy("random_sampling") is all_strategies()["random"]
     # A session file naming anything else is refused on opening.
     LabelingSession.create(tmp_path / "b", X[:20], query_strategy="random_sampling").close()
     cfg = json.loads((tmp_path / "b" / "session.json").read_text())
+    assert cfg["strategy"]["name"] == "random"  # the registry key is what is saved
     cfg["strategy"]["name"] = "os.system"
     (tmp_path / "b" / "session.json").write_text(json.dumps(cfg))
     with pytest.raises(SessionError, match=r"session\.json.*unknown strategy 'os.system'"):
         LabelingSession(tmp_path / "b")
+
+
+@pytest.mark.parametrize("name", ["random_sampling", "RandomSampling", "randomsampling", "random"])
+def test_sessions_saved_with_older_strategy_names_still_open(tmp_path, digits, name):
+    X, _ = digits
+    LabelingSession.create(tmp_path / "s", X[:20], query_strategy="random_sampling").close()
+    _edit_json(tmp_path / "s" / "session.json",
+               strategy={"name": name, "params": {"subsample": None, "random_state": None}})
+    with LabelingSession(tmp_path / "s", readonly=True) as session:
+        assert type(session.learner.query_strategy).__name__ == "RandomSampling"
+        assert not session.shows_adversarial  # from the strategy's tags
 
 
 def test_initial_labels_external_pool_and_exhaustion(tmp_path, digits):

@@ -46,7 +46,7 @@ def add_parser(sub):
 
 
 def _cmd_label(args) -> int:
-    from ..labeling._session import LabelingSession, SessionError, make_digits_session
+    from ..labeling import LabelingSession, SessionError, make_digits_session
 
     try:
         if args.new_digits and not (args.session_dir / "session.json").exists():

@@ -233,6 +233,11 @@ class Journal:
         self._fd = None
         self.last_seq = 0
 
+    @property
+    def closed(self) -> bool:
+        """Whether the journal is not open for appending (never opened, or closed)."""
+        return self._fd is None
+
     # -- reading
     def read(self, *, on_corrupt="raise"):
         """All valid records, in order.

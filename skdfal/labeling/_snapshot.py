@@ -1,21 +1,14 @@
-"""What a labeling session stores, and how: configuration specs and snapshots.
+"""Snapshots of a labeling session, and its pool.
 
-* **Specs, not pickles** -- the strategy is saved as a *registered* name
-  (:func:`strategy_registry`) plus JSON parameters, the estimator as the JSON
-  arguments of :func:`skdfal.make_classifier`; rebuilding them can only build
-  skdfal's own classes.
-* **Snapshots** -- a generation of files in ``snapshots/`` (labels, skips,
-  adversarial copies as ``.npy``; weights as a tensor-only ``.pt``) made
-  current by atomically replacing ``snapshot.json``, which lists each file
-  with its sha256.
+A snapshot is a generation of files in ``snapshots/`` (labels, skips,
+adversarial copies as ``.npy``; weights as a tensor-only ``.pt``) made current
+by atomically replacing ``snapshot.json``, which lists each file with its
+sha256.  A crash at any point leaves the previous snapshot whole; the journal
+holds everything taught since.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -32,142 +25,9 @@ from ._journal import (
     load_state_dict,
     sha256_file,
 )
+from ._spec import FORMAT_VERSION, SESSION_FILE, SNAPSHOT_DIR, SNAPSHOT_FILE
 
-FORMAT_VERSION = 1
-SESSION_FILE = "session.json"
-SNAPSHOT_FILE = "snapshot.json"
-JOURNAL_FILE = "journal.jsonl"
-POOL_FILE = "pool.npy"
-LOCK_FILE = "lock"
-SNAPSHOT_DIR = "snapshots"
-
-#: Default network for a session: the arguments of :func:`skdfal.make_classifier`.
-DEFAULT_ESTIMATOR = {"module": "lenet5", "max_epochs": 20, "lr": 2e-3, "batch_size": 16, "random_state": 0}
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
-def strategy_registry() -> dict:
-    """Strategies a session may name: every ``QueryStrategy`` exported by :mod:`skdfal.strategies`.
-
-    Keys are class names, their snake-case function names and their
-    lower-case forms (``"DFALMargin"``, ``"dfal_margin"``, ``"dfalmargin"``).  Only these can be rebuilt from a
-    session file: a name can never import arbitrary code.
-
-    Examples
-    --------
-    >>> from skdfal.labeling._store import strategy_registry
-    >>> strategy_registry()["dfal_margin"].__name__
-    'DFALMargin'
-    """
-    from .. import strategies
-    from ..strategies import QueryStrategy
-
-    registry = {}
-    for name in strategies.__all__:
-        obj = getattr(strategies, name)
-        if isinstance(obj, type) and issubclass(obj, QueryStrategy) and obj is not QueryStrategy:
-            for key in (obj.__name__, _snake(obj.__name__), obj.__name__.lower()):
-                registry.setdefault(key, obj)
-    return registry
-
-
-def _is_exported_function(strategy, registry) -> bool:
-    from .. import strategies
-
-    name = getattr(strategy, "__name__", None)
-    return name in registry and getattr(strategies, name, None) is strategy
-
-
-def json_checked(obj, what):
-    try:
-        return json.loads(json.dumps(obj, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} must be JSON-serialisable (plain numbers, strings, lists): {exc}") from None
-
-
-def strategy_spec(strategy, params) -> dict:
-    registry = strategy_registry()
-    if isinstance(strategy, str):
-        if strategy not in registry:
-            raise ValueError(f"unknown strategy {strategy!r}; registered: {sorted(registry)}")
-        name, params = strategy, dict(params or {})
-    elif _is_exported_function(strategy, registry):  # dfal_margin ...
-        name, params = strategy.__name__, dict(params or {})
-    elif type(strategy).__name__ in registry and type(strategy) is registry[type(strategy).__name__]:
-        if params:
-            raise ValueError("pass strategy parameters either in the strategy object or as strategy_params")
-        name, params = type(strategy).__name__, strategy.get_params(deep=False)
-    else:
-        raise TypeError(
-            f"a session needs a registered strategy (a name or an object of {sorted(registry)}), "
-            f"got {strategy!r}: custom callables cannot be saved without pickle"
-        )
-    params = json_checked(params, f"parameters of strategy {name!r}")
-    registry[name](**params)  # fail now, not when the session is reopened
-    return {"name": name, "params": params}
-
-
-def build_strategy(spec, where):
-    registry = strategy_registry()
-    name, params = spec.get("name"), spec.get("params", {})
-    if name not in registry or not isinstance(params, dict):
-        raise SessionError(f"{where}: unknown strategy {name!r} (registered: {sorted(registry)})")
-    try:
-        return registry[name](**params)
-    except TypeError as exc:
-        raise SessionError(f"{where}: bad parameters for strategy {name!r}: {exc}") from None
-
-
-def new_config(X, *, estimator, query_strategy, strategy_params, n_instances, adversarial_augmentation,
-               augmentation_params, warm_start, class_names, random_state, store_pool) -> dict:
-    """The content of ``session.json`` for a new session (checked; JSON values only)."""
-    if X.dtype.kind not in "fiu" or X.ndim < 2 or len(X) == 0:
-        raise ValueError(f"X_pool must be a non-empty numeric array of samples, got {X.dtype} {X.shape}")
-    if isinstance(n_instances, bool) or not isinstance(n_instances, int) or n_instances < 1:
-        raise ValueError(f"n_instances must be an integer >= 1, got {n_instances!r}")
-    n_classes = int((estimator or {}).get("n_classes", len(class_names) if class_names else 10))
-    names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(n_classes)]
-    if len(names) != n_classes:
-        raise ValueError(f"{len(names)} class_names for n_classes={n_classes}")
-    spec = dict(DEFAULT_ESTIMATOR, input_shape=list(X.shape[1:]), n_classes=n_classes)
-    spec.update(estimator or {})
-    if not isinstance(spec.get("module"), str):
-        raise TypeError("estimator['module'] must be a module name ('lenet5', 'vgg8'): modules cannot be saved")
-    learner = {
-        "adversarial_augmentation": bool(adversarial_augmentation),
-        "augmentation_params": augmentation_params,
-        "warm_start": bool(warm_start),
-    }
-    return {
-        "format": "skdfal-session",
-        "version": FORMAT_VERSION,
-        "session_id": uuid.uuid4().hex,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "pool": {"file": POOL_FILE if store_pool else None, "shape": list(X.shape), "dtype": X.dtype.str,
-                 "sha256": None},
-        "estimator": json_checked(spec, "estimator spec"),
-        "strategy": strategy_spec(query_strategy, strategy_params),
-        "learner": json_checked(learner, "learner parameters"),
-        "n_instances": n_instances,
-        "class_names": names,
-        "random_state": int(random_state),
-    }
-
-
-def check_config(config, where) -> None:
-    """Refuse a ``session.json`` whose fields are missing or of the wrong type."""
-    need = {"session_id": str, "pool": dict, "estimator": dict, "strategy": dict,
-            "learner": dict, "n_instances": int, "class_names": list, "random_state": int}
-    for key, kind in need.items():
-        if not isinstance(config.get(key), kind):
-            raise SessionError(f"{where}: missing or invalid {key!r}")
-    if not isinstance(config["estimator"].get("module"), str):
-        raise SessionError(f"{where}: estimator spec needs a module name")
-    if len(config["class_names"]) != config["estimator"].get("n_classes", 10):
-        raise SessionError(f"{where}: class_names do not match n_classes")
+__all__ = ["load_pool", "read_snapshot", "write_snapshot"]
 
 
 def load_pool(directory, config, pool=None):
