@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -10,8 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
-from skdfal.labeling import LabelingSession, make_digits_session
-from skdfal.labeling._journal import SessionError, SessionWarning, atomic_write, sha256_file
+from skdfal.labeling import LabelingSession, SessionError, SessionWarning, make_digits_session
+from skdfal.labeling._fs import SessionDir
 from skdfal.strategies import all_strategies, get_strategy
 
 
@@ -201,11 +202,12 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         fh.write(b"new but incomp")
         raise RuntimeError("crash mid-write")
 
-    with pytest.raises(RuntimeError):
-        atomic_write(target, half_then_crash)
-    assert target.read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # no temp left over
-    atomic_write(target, lambda fh: fh.write(b"new"))
+    with SessionDir(tmp_path) as folder:
+        with pytest.raises(RuntimeError):
+            folder.atomic_write("f.json", half_then_crash)
+        assert target.read_text() == "old"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # no temp left over
+        folder.atomic_write("f.json", lambda fh: fh.write(b"new"))
     assert target.read_text() == "new"
 
 
@@ -316,6 +318,10 @@ def test_damaged_files_raise_clear_errors_naming_the_file(closed_session, damage
     damage(closed_session)
     with pytest.raises(SessionError, match=match):
         LabelingSession(closed_session)
+
+
+def sha256_file(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _truncate(path):

@@ -1,7 +1,7 @@
 """Human-in-the-loop labeling sessions kept in a directory, and their Jupyter widget."""
 
 from ._demo import make_digits_session
-from ._journal import SessionError, SessionWarning
+from ._fs import SessionError, SessionWarning
 from ._session import LabelingSession
 from ._widget import Labeler  # imports ipywidgets only when a Labeler is built
 

@@ -23,17 +23,17 @@ after the last snapshot.
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
 
 from ._create import create_session
-from ._journal import SessionError, SessionWarning, encode_array, load_json
-from ._lock import SessionLock
-from ._open import load_session
+from ._formats import encode_array
+from ._fs import SessionError, SessionWarning
+from ._open import Held, open_folder
 from ._snapshot import write_snapshot
-from ._spec import FORMAT_VERSION, LOCK_FILE, SESSION_FILE, check_config
-from ._state import class_label, pool_index
+from ._state import class_label, pool_index, positive_count
 
 __all__ = ["LabelingSession", "SessionError", "SessionWarning"]
 
@@ -88,19 +88,20 @@ class LabelingSession:
     """
 
     def __init__(self, directory, *, pool=None, device=None, on_corrupt="raise", readonly=False):
+        self._setup(directory, Held(), pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly)
+
+    def _setup(self, directory, held, *, pool, device, on_corrupt, readonly):
+        # Also how a session just created opens, with the lock it was made under in ``held``.
         self.directory = Path(directory)
         self.readonly = bool(readonly)
-        self._lock = None
-        self._journal = None
-        self.config = load_json(self._path(SESSION_FILE), kind="skdfal-session", max_version=FORMAT_VERSION)
-        check_config(self.config, self._path(SESSION_FILE))
-        if not self.readonly:
-            self._lock = SessionLock(self.directory, self._path(LOCK_FILE), self).acquire()
+        self._held = held
+        # Dropped without close(): descriptors closed, lock released all the same.
+        self._finalizer = weakref.finalize(self, held.release)
         try:
-            loaded = load_session(self.directory, self.config, pool=pool, device=device,
-                                  on_corrupt=on_corrupt, readonly=self.readonly)
+            self.config, loaded = open_folder(self.directory, held, self, pool=pool, device=device,
+                                              on_corrupt=on_corrupt, readonly=self.readonly)
         except BaseException:
-            self.close(save=False)
+            self._finalizer()
             raise
         self.X_pool, self.learner, self._journal = loaded.X_pool, loaded.learner, loaded.journal
         self._state, self._rng, self._stale = loaded.state, loaded.rng, loaded.stale
@@ -171,14 +172,10 @@ class LabelingSession:
             random_state=random_state, store_pool=store_pool, device=device,
         )
 
-    # ------------------------------------------------------------ state, actions
-    def _path(self, name) -> Path:
-        return self.directory / name
-
     def _writable(self):
         if self.readonly:
             raise SessionError(f"{self.directory}: session opened readonly")
-        if self._journal is None or self._journal.closed:
+        if self._journal.closed:
             raise SessionError(f"{self.directory}: session is closed")
 
     # --------------------------------------------------------------- labeling
@@ -318,7 +315,7 @@ class LabelingSession:
         While nothing is labeled the batch is drawn at random (seeded by the
         session's ``random_state``).  The batch becomes the current queue.
         """
-        n = self.n_instances if n_instances is None else int(n_instances)
+        n = self.n_instances if n_instances is None else positive_count(n_instances, "n_instances")
         available = self.available_indices()
         n = min(n, len(available))
         if n == 0:
@@ -370,7 +367,7 @@ class LabelingSession:
         self._writable()
         fitted = hasattr(self.learner, "estimator_") and bool(self._state.labels)
         self._generation = write_snapshot(
-            self.directory,
+            self._held.folder,
             session_id=self.config["session_id"],
             generation=self._generation + 1,
             journal_seq=self._journal.last_seq,
@@ -389,14 +386,16 @@ class LabelingSession:
     def close(self, save=True):
         """Save a snapshot if labels changed since the last one, release the lock."""
         try:
-            if save and not self.readonly and self._journal is not None and not self._journal.closed:
+            if save and not self.readonly and not self._journal.closed:
                 if self._journal.last_seq != self._saved_seq:
                     self.save()
         finally:
-            if self._journal is not None:
-                self._journal.close()
-            if self._lock is not None:
-                self._lock.release()
+            self._finalizer()
+
+    def _detach(self):
+        """Close the files but keep the lock, for a failed create to clean up under it."""
+        self._finalizer.detach()
+        self._held.release(keep_lock=True)
 
     def __enter__(self):
         return self

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._journal import SessionError, decode_array
+from ._formats import decode_array
+from ._fs import SessionError
 
-__all__ = ["LabelState", "class_label", "pool_index"]
+__all__ = ["LabelState", "class_label", "pool_index", "positive_count"]
+
+
+def positive_count(value, name: str) -> int:
+    """``value`` as a count >= 1 (numpy integers accepted), else ``ValueError`` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def pool_index(index, n_pool: int) -> int:
