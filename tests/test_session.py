@@ -169,6 +169,20 @@ def test_sessions_saved_with_older_strategy_names_still_open(tmp_path, digits, n
         assert not session.shows_adversarial  # from the strategy's tags
 
 
+def test_numpy_scalars_are_accepted_as_parameters(tmp_path, digits):
+    X, y = digits
+    session = LabelingSession.create(
+        tmp_path / "s", X[:30], query_strategy="dfal_margin", strategy_params={"max_iter": np.int64(5)},
+        estimator={"max_epochs": np.int64(1), "lr": np.float32(0.01), "input_shape": (1, 8, 8)},
+        n_instances=np.int64(3), random_state=np.int64(4), class_names=np.arange(10),
+        initial_labels={np.int64(0): np.int64(int(y[0]))},
+    )
+    with session:
+        assert session.n_instances == 3 and session.labels == {0: int(y[0])}
+        assert session.learner.query_strategy.max_iter == 5
+        assert len(session.query()) == 3
+
+
 def test_initial_labels_external_pool_and_exhaustion(tmp_path, digits):
     X, y = digits
     pool = X[:7]

@@ -102,6 +102,18 @@ def test_journal_linked_outside_is_refused_not_appended(session_dir, outside):
 
 
 @posix_only
+@pytest.mark.parametrize("name", ["journal.jsonl", "lock"])
+def test_file_hard_linked_from_outside_is_not_written_in_place(session_dir, outside, name):
+    target = outside / f"{name}-copy"
+    (session_dir / name).rename(target)
+    os.link(target, session_dir / name)
+    before = fingerprint(outside)
+    error = _attempt(session_dir)
+    assert isinstance(error, SessionError) and name in str(error), error
+    assert fingerprint(outside) == before
+
+
+@posix_only
 @pytest.mark.parametrize("readonly", [False, True], ids=["writable", "readonly"])
 @pytest.mark.parametrize("name", ["session.json", "journal.jsonl", "snapshot.json"])
 def test_named_pipe_is_refused_not_waited_on(session_dir, name, readonly):
@@ -118,6 +130,14 @@ def test_named_pipe_is_refused_not_waited_on(session_dir, name, readonly):
 def test_npy_header_claiming_a_huge_shape_is_refused(session_dir, key):
     path = snapshot_file(session_dir, key)
     path.write_bytes(npy_claiming((2**40, 4 if key == "labels" else 2), payload=b"\0" * 64))
+    fix_checksums(session_dir)
+    error = _attempt(session_dir, readonly=True)
+    assert isinstance(error, SessionError) and path.name in str(error), error
+
+
+def test_npy_header_of_gigabytes_is_refused(session_dir):
+    path = snapshot_file(session_dir, "labels")
+    path.write_bytes(b"\x93NUMPY\x02\x00" + (2**31).to_bytes(4, "little") + b"{'descr': " * 100)
     fix_checksums(session_dir)
     error = _attempt(session_dir, readonly=True)
     assert isinstance(error, SessionError) and path.name in str(error), error

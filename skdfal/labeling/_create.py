@@ -93,11 +93,8 @@ def create_session(session_cls, directory, X_pool, *, initial_labels=None, store
     X = check_new_pool(X_pool)
     if device is not None:
         check_device(device)
-    config = new_config(X, store_pool=store_pool, **spec)
-    if device is None:
-        make_estimator(config)  # the whole spec builds a network here, before anything is written
-    else:
-        make_estimator(config, device)
+    config = new_config(X, store_pool=store_pool, device=device, **spec)
+    make_estimator(config, device)  # the whole spec builds a network here, before anything is written
     pairs = _initial_pairs(initial_labels, len(X), config["class_names"])
     if directory.is_symlink() or directory.exists() and not directory.is_dir():
         raise ValueError(f"directory: {directory} is a link or a file, not a folder")

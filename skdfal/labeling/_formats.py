@@ -96,6 +96,12 @@ def write_npy(folder, name, array) -> str:
 def _header(fh, where):
     try:
         major, minor = np.lib.format.read_magic(fh)
+        # Look at the header's length before numpy reads that many bytes.
+        start, width = fh.tell(), 2 if (major, minor) == (1, 0) else 4
+        length = int.from_bytes(fh.read(width), "little")
+        if length > _MAX_NPY_HEADER:
+            raise ValueError(f"a header of {length:,} bytes")
+        fh.seek(start)
         if (major, minor) == (1, 0):
             return np.lib.format.read_array_header_1_0(fh, max_header_size=_MAX_NPY_HEADER)
         if (major, minor) in ((2, 0), (3, 0)):

@@ -12,7 +12,8 @@ through a :class:`SessionDir`, which holds these rules in one place:
   ``O_NONBLOCK`` and then check with ``fstat`` that a regular file was opened:
   a symbolic link is refused instead of followed, a named pipe or a device is
   refused instead of blocking or streaming forever (where ``O_NOFOLLOW`` does
-  not exist, ``lstat`` is checked before opening and compared after);
+  not exist, ``lstat`` is checked before opening and compared after); a file
+  written in place (the journal) must have no other hard link;
 * **bounded reads** -- a file is read only up to a limit that its role allows;
 * **atomic writes** -- a temporary file in the same folder, fsync'd, renamed
   over the target, then the folder fsync'd: a crash leaves the old file or
@@ -203,6 +204,9 @@ class SessionDir:
                 raise SessionError(f"{self.where(name)}: not a regular file (a pipe, device or folder; refused)")
             if before is not None and st.st_ino and not os.path.samestat(before, st):
                 raise SessionError(f"{self.where(name)}: replaced while being opened (refused)")
+            if flags & (os.O_WRONLY | os.O_RDWR) and st.st_nlink > 1:
+                # Writing in place into a file linked from elsewhere would write there too.
+                raise SessionError(f"{self.where(name)}: has other hard links; not written in place (refused)")
         except BaseException:
             os.close(fd)
             raise

@@ -70,8 +70,8 @@ class SessionLock:
                     ".close() on that session first (or open with readonly=True)"
                 )
             st = self.folder.lstat(self.name)
-            if st is not None and (stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode)):
-                raise SessionError(f"{self.path}: not a regular file (a link, pipe or folder; refused)")
+            if st is not None and (stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode) or st.st_nlink > 1):
+                raise SessionError(f"{self.path}: not a plain file (a link, pipe or folder; refused)")
             lock = filelock.FileLock(self.path, timeout=0, thread_local=False)
             try:
                 lock.acquire()

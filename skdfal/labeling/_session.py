@@ -18,6 +18,11 @@ model is retrained on the whole labeled set when the next batch is queried
 after each retrain and on :meth:`~LabelingSession.close`.  A session resumed
 after a crash therefore retrains once, on its first query, if labels arrived
 after the last snapshot.
+
+**A folder from someone else is safe to open.**  Nothing in it is
+unpickled, no link in it is followed, no pipe in it is waited on, and a
+malformed file is a :class:`SessionError` naming it (see
+:mod:`skdfal.labeling._fs` and :mod:`skdfal.labeling._formats`).
 """
 
 from __future__ import annotations
@@ -30,15 +35,16 @@ import numpy as np
 
 from ._create import create_session
 from ._formats import encode_array
-from ._fs import SessionError, SessionWarning
+from ._fs import SessionError
+from ._model import SessionModel
 from ._open import Held, open_folder
 from ._snapshot import write_snapshot
-from ._state import class_label, pool_index, positive_count
+from ._state import class_label, pool_index
 
-__all__ = ["LabelingSession", "SessionError", "SessionWarning"]
+__all__ = ["LabelingSession"]
 
 
-class LabelingSession:
+class LabelingSession(SessionModel):
     """A persistent, crash-safe human-in-the-loop active learning session.
 
     Open an existing session directory with ``LabelingSession(directory)``;
@@ -48,12 +54,13 @@ class LabelingSession:
     Parameters
     ----------
     directory : path-like
-        A directory made by :meth:`create`.
+        A directory made by :meth:`create`.  It may be reached through a
+        link; a link or a special file *inside* it is refused.
     pool : array-like, default=None
         The pool, when the session was created with ``store_pool=False``.
     device : str, default=None
         Override the estimator's device (e.g. ``"cpu"`` for a session made on
-        a GPU machine).
+        a GPU machine); refused (``ValueError``) if this machine lacks it.
     on_corrupt : {"raise", "skip"}, default="raise"
         What to do with a damaged journal line that is not the last one.
     readonly : bool, default=False
@@ -69,6 +76,13 @@ class LabelingSession:
     X_pool : ndarray
     n_classes : int
     class_names : list of str
+
+    Raises
+    ------
+    SessionError
+        A file of the folder is missing, damaged, foreign, unsafe (a link, a
+        pipe, a pickle) or from a newer skdfal, naming it; or the session is
+        open for writing elsewhere.
 
     Examples
     --------
@@ -135,10 +149,13 @@ class LabelingSession:
         Parameters
         ----------
         directory : path-like
-            Created if needed; must not hold a session already.
-        X_pool : array-like of shape (n_samples, ...)
-            The unlabeled pool (numeric).  Saved as ``pool.npy`` unless
-            ``store_pool=False`` (then pass it again when opening).
+            Created if needed (with its parents); must be empty (a folder
+            holding a session or anything else is refused).  Nothing is
+            written before every argument is checked, and a create that
+            fails leaves the folder as it was.
+        X_pool : array-like of shape (n_samples, channels, height, width)
+            The unlabeled pool (numbers, all finite).  Saved as ``pool.npy``
+            unless ``store_pool=False`` (then pass it again when opening).
         estimator : dict, default=None
             Keyword arguments of :func:`skdfal.make_classifier` (JSON values
             only), merged over ``{"module": "lenet5", "max_epochs": 20,
@@ -162,7 +179,16 @@ class LabelingSession:
             Seeds the first batch, drawn at random while nothing is labeled.
         store_pool : bool, default=True
         device : str, default=None
-            Device for this process only (not saved in the spec).
+            Device for this process only (not saved in the spec); refused if
+            this machine lacks it.
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the argument that cannot make a session.
+        SessionError
+            ``directory`` already holds a session, or another process is
+            creating or labeling one there.
         """
         return create_session(
             cls, directory, X_pool, estimator=estimator, query_strategy=query_strategy,
@@ -263,98 +289,6 @@ class LabelingSession:
         action = self._state.pop()
         self._stale = self._stale or action["op"] == "label"
         return action
-
-    def _copies(self, indices) -> dict:
-        """Adversarial copies of pool samples by the current model (``None``: not flipped)."""
-        if not indices or not hasattr(self.learner, "estimator_"):
-            return {}
-        X = self.X_pool[np.asarray(indices, dtype=np.int64)]
-        X_adv, rows = self.learner.adversarial_copies(X, np.arange(len(indices)))
-        copies = dict.fromkeys(indices)
-        for copy, row in zip(X_adv, rows, strict=True):
-            copies[indices[int(row)]] = np.asarray(copy, dtype=self.X_pool.dtype)
-        return copies
-
-    def adversarial_copy(self, index):
-        """The adversarial copy shown/used for ``index`` (or ``None``)."""
-        seq = next((a["seq"] for a in self._state.actions if a["op"] == "label" and a["index"] == index), None)
-        if seq in self._state.adversarial:
-            return self._state.adversarial[seq]
-        return self._display.get(index)
-
-    @property
-    def shows_adversarial(self) -> bool:
-        """Whether queried samples come with an adversarial copy (DFAL or augmentation)."""
-        from ..strategies import strategy_tags
-
-        tags = strategy_tags(self.learner.query_strategy)
-        return bool(self.learner.adversarial_augmentation or (tags is not None and tags.adversarial_copies))
-
-    def retrain(self):
-        """Fit the model on every label in force (and adversarial copies), then save a snapshot."""
-        X, y, flags = self._state.training_set(self.X_pool)
-        if len(y) == 0:
-            return self
-        learner = self.learner
-        if learner.warm_start and hasattr(learner, "estimator_"):
-            # Continue from the current weights (and keep the fitted input checks).
-            learner.restore(learner.estimator_, X, y, flags)
-            learner.estimator_.partial_fit(learner.X_training_, learner.y_training_)
-        else:
-            learner.fit(X, y)
-            if flags.any():  # fit counts every row as paid: say which are free copies
-                learner.restore(learner.estimator_, X, y, flags)
-        self._stale = False
-        if not self.readonly:
-            self.save()
-        return self
-
-    def query(self, n_instances=None) -> np.ndarray:
-        """Query the next batch (retraining first if labels changed); returns pool indices.
-
-        While nothing is labeled the batch is drawn at random (seeded by the
-        session's ``random_state``).  The batch becomes the current queue.
-        """
-        n = self.n_instances if n_instances is None else positive_count(n_instances, "n_instances")
-        available = self.available_indices()
-        n = min(n, len(available))
-        if n == 0:
-            self._state.queue = []
-            return np.zeros(0, dtype=np.int64)
-        if not self._state.labels:
-            picks = self._rng.choice(available, size=n, replace=False)
-        else:
-            if self._stale or not hasattr(self.learner, "estimator_"):
-                self.retrain()
-            overrides = {}
-            strategy = self.learner.query_strategy
-            if "random_state" in strategy.get_params() and strategy.get_params()["random_state"] is None:
-                # A fresh, saved-and-restored draw per query: sub-samples vary
-                # between batches yet a resumed session repeats them.
-                overrides["random_state"] = int(self._rng.randint(2**31 - 1))
-            positions, _ = self.learner.query(self.X_pool[available], n_instances=n, **overrides)
-            picks = available[positions]
-        self._state.queue = [int(i) for i in picks]
-        if not self.readonly:
-            # Journaled so that a resumed session shows the same batch.
-            self._journal.append("query", indices=self._state.queue)
-        self._display = self._copies(self._state.queue) if self.shows_adversarial else {}
-        return np.asarray(self._state.queue, dtype=np.int64)
-
-    @property
-    def queue(self) -> list:
-        """Pool indices of the current batch still to answer."""
-        return list(self._state.queue)
-
-    def current(self):
-        """The pool index to label now (querying a new batch when needed), or ``None`` at the end."""
-        self._state.queue = [i for i in self._state.queue if i not in self._state.labels and i not in self._state.skipped]
-        if not self._state.queue:
-            self.query()
-        elif self.shows_adversarial and self._state.queue[0] not in self._display:
-            # A batch restored from the journal: copies by the restored model.
-            self._display.update(self._copies([i for i in self._state.queue if i not in self._display]))
-        return self._state.queue[0] if self._state.queue else None
 
     # ------------------------------------------------------------------ saving
     def save(self):

@@ -102,9 +102,17 @@ def resolve_strategy(name):
         raise
 
 
+def _plain_scalar(obj):
+    import numpy as np
+
+    if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":  # numpy scalars count as numbers
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} {obj!r} is not a JSON value")
+
+
 def json_checked(obj, what):
     try:
-        return json.loads(json.dumps(obj, allow_nan=False))
+        return json.loads(json.dumps(obj, allow_nan=False, default=_plain_scalar))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{what} must be JSON-serialisable (plain numbers, strings, lists): {exc}") from None
 
@@ -224,8 +232,11 @@ def check_learner(learner) -> None:
 
 
 def new_config(X, *, estimator, query_strategy, strategy_params, n_instances, adversarial_augmentation,
-               augmentation_params, warm_start, class_names, random_state, store_pool) -> dict:
-    """The checked content of ``session.json`` for a new session with pool ``X``."""
+               augmentation_params, warm_start, class_names, random_state, store_pool, device=None) -> dict:
+    """The checked content of ``session.json`` for a new session with pool ``X``.
+
+    ``device``: the device this process uses instead of the spec's, if any.
+    """
     n_instances = _count(n_instances, "n_instances")
     random_state = _count(random_state, "random_state", low=0, high=2**32 - 1)
     if estimator is not None and not isinstance(estimator, dict):
@@ -235,8 +246,8 @@ def new_config(X, *, estimator, query_strategy, strategy_params, n_instances, ad
     names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(n_classes)]
     if len(names) != n_classes or len(set(names)) != len(names):
         raise ValueError(f"class_names must be {n_classes} distinct names, got {names!r}")
-    spec = json_checked(dict(DEFAULT_ESTIMATOR, input_shape=list(X.shape[1:]), n_classes=n_classes,
-                             **(estimator or {})), "estimator spec")
+    spec = json_checked({**DEFAULT_ESTIMATOR, "input_shape": list(X.shape[1:]), "n_classes": n_classes,
+                         **(estimator or {})}, "estimator spec")
     strategy = strategy_spec(query_strategy, strategy_params)
     learner = json_checked({
         # A configuration registered as adversarial (``"dfal_adv"``) labels the copies too.
@@ -258,7 +269,7 @@ def new_config(X, *, estimator, query_strategy, strategy_params, n_instances, ad
         "class_names": names,
         "random_state": random_state,
     }
-    check_estimator_spec(spec, X.shape[1:], n_classes)
+    check_estimator_spec(spec, X.shape[1:], n_classes, device_used=device is None)
     check_learner(learner)
     return config
 
