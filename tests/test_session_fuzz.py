@@ -115,6 +115,7 @@ def template(tmp_path_factory):
     return make_template(tmp_path_factory.mktemp("fuzz-template") / "s", X, y)
 
 
+@pytest.mark.filterwarnings("ignore::skdfal.labeling.SessionWarning")  # torn tails are expected
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(plan=st.lists(damages, min_size=1, max_size=3), fixed=st.booleans(), readonly=st.booleans())

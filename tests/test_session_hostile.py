@@ -320,3 +320,32 @@ def test_unavailable_device_is_refused_when_the_session_is_built(session_dir, tm
         LabelingSession(session_dir, device="cuda")
     with LabelingSession(session_dir, device="cpu") as session:  # the lock was not kept
         assert session.n_labels == 6
+
+
+# ------------------------------------------------ where O_NOFOLLOW and openat are missing (Windows)
+@posix_only
+@pytest.mark.parametrize("damage", ["none", "journal-link", "snapshots-link", "session-fifo"])
+def test_path_based_fallback_keeps_the_same_promises(session_dir, outside, monkeypatch, damage):
+    from skdfal.labeling import _fs
+
+    monkeypatch.setattr(_fs, "_AT", False)
+    monkeypatch.setattr(_fs, "_NOFOLLOW", 0)
+    monkeypatch.setattr(_fs, "_FLAGS", _fs._FLAGS & ~os.O_NOFOLLOW)
+    if damage == "journal-link":
+        (session_dir / "journal.jsonl").rename(outside / "journal.jsonl")
+        (session_dir / "journal.jsonl").symlink_to(outside / "journal.jsonl")
+    elif damage == "snapshots-link":
+        (session_dir / "snapshots").rename(outside / "snapshots")
+        (session_dir / "snapshots").symlink_to(outside / "snapshots", target_is_directory=True)
+    elif damage == "session-fifo":
+        (session_dir / "session.json").unlink()
+        os.mkfifo(session_dir / "session.json")
+    before = fingerprint(outside)
+    error = _attempt(session_dir)
+    if damage == "none":
+        assert error is None
+        with LabelingSession(session_dir, readonly=True) as session:
+            assert session.n_labels == 7  # six, and the one open_and_use taught
+    else:
+        assert isinstance(error, SessionError), error
+    assert fingerprint(outside) == before

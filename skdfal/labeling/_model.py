@@ -64,10 +64,26 @@ class SessionModel:
         return self
 
     def query(self, n_instances=None) -> np.ndarray:
-        """Query the next batch (retraining first if labels changed); returns pool indices.
+        """Query the next batch (retraining first if labels changed).
 
         While nothing is labeled the batch is drawn at random (seeded by the
         session's ``random_state``).  The batch becomes the current queue.
+
+        Parameters
+        ----------
+        n_instances : int, default=None
+            Batch size (``None``: the session's ``n_instances``); fewer when
+            fewer samples are left.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            Pool indices of the batch.
+
+        Raises
+        ------
+        ValueError
+            ``n_instances`` is not a positive integer (``2.5``, ``-1``, ``0``).
         """
         n = self.n_instances if n_instances is None else positive_count(n_instances, "n_instances")
         available = self.available_indices()

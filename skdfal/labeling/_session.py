@@ -111,11 +111,13 @@ class LabelingSession(SessionModel):
         self._held = held
         # Dropped without close(): descriptors closed, lock released all the same.
         self._finalizer = weakref.finalize(self, held.release)
+        given_lock = held.lock is not None  # a create's: it cleans up under it, then lets it go
         try:
             self.config, loaded = open_folder(self.directory, held, self, pool=pool, device=device,
                                               on_corrupt=on_corrupt, readonly=self.readonly)
         except BaseException:
-            self._finalizer()
+            self._finalizer.detach()
+            held.release(keep_lock=given_lock)
             raise
         self.X_pool, self.learner, self._journal = loaded.X_pool, loaded.learner, loaded.journal
         self._state, self._rng, self._stale = loaded.state, loaded.rng, loaded.stale
@@ -245,10 +247,26 @@ class LabelingSession(SessionModel):
         model that queried it) is journaled with it.  The model is retrained
         lazily (see the module docs).
 
+        Parameters
+        ----------
+        index : int
+            A pool position, not labeled yet.
+        label : int or str
+            A class position in ``[0, n_classes)`` or one of ``class_names``.
+
         Returns
         -------
         seq : int
             The label's sequence number in the journal.
+
+        Raises
+        ------
+        ValueError
+            ``index`` outside the pool or labeled already; ``label`` not a class.
+        TypeError
+            ``index`` or ``label`` neither an integer nor a class name.
+        SessionError
+            The session is readonly or closed.
         """
         self._writable()
         index, label = pool_index(index, len(self.X_pool)), class_label(label, self.class_names)
