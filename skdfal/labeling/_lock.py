@@ -3,7 +3,7 @@
 Two writers would interleave journal records, and two creators would
 replace each other's files, so a session folder is opened for writing (or
 created) by one holder at a time.  Across processes :mod:`filelock` holds
-the ``lock`` file (``flock`` on POSIX, ``LockFileEx`` on Windows; the kernel
+the ``lock`` file (``flock`` on POSIX, a Windows file lock there; the kernel
 drops it when the holder dies, even on ``kill -9``); it never waits: a busy
 session is an immediate :class:`SessionError`.  Inside one process a
 registry of held locks answers first, with a message that fits the usual
