@@ -169,7 +169,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         if same_size and (len(sample) == 1 or squeezed):
             return X.reshape((X.shape[0],) + shape)
         raise ValueError(
-            f"X has samples of shape {sample}, but this net takes input_shape={shape}: pass samples "
+            f"X samples of shape {sample} do not fit this net's input_shape={shape}: pass samples "
             f"of that shape or flat rows of {math.prod(shape)} values"
         )
 
