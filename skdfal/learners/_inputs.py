@@ -70,10 +70,19 @@ def is_fitted(estimator) -> bool:
 
 
 def rows(X, indices):
-    """Rows ``indices`` of any sample container (lists of samples included)."""
+    """Rows ``indices`` of any sample container (lists of samples included).
+
+    A single index gives a single sample, as modAL's ``retrieve_rows`` does
+    (a DataFrame's row as a Series, a sparse matrix's as a 1-row matrix).
+    """
+    if np.ndim(indices) == 0:
+        i = int(indices)
+        if isinstance(X, (list, tuple)):
+            return X[i]
+        return X.iloc[i] if hasattr(X, "iloc") else take_rows(X, [i])[0]
     if isinstance(X, (list, tuple)):
-        return [X[int(i)] for i in np.asarray(indices).ravel()] if np.ndim(indices) else X[int(indices)]
-    return take_rows(X, indices) if np.ndim(indices) else take_rows(X, [indices])[0]
+        return [X[int(i)] for i in np.asarray(indices).ravel()]
+    return take_rows(X, indices)
 
 
 def label_kind(y) -> str:

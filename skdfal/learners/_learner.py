@@ -107,8 +107,9 @@ class ActiveLearner(LearnerState):
     ``learner.estimator`` is ``estimator_`` and ``learner.X_training`` is
     ``X_training_`` (modAL's strategies, ``Committee`` and
     ``modAL.dropout`` read them); ``get_params()`` (so ``clone``, ``repr``
-    and grid searches) always gives the constructor's arguments.  Reading
-    ``estimator`` on a learner built with initial labels fits it first.
+    and grid searches) always gives the constructor's arguments, and
+    ``set_params`` changes them for the next ``fit``.  Reading ``estimator``
+    on a learner built with initial labels fits it first.
 
     **Cold start.**  A learner with no labels (and no pre-fitted estimator)
     answers ``query`` with skdfal's model-based strategies by greedy k-center
@@ -331,7 +332,9 @@ class ActiveLearner(LearnerState):
         if indices.dtype.kind in "iu":
             indices = indices.astype(np.int64)
         try:
-            instances = rows(X_pool, indices)
+            # For a net, a list is an iterable of batches (skdfal's pools), not of samples.
+            batches = isinstance(X_pool, (list, tuple)) and self._torch()
+            instances = None if batches else rows(X_pool, indices)
         except (TypeError, IndexError, KeyError):
             instances = None
         if return_metrics:
