@@ -114,10 +114,8 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         return False
 
     def _set_classes(self):
-        try:
-            classes = getattr(self.estimator_, "classes_", None)
-        except AttributeError:  # a skorch net that could not infer them
-            classes = None
+        # getattr's default also covers a skorch net that could not infer them.
+        classes = getattr(self.estimator_, "classes_", None)
         if classes is None and self.__dict__.get("y_training_") is not None and _is_classifier(self._template()):
             classes = np.unique(self.y_training_)
         if classes is not None:
