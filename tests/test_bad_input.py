@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.linear_model import LogisticRegression
+from skorch import NeuralNetClassifier
 from torch.utils.data import DataLoader, TensorDataset
 
 from skdfal import VGG8, ActiveLearner, LeNet5, SeededNeuralNetClassifier, make_classifier
@@ -56,6 +57,9 @@ CASES = [
     ("teach_label_outside_the_learner_classes",
      lambda c: ActiveLearner(LogisticRegression(), classes=[0, 1])
      .fit(c.flat[:20], c.y[:20] % 2).teach(c.flat[20:21], [2]), ValueError, "not among the classes"),
+    ("text_labels_for_skorch_own_net",
+     lambda c: ActiveLearner(NeuralNetClassifier(LeNet5, module__input_size=8, max_epochs=1, train_split=None))
+     .fit(c.X[:4], ["a", "b", "a", "b"]), ValueError, "integer labels only"),
     # -- ActiveLearner: sample shape and type --------------------------------
     ("query_a_9x9_pool_on_an_8x8_learner",
      lambda c: c.net.query(_pool_9x9(), n_instances=1), ValueError, "X_pool has samples of shape (1, 9, 9)"),

@@ -100,7 +100,7 @@ def label_kind(y) -> str:
     return "object"
 
 
-def check_labels(y, y_known, fixed_classes, *, net=False):
+def check_labels(y, y_known, fixed_classes, *, net=False, encodes=True):
     """Refuse labels that would be learned wrong; ``y`` as an array.
 
     Parameters
@@ -116,6 +116,10 @@ def check_labels(y, y_known, fixed_classes, *, net=False):
         The model is a skorch net: integer labels are output indices, so
         negative ones (``-100`` is ``CrossEntropyLoss``'s ignore index) are
         refused even without ``fixed_classes``.
+    encodes : bool
+        The net encodes any labels itself (skdfal's
+        :class:`~skdfal.SeededNeuralNetClassifier`); skorch's own nets take
+        integer labels only.
 
     Raises
     ------
@@ -150,6 +154,12 @@ def check_labels(y, y_known, fixed_classes, *, net=False):
                 "would learn them wrong (CrossEntropyLoss ignores -100); fix the labels, or build "
                 "the model with more classes"
             )
+    elif net and not encodes and flat is not None and label_kind(flat) != "number":
+        raise ValueError(
+            f"y has {label_kind(flat)} labels, but skorch's own nets take integer labels only; "
+            "use skdfal.make_classifier(classes=[...]) or SeededNeuralNetClassifier, which encode "
+            "any labels"
+        )
     elif net and flat is not None and flat.dtype.kind in "iu" and flat.size and flat.min() < 0:
         raise ValueError(
             f"y contains negative labels {sorted(set(flat[flat < 0].tolist()))[:5]}: a net's "

@@ -162,7 +162,10 @@ class LearnerState(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="y")
         check_consistent_length(X, y)
-        return check_labels(y, known, self._fixed_classes(), net=self._torch())
+        final = final_estimator(self._template())
+        return check_labels(
+            y, known, self._fixed_classes(), net=self._torch(), encodes=hasattr(final, "transform_input")
+        )
 
     def _checked(self, X):
         if not self._prepare():
