@@ -1,4 +1,4 @@
-"""A skorch classifier set up for active learning: seeded, float32, any labels, logits."""
+"""A skorch classifier for active learning: seeded, any numeric input, any class labels."""
 
 from __future__ import annotations
 
@@ -9,15 +9,11 @@ import numbers
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from torch import nn
 
 from ..utils._modules import check_device
 from ..utils._validation import check_count
-from ._nets import VGG8, LeNet5
 
-__all__ = ["SeededNeuralNetClassifier", "make_classifier"]
-
-_NAMED = {"lenet5": LeNet5, "vgg8": VGG8}
+__all__ = ["SeededNeuralNetClassifier"]
 
 
 def _check_input_shape(input_shape, *, allow_none=True):
@@ -266,146 +262,3 @@ def _missing(lookup, v):
         return v not in lookup
     except TypeError:  # unhashable label
         return True
-
-
-def make_classifier(
-    module="lenet5",
-    *,
-    input_shape=None,
-    n_classes=None,
-    classes=None,
-    input_scale=None,
-    max_epochs=30,
-    lr=1e-3,
-    batch_size=32,
-    device="cpu",
-    random_state=0,
-    **kwargs,
-):
-    """A ready skorch classifier with defaults fit for active learning.
-
-    Logits with ``CrossEntropyLoss``, Adam, ``train_split=None`` (tiny labeled
-    sets), no per-epoch printing, float32 input, a seed, a fixed class list
-    (an early labeled set may miss some classes; the net's outputs do not).
-    Every argument is checked here, so that a mistake is named at once
-    rather than at the first fit.
-
-    Parameters
-    ----------
-    module : {"lenet5", "vgg8"} or torch.nn.Module class/instance, default="lenet5"
-    input_shape : tuple of int or None, default=None
-        Shape of one sample as the module takes it.  For the named modules
-        ``(channels, height, width)``, default ``(1, 28, 28)``; the module is
-        built once here to check the shape fits it.  Flat rows of
-        ``prod(input_shape)`` values are reshaped to it (see
-        :class:`SeededNeuralNetClassifier`).  For your own module, ``None``
-        (the default) means no reshaping.
-    n_classes : int >= 2 or None, default=None
-        Number of classes, and of the module's outputs: 10, or
-        ``len(classes)`` when ``classes`` is given.
-    classes : array-like or None, default=None
-        The class labels, in output order (strings or any labels); default
-        ``range(n_classes)``.  Labels outside it raise ``ValueError``.
-    input_scale : float or None, default=None
-        Multiply inputs by it after the float32 cast (``1/255`` for uint8
-        images).  ``None``: integer inputs are cast to float32, not scaled.
-    max_epochs, batch_size : int >= 1
-    lr : float > 0
-    device : str or torch.device, default="cpu"
-        Refused at once when this machine cannot use it (``"cuda"`` without CUDA).
-    random_state : int or None, default=0
-    **kwargs
-        Any other skorch parameter (``module__dropout=0.1`` ...).
-
-    Raises
-    ------
-    ValueError
-        Naming the argument: an unknown module, a shape the module cannot
-        take, a count below its minimum, a non-positive ``lr``, an
-        unavailable device.
-
-    Examples
-    --------
-    >>> from skdfal import make_classifier
-    >>> net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=1)
-    >>> type(net).__name__, net.classes_.tolist()[:3]
-    ('SeededNeuralNetClassifier', [0, 1, 2])
-    >>> make_classifier(max_epochs=-1)
-    Traceback (most recent call last):
-    ...
-    sklearn.utils._param_validation.InvalidParameterError: max_epochs must be an integer >= 1, got -1
-    """
-    max_epochs = check_count(max_epochs, "max_epochs")
-    batch_size = check_count(batch_size, "batch_size")
-    lr = _check_positive(lr, "lr")
-    input_scale = _check_scale(input_scale)
-    check_device(device)
-    if random_state is not None:
-        random_state = check_count(random_state, "random_state", minimum=0)
-    if classes is not None:
-        classes = list(np.asarray(classes).tolist())
-        if len(set(map(repr, classes))) != len(classes):
-            raise ValueError(f"classes must not repeat a label, got {classes!r}")
-        if n_classes is not None and check_count(n_classes, "n_classes") != len(classes):
-            raise ValueError(f"n_classes={n_classes!r} but classes has {len(classes)} labels")
-    n_classes = check_count(len(classes) if classes is not None else 10 if n_classes is None else n_classes,
-                            "n_classes", minimum=2)
-    if isinstance(module, str):
-        if module.lower() not in _NAMED:
-            raise ValueError(f"unknown module {module!r}; choose from {sorted(_NAMED)} or pass a torch module")
-        input_shape = _check_input_shape((1, 28, 28) if input_shape is None else input_shape, allow_none=False)
-        if len(input_shape) != 3:
-            raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
-        channels, height, width = input_shape
-        module = _NAMED[module.lower()]
-        kwargs.setdefault("module__in_channels", channels)
-        kwargs.setdefault("module__input_size", (height, width))
-        kwargs.setdefault("module__n_classes", n_classes)
-        _try_build(module, input_shape, kwargs)
-    else:
-        input_shape = _check_input_shape(input_shape)
-        if not (isinstance(module, nn.Module) or (isinstance(module, type) and issubclass(module, nn.Module))):
-            raise ValueError(
-                f"module must be 'lenet5', 'vgg8' or a torch.nn.Module class or instance, got {module!r}"
-            )
-    kwargs.setdefault("criterion", nn.CrossEntropyLoss)
-    kwargs.setdefault("optimizer", torch.optim.Adam)
-    kwargs.setdefault("train_split", None)
-    kwargs.setdefault("verbose", 0)
-    kwargs["classes"] = classes if classes is not None else list(range(n_classes))
-    return SeededNeuralNetClassifier(
-        module,
-        max_epochs=max_epochs,
-        lr=lr,
-        batch_size=batch_size,
-        device=device,
-        random_state=random_state,
-        input_shape=input_shape,
-        input_scale=input_scale,
-        **kwargs,
-    )
-
-
-def _check_positive(value, name):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _try_build(module_cls, input_shape, kwargs):
-    """Build the named module once: a shape it cannot take is named now, not at fit."""
-    params = {k[len("module__"):]: v for k, v in kwargs.items() if k.startswith("module__")}
-    try:
-        with torch.random.fork_rng(devices=[]):
-            module_cls(**params)
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(
-            f"input_shape={input_shape} does not fit {module_cls.__name__}: {exc}"
-        ) from None
-    except TypeError as exc:
-        raise ValueError(f"bad module__ parameter for {module_cls.__name__}: {exc}") from None
