@@ -323,11 +323,12 @@ def test_active_learner_survives_clone_and_pickle(digits):
     assert copy.query_strategy.get_params() == learner.query_strategy.get_params()
     assert copy.X_training is learner.X_training or np.array_equal(copy.X_training, learner.X_training)
     assert copy.adversarial_augmentation is True
-    # The default strategy is a function: pickling must find it by name.
-    fitted = ActiveLearner(lenet(max_epochs=2), X_training=X[:30], y_training=y[:30])
+    # A function strategy (what "auto" picks for a net): pickling must find it by name.
+    fitted = ActiveLearner(lenet(max_epochs=2), skdfal.dfal_margin, X_training=X[:30], y_training=y[:30])
     fitted.fit(X[:30], y[:30])
     again = pickle.loads(pickle.dumps(fitted))
     assert again.query_strategy is skdfal.dfal_margin
+    assert ActiveLearner(lenet())._strategy() is skdfal.dfal_margin  # the "auto" default
     with torch.no_grad():
         np.testing.assert_allclose(again.predict_proba(X[30:60]), fitted.predict_proba(X[30:60]), rtol=1e-5)
 

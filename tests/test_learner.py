@@ -59,10 +59,18 @@ def test_construction_does_no_work_and_first_use_fits(digits):
     assert learner.n_labels_paid_ == 20
 
 
-def test_without_labels_query_is_not_fitted(digits):
-    X, _ = digits
+def test_cold_start_queries_k_center_then_teach_fits(digits):
+    """No labels: predict is not fitted, query falls back to k-center on the raw input."""
+    X, y = digits
+    learner = ActiveLearner(small_net(1), random_state=0)
     with pytest.raises(NotFittedError, match="no labeled data"):
-        ActiveLearner(small_net()).query(X[:10], 1)
+        learner.predict(X[:3])
+    idx, inst, dist = learner.query(X[:200], n_instances=5, return_metrics=True)
+    np.testing.assert_array_equal(inst, X[idx])
+    # Farthest-first: the first pick is random, each next one no closer than the last.
+    assert np.isinf(dist[0]) and np.all(np.diff(dist[1:]) <= 1e-6)
+    learner.teach(inst, y[idx])
+    assert learner.n_labels_paid_ == 5 and learner.predict(X[:3]).shape == (3,)
 
 
 def test_clone_keeps_parameters_and_drops_state(digits):

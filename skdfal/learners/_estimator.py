@@ -16,11 +16,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..strategies._dfal import dfal_margin
 from ..utils._validation import resolve_size
 from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run
@@ -48,9 +47,11 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         The model to train (cloned).  DFAL needs a skorch net or a
         ``Pipeline`` ending in one (see :func:`skdfal.make_classifier`);
         model-free or probability-based strategies work with any classifier.
-    query_strategy : callable, default=dfal_margin
-        modAL-protocol strategy ``(learner, X_pool, n) -> (indices, scores)``,
-        the same default as :class:`ActiveLearner`.  Strategy *objects*
+    query_strategy : callable or "auto", default="auto"
+        modAL-protocol strategy ``(learner, X_pool, n) -> (indices, scores)``.
+        ``"auto"``, the same default as :class:`ActiveLearner`: DFAL
+        (:func:`~skdfal.dfal_margin`) for a torch net, least confidence for
+        any other classifier.  Strategy *objects*
         (``DFALMargin()`` ...) can be tuned with
         nested parameters (``query_strategy__overshoot``).  A strategy with
         a ``random_state`` draws afresh every round, seeded from the run's
@@ -135,7 +136,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def __init__(
         self,
         estimator,
-        query_strategy=dfal_margin,
+        query_strategy="auto",
         *,
         n_initial=20,
         n_instances=10,
@@ -161,7 +162,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "query_strategy": [callable],
+        "query_strategy": [callable, StrOptions({"auto"})],
         "n_initial": [Interval(Integral, 1, None, closed="left")],
         "n_instances": [Interval(Integral, 1, None, closed="left")],
         "budget": [None, Interval(Integral, 1, None, closed="left")],
@@ -238,7 +239,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
         curve = simulate_run(
             learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
-            strategy_name=_strategy_name(learner.query_strategy), initial=labeled,
+            strategy_name=_strategy_name(learner._strategy()), initial=labeled,
             n_instances=self.n_instances, budget=budget,
         )
         rounds = [np.asarray(row.pop("queried").split(), dtype=np.int64) for row in curve]

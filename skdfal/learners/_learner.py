@@ -5,50 +5,63 @@ adversarial copy with the oracle's answer: the copy lies just across the
 decision boundary, costs no annotation and sharpens the margin.  The learner
 therefore counts labels paid for (``n_labels_paid_``) apart from the size of
 the training set (``n_training_samples_``).
+
+modAL's users and strategies read ``learner.estimator`` (the fitted model)
+and ``learner.X_training``/``learner.y_training`` (the current labeled set),
+while scikit-learn's ``clone`` and ``get_params`` need the constructor's
+arguments unchanged.  Both hold: those three names are *live views* that
+read the learner's state once it has one (``estimator_``, ``X_training_``,
+``y_training_``), and ``get_params`` reads the stored arguments.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import clone
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from ..attacks import deepfool
 from ..strategies._dfal import dfal_margin
-from ..utils._pool import iter_batches, take_rows
-from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
+from ..strategies._uncertainty import least_confidence
+from ._inputs import (
+    cold_start_query,
+    pool_sample_shape,
+    requested_count,
+    rows,
+    strategy_needs_model,
+)
+from ._state import LearnerState, Live
 
 __all__ = ["ActiveLearner"]
 
 
-def _wraps_torch(estimator) -> bool:
-    """Whether the final estimator is a skorch net (directly or in a Pipeline)."""
-    from sklearn.pipeline import Pipeline
-    from skorch import NeuralNet
-
-    est = unwrap_learner(estimator)
-    if isinstance(est, Pipeline):
-        est = unwrap_learner(est.steps[-1][1])
-    return isinstance(est, NeuralNet)
-
-
-class ActiveLearner(ClassifierMixin, BaseEstimator):
+class ActiveLearner(LearnerState):
     """Pool-based active learner with modAL's interface.
 
     Parameters
     ----------
-    estimator : classifier
-        Any scikit-learn classifier; DFAL needs a skorch net (or a
-        ``Pipeline`` ending in one).  Cloned on ``fit``: the fitted model is
-        ``estimator_``.
-    query_strategy : callable, default=dfal_margin
-        ``(learner, X_pool, n_instances, **kw) -> (indices, scores)``; skdfal's
-        strategy objects and functions, and modAL's, all qualify.
+    estimator : estimator
+        Any scikit-learn classifier (or modAL-style regressor); DFAL needs a
+        skorch net (or a ``Pipeline`` ending in one).  Cloned on ``fit``.  An
+        estimator that is already fitted is used as it is (a copy) until the
+        learner is taught, as in modAL.
+    query_strategy : callable or "auto", default="auto"
+        ``(learner, X_pool, *args, **kw) -> indices`` or ``(indices, scores)``;
+        skdfal's strategy objects and functions, modAL's, and your own all
+        qualify.  ``"auto"``: :func:`~skdfal.dfal_margin` for a torch net,
+        :func:`~skdfal.least_confidence` (modAL's default, uncertainty
+        sampling) for any other estimator.
     X_training, y_training : array-like, default=None
         Initial labeled set (paid labels).  As in modAL, a learner built with
-        them is ready to query: the first ``query``/``teach``/``predict``
-        fits on them (construction itself does no work, so ``clone`` works).
+        them is ready to query: the first use fits on them (construction
+        itself does no work, so ``clone`` is cheap).
+    bootstrap_init : bool, default=False
+        Fit that initial set on a bootstrap resample (bagging committees).
+    on_transformed : bool, default=False
+        modAL's flag, read by modAL's strategies that measure distances
+        between samples (ranked batch sampling): they then work on
+        :meth:`transform_without_estimating`'s output.  skdfal's strategies
+        already work in the model's input space.
     adversarial_augmentation : bool, default=False
         When ``True``, ``teach`` also adds the DeepFool adversarial copies of
         the taught samples, with the same labels, before retraining.
@@ -59,13 +72,23 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         ``False`` retrains from scratch on the whole labeled set after each
         ``teach``; ``True`` continues training (``partial_fit``) instead.
+    classes : array-like or None, default=None
+        The labels the oracle may give; ``teach`` refuses any other.  ``None``:
+        a net's own ``classes`` (which :func:`~skdfal.make_classifier` sets)
+        are enforced; for other estimators the classes grow with the labels
+        taught, as in modAL (they are refitted on the whole labeled set and
+        learn a new class).
+    random_state : int, RandomState or None, default=None
+        Draws bootstrap resamples and the cold start's first pick.
 
     Attributes
     ----------
-    estimator_ : classifier
-        The fitted clone of ``estimator``.
-    X_training_, y_training_ : ndarray
-        Training set, adversarial copies included.
+    estimator_ : estimator
+        The model the learner works with (also read as ``estimator``).
+    X_training_, y_training_ : array-like
+        Training set, adversarial copies included (also read as
+        ``X_training`` and ``y_training``); ``None`` for a learner using a
+        pre-fitted estimator before its first ``teach``.
     is_adversarial_ : ndarray of bool
         Which training rows are free adversarial copies.
     n_labels_paid_ : int
@@ -73,9 +96,32 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
     n_training_samples_ : int
         Rows in the training set.
     input_shape_ : tuple
-        Shape of one sample (``n_features_in_`` is the channel count for
-        images, as scikit-learn defines it).
+        Shape of one sample; ``teach``, ``query``, ``predict`` and
+        ``predict_proba`` refuse samples of another shape.
     classes_ : ndarray
+        The model's classes, in the order of ``predict_proba``'s columns.
+
+    Notes
+    -----
+    **modAL's live attributes.**  Once the learner has a model,
+    ``learner.estimator`` is ``estimator_`` and ``learner.X_training`` is
+    ``X_training_`` (modAL's strategies, ``Committee`` and
+    ``modAL.dropout`` read them); ``get_params()`` (so ``clone``, ``repr``
+    and grid searches) always gives the constructor's arguments, and
+    ``set_params`` changes them for the next ``fit``.  Reading ``estimator``
+    on a learner built with initial labels fits it first.
+
+    **Cold start.**  A learner with no labels (and no pre-fitted estimator)
+    answers ``query`` with skdfal's model-based strategies by greedy k-center
+    on the raw input (a random first pick, then farthest-first; texts and
+    sparse pools: a random draw); model-free ones (random sampling) and
+    foreign strategies are called as they are.  ``teach`` on it fits.
+
+    **Input.**  A skorch net given directly gets float32 arrays (integer
+    images are cast, never scaled: see ``input_scale`` of
+    :func:`~skdfal.make_classifier`).  Any other estimator, a ``Pipeline``
+    included, gets the samples in the container they came in: DataFrames
+    (column names kept), sparse matrices, lists of texts, 1-D arrays.
 
     Examples
     --------
@@ -88,59 +134,83 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
     >>> learner = ActiveLearner(net, dfal_margin, X_training=X[:20], y_training=y[:20])
     >>> idx, X_query = learner.query(X[20:500], n_instances=5)
     >>> _ = learner.teach(X_query, y[20:500][idx])  # returns the learner
-    >>> learner.n_labels_paid_
-    25
+    >>> learner.n_labels_paid_, len(learner.X_training)
+    (25, 25)
     """
+
+    estimator = Live("estimator_")
+    X_training = Live("X_training_")
+    y_training = Live("y_training_")
+
+    _parameter_constraints = {
+        "estimator": "no_validation",
+        "query_strategy": [callable, StrOptions({"auto"})],
+        "X_training": ["array-like", "sparse matrix", None],
+        "y_training": ["array-like", None],
+        "bootstrap_init": ["boolean"],
+        "on_transformed": ["boolean"],
+        "adversarial_augmentation": ["boolean"],
+        "augmentation_params": [dict, None],
+        "warm_start": ["boolean"],
+        "classes": ["array-like", None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
         estimator,
-        query_strategy=dfal_margin,
+        query_strategy="auto",
         X_training=None,
         y_training=None,
         *,
+        bootstrap_init=False,
+        on_transformed=False,
         adversarial_augmentation=False,
         augmentation_params=None,
         warm_start=False,
+        classes=None,
+        random_state=None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
         self.X_training = X_training
         self.y_training = y_training
+        self.bootstrap_init = bootstrap_init
+        self.on_transformed = on_transformed
         self.adversarial_augmentation = adversarial_augmentation
         self.augmentation_params = augmentation_params
         self.warm_start = warm_start
+        self.classes = classes
+        self.random_state = random_state
 
-    # ------------------------------------------------------------------ fitting
-    def _validate_xy(self, X, y, reset):
-        X, y = validate_data(
-            self, X, y, reset=reset, allow_nd=True, ensure_all_finite=True, dtype=None
-        )
-        return self._as_net_input(X), y
-
-    def _as_net_input(self, X):
-        # torch nets run in float32: cast float64 instead of refusing it.
-        if X.dtype == np.float64 and _wraps_torch(self.estimator):
-            return X.astype(np.float32)
-        return X
-
-    def fit(self, X, y, **fit_kwargs):
+    def fit(self, X, y, bootstrap=False, **fit_kwargs):
         """Replace the labeled set by ``(X, y)`` (all paid) and fit a fresh clone.
+
+        Parameters
+        ----------
+        X, y : array-like
+        bootstrap : bool, default=False
+            Fit on a bootstrap resample of ``(X, y)`` (modAL's option).
+        **fit_kwargs
+            Passed to the estimator's ``fit``.
 
         Returns
         -------
         self : ActiveLearner
         """
-        X, y = self._validate_xy(X, y, reset=True)
-        self.input_shape_ = tuple(X.shape[1:])
-        self.X_training_ = X
-        self.y_training_ = y
+        self._validate_params()
+        X_keep, shape = self._check_X(X, reset=True)
+        y = self._check_y(y, X_keep, None)
+        fixed = self._fixed_classes()
+        if self.classes is not None and fixed is not None and len(set(map(repr, fixed.tolist()))) != len(fixed):
+            raise ValueError(f"classes must not repeat a label, got {fixed.tolist()}")
+        self.input_shape_ = shape
+        self.X_training_, self.y_training_ = X_keep, y
         self.is_adversarial_ = np.zeros(len(y), dtype=bool)
         self.n_labels_paid_ = len(y)
-        self.estimator_ = clone(self.estimator)
-        self.estimator_.fit(X, y, **fit_kwargs)
-        self.classes_ = getattr(self.estimator_, "classes_", np.unique(y))
-        return self
+        self.__dict__.pop("_bootstrap_rng", None)
+        self.estimator_ = clone(self._template(), safe=False)
+        return self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
 
     def restore(self, estimator, X, y, is_adversarial=None):
         """Take back a saved state: a fitted ``estimator`` and the set it was trained on.
@@ -163,149 +233,152 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
         -------
         self : ActiveLearner
         """
-        X, y = self._validate_xy(X, y, reset=True)
+        X_keep, shape = self._check_X(X, reset=True)
+        y = self._check_y(y, X_keep, None)
         flags = np.zeros(len(y), dtype=bool) if is_adversarial is None else np.asarray(is_adversarial, dtype=bool)
         if flags.shape != (len(y),):
             raise ValueError(f"is_adversarial must have one flag per sample ({len(y)}), got shape {flags.shape}")
-        self.input_shape_ = tuple(X.shape[1:])
-        self.X_training_, self.y_training_, self.is_adversarial_ = X, y, flags
+        self.input_shape_ = shape
+        self.X_training_, self.y_training_, self.is_adversarial_ = X_keep, y, flags
         self.n_labels_paid_ = int((~flags).sum())
         self.estimator_ = estimator
-        self.classes_ = np.asarray(getattr(estimator, "classes_", np.unique(y)))
+        self._set_classes()
         return self
-
-    def _ensure_fitted(self):
-        if hasattr(self, "estimator_"):
-            return
-        if self.X_training is None or self.y_training is None:
-            raise NotFittedError(
-                "This ActiveLearner has no labeled data yet: pass X_training and y_training, "
-                "or call fit(X, y) before querying, teaching or predicting."
-            )
-        self.fit(self.X_training, self.y_training)
 
     @property
     def n_training_samples_(self) -> int:
-        check_is_fitted(self, "y_training_")
-        return int(len(self.y_training_))
+        check_is_fitted(self, "is_adversarial_")
+        return int(len(self.is_adversarial_))
 
-    def teach(self, X, y, only_new=False, **fit_kwargs):
+    def teach(self, X, y, bootstrap=False, only_new=False, **fit_kwargs):
         """Add oracle labels ``(X, y)`` (and their adversarial copies), then retrain.
+
+        A learner without labels is fitted on them (cold start).  Every check
+        runs first: a refused ``teach`` changes nothing.
 
         Parameters
         ----------
         X, y : array-like
             Newly labeled samples.
+        bootstrap : bool, default=False
+            Retrain on a bootstrap resample of the labeled set (modAL's
+            option, for bagging committees); never passed to ``fit``.
         only_new : bool, default=False
             Train only on the new samples (modAL's option), on top of the
             current weights when the estimator supports ``partial_fit``.
         **fit_kwargs
             Passed to the estimator's ``fit``/``partial_fit``.
-        """
-        self._ensure_fitted()
-        X, y = self._validate_xy(X, y, reset=False)
-        if tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(f"X has samples of shape {tuple(X.shape[1:])}, expected {self.input_shape_}")
-        X_new, y_new = X, y
-        flags = np.zeros(len(y), dtype=bool)
-        if self.adversarial_augmentation:
-            X_adv, y_adv = self.adversarial_copies(X, y)
-            X_new = np.concatenate([X, X_adv.astype(X.dtype, copy=False)])
-            y_new = np.concatenate([y, y_adv])
-            flags = np.concatenate([flags, np.ones(len(y_adv), dtype=bool)])
-        self.X_training_ = np.concatenate([self.X_training_, X_new])
-        self.y_training_ = np.concatenate([self.y_training_, y_new])
-        self.is_adversarial_ = np.concatenate([self.is_adversarial_, flags])
-        self.n_labels_paid_ += len(y)
-
-        can_continue = hasattr(self.estimator_, "partial_fit")
-        if only_new:
-            fit = self.estimator_.partial_fit if can_continue else self.estimator_.fit
-            fit(X_new, y_new, **fit_kwargs)
-        elif self.warm_start and can_continue:
-            self.estimator_.partial_fit(self.X_training_, self.y_training_, **fit_kwargs)
-        else:
-            self.estimator_.fit(self.X_training_, self.y_training_, **fit_kwargs)
-        return self
-
-    def adversarial_copies(self, X, y):
-        """DeepFool copies of ``X`` that flip the current model, labelled ``y``.
-
-        Copies that DeepFool could not flip are dropped.  With a ``Pipeline``
-        the copy is made in the net's input space and mapped back through the
-        preprocessing's ``inverse_transform``.
 
         Returns
         -------
-        X_adv, y_adv : ndarray
+        self : ActiveLearner
+
+        Raises
+        ------
+        ValueError
+            For samples of another shape than the labeled set's, labels of
+            another type than those taught, or labels outside the classes
+            (see ``classes``).
         """
-        self._ensure_fitted()
-        params = dict(self.augmentation_params or {})
-        batch_size = params.pop("batch_size", 256)
-        model = resolve_torch_model(self)
-        copies, flipped = [], []
-        for _, x in iter_batches(X, batch_size, model=model):
-            result = deepfool(model.module, x, batch_size=None, **params)
-            copies.append(to_numpy(x + result.perturbations))
-            flipped.append(to_numpy(result.converged))
-        X_adv, flipped = np.concatenate(copies), np.concatenate(flipped)
-        if model.transform is not None:
-            if model.inverse_transform is None:
-                raise ValueError(
-                    "adversarial_augmentation needs to map adversarial copies back through the "
-                    "pipeline's preprocessing, but a step has no inverse_transform"
-                )
-            X_adv = model.inverse_transform(X_adv)
-        return X_adv[flipped], np.asarray(y)[flipped]
+        X_new, y_new = self._add_training_data(X, y)
+        if only_new:
+            self._fit_on_new(X_new, y_new, bootstrap=bootstrap, **fit_kwargs)
+        else:
+            self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
+        return self
 
     # ---------------------------------------------------------------- querying
-    def query(self, X_pool, n_instances=1, *, return_metrics=False, **query_kwargs):
+    def _strategy(self):
+        strategy = self.query_strategy
+        if isinstance(strategy, str) and strategy == "auto":
+            return dfal_margin if self._torch() else least_confidence
+        if not callable(strategy):
+            raise TypeError(
+                "query_strategy must be 'auto' or callable as strategy(learner, X_pool, ...), got "
+                f"{type(strategy).__name__}"
+            )
+        return strategy
+
+    def query(self, X_pool, *query_args, return_metrics=False, **query_kwargs):
         """Ask the strategy for the most informative samples of ``X_pool``.
+
+        ``query_args`` and ``query_kwargs`` go to the strategy as given (for
+        skdfal's strategies: ``n_instances`` and parameter overrides), so
+        modAL's two-argument strategies, ``functools.partial`` objects and
+        ``expected_error_reduction`` work unchanged.
 
         Returns
         -------
         indices : ndarray of int
         instances : rows of ``X_pool`` at ``indices`` (``None`` for a pool
             that cannot be indexed, such as a generator of batches)
-        scores : ndarray, only when ``return_metrics=True``
+        scores : ndarray, only when ``return_metrics=True`` (``None`` when
+            the strategy returns indices only)
         """
-        self._ensure_fitted()
-        strategy = self.query_strategy
-        if not callable(strategy):
-            raise TypeError(
-                "query_strategy must be callable as strategy(learner, X_pool, n_instances), got "
-                f"{type(self.query_strategy).__name__}"
-            )
-        result = strategy(self, X_pool, n_instances, **query_kwargs)
+        strategy = self._strategy()
+        has_model = self._prepare()
+        if has_model:
+            self._check_shape(pool_sample_shape(X_pool, net=self._torch()), "X_pool")
+        if not has_model and strategy_needs_model(strategy):
+            n_instances = requested_count(strategy, self, X_pool, query_args, query_kwargs)
+            result = cold_start_query(X_pool, n_instances, self._rng())
+        else:
+            result = strategy(self, X_pool, *query_args, **query_kwargs)
         if isinstance(result, tuple) and len(result) == 2:
             indices, scores = result
         else:  # a strategy returning indices only
             indices, scores = result, None
-        indices = np.asarray(indices, dtype=np.int64)
+        indices = np.asarray(indices)
+        if indices.dtype.kind in "iu":
+            indices = indices.astype(np.int64)
         try:
-            instances = take_rows(X_pool, indices)
-        except TypeError:
+            # For a net, a list is an iterable of batches (skdfal's pools), not of samples.
+            batches = isinstance(X_pool, (list, tuple)) and self._torch()
+            instances = None if batches else rows(X_pool, indices)
+        except (TypeError, IndexError, KeyError):
             instances = None
         if return_metrics:
             return indices, instances, scores
         return indices, instances
 
+    def transform_without_estimating(self, X):
+        """``X`` as the final estimator sees it: through every step of a ``Pipeline`` but the last.
+
+        modAL's name; its ``on_transformed`` strategies call it.  For an
+        ensemble whose members are pipelines the members' transforms are
+        stacked side by side; any other model gets ``X`` back.
+        """
+        from sklearn.pipeline import Pipeline
+
+        model = self.estimator
+        pipes = [model] if isinstance(model, Pipeline) else [
+            m for m in (getattr(model, "estimators_", None) or []) if isinstance(m, Pipeline)
+        ]
+        if not pipes:
+            return X
+        parts = [pipe[:-1].transform(X) for pipe in pipes]
+        if len(parts) == 1:
+            return parts[0]
+        import scipy.sparse as sp
+
+        return sp.hstack(parts) if any(sp.issparse(p) for p in parts) else np.hstack(parts)
+
     # -------------------------------------------------------------- predicting
-    def predict(self, X):
-        """Predicted classes by ``estimator_``."""
-        self._ensure_fitted()
-        return self.estimator_.predict(self._validate_x(X))
+    def predict(self, X, **predict_kwargs):
+        """Predictions of the learner's model (keyword arguments passed on, e.g. ``return_std``)."""
+        X = self._checked(X)
+        return self.estimator_.predict(X, **predict_kwargs)
 
-    def predict_proba(self, X):
-        """Class probabilities by ``estimator_``."""
-        self._ensure_fitted()
-        return self.estimator_.predict_proba(self._validate_x(X))
+    def predict_proba(self, X, **predict_proba_kwargs):
+        """Class probabilities of the learner's model, one column per ``classes_``."""
+        X = self._checked(X)
+        return self.estimator_.predict_proba(X, **predict_proba_kwargs)
 
-    def _validate_x(self, X):
-        X = validate_data(self, X, reset=False, allow_nd=True, ensure_all_finite=True, dtype=None)
-        return self._as_net_input(X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
+    def score(self, X, y, sample_weight=None):
+        """The model's own ``score`` (mean accuracy for a classifier)."""
+        X = self._checked(X)
+        if not hasattr(self.estimator_, "score"):
+            return super().score(X, y, sample_weight=sample_weight)
+        if sample_weight is None:
+            return self.estimator_.score(X, y)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)

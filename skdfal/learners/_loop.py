@@ -258,7 +258,7 @@ def simulate_run(
         first_round = 1
     labeled[bought] = True
     if before_fit is not None:
-        before_fit(learner.estimator, len(bought))
+        before_fit(learner.get_params(deep=False)["estimator"], len(bought))
     start = time.perf_counter()
     learner.fit(X_pool[bought], y_pool[bought])
     if not resume:

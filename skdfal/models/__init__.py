@@ -1,6 +1,7 @@
 """The paper's networks and a skorch classifier set up for active learning."""
 
-from ._classifier import SeededNeuralNetClassifier, make_classifier
+from ._classifier import SeededNeuralNetClassifier
+from ._factory import make_classifier
 from ._nets import VGG8, LeNet5
 from ._training import RandomShift, StepBudget, auto_steps
 

@@ -1,34 +1,98 @@
-"""A skorch classifier set up for active learning: seeded, float32, logits."""
+"""A skorch classifier for active learning: seeded, any numeric input, any class labels."""
 
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from torch import nn
 
-from ._nets import VGG8, LeNet5
-from ._training import RandomShift, StepBudget
+from ..utils._modules import check_device
+from ..utils._validation import check_count
+from ._training import StepBudget
 
-__all__ = ["SeededNeuralNetClassifier", "make_classifier"]
+__all__ = ["SeededNeuralNetClassifier"]
+
+
+def _check_input_shape(input_shape, *, allow_none=True):
+    if input_shape is None and allow_none:
+        return None
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__") or not len(input_shape):
+        raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}")
+    return tuple(check_count(v, "input_shape") for v in input_shape)
+
+
+def _check_scale(input_scale):
+    if input_scale is None:
+        return None
+    if (
+        isinstance(input_scale, (bool, np.bool_))
+        or not isinstance(input_scale, numbers.Real)
+        or not math.isfinite(input_scale)
+        or input_scale <= 0
+    ):
+        raise ValueError(f"input_scale must be a positive finite number or None, got {input_scale!r}")
+    return float(input_scale)
 
 
 class SeededNeuralNetClassifier(NeuralNetClassifier):
-    """skorch ``NeuralNetClassifier`` with a ``random_state`` and forgiving input dtypes.
+    """skorch ``NeuralNetClassifier`` with a seed, any numeric input and any class labels.
 
     * ``random_state`` seeds weight initialisation, shuffling and dropout in
       a forked RNG, so results repeat without touching the global torch RNG;
-    * float64 inputs are cast to float32 and integer targets to int64 (skorch
-      modules run in float32; ``CrossEntropyLoss`` wants int64).
+    * inputs of any numeric dtype (uint8 or integer images, bool, float16,
+      float64) are **cast** to float32; they are **scaled** only when
+      ``input_scale`` is set (``1/255`` puts uint8 images in [0, 1]);
+    * flat rows of ``prod(input_shape)`` values are reshaped to
+      ``input_shape`` when it is set;
+    * class labels may be anything (strings, floats, integers): with
+      ``classes`` set they are encoded as their position in it, without it
+      non-integer labels are encoded as their position in ``np.unique(y)``;
+      ``predict`` decodes, so ``classes_`` holds the original labels, as in
+      scikit-learn.  Integer labels without ``classes`` are output indices
+      (skorch's convention) and must be non-negative (``CrossEntropyLoss``
+      silently ignores ``-100``).  A label outside ``classes`` raises.
 
-    All other parameters are skorch's.
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance
+    random_state : int or None, default=None
+    input_shape : tuple of int or None, default=None
+        Shape of one sample as the module takes it, e.g. ``(1, 28, 28)``.
+        Samples of that shape pass as they are; flat rows of the same
+        number of values (or the same shape without its size-1 axes) are
+        reshaped; any other sample shape raises ``ValueError``.  ``None``:
+        no reshaping, no check.
+    input_scale : float or None, default=None
+        Inputs are multiplied by it after the float32 cast, whatever their
+        dtype.  ``None``: cast only, never rescaled (uint8 images then reach
+        the module in [0, 255]).
+    **kwargs
+        skorch's parameters (``classes``, ``max_epochs``, ``device`` ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdfal import LeNet5, SeededNeuralNetClassifier
+    >>> net = SeededNeuralNetClassifier(
+    ...     LeNet5, module__input_size=8, module__n_classes=2, classes=["cat", "dog"],
+    ...     input_shape=(1, 8, 8), input_scale=1 / 255, max_epochs=2, train_split=None,
+    ...     verbose=0, random_state=0,
+    ... )
+    >>> X = np.random.RandomState(0).randint(0, 256, size=(20, 64)).astype(np.uint8)
+    >>> y = np.array(["cat", "dog"] * 10)
+    >>> net.fit(X, y).predict(X[:3]).dtype.kind  # flat uint8 rows in, labels out
+    'U'
     """
 
-    def __init__(self, module, *, random_state=None, **kwargs):
+    def __init__(self, module, *, random_state=None, input_shape=None, input_scale=None, **kwargs):
         super().__init__(module, **kwargs)
         self.random_state = random_state
+        self.input_shape = input_shape
+        self.input_scale = input_scale
 
     @contextlib.contextmanager
     def _seeded(self):
@@ -41,6 +105,12 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             yield
 
     def initialize(self):
+        # Parameters are checked here, not in __init__ (scikit-learn's rule),
+        # so that a bad device or shape is named before any torch error.
+        check_device(self.device)
+        _check_input_shape(self.input_shape)
+        _check_scale(self.input_scale)
+        self.label_set_ = None  # a fresh module learns a fresh label encoding
         with self._seeded():
             return super().initialize()
 
@@ -63,108 +133,148 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
                 return callback
         return None
 
+    # ------------------------------------------------------------------ inputs
+    def transform_input(self, X):
+        """``X`` as the module takes it: float32, reshaped to ``input_shape``, scaled.
+
+        Numpy arrays and torch tensors are converted; anything else (a
+        DataFrame, a Dataset, a dict) is returned unchanged for skorch.
+
+        Raises
+        ------
+        ValueError
+            For non-numeric samples, or samples that do not fit ``input_shape``.
+        """
+        if isinstance(X, torch.Tensor):
+            if X.is_complex():
+                raise ValueError(f"X must be real numbers for a torch net, got dtype {X.dtype}")
+            X = X.to(torch.float32)
+        elif isinstance(X, (np.ndarray, list)):
+            X = np.asarray(X)
+            if X.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"X must be numeric for a torch net, got dtype {X.dtype}; encode texts or "
+                    "categories first (e.g. in a Pipeline)"
+                )
+            X = X.astype(np.float32, copy=False)
+        else:
+            return X
+        if self.input_shape is not None:
+            X = self._reshape(X, _check_input_shape(self.input_shape))
+        if self.input_scale is not None:
+            X = X * _check_scale(self.input_scale)
+        return X
+
+    def inverse_transform_input(self, Xt):
+        """Undo ``input_scale`` (the reshape is left to the caller, who knows the raw shape)."""
+        if self.input_scale is None:
+            return Xt
+        return Xt / _check_scale(self.input_scale)
+
+    @staticmethod
+    def _reshape(X, shape):
+        sample = tuple(X.shape[1:])
+        if sample == shape:
+            return X
+        same_size = math.prod(sample) == math.prod(shape)
+        squeezed = tuple(d for d in sample if d != 1) == tuple(d for d in shape if d != 1)
+        if same_size and (len(sample) == 1 or squeezed):
+            return X.reshape((X.shape[0],) + shape)
+        raise ValueError(
+            f"X samples of shape {sample} do not fit this net's input_shape={shape}: pass samples "
+            f"of that shape or flat rows of {math.prod(shape)} values"
+        )
+
+    # ------------------------------------------------------------------ labels
+    @property
+    def classes_(self):
+        label_set = getattr(self, "label_set_", None)
+        if self.classes is None and label_set is not None:
+            return label_set
+        return NeuralNetClassifier.classes_.fget(self)
+
+    def _encode_labels(self, y):
+        y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1:
+            return y  # multi-output targets: the criterion's business
+        if self.classes is not None and len(self.classes):
+            return _positions(y, np.asarray(self.classes), "classes")
+        if y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)):
+            if y.size and y.min() < 0:
+                raise ValueError(
+                    f"y contains negative labels {np.unique(y[y < 0])[:5].tolist()}: integer labels "
+                    "are output indices (CrossEntropyLoss silently ignores -100); pass classes=... "
+                    "to use any labels"
+                )
+            return y.astype(np.int64)
+        if getattr(self, "label_set_", None) is None:
+            self.label_set_ = np.unique(y)
+        return _positions(y, self.label_set_, "the labels of the first fit")
+
+    def check_data(self, X, y):
+        # skorch reads the classes from y before get_dataset sees it; a list
+        # of labels is as good as an array.
+        super().check_data(X, np.asarray(y) if isinstance(y, (list, tuple)) else y)
+
     def get_dataset(self, X, y=None):
-        if isinstance(X, np.ndarray) and X.dtype == np.float64:
-            X = X.astype(np.float32)
-        if isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.dtype != np.int64:
-            y = y.astype(np.int64)
+        X = self.transform_input(X)
+        if y is not None:
+            y = self._encode_labels(y)
         return super().get_dataset(X, y)
 
+    def get_loss(self, y_pred, y_true, *args, **kwargs):
+        # A label beyond the module's outputs is an index error deep in torch.
+        if (
+            isinstance(y_true, torch.Tensor)
+            and y_true.ndim == 1
+            and not y_true.is_floating_point()
+            and y_pred.ndim == 2
+            and y_true.numel()
+            and int(y_true.max()) >= y_pred.shape[1]
+        ):
+            raise ValueError(
+                f"y contains label index {int(y_true.max())} but the module has {y_pred.shape[1]} "
+                "outputs; build the net with as many outputs as classes"
+            )
+        return super().get_loss(y_pred, y_true, *args, **kwargs)
 
-def make_classifier(
-    module="lenet5",
-    *,
-    input_shape=(1, 28, 28),
-    n_classes=10,
-    train_steps="auto",
-    max_epochs=None,
-    lr=None,
-    lr_schedule="onecycle",
-    shift="auto",
-    batch_size=32,
-    device="cpu",
-    random_state=0,
-    **kwargs,
-):
-    """A ready skorch classifier that learns reliably from few labels.
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        if self.classes is not None and len(self.classes) and proba.shape[1] != len(self.classes):
+            raise ValueError(
+                f"the module returns {proba.shape[1]} outputs but classes has {len(self.classes)} "
+                "labels; they must agree"
+            )
+        return proba
 
-    Logits with ``CrossEntropyLoss``, Adam, ``train_split=None`` (tiny labeled
-    sets), the training set reshuffled every epoch, no per-epoch printing,
-    float32 input, a seed.  By default every ``fit`` trains from scratch for
-    a step budget that grows with the training set (:func:`auto_steps`:
-    ``clip(1.5 n, 300, 900)`` steps) under a one-cycle learning-rate
-    schedule peaking at ``5e-3``, with random shifts of images by up to 2
-    pixels on 28x28 images (none on 8x8): the trainer chosen on MNIST with a
-    validation split (docs/results.md).
+    def predict(self, X):
+        index = self.predict_proba(X).argmax(axis=1)
+        if self.classes is not None and len(self.classes):
+            return np.asarray(self.classes)[index]
+        label_set = getattr(self, "label_set_", None)
+        return index if label_set is None else label_set[index]
 
-    Parameters
-    ----------
-    module : {"lenet5", "vgg8"} or torch.nn.Module class/instance, default="lenet5"
-    input_shape : (channels, height, width), default=(1, 28, 28)
-    n_classes : int, default=10
-    train_steps : "auto", int or callable, default="auto"
-        Optimiser steps per fit (see :class:`~skdfal.models.StepBudget`);
-        a grid search reaches it as ``callbacks__step_budget__steps``.
-    max_epochs : int or None, default=None
-        Train for this many epochs instead, at a constant ``lr`` and without
-        shifts (skorch's own loop; ``train_steps``, ``lr_schedule`` and
-        ``shift`` are then not used).
-    lr : float or None, default=None
-        Peak learning rate of the schedule (default ``5e-3``), or the
-        constant rate with ``max_epochs`` (default ``1e-3``).
-    lr_schedule : {"onecycle", "cosine", None}, default="onecycle"
-    shift : "auto" or int, default="auto"
-        Largest random shift of training images, in pixels (0: none; see
-        :class:`~skdfal.models.RandomShift`).
-    batch_size, device : skorch parameters
-    random_state : int or None, default=0
-    **kwargs
-        Any other skorch parameter (``module__dropout=0.1`` ...).
 
-    Examples
-    --------
-    >>> from skdfal import make_classifier
-    >>> net = make_classifier("lenet5", input_shape=(1, 8, 8))
-    >>> type(net).__name__, [name for name, _ in net.callbacks]
-    ('SeededNeuralNetClassifier', ['step_budget', 'random_shift'])
-    >>> make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=5).callbacks is None
-    True
-    """
-    if isinstance(module, str):
-        named = {"lenet5": LeNet5, "vgg8": VGG8}
-        if module.lower() not in named:
-            raise ValueError(f"unknown module {module!r}; choose from {sorted(named)} or pass a torch module")
-        if len(input_shape) != 3:
-            raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
-        channels, height, width = input_shape
-        module = named[module.lower()]
-        kwargs.setdefault("module__in_channels", channels)
-        kwargs.setdefault("module__input_size", (height, width))
-        kwargs.setdefault("module__n_classes", n_classes)
-    kwargs.setdefault("criterion", nn.CrossEntropyLoss)
-    kwargs.setdefault("optimizer", torch.optim.Adam)
-    kwargs.setdefault("train_split", None)
-    kwargs.setdefault("verbose", 0)
-    # skorch does not reshuffle the training set unless asked: with a few
-    # dozen labels every epoch would then show the same batches.
-    kwargs.setdefault("iterator_train__shuffle", True)
-    # Fixed classes: an early labeled set may miss some, the net's outputs do not.
-    kwargs.setdefault("classes", list(range(n_classes)))
-    if max_epochs is None:
-        kwargs.setdefault("callbacks", [
-            ("step_budget", StepBudget(steps=train_steps, schedule=lr_schedule)),
-            ("random_shift", RandomShift(max_shift=shift)),
-        ])
-        # Epochs come from the step budget; skorch's max_epochs is unused.
-        max_epochs, lr = 1, 5e-3 if lr is None else lr
-    elif lr is None:
-        lr = 1e-3
-    return SeededNeuralNetClassifier(
-        module,
-        max_epochs=max_epochs,
-        lr=lr,
-        batch_size=batch_size,
-        device=device,
-        random_state=random_state,
-        **kwargs,
-    )
+def _positions(y, classes, what):
+    """Position of each label of ``y`` in ``classes``; ``ValueError`` for unknown ones."""
+    lookup = {}
+    for i, c in enumerate(classes.tolist()):
+        lookup.setdefault(c, i)
+    try:
+        out = np.fromiter((lookup[v] for v in y.tolist()), dtype=np.int64, count=len(y))
+    except (KeyError, TypeError):
+        unknown = [v for v in y.tolist() if _missing(lookup, v)]
+        raise ValueError(
+            f"y contains labels {sorted(set(map(repr, unknown)))[:5]} that are not in {what} "
+            f"({classes.tolist()[:10]}{' ...' if len(classes) > 10 else ''})"
+        ) from None
+    return out
+
+
+def _missing(lookup, v):
+    try:
+        return v not in lookup
+    except TypeError:  # unhashable label
+        return True

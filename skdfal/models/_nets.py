@@ -9,14 +9,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..utils._validation import check_count
+
 __all__ = ["LeNet5", "VGG8"]
 
 
 def _pair(size) -> tuple[int, int]:
-    if isinstance(size, int):
-        return size, size
-    h, w = size
-    return int(h), int(w)
+    if not isinstance(size, (tuple, list)):
+        size = (size, size)
+    if len(size) != 2:
+        raise ValueError(f"input_size must be an int or (height, width), got {size!r}")
+    return check_count(size[0], "input_size"), check_count(size[1], "input_size")
 
 
 def _flat_features(features: nn.Module, in_channels: int, size: tuple[int, int]) -> int:
@@ -48,6 +51,9 @@ class LeNet5(nn.Module):
     def __init__(self, in_channels=1, n_classes=10, input_size=28, dropout=0.25):
         super().__init__()
         size = _pair(input_size)
+        in_channels, n_classes = check_count(in_channels, "in_channels"), check_count(n_classes, "n_classes")
+        if min(size) < 4:
+            raise ValueError(f"LeNet5 needs inputs of at least 4x4 pixels (two 2x2 poolings), got {size}")
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5, padding=2),
             nn.ReLU(),
@@ -97,6 +103,7 @@ class VGG8(nn.Module):
     def __init__(self, in_channels=1, n_classes=10, input_size=28, dropout=0.5, batch_norm=True):
         super().__init__()
         h, w = _pair(input_size)
+        in_channels, n_classes = check_count(in_channels, "in_channels"), check_count(n_classes, "n_classes")
         layers, channels = [], in_channels
         for width in (32, 64, 128):
             for _ in range(2):

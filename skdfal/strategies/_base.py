@@ -46,11 +46,15 @@ class StrategyTags:
     adversarial_copies : bool
         Can make DeepFool adversarial copies of samples
         (``adversarial_examples``).
+    needs_model : bool
+        Needs a fitted model; ``False`` for model-free strategies (random),
+        which an :class:`~skdfal.ActiveLearner` without labels still runs.
     """
 
     pointwise: bool = False
     needs_torch: bool = False
     adversarial_copies: bool = False
+    needs_model: bool = True
 
 
 class QueryStrategy(BaseEstimator):
@@ -71,11 +75,11 @@ class QueryStrategy(BaseEstimator):
     tags: StrategyTags = StrategyTags()
     _parameter_constraints: dict = {}
 
-    def __call__(self, classifier, X_pool, n_instances=1, **params):
+    def __call__(self, classifier, X_pool, n_instances=1, *, random_tie_break=False, **params):
         """Same as :meth:`query` (modAL calls strategies as functions)."""
-        return self.query(classifier, X_pool, n_instances, **params)
+        return self.query(classifier, X_pool, n_instances, random_tie_break=random_tie_break, **params)
 
-    def query(self, classifier, X_pool, n_instances=1, **params):
+    def query(self, classifier, X_pool, n_instances=1, *, random_tie_break=False, **params):
         """Query ``n_instances`` samples of ``X_pool`` (modAL's protocol).
 
         Parameters
@@ -86,6 +90,10 @@ class QueryStrategy(BaseEstimator):
             Unlabeled pool.
         n_instances : int, default=1
             Number of samples to select.
+        random_tie_break : bool, default=False
+            modAL's option: order equal scores at random (drawn from
+            ``random_state``) instead of by pool position.  Strategies that
+            choose a set (core-set, BADGE) ignore it.
         **params
             Overrides of this strategy's parameters for this call only.
 
@@ -102,8 +110,11 @@ class QueryStrategy(BaseEstimator):
             Naming the parameter, for an invalid parameter or ``n_instances``,
             an empty pool or one holding NaN or infinity.
         """
-        strategy = clone(self).set_params(**params) if params else self
+        strategy = clone(self).set_params(**params) if params or random_tie_break else self
         strategy._validate_params()
+        if not isinstance(random_tie_break, (bool, np.bool_)):
+            raise ValueError(f"random_tie_break must be a bool, got {random_tie_break!r}")
+        strategy._random_tie_break = bool(random_tie_break)
         n_instances = check_count(n_instances, "n_instances")
         n_pool = pool_length(X_pool)
         if n_pool == 0:
@@ -141,7 +152,12 @@ class QueryStrategy(BaseEstimator):
         The default keeps the ``n_instances`` best utilities (only those are
         held while the pool streams by); set-choosing strategies override it.
         """
-        return select_streamed(self._iter_scores(classifier, X_pool), n_instances, largest=self.largest)
+        tie_rng = None
+        if getattr(self, "_random_tie_break", False):
+            tie_rng = check_random_state(getattr(self, "random_state", None))
+        return select_streamed(
+            self._iter_scores(classifier, X_pool), n_instances, largest=self.largest, tie_rng=tie_rng
+        )
 
     def _subset(self, n_pool, n_instances):
         """Sorted random candidate subset of the pool to score, or ``None`` for all of it."""
@@ -174,8 +190,8 @@ def as_function(strategy_cls, name: str, doc_summary: str):
     from ``params`` and queries, so both forms share one implementation.
     """
 
-    def query(classifier, X_pool, n_instances: int = 1, **params):
-        return strategy_cls(**params)(classifier, X_pool, n_instances)
+    def query(classifier, X_pool, n_instances: int = 1, *, random_tie_break=False, **params):
+        return strategy_cls(**params)(classifier, X_pool, n_instances, random_tie_break=random_tie_break)
 
     # No functools.wraps/update_wrapper: ``__wrapped__`` would make
     # ``inspect.signature`` (and the API docs) show ``__call__``'s ``self``.
@@ -186,9 +202,10 @@ def as_function(strategy_cls, name: str, doc_summary: str):
     query.__doc__ = (
         f"{doc_summary}\n\n"
         f"Function form of :class:`{strategy_cls.__name__}`: "
-        f"``{name}(classifier, X_pool, n_instances=1, **params)`` equals "
-        f"``{strategy_cls.__name__}(**params)(classifier, X_pool, n_instances)`` and returns "
-        "``(indices, scores)`` as modAL's query strategies do.\n\n"
+        f"``{name}(classifier, X_pool, n_instances=1, *, random_tie_break=False, **params)`` "
+        f"equals ``{strategy_cls.__name__}(**params)(classifier, X_pool, n_instances, "
+        "random_tie_break=random_tie_break)`` and returns ``(indices, scores)`` as modAL's "
+        "query strategies do.\n\n"
         "Parameters\n----------\n"
         "classifier : estimator or active learner\n"
         "    The fitted model whose utilities are computed.\n"
@@ -196,6 +213,8 @@ def as_function(strategy_cls, name: str, doc_summary: str):
         "    Unlabeled pool.\n"
         "n_instances : int, default=1\n"
         "    Number of samples to select.\n"
+        "random_tie_break : bool, default=False\n"
+        "    Order equal scores at random instead of by pool position (modAL's option).\n"
         "**params\n"
         f"    Parameters of :class:`{strategy_cls.__name__}`.\n\n"
         "Returns\n-------\n"

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt
 
 from ..utils._pool import iter_batches
-from ._base import QueryStrategy, as_function
+from ._base import QueryStrategy, StrategyTags, as_function
 
 __all__ = ["RandomSampling", "random_sampling"]
 
@@ -33,6 +33,7 @@ class RandomSampling(QueryStrategy):
     """
 
     largest = True
+    tags = StrategyTags(needs_model=False)
     _parameter_constraints = {
         "random_state": ["random_state"],
         "subsample": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="right")],
@@ -49,7 +50,7 @@ class RandomSampling(QueryStrategy):
         # other strategy.
         rng = check_random_state(self.random_state)
         for _, batch in iter_batches(X_pool, 65536):
-            yield rng.random_sample(len(batch))
+            yield rng.random_sample(batch.shape[0])
 
 
 random_sampling = as_function(

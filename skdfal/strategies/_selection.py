@@ -34,12 +34,16 @@ class TopN:
     ([1, 3], [0.1, 0.1], 5)
     """
 
-    def __init__(self, n: int, *, largest: bool):
+    def __init__(self, n: int, *, largest: bool, tie_rng=None):
         self.n, self.largest = int(n), bool(largest)
         self.indices = np.zeros(0, dtype=np.int64)
         self.scores = np.zeros(0, dtype=np.float64)
         self.payload = None
         self.n_seen = 0
+        # With a generator, equal scores are ordered by a random draw per
+        # sample instead of by pool position (modAL's random_tie_break).
+        self.tie_rng = tie_rng
+        self.ties = np.zeros(0, dtype=np.float64)
 
     def push(self, chunk, payload=None) -> None:
         """Add a chunk of scores; ``payload`` (a tensor, one row per score) is kept alongside.
@@ -52,9 +56,14 @@ class TopN:
         indices = np.concatenate([self.indices, np.arange(self.n_seen, self.n_seen + len(chunk))])
         scores = np.concatenate([self.scores, chunk])
         self.n_seen += len(chunk)
-        # Sort by key, then by pool position: select_top's stable order.
-        order = np.lexsort((indices, _sort_key(scores, self.largest)))[: self.n]
+        if self.tie_rng is None:
+            secondary = indices  # select_top's stable order
+        else:
+            self.ties = secondary = np.concatenate([self.ties, self.tie_rng.random_sample(len(chunk))])
+        order = np.lexsort((secondary, _sort_key(scores, self.largest)))[: self.n]
         self.indices, self.scores = indices[order], scores[order]
+        if self.tie_rng is not None:
+            self.ties = self.ties[order]
         if payload is not None:
             import torch
 
@@ -62,13 +71,15 @@ class TopN:
             self.payload = rows[torch.as_tensor(order, device=rows.device)]
 
 
-def select_streamed(chunks, n_instances: int, *, largest: bool):
+def select_streamed(chunks, n_instances: int, *, largest: bool, tie_rng=None):
     """``(indices, scores)`` of the ``n_instances`` best of a stream of score chunks.
 
     Same picks, in the same order, as :func:`select_top` on the concatenated
-    chunks, holding only ``n_instances`` scores plus one chunk.
+    chunks, holding only ``n_instances`` scores plus one chunk.  With
+    ``tie_rng`` (a ``RandomState``), equal scores are broken at random
+    instead of by pool position.
     """
-    best = TopN(n_instances, largest=largest)
+    best = TopN(n_instances, largest=largest, tie_rng=tie_rng)
     for chunk in chunks:
         best.push(chunk)
     if n_instances > best.n_seen:

@@ -24,6 +24,20 @@ __all__ = [
 ]
 
 
+#: Fewest pool rows a scikit-learn (non-torch) model is asked to score at once.
+SKLEARN_CHUNK = 8192
+
+
+def _is_torch(est) -> bool:
+    """A skorch net, or a Pipeline ending in one."""
+    from sklearn.pipeline import Pipeline
+    from skorch import NeuralNet
+
+    if isinstance(est, Pipeline):
+        est = est.steps[-1][1]
+    return isinstance(est, NeuralNet)
+
+
 def _iter_probabilities(classifier, X_pool, batch_size):
     """Predicted class probabilities of the pool, one batch at a time.
 
@@ -32,8 +46,14 @@ def _iter_probabilities(classifier, X_pool, batch_size):
     """
     est = unwrap_learner(classifier)
     if hasattr(est, "predict_proba"):
+        torch_net = _is_torch(est)
+        if not torch_net:
+            # A scikit-learn model's per-call overhead dominates small chunks
+            # (a 10-tree forest: 2 s for 250,000 rows in chunks of 256, 0.1 s
+            # in chunks of 8192); torch nets keep the memory bound.
+            batch_size = max(batch_size, SKLEARN_CHUNK)
         for _, batch in iter_batches(X_pool, batch_size):
-            if batch.dtype == np.float64:
+            if torch_net and getattr(batch, "dtype", None) == np.float64:
                 batch = batch.astype(np.float32)  # torch nets run in float32
             yield np.asarray(est.predict_proba(batch), dtype=np.float64)
         return
@@ -82,7 +102,8 @@ class LeastConfidence(_ProbabilityStrategy):
     random_state : int, RandomState or None, default=None
         Draws the subset.
     batch_size : int, default=256
-        Pool samples scored at once.
+        Pool samples a torch net scores at once (a scikit-learn model gets
+        chunks of at least 8192).
 
     Examples
     --------
@@ -110,7 +131,8 @@ class MarginSampling(_ProbabilityStrategy):
     random_state : int, RandomState or None, default=None
         Draws the subset.
     batch_size : int, default=256
-        Pool samples scored at once.
+        Pool samples a torch net scores at once (a scikit-learn model gets
+        chunks of at least 8192).
 
     Examples
     --------
@@ -139,7 +161,8 @@ class EntropySampling(_ProbabilityStrategy):
     random_state : int, RandomState or None, default=None
         Draws the subset.
     batch_size : int, default=256
-        Pool samples scored at once.
+        Pool samples a torch net scores at once (a scikit-learn model gets
+        chunks of at least 8192).
 
     Examples
     --------

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-__all__ = ["frozen_eval", "module_device_dtype"]
+__all__ = ["check_device", "frozen_eval", "module_device_dtype"]
 
 
 @contextmanager
@@ -37,3 +37,47 @@ def module_device_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:
         if tensor.is_floating_point():
             return tensor.device, tensor.dtype
     return torch.device("cpu"), torch.get_default_dtype()
+
+
+def check_device(device, name: str = "device"):
+    """``device`` if torch can use it on this machine, else a ``ValueError`` naming ``name``.
+
+    A skorch net given an unusable device only fails at its first fit, with
+    torch's message; checking when the estimator is built says at once what
+    to change.  ``None`` (skorch: leave the module where it is) passes.
+
+    Examples
+    --------
+    >>> from skdfal.utils import check_device
+    >>> check_device("cpu")
+    'cpu'
+    >>> check_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device='gpu' is not a torch device (e.g. 'cpu', 'cuda', 'cuda:1', 'mps')
+    """
+    if device is None:
+        return None
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"{name}={device!r} is not a torch device (e.g. 'cpu', 'cuda', 'cuda:1', 'mps')"
+        ) from None
+    if parsed.type == "cpu" or parsed.type == "meta":
+        return device
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{name}={device!r} but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False); use device='cpu'"
+            )
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise ValueError(f"{name}={device!r} but this machine has {count} CUDA device(s)")
+        return device
+    backend = getattr(torch.backends, parsed.type, None) or getattr(torch, parsed.type, None)
+    available = getattr(backend, "is_available", None)
+    if available is not None and not available():
+        raise ValueError(f"{name}={device!r} but no {parsed.type} device is available on this machine")
+    return device

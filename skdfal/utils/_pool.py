@@ -1,9 +1,11 @@
 """Iterate any pool of unlabeled samples in batches, without copying it whole.
 
 A pool may be a numpy array (a ``np.memmap`` included), a torch tensor, a
-torch ``Dataset`` (items ``x`` or ``(x, y)``), a ``DataLoader`` or any
-iterable of batches.  Strategies only ever see ``(start, batch)`` pairs, so
-memory stays bounded by the batch size.
+scipy sparse matrix, a pandas DataFrame, a torch ``Dataset`` (items ``x`` or
+``(x, y)``), a ``DataLoader`` or any iterable of batches.  Strategies only
+ever see ``(start, batch)`` pairs, so memory stays bounded by the batch size.
+Sparse and DataFrame batches stay sparse and DataFrames: a scikit-learn
+model (or a pipeline selecting columns by name) gets them as it was fitted.
 """
 
 from __future__ import annotations
@@ -16,17 +18,45 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-__all__ = ["pool_length", "iter_pool", "iter_batches", "take_rows", "check_batch_finite"]
+__all__ = [
+    "pool_length",
+    "iter_pool",
+    "iter_batches",
+    "take_rows",
+    "concat_rows",
+    "check_batch_finite",
+]
 
 
 def _is_dataset(pool) -> bool:
     return isinstance(pool, torch.utils.data.Dataset) and not isinstance(pool, torch.Tensor)
 
 
+def _is_sparse(pool) -> bool:
+    # scipy is a dependency of scikit-learn, so it is always there.
+    import scipy.sparse as sp
+
+    return sp.issparse(pool)
+
+
+def _is_frame(pool) -> bool:
+    """A pandas DataFrame or Series, found without importing pandas."""
+    return hasattr(pool, "iloc") and hasattr(pool, "shape")
+
+
 def _is_array(pool) -> bool:
-    return isinstance(pool, (np.ndarray, torch.Tensor)) or (
+    return isinstance(pool, (np.ndarray, torch.Tensor)) or _is_sparse(pool) or _is_frame(pool) or (
         hasattr(pool, "shape") and hasattr(pool, "__getitem__") and hasattr(pool, "dtype")
     )
+
+
+def _row_slice(pool, start, stop):
+    """Rows ``start:stop`` of an array-like pool, in the pool's own container."""
+    if _is_frame(pool):
+        return pool.iloc[start:stop]
+    if _is_sparse(pool) and pool.format not in ("csr", "csc", "lil"):
+        pool = pool.tocsr()  # COO, DIA and BSR matrices cannot be sliced
+    return pool[start:stop]
 
 
 def pool_length(pool) -> int | None:
@@ -110,7 +140,7 @@ def _iter_batches(pool, batch_size):
         n = int(pool.shape[0])
         release = _memmap_releaser(pool)
         for start in range(0, n, batch_size):
-            batch = pool[start : start + batch_size]
+            batch = _row_slice(pool, start, start + batch_size)
             if release is None:
                 yield start, batch
                 continue
@@ -210,8 +240,18 @@ def _stack(rows):
 
 
 def take_rows(pool, indices):
-    """Rows ``indices`` of an indexable pool (array, tensor or Dataset)."""
+    """Rows ``indices`` of an indexable pool (array, tensor, sparse matrix, DataFrame or Dataset).
+
+    The rows come back in the pool's container (a DataFrame keeps its
+    columns, a sparse matrix its format).
+    """
     indices = np.asarray(indices, dtype=np.int64)
+    if _is_frame(pool):
+        return pool.iloc[indices]
+    if _is_sparse(pool):
+        fmt = pool.format
+        rows = pool[indices] if fmt in ("csr", "csc", "lil") else pool.tocsr()[indices]
+        return rows.asformat(fmt)
     if _is_array(pool):
         if isinstance(pool, torch.Tensor):
             return pool[torch.as_tensor(indices)]
@@ -226,8 +266,64 @@ def take_rows(pool, indices):
     )
 
 
+def concat_rows(first, second):
+    """The rows of ``first`` then those of ``second``, in ``first``'s container.
+
+    For a labeled set that grows as the oracle answers: numpy arrays, torch
+    tensors, scipy sparse matrices (the first one's format is kept), pandas
+    DataFrames and Python lists (a list of samples, such as texts).
+
+    Raises
+    ------
+    ValueError
+        When the two cannot be stacked (different sample shapes or columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdfal.utils import concat_rows
+    >>> concat_rows(np.zeros((2, 3)), np.ones((1, 3))).shape
+    (3, 3)
+    >>> concat_rows(["a text"], ["another"])
+    ['a text', 'another']
+    """
+    try:
+        if _is_sparse(first) or _is_sparse(second):
+            import scipy.sparse as sp
+
+            fmt = first.format if _is_sparse(first) else "csr"
+            return sp.vstack([first, second], format=fmt)
+        if _is_frame(first):
+            import pandas as pd
+
+            return pd.concat([first, second if _is_frame(second) else pd.DataFrame(second, columns=first.columns)])
+        if isinstance(first, torch.Tensor):
+            return torch.cat([first, torch.as_tensor(second, dtype=first.dtype, device=first.device)])
+        if isinstance(first, list):
+            return first + list(second)
+        return np.concatenate([np.asarray(first), np.asarray(second)])
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"new samples cannot join the labeled set: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def check_batch_finite(batch, start: int) -> None:
-    """Raise ``ValueError`` naming the first non-finite row of a batch (tensor or array)."""
+    """Raise ``ValueError`` naming the first non-finite row of a batch.
+
+    Tensors, arrays, scipy sparse matrices (their stored values) and
+    DataFrames (their numeric columns) are checked; texts and other objects
+    cannot be non-finite.
+    """
+    if _is_sparse(batch):
+        coo = batch.tocoo()
+        bad = ~np.isfinite(coo.data) if coo.data.dtype.kind in "fc" else np.zeros(0, bool)
+        if bad.any():
+            raise ValueError(f"X_pool contains NaN or infinity (first at sample {int(coo.row[bad].min()) + start})")
+        return
+    if _is_frame(batch):
+        numeric = batch.select_dtypes("number") if hasattr(batch, "select_dtypes") else batch
+        batch = np.asarray(numeric, dtype=np.float64) if numeric.size else np.zeros((len(batch), 0))
     if isinstance(batch, torch.Tensor):
         finite = torch.isfinite(batch.reshape(len(batch), -1)).all(1)
         if not bool(finite.all()):
@@ -249,8 +345,9 @@ def iter_batches(X_pool, batch_size: int = 256, *, model=None):
     Yields ``(start, batch)`` for every non-empty batch of ``X_pool``.  With
     ``model`` (a :class:`~skdfal.utils.TorchModel`) a batch is a tensor as the
     net sees it (pipeline transforms applied, on the module's device and
-    dtype); without, a numpy array.  Every batch is checked to be finite and
-    to have the first batch's sample shape.
+    dtype); without, a numpy array (a sparse matrix or DataFrame for such a
+    pool).  Every batch is checked to be finite and to have the first
+    batch's sample shape.
 
     Raises
     ------
@@ -263,7 +360,10 @@ def iter_batches(X_pool, batch_size: int = 256, *, model=None):
     expected_shape = None
     n_batches = 0
     for start, batch in iter_pool(X_pool, batch_size):
-        batch = model.as_tensor(batch) if model is not None else to_numpy(batch)
+        if model is not None:
+            batch = model.as_tensor(batch)
+        elif not (_is_sparse(batch) or _is_frame(batch)):
+            batch = to_numpy(batch)
         if batch.shape[0] == 0:
             continue
         check_batch_finite(batch, start)

@@ -36,9 +36,11 @@ class TorchModel:
         The parameters' floating dtype (inputs are cast to it).
     transform : callable or None
         Applies the preprocessing steps of a ``Pipeline`` (numpy in, numpy out)
-        before the net; ``None`` when there are none.
+        and the net's own input preparation (``input_shape`` reshape,
+        ``input_scale``) before the module; ``None`` when there are none.
     inverse_transform : callable or None
-        Maps net inputs back to the raw input space, when every step can.
+        Maps module inputs back to the raw input space, when every step can
+        (a reshape by the net is left to the caller, who knows the raw shape).
     net : object
         The estimator that owns ``module`` (a skorch net), or the module itself.
     """
@@ -99,6 +101,37 @@ def _pipeline_maps(pipe: Pipeline):
     return transform, inverse
 
 
+def _with_net_input(net, transform, inverse):
+    """Add a net's own input preparation (reshape, scale) after a pipeline's steps.
+
+    skdfal's :class:`~skdfal.SeededNeuralNetClassifier` reshapes flat rows and
+    scales its input inside ``fit`` and ``predict``; a strategy that feeds
+    the module directly must do the same, and map adversarial copies back.
+    Nets that do neither (skorch's own, or no ``input_shape``/``input_scale``)
+    leave the maps as they are.
+    """
+    prepare = getattr(net, "transform_input", None)
+    if prepare is None or (getattr(net, "input_shape", None) is None and getattr(net, "input_scale", None) is None):
+        return transform, inverse
+    head, head_inverse = transform, inverse
+    restore = net.inverse_transform_input
+
+    def transform(X):
+        return prepare(X if head is None else head(X))
+
+    if head is None:
+        return transform, restore
+    if head_inverse is None:
+        return transform, None
+
+    def inverse(Xt):
+        # Pipeline steps work on flat rows; the net's reshape is undone first.
+        X = np.asarray(restore(Xt))
+        return head_inverse(X.reshape(len(X), -1) if net.input_shape is not None else X)
+
+    return transform, inverse
+
+
 def resolve_torch_model(classifier) -> TorchModel:
     """Find the torch module, its device and input transforms behind ``classifier``.
 
@@ -121,6 +154,7 @@ def resolve_torch_model(classifier) -> TorchModel:
         transform, inverse = _pipeline_maps(obj)
         obj = unwrap_learner(obj.steps[-1][1])
     if _is_skorch_net(obj):
+        transform, inverse = _with_net_input(obj, transform, inverse)
         if not getattr(obj, "initialized_", False) or not hasattr(obj, "module_"):
             raise NotFittedError(
                 f"This {type(obj).__name__} is not fitted yet: call fit (or teach the "

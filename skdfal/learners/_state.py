@@ -1,0 +1,285 @@
+"""The learner's state: live modAL attributes, input checks, the labeled set and retraining.
+
+Everything :class:`~skdfal.ActiveLearner` does between "labels arrive" and
+"the model is retrained" lives here, in the order modAL's ``Committee``
+calls it on its members: ``_add_training_data`` (check, then store), then
+``_fit_to_known`` or ``_fit_on_new``.  Every check runs before the state
+changes, so a refused ``teach`` leaves the learner as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+
+from ..attacks import deepfool
+from ..utils._pool import concat_rows, iter_batches
+from ..utils._torch import resolve_torch_model, to_numpy
+from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
+
+__all__ = ["LearnerState", "Live"]
+
+
+class Live:
+    """A constructor parameter that reads the learner's live state once it has one."""
+
+    def __init__(self, fitted_name):
+        self.fitted_name = fitted_name
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        if self.name == "estimator":
+            obj._prepare()  # modAL fits at construction; skdfal at first use
+        state = obj.__dict__
+        return state[self.fitted_name] if self.fitted_name in state else state.get(self.name)
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = value
+
+
+def _is_classifier(estimator) -> bool:
+    """scikit-learn's ``is_classifier``, also for objects without tags (modAL's mocks)."""
+    from sklearn.base import is_classifier
+
+    try:
+        return is_classifier(estimator)
+    except AttributeError:
+        return getattr(estimator, "_estimator_type", None) == "classifier"
+
+
+class LearnerState(ClassifierMixin, BaseEstimator):
+    """Base of :class:`~skdfal.ActiveLearner`: state, checks and retraining (not public)."""
+
+    def get_params(self, deep=True):
+        """The constructor's arguments (never the live model or labeled set)."""
+        out = {}
+        for key in self._get_param_names():
+            value = self.__dict__[key]
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    # ------------------------------------------------------------- the model
+    def _template(self):
+        return self.__dict__["estimator"]
+
+    def _direct_net(self) -> bool:
+        return is_net(self._template())
+
+    def _torch(self) -> bool:
+        return is_net(final_estimator(self._template()))
+
+    def _fixed_classes(self):
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        net = final_estimator(self._template())
+        if is_net(net) and getattr(net, "classes", None) is not None and len(net.classes):
+            return np.asarray(net.classes)
+        return None
+
+    def _prepare(self) -> bool:
+        """Make the working model when it can be made; whether there is one.
+
+        Fits the initial labels (modAL fits them at construction), or adopts
+        an estimator that is already fitted.
+        """
+        state = self.__dict__
+        if "estimator_" in state:
+            return True
+        X0, y0 = state.get("X_training"), state.get("y_training")
+        if (X0 is None) != (y0 is None):
+            raise ValueError("X_training and y_training must be given together")
+        if X0 is not None:
+            self.fit(X0, y0, bootstrap=self.bootstrap_init)
+            return True
+        if "X_training_" not in state and is_fitted(self._template()):
+            self._validate_params()
+            # A copy: the user's object stays untouched (scikit-learn's rule).
+            self.estimator_ = copy.deepcopy(self._template())
+            self.X_training_ = self.y_training_ = None
+            self.is_adversarial_ = np.zeros(0, dtype=bool)
+            self.n_labels_paid_ = 0
+            self._set_classes()
+            return True
+        return False
+
+    def _set_classes(self):
+        # getattr's default also covers a skorch net that could not infer them.
+        classes = getattr(self.estimator_, "classes_", None)
+        if classes is None and self.__dict__.get("y_training_") is not None and _is_classifier(self._template()):
+            classes = np.unique(self.y_training_)
+        if classes is not None:
+            self.classes_ = np.asarray(classes)
+
+    def _rng(self):
+        if "_bootstrap_rng" not in self.__dict__:
+            self._bootstrap_rng = check_random_state(self.random_state)
+        return self._bootstrap_rng
+
+    # ---------------------------------------------------------------- inputs
+    def _check_X(self, X, *, reset):
+        """``(X as stored, sample shape)``; nothing is stored here."""
+        if self._direct_net():
+            import scipy.sparse as sp
+
+            if sp.issparse(X):
+                raise ValueError("a torch net takes dense samples; got a sparse matrix (use X.toarray())")
+            Xa = validate_data(self, X, reset=reset, allow_nd=True, dtype=None, ensure_all_finite=True)
+            if Xa.dtype.kind not in "biuf":
+                raise ValueError(f"X must be numeric for a torch net, got dtype {Xa.dtype}")
+            # Integer images are cast, not scaled (the net's input_scale does that).
+            return Xa.astype(np.float32, copy=False), tuple(Xa.shape[1:])
+        fitted_shape = None if reset else self.__dict__.get("input_shape_")
+        Xa = check_array(
+            X, accept_sparse=True, ensure_2d=bool(fitted_shape), allow_nd=True, dtype=None,
+            ensure_all_finite=True, estimator=self,
+        )
+        # Feature names and counts are read from X as given (a DataFrame's
+        # columns), and X itself goes to the model unchanged.
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return X, tuple(Xa.shape[1:])
+
+    def _check_shape(self, shape, what="X"):
+        expected = self.__dict__.get("input_shape_")
+        if expected is not None and shape is not None and tuple(shape) != expected:
+            raise ValueError(
+                f"{what} has samples of shape {tuple(shape)}, but the learner was fitted on samples "
+                f"of shape {expected}"
+            )
+
+    def _check_y(self, y, X, known):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="y")
+        check_consistent_length(X, y)
+        final = final_estimator(self._template())
+        return check_labels(
+            y, known, self._fixed_classes(), net=self._torch(), encodes=hasattr(final, "transform_input")
+        )
+
+    def _checked(self, X):
+        if not self._prepare():
+            raise NotFittedError(
+                "This ActiveLearner has no labeled data yet: pass X_training and y_training, "
+                "call fit(X, y) or teach(X, y), or wrap an estimator that is already fitted."
+            )
+        X, shape = self._check_X(X, reset=False)
+        self._check_shape(shape)
+        return X
+
+    # modAL's learner protocol: a Committee calls these three on its members.
+    def _add_training_data(self, X, y):
+        """Check ``(X, y)``, add it (and its adversarial copies) to the labeled set; no retraining."""
+        has_model = self._prepare()
+        first = self.__dict__.get("X_training_") is None
+        X_keep, shape = self._check_X(X, reset=first)
+        if not first:
+            self._check_shape(shape)
+        y = self._check_y(y, X_keep, None if first else self.y_training_)
+        X_new, y_new, flags = X_keep, y, np.zeros(len(y), dtype=bool)
+        if self.adversarial_augmentation and has_model:
+            X_adv, y_adv = self.adversarial_copies(X_keep, y)
+            X_new = concat_rows(X_keep, X_adv.astype(np.float32, copy=False))
+            y_new = np.concatenate([y, y_adv])
+            flags = np.concatenate([flags, np.ones(len(y_adv), dtype=bool)])
+        if first:
+            self.input_shape_ = shape
+            self.X_training_, self.y_training_, self.is_adversarial_ = X_new, y_new, flags
+            self.n_labels_paid_ = self.__dict__.get("n_labels_paid_", 0) + len(y)
+        else:
+            X_all = concat_rows(self.X_training_, X_new)
+            self.y_training_ = np.concatenate([self.y_training_, y_new])
+            self.X_training_ = X_all
+            self.is_adversarial_ = np.concatenate([self.is_adversarial_, flags])
+            self.n_labels_paid_ += len(y)
+        return X_new, y_new
+
+    def _resample(self, X, y, bootstrap):
+        if not bootstrap:
+            return X, y
+        idx = self._rng().choice(len(y), size=len(y), replace=True)
+        return rows(X, idx), y[idx]
+
+    def _fit_to_known(self, bootstrap=False, **fit_kwargs):
+        """Retrain on the whole labeled set (a bootstrap resample of it when asked)."""
+        if "estimator_" not in self.__dict__:
+            self.estimator_ = clone(self._template(), safe=False)
+        est = self.estimator_
+        X, y = self._resample(self.X_training_, self.y_training_, bootstrap)
+        if self.warm_start and hasattr(est, "partial_fit") and is_fitted(est):
+            est.partial_fit(X, y, **fit_kwargs)
+        else:
+            est.fit(X, y, **fit_kwargs)
+        self._set_classes()
+        return self
+
+    def _fit_on_new(self, X, y, bootstrap=False, **fit_kwargs):
+        """Train on ``(X, y)`` only, continuing from the current weights where possible."""
+        if "estimator_" not in self.__dict__:
+            self.estimator_ = clone(self._template(), safe=False)
+        est = self.estimator_
+        if self._direct_net():
+            X = np.asarray(X, dtype=np.float32)
+        X, y = self._resample(X, np.asarray(y), bootstrap)
+        fit = est.partial_fit if hasattr(est, "partial_fit") and is_fitted(est) else est.fit
+        fit(X, y, **fit_kwargs)
+        self._set_classes()
+        return self
+
+    def adversarial_copies(self, X, y):
+        """DeepFool copies of ``X`` that flip the current model, labelled ``y``.
+
+        Copies that DeepFool could not flip are dropped.  With a ``Pipeline``
+        the copy is made in the net's input space and mapped back through the
+        preprocessing's ``inverse_transform``.
+
+        Returns
+        -------
+        X_adv, y_adv : ndarray
+        """
+        if not self._prepare():
+            raise NotFittedError("adversarial copies need a fitted model: teach the learner first")
+        params = dict(self.augmentation_params or {})
+        batch_size = params.pop("batch_size", 256)
+        model = resolve_torch_model(self)
+        copies, flipped = [], []
+        for _, x in iter_batches(X, batch_size, model=model):
+            result = deepfool(model.module, x, batch_size=None, **params)
+            copies.append(to_numpy(x + result.perturbations))
+            flipped.append(to_numpy(result.converged))
+        X_adv, flipped = np.concatenate(copies), np.concatenate(flipped)
+        if model.transform is not None:
+            if model.inverse_transform is None:
+                raise ValueError(
+                    "adversarial_augmentation needs to map adversarial copies back through the "
+                    "pipeline's preprocessing, but a step has no inverse_transform"
+                )
+            X_adv = np.asarray(model.inverse_transform(X_adv))
+            raw_shape = np.shape(X)[1:] if hasattr(X, "shape") else None
+            if raw_shape is not None and X_adv.shape[1:] != tuple(raw_shape):
+                X_adv = X_adv.reshape((len(X_adv),) + tuple(raw_shape))  # the net's reshape, undone
+        return X_adv[flipped], np.asarray(y)[flipped]
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        try:
+            inner = get_tags(self._template())
+        except (TypeError, AttributeError, ValueError):
+            inner = None
+        if inner is not None and not self._direct_net():
+            tags.input_tags.sparse = inner.input_tags.sparse
+            tags.target_tags.multi_output = inner.target_tags.multi_output
+        return tags

@@ -1,0 +1,44 @@
+"""modAL's own test suite, adapted to run against skdfal (see test_modal_core.py).
+
+modAL 0.4.2.1 predates numpy 2 and pandas 2; two shims restore what modAL's
+*own* code calls, nothing of skdfal's: ``np.float`` (a default argument of
+``modAL.expected_error``, needed only while importing it) and
+``DataFrame.append`` (``modAL.utils.data.data_vstack``).  Without modAL
+installed (CI installs ``modAL-python==0.4.2.1 --no-deps``) nothing here is
+collected.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+if importlib.util.find_spec("modAL") is None:
+    collect_ignore_glob = ["*"]
+else:
+    # modAL's example scripts run from test_modal_examples.py, not as test modules.
+    collect_ignore_glob = ["examples/*"]
+    if not hasattr(np, "float"):
+        np.float = float
+        try:
+            import modAL.expected_error  # noqa: F401  (binds np.float at import)
+        finally:
+            del np.float
+
+
+def _append(self, other, ignore_index=False):
+    """pandas < 2's ``DataFrame.append`` (rows), which modAL's ``data_vstack`` calls."""
+    import pandas as pd
+
+    others = other if isinstance(other, (list, tuple)) else [other]
+    frames = [o.to_frame().T if isinstance(o, pd.Series) else o for o in others]
+    return pd.concat([self, *frames], ignore_index=ignore_index)
+
+
+@pytest.fixture(autouse=True)
+def _pandas_append(monkeypatch):
+    pd = pytest.importorskip("pandas")
+    if not hasattr(pd.DataFrame, "append"):
+        monkeypatch.setattr(pd.DataFrame, "append", _append, raising=False)
