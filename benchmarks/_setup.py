@@ -2,54 +2,32 @@
 
 from __future__ import annotations
 
-import gzip
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+def load_data(mnist_dir: Path | None = MNIST_DIR, *, fallback: bool = True):
+    """``(X_train, y_train, X_test, y_test, name)``: images (n, 1, H, W) float32 in [0, 1].
 
+    MNIST is read by skdfal's own IDX reader (:func:`skdfal.datasets.load_mnist`).
+    Without its files in ``mnist_dir``, scikit-learn's digits stand in, unless
+    ``fallback=False`` (then the reader's ``FileNotFoundError`` is raised).
+    """
+    from skdfal.datasets import load_mnist
 
-def _idx_file(folder: Path, stem: str) -> Path:
-    for name in (stem + ".gz", stem):
-        if (folder / name).exists():
-            return folder / name
-    raise FileNotFoundError(folder / stem)
-
-
-def load_data(mnist_dir: Path | None = MNIST_DIR):
-    """``(X_train, y_train, X_test, y_test, name)``: images (n, 1, H, W) float32 in [0, 1]."""
-    folder = Path(mnist_dir) if mnist_dir is not None else None
-    if folder is not None and folder.is_dir():
-        try:
-            parts = [
-                _read_idx(_idx_file(folder, f"{split}-{kind}"))
-                for split in ("train", "t10k")
-                for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")
-            ]
-        except FileNotFoundError:
-            parts = None
-        if parts is not None:
-            Xtr, ytr, Xte, yte = parts
-            return (
-                (Xtr.astype(np.float32) / 255.0)[:, None],
-                ytr.astype(np.int64),
-                (Xte.astype(np.float32) / 255.0)[:, None],
-                yte.astype(np.int64),
-                "MNIST",
-            )
+    try:
+        if mnist_dir is None:
+            raise FileNotFoundError("no MNIST folder given")
+        Xtr, ytr, Xte, yte = load_mnist(mnist_dir, split="both")
+        return Xtr, ytr, Xte, yte, "MNIST"
+    except FileNotFoundError:
+        if not fallback:
+            raise
     from skdfal import load_digits_images
 
     X, y = load_digits_images()

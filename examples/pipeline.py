@@ -77,7 +77,7 @@ def mlp():
 # %%
 pipe = Pipeline([
     ("scale", StandardScaler()),
-    ("al", ActiveLearningClassifier(mlp(), DFALMargin(), n_initial=20, query_size=20, budget=80, random_state=0)),
+    ("al", ActiveLearningClassifier(mlp(), DFALMargin(), n_initial=20, n_instances=20, budget=80, random_state=0)),
 ])
 cv = cross_validate(pipe, X, y, cv=3, return_estimator=True)
 print("cross-validated accuracy with 80 labels:", np.round(cv["test_score"], 3))
@@ -90,7 +90,7 @@ print("labels paid per fold:", [est.named_steps["al"].n_labels_paid_ for est in 
 # %%
 clf = ActiveLearningClassifier(
     make_pipeline(StandardScaler(), mlp()), DFALMargin(),
-    n_initial=20, query_size=20, budget=80, adversarial_augmentation=True,
+    n_initial=20, n_instances=20, budget=80, adversarial_augmentation=True,
     validation_size=0.3, random_state=0,
 ).fit(X, y)
 print(

@@ -59,7 +59,7 @@ X, _, y, _ = train_test_split(X, y, train_size=600, random_state=0, stratify=y)
 
 # %%
 net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, lr=1e-2, batch_size=16)
-al = ActiveLearningClassifier(net, n_initial=20, query_size=20, budget=80, random_state=0)
+al = ActiveLearningClassifier(net, n_initial=20, n_instances=20, budget=80, random_state=0)
 strategies = [DFALMargin(), RandomSampling(), EntropySampling()]
 # n_jobs=-1 would run the fits in parallel processes (nets and strategies
 # pickle); starting them costs more than this small search takes.
@@ -89,7 +89,7 @@ print("best:", type(search.best_params_["query_strategy"]).__name__)
 # %%
 runs = [
     ActiveLearningClassifier(
-        net, strategy, n_initial=20, query_size=20, budget=80, validation_size=0.3, random_state=seed
+        net, strategy, n_initial=20, n_instances=20, budget=80, validation_size=0.3, random_state=seed
     ).fit(X, y)
     for strategy in strategies
     for seed in (0, 1)

@@ -40,7 +40,6 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 import pickle
 import threading
 import uuid
@@ -50,6 +49,7 @@ import numpy as np
 
 from .strategies import QueryStrategy, all_strategies, select_streamed
 from .utils._pool import iter_pool, pool_length, take_rows
+from .utils._validation import check_count
 
 __all__ = ["score_distributed", "query_distributed"]
 
@@ -69,6 +69,7 @@ def _import_distributed():
 def _check_strategy(strategy):
     if not isinstance(strategy, QueryStrategy):
         raise TypeError(f"strategy must be a skdfal QueryStrategy, got {type(strategy).__name__}")
+    strategy._validate_params()
     if not strategy.tags.pointwise:
         pointwise = sorted({e.cls.__name__ for e in all_strategies().values() if e.tags.pointwise})
         raise ValueError(
@@ -95,7 +96,7 @@ def _score_chunk(token, blob, chunk):
         _, filename, dtype, shape, offset, start, stop = chunk
         pool = np.memmap(filename, dtype=dtype, mode="r", shape=shape, offset=offset)
         chunk = pool[start:stop]
-    return np.asarray(strategy.score_batches(classifier, chunk), dtype=np.float64)
+    return strategy.score(classifier, chunk)
 
 
 def _memmap_recipe(pool):
@@ -152,8 +153,7 @@ def _iter_distributed_scores(strategy, classifier, X_pool, client, chunk_size, m
     """The chunks' scores in pool order, as the cluster returns them."""
     distributed = _import_distributed()
     _check_strategy(strategy)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    check_count(chunk_size, "chunk_size")
     if pool_length(X_pool) == 0:
         raise ValueError("X_pool is empty: there is nothing to score")
     if client is None:
@@ -194,15 +194,14 @@ def query_distributed(strategy, classifier, X_pool, n_instances=1, *, client=Non
     strategy itself would.
     """
     _check_strategy(strategy)
-    if isinstance(n_instances, bool) or not isinstance(n_instances, numbers.Integral) or n_instances < 1:
-        raise ValueError(f"n_instances must be an integer >= 1, got {n_instances!r}")
+    n_instances = check_count(n_instances, "n_instances")
     n_pool = pool_length(X_pool)
     if n_pool is not None and n_instances > n_pool:
         raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
-    candidates = strategy._candidates(n_pool, n_instances)
-    pool = X_pool if candidates is None else take_rows(X_pool, candidates)
+    subset = strategy._subset(n_pool, n_instances)
+    pool = X_pool if subset is None else take_rows(X_pool, subset)
     # Only the best n_instances are kept as the chunks come back.
     parts = _iter_distributed_scores(strategy, classifier, pool, client, chunk_size, max_in_flight)
     picked, scores = select_streamed(parts, n_instances, largest=strategy.largest)
-    indices = picked if candidates is None else candidates[picked]
+    indices = picked if subset is None else subset[picked]
     return indices.astype(np.int64), scores

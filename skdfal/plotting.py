@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_learning_curves", "plot_query_gallery", "plot_margin_distribution"]
+__all__ = ["plot_learning_curves", "plot_paired_differences", "plot_query_gallery", "plot_margin_distribution"]
 
 
 def _as_frame(results):
@@ -357,4 +357,62 @@ def plot_margin_distribution(
     ax.set_xlabel("DeepFool perturbation norm")
     ax.set_ylabel("samples")
     ax.legend(fontsize="small")
+    return ax
+
+
+def plot_paired_differences(results, ax=None, *, baseline="random", strategies=None, title=None):
+    """Each strategy's accuracy minus the baseline's, paired by seed, with its 95% interval.
+
+    Above zero, a strategy beats the baseline at that label count; an
+    interval that straddles zero says the seeds cannot tell.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame or iterable of dict
+        Learning-curve rows (as for :func:`plot_learning_curves`).
+    ax : matplotlib Axes, optional
+    baseline : str, default="random"
+    strategies : list of str, optional
+        Which strategies to draw (default: all but the baseline, sorted).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skdfal.plotting import plot_paired_differences
+    >>> rows = [{"strategy": s, "seed": k, "n_labels": n, "accuracy": a + 0.01 * k * (s == "dfal")}
+    ...         for s, a in [("dfal", 0.5), ("random", 0.4)] for k in range(3) for n in (10, 20)]
+    >>> [line.get_label() for line in plot_paired_differences(rows).get_lines()][:1]
+    ['dfal']
+    """
+    import matplotlib.pyplot as plt
+
+    from .learners._curves import paired_differences
+
+    frame = _as_frame(results)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    budgets = sorted(int(n) for n in frame["n_labels"].unique())
+    table = paired_differences(frame, budgets, baseline=baseline)
+    names = list(strategies) if strategies is not None else sorted(
+        n for n in frame["strategy"].unique() if n != baseline
+    )
+    for name in names:
+        part = table.loc[name].dropna(subset=["mean"])
+        xs = part.index.to_numpy(dtype=float)
+        (line,) = ax.plot(xs, part["mean"].to_numpy(), label=name)
+        band = part.dropna(subset=["low", "high"])
+        ax.fill_between(band.index.to_numpy(dtype=float), band["low"], band["high"],
+                        color=line.get_color(), alpha=0.15, linewidth=0)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel("labels paid")
+    ax.set_ylabel(f"accuracy minus {baseline}'s (same seed)")
+    ax.set_title(title or f"Paired difference to {baseline} (mean, 95% interval over seeds)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
     return ax

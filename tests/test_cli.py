@@ -13,7 +13,7 @@ from skdfal.cli import main
 def test_run_compares_dfal_and_random(tmp_path, capsys):
     out = tmp_path / "rows.csv"
     code = main(
-        ["run", "--rounds", "2", "--seeds", "1", "--epochs", "3", "--query-size", "5",
+        ["run", "--rounds", "2", "--seeds", "1", "--steps", "20", "--n-instances", "5", "--jobs", "1",
          "--output", str(out), "--no-progress"]
     )
     assert code == 0

@@ -29,9 +29,9 @@ def _estimators():
         ActiveLearner(lr, skdfal.random_sampling),
         # A budget below the checks' sample counts makes the loop really
         # query: 5 initial labels, then rounds of 5 until 20 are paid.
-        ActiveLearningClassifier(lr, RandomSampling(), n_initial=5, query_size=5, budget=20),
+        ActiveLearningClassifier(lr, RandomSampling(), n_initial=5, n_instances=5, budget=20),
         ActiveLearningClassifier(
-            lr, EntropySampling(), n_initial=6, query_size=4, budget=18, validation_size=0.2
+            lr, EntropySampling(), n_initial=6, n_instances=4, budget=18, validation_size=0.2
         ),
     ]
 

@@ -63,7 +63,7 @@ def test_budget_rounds_and_learning_curve(small_digits):
     X, y = small_digits
     clf = ActiveLearningClassifier(
         LogisticRegression(max_iter=300), EntropySampling(),
-        n_initial=15, query_size=10, budget=42, validation_size=100, random_state=0,
+        n_initial=15, n_instances=10, budget=42, validation_size=100, random_state=0,
     ).fit(X.reshape(len(X), -1), y)
     # 15 initial, then 10 + 10 + 7 (the last round stops at the budget).
     assert [row["n_labels"] for row in clf.learning_curve_] == [15, 25, 35, 42]
@@ -88,7 +88,7 @@ def test_only_queried_labels_matter(small_digits):
     X = X.reshape(len(X), -1)
     make = lambda: ActiveLearningClassifier(  # noqa: E731
         LogisticRegression(max_iter=300), EntropySampling(),
-        n_initial=10, query_size=10, budget=40, stratify_initial=False, random_state=3,
+        n_initial=10, n_instances=10, budget=40, stratify_initial=False, random_state=3,
     )
     clf = make().fit(X, y)
     unpaid = np.setdiff1d(np.arange(len(y)), np.concatenate([clf.initial_indices_, clf.queried_indices_]))
@@ -103,7 +103,7 @@ def test_strategies_query_differently_from_the_same_start(small_digits):
     X, y = small_digits
     fitted = {
         name: ActiveLearningClassifier(
-            lenet(max_epochs=10), strategy, n_initial=20, query_size=10, budget=40, random_state=0
+            lenet(max_epochs=10), strategy, n_initial=20, n_instances=10, budget=40, random_state=0
         ).fit(X, y)
         for name, strategy in [("dfal", DFALMargin()), ("random", RandomSampling()), ("entropy", EntropySampling())]
     }
@@ -126,7 +126,7 @@ def test_same_seed_same_run_and_reproducible_random_strategy(small_digits):
     X = X.reshape(len(X), -1)
     est = ActiveLearningClassifier(
         LogisticRegression(max_iter=300), RandomSampling(random_state=7),
-        n_initial=10, query_size=5, budget=30, random_state=1,
+        n_initial=10, n_instances=5, budget=30, random_state=1,
     )
     a, b = clone(est).fit(X, y), clone(est).fit(X, y)
     np.testing.assert_array_equal(a.queried_indices_, b.queried_indices_)
@@ -141,7 +141,7 @@ def test_no_budget_labels_the_whole_pool():
     X = rng.normal(size=(47, 4))
     y = (X[:, 0] > 0).astype(int)
     clf = ActiveLearningClassifier(
-        LogisticRegression(), RandomSampling(), n_initial=5, query_size=10, budget=None,
+        LogisticRegression(), RandomSampling(), n_initial=5, n_instances=10, budget=None,
         validation_size=7, random_state=0,
     ).fit(X, y)
     # 40 pool samples: 5 initial, then 10, 10, 10 and the last 5.
@@ -170,7 +170,7 @@ def test_missing_classes_get_zero_probability():
     "params, error",
     [
         ({"n_initial": 0}, ValueError),
-        ({"query_size": 1.5}, ValueError),
+        ({"n_instances": 1.5}, ValueError),
         ({"budget": "all"}, ValueError),
         ({"validation_size": 1.0}, ValueError),
         ({"query_strategy": "dfal"}, TypeError),
@@ -187,7 +187,7 @@ def test_bad_parameters_are_reported(params, error):
 def test_grid_search_over_three_strategies_on_digits(small_digits):
     X, y = small_digits
     search = GridSearchCV(
-        ActiveLearningClassifier(lenet(), n_initial=20, query_size=20, budget=60, random_state=0),
+        ActiveLearningClassifier(lenet(), n_initial=20, n_instances=20, budget=60, random_state=0),
         {"query_strategy": [DFALMargin(), RandomSampling(), EntropySampling()]},
         cv=2,
         n_jobs=2,
@@ -205,7 +205,7 @@ def test_grid_search_over_nested_parameters(small_digits):
     X, y = small_digits
     search = GridSearchCV(
         ActiveLearningClassifier(
-            lenet(max_epochs=8), DFALMargin(), n_initial=20, query_size=10, budget=30, random_state=0
+            lenet(max_epochs=8), DFALMargin(), n_initial=20, n_instances=10, budget=30, random_state=0
         ),
         [
             {"budget": [30, 40]},
@@ -250,7 +250,7 @@ def test_pipeline_scaler_then_dfal_on_a_2d_network(small_digits):
     flat = X.reshape(len(X), -1)
     pipe = Pipeline([
         ("scale", StandardScaler()),
-        ("al", ActiveLearningClassifier(mlp(), DFALMargin(), n_initial=20, query_size=20, budget=80, random_state=0)),
+        ("al", ActiveLearningClassifier(mlp(), DFALMargin(), n_initial=20, n_instances=20, budget=80, random_state=0)),
     ])
     pipe.fit(flat[:300], y[:300])
     assert pipe.named_steps["al"].n_labels_paid_ == 80
@@ -263,7 +263,7 @@ def test_reshaping_step_feeds_images_to_a_cnn(small_digits):
     to_images = FunctionTransformer(lambda Z: np.asarray(Z, dtype=np.float32).reshape(-1, 1, 8, 8))
     pipe = make_pipeline(
         to_images,
-        ActiveLearningClassifier(lenet(max_epochs=8), DFALMargin(), n_initial=20, query_size=10, budget=40, random_state=0),
+        ActiveLearningClassifier(lenet(max_epochs=8), DFALMargin(), n_initial=20, n_instances=10, budget=40, random_state=0),
     )
     pipe.fit(flat[:300], y[:300])
     al = pipe[-1]
@@ -277,7 +277,7 @@ def test_dfal_through_an_inner_pipeline_with_adversarial_copies(small_digits):
     flat = X.reshape(len(X), -1).astype(np.float64)
     clf = ActiveLearningClassifier(
         make_pipeline(StandardScaler(), mlp(max_epochs=15)), DFALMargin(),
-        n_initial=20, query_size=10, budget=40, adversarial_augmentation=True, random_state=0,
+        n_initial=20, n_instances=10, budget=40, adversarial_augmentation=True, random_state=0,
     ).fit(flat, y)
     learner = clf.learner_
     n_copies = int(learner.is_adversarial_.sum())
@@ -347,4 +347,4 @@ def test_a_strategy_returning_repeats_is_reported():
     X = np.random.RandomState(0).normal(size=(30, 3))
     y = np.arange(30) % 3
     with pytest.raises(ValueError, match="1 distinct"):
-        ActiveLearningClassifier(LogisticRegression(), repeats, n_initial=5, query_size=3, budget=10).fit(X, y)
+        ActiveLearningClassifier(LogisticRegression(), repeats, n_initial=5, n_instances=3, budget=10).fit(X, y)

@@ -19,7 +19,7 @@ from skdfal.plotting import plot_learning_curves  # noqa: E402
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
-TINY = dict(n_initial=10, query_size=10, epochs=2, progress=False)
+TINY = dict(n_initial=10, n_instances=10, steps=20, progress=False)
 
 
 def test_digits_end_to_end(tmp_path):
@@ -75,8 +75,8 @@ def test_budget_extension_continues_and_protocol_change_is_refused(tmp_path):
     extended = run_benchmark("digits", ["coreset"], [0], budget=30, output=out, **TINY)
     direct = run_benchmark("digits", ["coreset"], [0], budget=30, output=tmp_path / "d.csv", **TINY)
     assert extended["queried"].tolist() == direct["queried"].tolist()
-    with pytest.raises(ValueError, match="epochs"):
-        run_benchmark("digits", ["coreset"], [0], budget=30, output=out, **{**TINY, "epochs": 3})
+    with pytest.raises(ValueError, match="steps"):
+        run_benchmark("digits", ["coreset"], [0], budget=30, output=out, **{**TINY, "steps": 30})
     with pytest.raises(ValueError, match="unknown strategy"):
         run_benchmark("digits", ["nope"], [0], budget=30, **TINY)
 
@@ -92,7 +92,7 @@ def test_parallel_runs_match_serial(tmp_path):
 @pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
 def test_mnist_harness(tmp_path):
     frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=MNIST_DIR, pool_size=1000,
-                          test_size=300, budget=20, pool_subsample=200, epochs=1, progress=False)
+                          test_size=300, budget=20, subsample=200, steps=5, progress=False)
     assert frame.groupby("strategy")["n_labels"].max().tolist() == [20, 20]
 
 
@@ -140,7 +140,7 @@ def test_plot_learning_curves_draws_mean_and_band():
 def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
     out = tmp_path / "bench.csv"
     assert main(["benchmark", "--dataset", "digits", "--strategies", "random,least_confidence",
-                 "--seeds", "0", "--budget", "20", "--epochs", "1", "--output", str(out),
+                 "--seeds", "0", "--budget", "20", "--steps", "5", "--output", str(out),
                  "--no-progress", "--budgets", "10,20"]) == 0
     for suffix in (".csv", ".png", ".svg", ".summary.md"):
         assert (tmp_path / f"bench{suffix}").is_file()

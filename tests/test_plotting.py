@@ -38,7 +38,7 @@ def test_learning_curves_of_fitted_estimators(digits, tmp_path):
     X = X[:300].reshape(300, -1)
     fitted = [
         ActiveLearningClassifier(
-            LogisticRegression(max_iter=200), RandomSampling(), n_initial=10, query_size=10,
+            LogisticRegression(max_iter=200), RandomSampling(), n_initial=10, n_instances=10,
             budget=40, validation_size=100, random_state=seed,
         ).fit(X, y[:300])
         for seed in (0, 1)
@@ -105,7 +105,7 @@ def test_query_gallery_of_an_active_learning_classifier(digits, tmp_path):
     X, y = digits
     X, y = X[:300], y[:300]
     net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=10, lr=1e-2, batch_size=16)
-    clf = ActiveLearningClassifier(net, DFALMargin(), n_initial=20, query_size=5, budget=30, random_state=0)
+    clf = ActiveLearningClassifier(net, DFALMargin(), n_initial=20, n_instances=5, budget=30, random_state=0)
     clf.fit(X, y)
     axes = plot_query_gallery(clf, X, n_images=3)
     # By default the gallery shows what the run queried, in query order.

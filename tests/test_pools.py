@@ -1,56 +1,24 @@
 """Pools that are not in-memory arrays: same answers, memory bounded by the batch size.
 
-Every query strategy exported by ``skdfal.strategies`` is run on the same
-samples held as a numpy array (the reference) and as a memmap, a tensor, torch
-Datasets, a DataLoader, a generator and a list of batches; indices and scores
-must agree.  Strategies added later are picked up automatically.
+That every registered strategy gives the in-memory answer on every kind of
+pool is part of the strategy contract (``test_strategy_contract.py``); here,
+DFAL's scores sample by sample, the pool reader itself, and memory.
 """
 
 from __future__ import annotations
 
-import inspect
 import mmap
 import sys
 
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from _pools import POOL_KINDS, make_pool
 
-import skdfal.strategies as strategies_module
 from skdfal import ActiveLearner, DFALMargin, make_classifier
-from skdfal.strategies import QueryStrategy
 from skdfal.utils._pool import iter_pool, pool_length, take_rows
 
 N_POOL, N_QUERY = 48, 5
-
-
-def strategy_classes():
-    found = []
-    for name in strategies_module.__all__:
-        obj = getattr(strategies_module, name)
-        if inspect.isclass(obj) and issubclass(obj, QueryStrategy) and obj is not QueryStrategy:
-            found.append(obj)
-    return found
-
-
-def make_strategy(cls):
-    params = cls().get_params()
-    fixed = {k: 0 for k in ("random_state",) if k in params}
-    return cls(**fixed)
-
-
-class ArrayDataset(Dataset):
-    """Items are bare numpy samples (no label)."""
-
-    def __init__(self, X):
-        self.X = X
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self.X[i]
 
 
 @pytest.fixture(scope="module")
@@ -64,56 +32,6 @@ def learner(digits):
 def pool_array(digits):
     X, _ = digits
     return np.ascontiguousarray(X[600 : 600 + N_POOL])
-
-
-def make_pool(kind, X, tmp_path):
-    """The samples of ``X`` in container ``kind`` (a fresh one per call: generators run once)."""
-    y = torch.zeros(len(X), dtype=torch.long)
-    if kind == "memmap":
-        path = tmp_path / "pool.dat"
-        mm = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
-        mm[:] = X
-        mm.flush()
-        del mm
-        return np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
-    if kind == "tensor":
-        return torch.from_numpy(X.copy())
-    if kind == "dataset_xy":
-        return TensorDataset(torch.from_numpy(X.copy()), y)
-    if kind == "dataset_x":
-        return ArrayDataset(X.copy())
-    if kind == "dataloader":
-        return DataLoader(TensorDataset(torch.from_numpy(X.copy()), y), batch_size=7, shuffle=False)
-    if kind == "generator":
-        return (X[i : i + 9].copy() for i in range(0, len(X), 9))
-    if kind == "batch_list":
-        return [torch.from_numpy(X[i : i + 11].copy()) for i in range(0, len(X), 11)]
-    raise AssertionError(kind)
-
-
-POOL_KINDS = ["memmap", "tensor", "dataset_xy", "dataset_x", "dataloader", "generator", "batch_list"]
-# Pools whose batches the user cut (sizes 7, 9, 11 instead of the strategy's).
-# BALD draws its dropout masks batch by batch: it gives the in-memory answer
-# on them only because iter_pool re-cuts them at the array's boundaries.
-USER_BATCHED = {"dataloader", "generator", "batch_list"}
-
-
-def _params():
-    for cls in strategy_classes():
-        for kind in POOL_KINDS:
-            yield pytest.param(cls, kind, id=f"{cls.__name__}-{kind}")
-
-
-@pytest.mark.parametrize("cls, kind", list(_params()))
-def test_every_strategy_gives_the_in_memory_answer_on_any_pool(cls, kind, learner, pool_array, tmp_path):
-    strategy = make_strategy(cls)
-    if getattr(strategy, "subsample", None) is not None:
-        pytest.skip("sub-sampling needs an indexable pool")  # pragma: no cover
-    ref_idx, ref_scores = strategy(learner, pool_array, n_instances=N_QUERY)
-    idx, scores = strategy(learner, make_pool(kind, pool_array, tmp_path), n_instances=N_QUERY)
-    np.testing.assert_array_equal(idx, ref_idx)
-    # Batches of another size may change float32 rounding in the convolutions.
-    np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("kind", POOL_KINDS)

@@ -40,7 +40,7 @@ class StreamedScores(QueryStrategy):
         self.subsample = subsample
         self.random_state = random_state
 
-    def iter_scores(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         for start in range(0, len(self.scores), self.chunk):
             yield self.scores[start : start + self.chunk].copy()
 
@@ -68,11 +68,11 @@ def test_a_strategy_must_score_somehow():
         def __init__(self, *, subsample=None, random_state=None):
             self.subsample, self.random_state = subsample, random_state
 
-    with pytest.raises(NotImplementedError, match="neither iter_scores nor score_batches"):
+    with pytest.raises(NotImplementedError, match="does not implement _iter_scores"):
         Empty()(None, np.zeros((3, 1)), 1)
 
 
 def test_too_many_instances_for_a_streamed_pool():
     strategy = StreamedScores(scores=np.arange(5.0), chunk=2)
     with pytest.raises(ValueError, match=r"n_instances=6 is larger than the pool \(5 samples\)"):
-        strategy.select(None, None, 6)
+        strategy._select(None, None, 6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -10,9 +11,9 @@ import warnings
 import numpy as np
 import pytest
 
-from skdfal.labeling import LabelingSession, make_digits_session
-from skdfal.labeling._journal import SessionError, SessionWarning, atomic_write, sha256_file
-from skdfal.labeling._store import strategy_registry
+from skdfal.labeling import LabelingSession, SessionError, SessionWarning, make_digits_session
+from skdfal.labeling._fs import SessionDir
+from skdfal.strategies import all_strategies, get_strategy
 
 
 def _label_batches(session, y, n):
@@ -145,14 +146,41 @@ def test_registered_strategies_only(tmp_path, digits):
     X, _ = digits
     with pytest.raises(TypeError, match="registered strategy"):
         LabelingSession.create(tmp_path / "a", X[:20], query_strategy=lambda *a: None)
-    assert "dfal_margin" in strategy_registry() and "random_sampling" in strategy_registry()
+    assert get_strategy("dfal_margin").cls.__name__ == "DFALMargin"
+    assert get_strategy("random_sampling") is all_strategies()["random"]
     # A session file naming anything else is refused on opening.
     LabelingSession.create(tmp_path / "b", X[:20], query_strategy="random_sampling").close()
     cfg = json.loads((tmp_path / "b" / "session.json").read_text())
+    assert cfg["strategy"]["name"] == "random"  # the registry key is what is saved
     cfg["strategy"]["name"] = "os.system"
     (tmp_path / "b" / "session.json").write_text(json.dumps(cfg))
     with pytest.raises(SessionError, match=r"session\.json.*unknown strategy 'os.system'"):
         LabelingSession(tmp_path / "b")
+
+
+@pytest.mark.parametrize("name", ["random_sampling", "RandomSampling", "randomsampling", "random"])
+def test_sessions_saved_with_older_strategy_names_still_open(tmp_path, digits, name):
+    X, _ = digits
+    LabelingSession.create(tmp_path / "s", X[:20], query_strategy="random_sampling").close()
+    _edit_json(tmp_path / "s" / "session.json",
+               strategy={"name": name, "params": {"subsample": None, "random_state": None}})
+    with LabelingSession(tmp_path / "s", readonly=True) as session:
+        assert type(session.learner.query_strategy).__name__ == "RandomSampling"
+        assert not session.shows_adversarial  # from the strategy's tags
+
+
+def test_numpy_scalars_are_accepted_as_parameters(tmp_path, digits):
+    X, y = digits
+    session = LabelingSession.create(
+        tmp_path / "s", X[:30], query_strategy="dfal_margin", strategy_params={"max_iter": np.int64(5)},
+        estimator={"max_epochs": np.int64(1), "lr": np.float32(0.01), "input_shape": (1, 8, 8)},
+        n_instances=np.int64(3), random_state=np.int64(4), class_names=np.arange(10),
+        initial_labels={np.int64(0): np.int64(int(y[0]))},
+    )
+    with session:
+        assert session.n_instances == 3 and session.labels == {0: int(y[0])}
+        assert session.learner.query_strategy.max_iter == 5
+        assert len(session.query()) == 3
 
 
 def test_initial_labels_external_pool_and_exhaustion(tmp_path, digits):
@@ -188,11 +216,12 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         fh.write(b"new but incomp")
         raise RuntimeError("crash mid-write")
 
-    with pytest.raises(RuntimeError):
-        atomic_write(target, half_then_crash)
-    assert target.read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # no temp left over
-    atomic_write(target, lambda fh: fh.write(b"new"))
+    with SessionDir(tmp_path) as folder:
+        with pytest.raises(RuntimeError):
+            folder.atomic_write("f.json", half_then_crash)
+        assert target.read_text() == "old"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # no temp left over
+        folder.atomic_write("f.json", lambda fh: fh.write(b"new"))
     assert target.read_text() == "new"
 
 
@@ -303,6 +332,10 @@ def test_damaged_files_raise_clear_errors_naming_the_file(closed_session, damage
     damage(closed_session)
     with pytest.raises(SessionError, match=match):
         LabelingSession(closed_session)
+
+
+def sha256_file(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _truncate(path):

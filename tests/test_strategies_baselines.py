@@ -263,3 +263,16 @@ def test_strategies_accept_memmaps_datasets_and_subsample(strategy, fitted_net, 
     assert strategy(learner, dataset, 4)[0].tolist() == ref.tolist()
     idx, _ = clone(strategy).set_params(subsample=30, random_state=0)(learner, pool, 4)
     assert len(set(idx.tolist())) == 4 and idx.max() < 100
+
+
+def test_scikit_activeml_entropy_picks_what_our_entropy_picks(fitted_net, digits):
+    # The same fitted net scored by two libraries: the top entropies agree.
+    from skdfal import ActiveLearner, EntropySampling
+    from skdfal.strategies import SkactivemlStrategy
+
+    X, y = digits
+    learner = ActiveLearner(fitted_net)
+    learner.restore(fitted_net, X[:600], y[:600])
+    ours, _ = EntropySampling()(learner, X[900:1200], n_instances=8)
+    theirs, _ = SkactivemlStrategy("entropy", random_state=0)(learner, X[900:1200], n_instances=8)
+    assert sorted(ours.tolist()) == sorted(theirs.tolist())

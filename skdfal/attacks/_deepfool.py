@@ -21,6 +21,7 @@ Numerical choices (each one measured on trained CNNs, see the project docs):
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -86,19 +87,40 @@ def _flat_norm(v: torch.Tensor, p: float) -> torch.Tensor:
     return torch.linalg.vector_norm(v.flatten(1), ord=p, dim=1)
 
 
-def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps):
-    if not (isinstance(max_iter, int) and max_iter >= 1):
+def _is_int(value) -> bool:
+    # numpy integers count; bools do not (True is not a count).
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip):
+    """Validate every parameter; returns ``clip`` as a pair of floats (or ``None``)."""
+    if not (_is_int(max_iter) and max_iter >= 1):
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    if not (isinstance(overshoot, (int, float)) and math.isfinite(overshoot) and overshoot >= 0):
+    if not (_is_real(overshoot) and overshoot >= 0):
         raise ValueError(f"overshoot must be a finite number >= 0, got {overshoot!r}")
-    if norm not in (2, float("inf")):
+    if not isinstance(norm, numbers.Real) or isinstance(norm, bool) or norm not in (2, math.inf):
         raise ValueError(f"norm must be 2 or float('inf'), got {norm!r}")
-    if candidates is not None and not (isinstance(candidates, int) and candidates >= 2):
+    if candidates is not None and not (_is_int(candidates) and candidates >= 2):
         raise ValueError(f"candidates must be None or an integer >= 2, got {candidates!r}")
-    if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
+    if batch_size is not None and not (_is_int(batch_size) and batch_size >= 1):
         raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
-    if not (isinstance(step_eps, (int, float)) and step_eps >= 0):
-        raise ValueError(f"step_eps must be a number >= 0, got {step_eps!r}")
+    if not (_is_real(step_eps) and step_eps >= 0):
+        raise ValueError(f"step_eps must be a finite number >= 0, got {step_eps!r}")
+    if clip is None:
+        return None
+    if (
+        isinstance(clip, (str, bytes))
+        or not hasattr(clip, "__len__")
+        or len(clip) != 2
+        or not all(_is_real(bound) for bound in clip)
+        or not clip[0] < clip[1]
+    ):
+        raise ValueError(f"clip must be None or a pair (low, high) of finite numbers with low < high, got {clip!r}")
+    return float(clip[0]), float(clip[1])
 
 
 def deepfool(
@@ -164,7 +186,9 @@ def deepfool(
     >>> int(res.labels[0]), int(res.adversarial_labels[0])
     (0, 1)
     """
-    _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps)
+    clip = _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module returning logits, got {type(module).__name__}")
     if not isinstance(X, torch.Tensor):
         raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
     if X.ndim < 2:
@@ -172,16 +196,22 @@ def deepfool(
     n = X.shape[0]
     if n == 0:
         raise ValueError("X holds no samples")
-    step = n if batch_size is None else batch_size
+    if not X.is_floating_point():
+        raise ValueError(f"X must hold floating-point values, got dtype {X.dtype}")
+    finite = torch.isfinite(X.reshape(n, -1)).all(1)
+    if not bool(finite.all()):
+        bad = int((~finite).nonzero()[0, 0])
+        raise ValueError(f"X contains NaN or infinity (first at sample {bad})")
+    step = n if batch_size is None else int(batch_size)
     with frozen_eval(module):
         parts = [
             _deepfool_batch(
                 module,
                 X[start : start + step],
-                max_iter=max_iter,
+                max_iter=int(max_iter),
                 overshoot=float(overshoot),
                 p=float(norm),
-                candidates=candidates,
+                candidates=None if candidates is None else int(candidates),
                 clip=clip,
                 step_eps=float(step_eps),
                 keep=return_perturbations,
@@ -218,14 +248,21 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
         raise ValueError("DeepFool needs a module with at least 2 output classes")
     k = n_classes if candidates is None else min(candidates, n_classes)
     # Classes ordered by initial logit: column 0 is the prediction (the label
-    # we attack), columns 1..k-1 the candidate targets.
-    classes = logits0.topk(k, dim=1).indices
-    labels = classes[:, 0]
+    # we attack), columns 1..k-1 the candidate targets.  The prediction is
+    # argmax's, as in the flip test below: on tied logits topk may order the
+    # tie otherwise, and a zero perturbation would then count as a flip.
+    labels = logits0.argmax(1)
+    ranked = logits0.scatter(1, labels[:, None], math.inf)
+    classes = ranked.topk(k, dim=1).indices
     dual = 1.0 if p == math.inf else 2.0  # ||.||_q with 1/p + 1/q = 1
 
     r_tot = torch.zeros_like(x0)
     n_iter = torch.zeros(n, dtype=torch.long, device=device)
     converged = torch.zeros(n, dtype=torch.bool, device=device)
+    # Rows whose linearisation reaches no boundary (every gradient difference
+    # zero: dead ReLUs, a constant model) can never flip: they stop, are
+    # reported as not converged with an infinite norm, and get no copy.
+    stuck = torch.zeros(n, dtype=torch.bool, device=device)
     adv_labels = labels.clone()
     active = torch.arange(n, device=device)
     scale = 1.0 + overshoot
@@ -244,7 +281,8 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
             # The only sync of the iteration: the stop test needs it anyway.
             # (At it == 0 the input is the clean one: a tie between top logits
             # must not count as a flip, so nothing is tested.)
-            n_still = int(active.numel() - flipped.sum())
+            done = flipped | stuck[active]
+            n_still = int(active.numel() - done.sum())
         else:
             n_still = active.numel()
         if n_still == 0 or it == max_iter:
@@ -252,14 +290,15 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
         if n_still < active.numel():
             # Backward passes cost ~k forwards each: re-run the forward on the
             # samples still in play rather than backpropagating through rows
-            # that have already flipped.  A stable sort puts the unflipped
-            # rows first, in order, without a second sync.
-            rows = torch.argsort(flipped.to(torch.uint8), stable=True)[:n_still]
+            # that have already flipped (or are stuck).  A stable sort puts
+            # the rows still in play first, in order, without a second sync.
+            rows = torch.argsort(done.to(torch.uint8), stable=True)[:n_still]
             active = active[rows]
             x_a = adversarial(active).requires_grad_(True)
             with torch.enable_grad():
                 logits = module(x_a)
-        r_step = _linearised_step(logits, x_a, classes[active], dual, p, step_eps, clip)
+        r_step, reachable = _linearised_step(logits, x_a, classes[active], dual, p, step_eps, clip)
+        stuck[active] |= ~reachable
         r_tot[active] += r_step
         n_iter[active] += 1
         x_a = adversarial(active).requires_grad_(True)
@@ -284,6 +323,9 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
 
 def _linearised_step(logits, x_a, classes, dual, p, step_eps, clip=None):
     """One DeepFool step for every row: towards the nearest linearised boundary.
+
+    Returns the step and, per row, whether any boundary was reachable (a
+    row with no usable gradient gets a zero step and ``False``).
 
     ``classes[:, 0]`` is the attacked label, ``classes[:, 1:]`` the targets.
     One backward pass per target column over the shared forward graph; the
@@ -319,9 +361,14 @@ def _linearised_step(logits, x_a, classes, dual, p, step_eps, clip=None):
         best_dist = torch.where(better, dist, best_dist)
         best_f = torch.where(better, f_abs, best_f)
         best_w = torch.where(better.view(view), w, best_w)
-    w_norm = _flat_norm(best_w, dual).clamp_min(1e-30)
+    w_norm = _flat_norm(best_w, dual)
+    reachable = torch.isfinite(best_dist) & (w_norm > 0)
+    # Divide by the norm once (never its square, which underflows in float32
+    # for tiny gradients and turns 0 * inf into NaN).
+    coef = (best_f + step_eps) / torch.where(reachable, w_norm, torch.ones_like(w_norm))
     if p == math.inf:
-        coef = (best_f + step_eps) / w_norm
-        return coef.view(view) * best_w.sign()
-    coef = (best_f + step_eps) / w_norm**2
-    return coef.view(view) * best_w
+        step = coef.view(view) * best_w.sign()
+    else:
+        step = coef.view(view) * (best_w / torch.where(reachable, w_norm, torch.ones_like(w_norm)).view(view))
+    reachable &= torch.isfinite(step.flatten(1)).all(1)
+    return torch.where(reachable.view(view), step, torch.zeros_like(step)), reachable

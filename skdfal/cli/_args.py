@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "int_list", "float_list"]
+__all__ = ["positive_int", "non_negative_int", "steps_arg", "int_list", "float_list"]
 
 
 def positive_int(text: str) -> int:
@@ -16,6 +16,22 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def steps_arg(text: str):
+    """``auto`` or an integer >= 1: a training budget in optimiser steps (argparse type)."""
+    return "auto" if text == "auto" else positive_int(text)
 
 
 def int_list(text: str) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._args import float_list, int_list
+from ._args import float_list, int_list, positive_int, steps_arg
 
 __all__ = ["add_parser"]
 
@@ -31,30 +31,31 @@ def add_parser(sub):
     p.add_argument("--data-dir", default=None, help="folder of the IDX files (needed for mnist and fashion-mnist)")
     p.add_argument("--strategies", default="random,entropy,dfal",
                    help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--n-initial", type=int, default=10, help="initial labels (default 10)")
-    p.add_argument("--query-size", type=int, default=10, help="labels per round (default 10)")
-    p.add_argument("--budget", type=int, default=100, help="labels to stop at (default 100)")
+    p.add_argument("--seeds", type=int_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--n-initial", type=positive_int, default=10, help="initial labels (default 10)")
+    p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
+    p.add_argument("--budget", type=positive_int, default=100, help="labels to stop at (default 100)")
     p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
                    help="retrain a fresh net every round (default) or continue training")
-    p.add_argument("--epochs", type=int, default=30, help="epochs per round (default 30)")
-    p.add_argument("--min-updates", type=int, default=0,
-                   help="at least this many optimiser steps per round (default 0)")
+    p.add_argument("--steps", type=steps_arg, default="auto",
+                   help="optimiser steps per fit: 'auto' (grows with the labels paid) or a number (default auto)")
     p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: make_classifier's)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--pool-subsample", type=int, default=None,
+    p.add_argument("--subsample", type=positive_int, default=None,
                    help="score this many random unlabeled candidates per round (all strategies)")
-    p.add_argument("--pool-size", type=int, default=None, help="use a random subset of the pool")
-    p.add_argument("--test-size", type=int, default=None, help="use a random subset of the test set")
+    p.add_argument("--pool-size", type=positive_int, default=None, help="use a random subset of the pool")
+    p.add_argument("--test-size", type=positive_int, default=None, help="use a random subset of the test set")
+    p.add_argument("--validation-size", type=positive_int, default=None,
+                   help="evaluate on this many samples held out of the pool, not on the test set")
     p.add_argument("--output", type=Path, default=Path("skdfal-benchmark.csv"),
                    help="CSV of rows; plot and summary are written next to it")
     p.add_argument("--no-resume", action="store_true", help="discard rows already in --output")
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes, default 1)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
-    p.add_argument("--budgets", default="100,200,500,1000", help="label counts for the summary")
-    p.add_argument("--targets", default="0.9,0.95,0.97", help="accuracies for the summary")
+    p.add_argument("--jobs", type=positive_int, default=1, help="runs in parallel (processes, default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads per process (default 1)")
+    p.add_argument("--budgets", type=int_list, default="100,200,500,1000", help="label counts for the summary")
+    p.add_argument("--targets", type=float_list, default="0.9,0.95,0.97", help="accuracies for the summary")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_benchmark)
     return p
@@ -63,23 +64,24 @@ def add_parser(sub):
 def _cmd_benchmark(args):
     from ..experiments import run_benchmark, save_learning_curves, summarize, summary_markdown
 
-    seeds = int_list(args.seeds)
+    seeds = args.seeds
     if not seeds:
         raise SystemExit("--seeds: give at least one seed, e.g. 0,1,2")
     started = time.perf_counter()
     frame = run_benchmark(
         args.dataset, [s.strip() for s in args.strategies.split(",") if s.strip()], seeds,
-        data_dir=args.data_dir, n_initial=args.n_initial, query_size=args.query_size,
-        budget=args.budget, retrain=args.retrain, epochs=args.epochs, min_updates=args.min_updates,
+        data_dir=args.data_dir, n_initial=args.n_initial, n_instances=args.n_instances,
+        budget=args.budget, retrain=args.retrain, steps=args.steps,
         model=args.model, lr=args.lr, batch_size=args.batch_size, device=args.device,
-        pool_subsample=args.pool_subsample, pool_size=args.pool_size, test_size=args.test_size,
+        subsample=args.subsample, pool_size=args.pool_size, test_size=args.test_size,
+        validation_size=args.validation_size,
         output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,
         progress=not args.no_progress,
     )
     elapsed = time.perf_counter() - started
     frame = frame[frame["n_labels"] <= args.budget]
     stem = args.output.with_suffix("")
-    table = summarize(frame, budgets=int_list(args.budgets), targets=float_list(args.targets))
+    table = summarize(frame, budgets=args.budgets, targets=args.targets)
     text = summary_markdown(table)
     Path(f"{stem}.summary.md").write_text(text + "\n")
     save_learning_curves(frame, stem, title=f"{args.dataset}, {args.model}: test accuracy vs labels paid")

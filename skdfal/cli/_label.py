@@ -46,16 +46,22 @@ def add_parser(sub):
 
 
 def _cmd_label(args) -> int:
-    from ..labeling._session import LabelingSession, SessionError, make_digits_session
+    from ..labeling import LabelingSession, SessionError, make_digits_session
 
     try:
+        session = None
         if args.new_digits and not (args.session_dir / "session.json").exists():
-            session = make_digits_session(
-                args.session_dir, query_strategy=args.strategy, n_instances=args.n_instances,
-                max_epochs=args.epochs, adversarial_augmentation=args.adversarial,
-            )
-            print(f"created a digits session in {args.session_dir}")
-        else:
+            try:
+                session = make_digits_session(
+                    args.session_dir, query_strategy=args.strategy, n_instances=args.n_instances,
+                    max_epochs=args.epochs, adversarial_augmentation=args.adversarial,
+                )
+                print(f"created a digits session in {args.session_dir}")
+            except SessionError:
+                # Another `skdfal label --new-digits` made it first: open theirs (or say it is busy).
+                if not (args.session_dir / "session.json").exists():
+                    raise
+        if session is None:
             session = LabelingSession(args.session_dir)
     except (SessionError, ValueError, TypeError) as exc:
         print(f"skdfal label: {exc}", file=sys.stderr)
@@ -63,13 +69,13 @@ def _cmd_label(args) -> int:
     with session:
         return run_label_loop(
             session, sys.stdin, sys.stdout, ascii_images=not args.no_ascii,
-            png=None if args.no_png else args.session_dir / "current.png",
+            png=None if args.no_png else "current.png",
             max_answers=args.max_labels,
         )
 
 
 def _show(session, index, out, ascii_images, png):
-    from ..labeling._journal import atomic_write
+    from ..labeling._fs import SessionDir
     from ..labeling._render import as_pixels, ascii_art, png_bytes, side_by_side
 
     samples = [session.X_pool[index]]
@@ -82,12 +88,15 @@ def _show(session, index, out, ascii_images, png):
             print("(left: sample, right: its DeepFool adversarial copy)", file=out)
     if png is not None:
         data = png_bytes(side_by_side(as_pixels(samples, scale=16), gap=8))
-        atomic_write(png, lambda fh: fh.write(data))
+        # A file name in the session folder, replaced atomically: a link there is replaced, not followed.
+        with SessionDir(session.directory) as folder:
+            folder.write_bytes(str(png), data)
 
 
 def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answers=None) -> int:
     """Ask for labels until quit, end of input, ``max_answers`` or an exhausted pool.
 
+    ``png``: a file name in the session folder for a picture of each sample.
     Every label is durable when ``labeled ...`` is printed.  Returns an exit status.
     """
     print(f"{session!r}\n{HELP}", file=out)

@@ -8,13 +8,13 @@ written to a CSV file and their learning curves to a PNG beside it.
 
 from __future__ import annotations
 
-import csv
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ._args import positive_int
+from ._args import positive_int, steps_arg
 
 __all__ = ["add_parser"]
 
@@ -24,16 +24,19 @@ def add_parser(sub):
         "run",
         help="simulate DFAL vs random sampling on bundled digits (the main job)",
         description=(
-            "Pool-based active learning simulation on scikit-learn's digits with a LeNet5: "
-            "DFAL (DeepFool margins) and random sampling, same initial labels and seeds."
+            "Pool-based active learning simulation on scikit-learn's digits (70%% pool, 30%% test) "
+            "with a LeNet5: DFAL (DeepFool margins) and random sampling, same initial labels and "
+            "seeds, seeds in parallel processes."
         ),
     )
     p.add_argument("--n-initial", type=positive_int, default=20, help="initial labels (default 20)")
-    p.add_argument("--query-size", type=positive_int, default=10, help="labels per round (default 10)")
+    p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
     p.add_argument("--rounds", type=positive_int, default=20, help="query rounds (default 20)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per strategy (default 3)")
-    p.add_argument("--epochs", type=positive_int, default=40, help="training epochs per round (default 40)")
-    p.add_argument("--test-size", type=float, default=0.3, help="held-out share of digits (default 0.3)")
+    p.add_argument("--steps", type=steps_arg, default="auto",
+                   help="optimiser steps per fit: 'auto' (grows with the labels) or a number (default auto)")
+    p.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
+                   help="runs in parallel processes (default: 2, or 1 on a one-core machine)")
     p.add_argument(
         "--adversarial", action="store_true",
         help="also run DFAL with adversarial copies labelled for free",
@@ -47,49 +50,27 @@ def add_parser(sub):
 
 
 def _cmd_run(args) -> int:
-    import torch
-    from sklearn.model_selection import train_test_split
-    from tqdm.auto import tqdm
+    from ..experiments import load_benchmark_data, run_benchmark
 
-    from ..datasets import load_digits_images
-    from ..experiments._simulate import simulate
-    from ..models import make_classifier
-    from ..strategies import DFALMargin
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    X, y = load_digits_images()
-    X_pool, X_test, y_pool, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=0
-    )
-
-    def make_estimator(seed):
-        return make_classifier(
-            "lenet5", input_shape=X.shape[1:], max_epochs=args.epochs, lr=2e-3,
-            batch_size=16, random_state=seed,
-        )
-
-    plans = [("dfal", lambda seed: DFALMargin(), False), ("random", _random_factory, False)]
+    strategies = ["dfal", "random"]
     if args.adversarial:
-        plans.insert(1, ("dfal+adv", lambda seed: DFALMargin(), True))
-    total = len(plans) * args.seeds * (args.rounds + 1)
-    rows = []
+        strategies.insert(1, "dfal_adv")
+    data = load_benchmark_data("digits")
     started = time.perf_counter()
-    with tqdm(total=total, disable=args.no_progress, desc="skdfal run", unit="round") as bar:
-        for seed in range(args.seeds):
-            for name, strategy_for, adversarial in plans:
-                bar.set_postfix_str(f"{name} seed {seed}")
-                rows += simulate(
-                    make_estimator, strategy_for(seed), X_pool, y_pool, X_test, y_test,
-                    n_initial=args.n_initial, query_size=args.query_size, n_rounds=args.rounds,
-                    adversarial_augmentation=adversarial, random_state=seed,
-                    strategy_name=name, on_round=lambda row: bar.update(1),
-                )
+    # The benchmark harness with a fixed protocol: one driver for every
+    # simulated run, and its parallel processes for the seeds.
+    frame = run_benchmark(
+        "digits", strategies, list(range(args.seeds)), n_initial=args.n_initial,
+        n_instances=args.n_instances, budget=args.n_initial + args.rounds * args.n_instances,
+        steps=args.steps, output=args.output, resume=False, n_jobs=args.jobs, threads=1,
+        progress=not args.no_progress,
+    )
     elapsed = time.perf_counter() - started
-    _write_csv(rows, args.output)
+    rows = frame.to_dict("records")
     figure = _save_figure(rows, args)
-    print(_table([name for name, _, _ in plans], rows))
+    print(_table(strategies, rows))
     print(
-        f"\n{len(X_pool)} pool / {len(X_test)} test digits, {args.seeds} seed(s), "
+        f"\n{len(data[1])} pool / {len(data[3])} test digits, {args.seeds} seed(s), "
         f"mean test accuracy per round; {elapsed:.0f} s. Rows written to {args.output}, "
         f"learning curves to {figure}"
     )
@@ -104,22 +85,6 @@ def _save_figure(rows, args) -> Path:
     title = f"DFAL vs random sampling on digits (LeNet-5, {band})"
     (path,) = save_learning_curves(rows, args.output.with_suffix(""), title=title, formats=("png",))
     return Path(path)
-
-
-def _random_factory(seed):
-    from ..strategies import RandomSampling
-
-    return RandomSampling(random_state=np.random.RandomState(seed))
-
-
-def _write_csv(rows, path: Path):
-    from ..experiments._simulate import COLUMNS
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _table(strategies, rows) -> str:

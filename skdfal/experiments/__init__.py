@@ -1,5 +1,6 @@
 """Simulated active learning: one run, a benchmark of strategies x seeds, its reports."""
 
+from ..learners._curves import drop_rates, paired_differences
 from ..learners._loop import COLUMNS, initial_indices
 from ._benchmark import STRATEGIES, make_strategy, run_benchmark, run_one
 from ._data import load_benchmark_data
@@ -11,9 +12,11 @@ __all__ = [
     "COLUMNS",
     "ROW_COLUMNS",
     "STRATEGIES",
+    "drop_rates",
     "initial_indices",
     "load_benchmark_data",
     "make_strategy",
+    "paired_differences",
     "run_benchmark",
     "run_one",
     "save_learning_curves",

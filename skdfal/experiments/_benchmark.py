@@ -21,22 +21,21 @@ Examples
 --------
 >>> from skdfal.experiments import run_benchmark
 >>> frame = run_benchmark("digits", ["random", "entropy"], seeds=[0], n_initial=10,
-...                       query_size=10, budget=30, epochs=2, progress=False)  # doctest: +SKIP
+...                       n_instances=10, budget=30, steps=50, progress=False)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from ..learners._learner import ActiveLearner
-from ..learners._loop import curve_row, initial_indices, run_rounds
+from ..learners._loop import simulate_run
+from ..models import auto_steps, make_classifier
 from ..strategies import all_strategies
+from ..utils._validation import check_count
 from ._data import load_benchmark_data
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
 
@@ -67,24 +66,21 @@ def make_strategy(name, **params):
     return entry.make(**params), entry.adversarial
 
 
-def _round_seed(seed, rnd, stream):
-    """An int seed for one random stream of one round of one run."""
-    return int(np.random.SeedSequence([int(seed), int(rnd), int(stream)]).generate_state(1)[0])
+def _steps_for(n_labels, protocol):
+    """Optimiser steps of the fit after ``n_labels`` labels: the same for every strategy.
 
-
-def _epochs_for(n_train, protocol):
-    """Epochs for a training set: at least ``epochs``, and ``min_updates`` optimiser steps."""
-    per_epoch = max(1, math.ceil(n_train / protocol["batch_size"]))
-    return max(protocol["epochs"], math.ceil(protocol["min_updates"] / per_epoch))
+    The budget follows the labels paid, not the training-set size, so that
+    a strategy whose training set also holds free adversarial copies is not
+    trained longer than the others at the same labeling cost.
+    """
+    steps = protocol["steps"]
+    return auto_steps(n_labels) if steps == "auto" else int(steps)
 
 
 def _make_estimator(protocol, input_shape, n_classes, seed):
-    from ..models import make_classifier
-
     return make_classifier(
-        protocol["model"], input_shape=input_shape, n_classes=n_classes,
-        max_epochs=protocol["epochs"], lr=protocol["lr"], batch_size=protocol["batch_size"],
-        device=protocol["device"], random_state=seed,
+        protocol["model"], input_shape=input_shape, n_classes=n_classes, lr=protocol["lr"],
+        batch_size=protocol["batch_size"], device=protocol["device"], random_state=seed,
     )
 
 
@@ -98,77 +94,39 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
     seed : int
         Seeds the initial set, the network and every round's random draws.
     data : tuple
-        ``(X_pool, y_pool, X_test, y_test)``.
+        ``(X_pool, y_pool, X_eval, y_eval)``.
     protocol : dict
-        See :func:`run_benchmark` (``n_initial``, ``query_size``, ``budget``,
-        ``retrain``, ``epochs``, ``min_updates``, ``model``, ``lr``,
-        ``batch_size``, ``device``, ``pool_subsample``).
+        See :func:`run_benchmark` (``n_initial``, ``n_instances``, ``budget``,
+        ``retrain``, ``steps``, ``model``, ``lr``,
+        ``batch_size``, ``device``, ``subsample``).
     done_rows : list of dict
         Rows of an interrupted earlier attempt of this run, to replay.
     on_row : callable, optional
         Called with each new row.
     """
-    X_pool, y_pool, X_test, y_test = data
+    X_pool, y_pool, X_eval, y_eval = data
     strategy, adversarial = make_strategy(name, **(strategy_params or {}))
-    takes_seed = "random_state" in strategy.get_params()
-    n_classes = int(max(y_pool.max(), y_test.max()) + 1)
+    n_classes = int(max(y_pool.max(), y_eval.max()) + 1)
     warm = protocol["retrain"] == "warm"
     learner = ActiveLearner(
         _make_estimator(protocol, X_pool.shape[1:], n_classes, seed), strategy,
         adversarial_augmentation=adversarial, warm_start=warm,
     )
-    labeled = np.zeros(len(y_pool), dtype=bool)
-    rows = []
-
-    def emit(rnd, queried, query_time, fit_time):
-        row = curve_row(learner, name, int(seed), rnd, X_test, y_test, query_time, fit_time)
-        row["queried"] = " ".join(str(int(i)) for i in queried)
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-
     done_rows = sorted(done_rows, key=lambda r: int(r["round"]))
+    # Runs whose state cannot be rebuilt from labels alone (adversarial
+    # copies, warm start) restart from scratch.
     replayable = bool(done_rows) and not adversarial and not warm
-    if replayable:
-        # Rebuild the state after the last finished round from the labels it bought.
-        # Same rows in the same order as the interrupted run trained on, so
-        # the seeded network comes out identical.
-        bought = [np.asarray(str(row["queried"]).split(), dtype=np.int64) for row in done_rows]
-        idx = np.concatenate(bought)
-        labeled[idx] = True
-        rows.extend(dict(row) for row in done_rows)
-        first_round = int(done_rows[-1]["round"]) + 1
-        learner.estimator.set_params(max_epochs=_epochs_for(len(idx), protocol))
-        learner.fit(X_pool[idx], y_pool[idx])
-    else:
-        start = time.perf_counter()
-        init = np.sort(initial_indices(y_pool, protocol["n_initial"], seed))
-        labeled[init] = True
-        learner.estimator.set_params(max_epochs=_epochs_for(len(init), protocol))
-        learner.fit(X_pool[init], y_pool[init])
-        emit(0, init, 0.0, time.perf_counter() - start)
-        first_round = 1
-
-    def candidates(rnd, unlabeled):
-        # Each round's draws come from (seed, round): a resumed run draws what
-        # the interrupted one would have.
-        subsample = protocol["pool_subsample"]
-        if subsample is None or subsample >= len(unlabeled):
-            return unlabeled
-        rng = np.random.RandomState(_round_seed(seed, rnd, 0))
-        return np.sort(rng.choice(unlabeled, size=max(subsample, protocol["query_size"]), replace=False))
-
-    def query_kwargs(rnd):
-        return {"random_state": _round_seed(seed, rnd, 1)} if takes_seed else {}
-
-    def before_teach(n_train_after):
-        learner.estimator_.set_params(max_epochs=_epochs_for(n_train_after, protocol))
-
-    for done in run_rounds(
-        learner, X_pool, y_pool, labeled, query_size=protocol["query_size"], budget=protocol["budget"],
-        first_round=first_round, candidates=candidates, query_kwargs=query_kwargs, before_teach=before_teach,
-    ):
-        emit(done.index, done.chosen, done.query_time, done.fit_time)
+    resume = [str(row["queried"]).split() for row in done_rows] if replayable else None
+    rows = [dict(row) for row in done_rows] if replayable else []
+    rows += simulate_run(
+        learner, X_pool, y_pool, X_eval, y_eval, seed=int(seed), strategy_name=name,
+        n_initial=protocol["n_initial"], n_instances=protocol["n_instances"],
+        budget=protocol["budget"], subsample=protocol["subsample"], resume=resume,
+        before_fit=lambda est, n_labels: est.set_params(
+            callbacks__step_budget__steps=_steps_for(n_labels, protocol)
+        ),
+        on_row=on_row,
+    )
     return rows
 
 
@@ -198,18 +156,18 @@ def run_benchmark(
     data_dir=None,
     data=None,
     n_initial=10,
-    query_size=10,
+    n_instances=10,
     budget=100,
     retrain="scratch",
-    epochs=30,
-    min_updates=0,
+    steps="auto",
     model="lenet5",
-    lr=1e-3,
+    lr=None,
     batch_size=32,
     device="cpu",
-    pool_subsample=None,
+    subsample=None,
     pool_size=None,
     test_size=None,
+    validation_size=None,
     output=None,
     resume=True,
     n_jobs=1,
@@ -229,21 +187,26 @@ def run_benchmark(
     data_dir : str or Path, optional
         Folder of the MNIST / Fashion-MNIST IDX files.
     data : tuple, optional
-        ``(X_pool, y_pool, X_test, y_test)`` instead of a named dataset.
-    n_initial, query_size, budget : int
+        ``(X_pool, y_pool, X_eval, y_eval)`` instead of a named dataset.
+    n_initial, n_instances, budget : int
         Initial labels, labels per round, total labels to stop at.
     retrain : {"scratch", "warm"}, default="scratch"
         Retrain a fresh network every round, or continue training.
-    epochs : int, default=30
-    min_updates : int, default=0
-        Train at least this many optimiser steps per round (more epochs on
-        tiny labeled sets, which would otherwise see a handful of steps).
+    steps : "auto" or int, default="auto"
+        Optimiser steps of every fit, as a function of the labels paid:
+        ``"auto"`` is :func:`skdfal.models.auto_steps` of the labels paid, an
+        int the same budget for every fit.  Every strategy gets the same
+        steps at the same label count, whatever its training-set size.
     model : {"lenet5", "vgg8"}
     lr, batch_size, device
-        Training parameters (Adam).
-    pool_subsample : int, optional
+        Training parameters (see :func:`skdfal.make_classifier`; ``lr=None``
+        is its default peak learning rate).
+    subsample : int, optional
         Score only this many random unlabeled candidates per round (the same
         number for every strategy).
+    validation_size : int, optional
+        Evaluate on that many samples held out of the pool instead of the
+        test set (to choose parameters; see :func:`load_benchmark_data`).
     pool_size, test_size : int, optional
         Random subsets of the pool / test set (see :func:`load_benchmark_data`).
     output : str or Path, optional
@@ -277,14 +240,17 @@ def run_benchmark(
         raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
     protocol = {
         "dataset": dataset if data is None else "arrays", "n_initial": int(n_initial),
-        "query_size": int(query_size), "budget": int(budget), "retrain": retrain,
-        "epochs": int(epochs), "min_updates": int(min_updates), "model": model, "lr": float(lr),
+        "n_instances": int(n_instances), "budget": int(budget), "retrain": retrain,
+        "steps": steps if steps == "auto" else check_count(steps, "steps"), "model": model,
+        "lr": None if lr is None else float(lr),
         "batch_size": int(batch_size), "device": device,
-        "pool_subsample": None if pool_subsample is None else int(pool_subsample),
-        "pool_size": pool_size, "test_size": test_size,
+        "subsample": None if subsample is None else int(subsample),
+        "pool_size": pool_size, "test_size": test_size, "validation_size": validation_size,
     }
     if data is None:
-        data = load_benchmark_data(dataset, data_dir, pool_size=pool_size, test_size=test_size)
+        data = load_benchmark_data(
+            dataset, data_dir, pool_size=pool_size, test_size=test_size, validation_size=validation_size
+        )
     params = strategy_params or {}
 
     previous = {}
@@ -296,7 +262,7 @@ def run_benchmark(
         elif Path(output).is_file():
             Path(output).unlink()
 
-    rounds_per_run = 1 + math.ceil((budget - n_initial) / query_size)
+    rounds_per_run = 1 + math.ceil((budget - n_initial) / n_instances)
     tasks, finished_rows = [], []
     for seed in seeds:  # seed-major: an early stop leaves every strategy equally seeded
         for name in strategies:

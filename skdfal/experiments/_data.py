@@ -7,8 +7,13 @@ import numpy as np
 __all__ = ["load_benchmark_data"]
 
 
-def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test_size=None, random_state=0):
-    """``(X_pool, y_pool, X_test, y_test)`` for a named dataset.
+def load_benchmark_data(
+    dataset="digits", data_dir=None, *, pool_size=None, test_size=None, validation_size=None, random_state=0
+):
+    """``(X_pool, y_pool, X_eval, y_eval)`` for a named dataset.
+
+    The evaluation set is the dataset's test set, or the validation samples
+    held out of the pool with ``validation_size``.
 
     Parameters
     ----------
@@ -19,6 +24,10 @@ def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test
         Folder with the IDX files (needed for MNIST and Fashion-MNIST).
     pool_size, test_size : int, optional
         Keep a random subset of that many pool / test samples.
+    validation_size : int, optional
+        Hold that many random samples out of the pool and return them in
+        place of the test set: choices (a trainer, a strategy's parameters)
+        are made on them, never on the test set.
     random_state : int, default=0
         Draws the subsets (the same for every strategy and seed).
     """
@@ -28,21 +37,27 @@ def load_benchmark_data(dataset="digits", data_dir=None, *, pool_size=None, test
         from sklearn.model_selection import train_test_split
 
         X, y = load_digits_images()
-        X_pool, X_test, y_pool, y_test = train_test_split(
+        X_pool, X_eval, y_pool, y_eval = train_test_split(
             X, y, test_size=0.3, stratify=y, random_state=random_state
         )
     elif dataset in ("mnist", "fashion-mnist"):
         if data_dir is None:
             raise ValueError(f"{dataset} needs data_dir (the folder that holds its IDX files)")
         load = load_mnist if dataset == "mnist" else load_fashion_mnist
-        X_pool, y_pool, X_test, y_test = load(data_dir, "both")
+        X_pool, y_pool, X_eval, y_eval = load(data_dir, "both")
     else:
         raise ValueError(f"unknown dataset {dataset!r}; choose from 'digits', 'mnist', 'fashion-mnist'")
     rng = np.random.RandomState(random_state)
+    if validation_size is not None:
+        if not 0 < validation_size < len(y_pool):
+            raise ValueError(f"validation_size must be in [1, {len(y_pool) - 1}], got {validation_size!r}")
+        held = np.zeros(len(y_pool), dtype=bool)
+        held[rng.choice(len(y_pool), validation_size, replace=False)] = True
+        X_pool, y_pool, X_eval, y_eval = X_pool[~held], y_pool[~held], X_pool[held], y_pool[held]
     if pool_size is not None and pool_size < len(y_pool):
         keep = np.sort(rng.choice(len(y_pool), pool_size, replace=False))
         X_pool, y_pool = X_pool[keep], y_pool[keep]
-    if test_size is not None and test_size < len(y_test):
-        keep = np.sort(rng.choice(len(y_test), test_size, replace=False))
-        X_test, y_test = X_test[keep], y_test[keep]
-    return X_pool, y_pool, X_test, y_test
+    if test_size is not None and test_size < len(y_eval):
+        keep = np.sort(rng.choice(len(y_eval), test_size, replace=False))
+        X_eval, y_eval = X_eval[keep], y_eval[keep]
+    return X_pool, y_pool, X_eval, y_eval

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..learners._curves import drop_rates, paired_differences
+
 __all__ = ["summarize", "summary_markdown", "save_learning_curves"]
 
 
@@ -16,8 +18,8 @@ def _mean_curves(frame):
     return grouped.mean().rename("mean").to_frame().join(grouped.std(ddof=1).rename("std"))
 
 
-def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.97)):
-    """One line per strategy: accuracy at budgets, labels to reach targets, AULC.
+def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.97), baseline="random"):
+    """One line per strategy: accuracy at budgets, labels to reach targets, AULC, noise, gain.
 
     Parameters
     ----------
@@ -31,6 +33,10 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
     targets : list of float
         Accuracies to reach: the smallest label count at which the mean curve
         over seeds is at least the target (NaN when never reached).
+    baseline : str or None, default="random"
+        When its rows are present, each budget also gets the paired
+        difference to it (``diff@B``, with the 95% interval ``diff@B_low`` and
+        ``diff@B_high``, see :func:`paired_differences`).
 
     Returns
     -------
@@ -38,8 +44,9 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
         Indexed by strategy, with ``seeds``, ``acc@B``, ``acc@B_std``,
         ``labels_to_T``, ``best_acc``, ``labels_at_best``, ``aulc`` (area
         under the mean curve divided by its label range: the mean accuracy
-        over the labels spent), ``query_s`` and ``fit_s`` (mean seconds per
-        round).
+        over the labels spent), ``drop_rate`` (see :func:`drop_rates`),
+        ``query_s``, ``fit_s`` and ``eval_s`` (mean seconds per round, when
+        recorded).
 
     Examples
     --------
@@ -57,6 +64,11 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
         raise ValueError("results are empty: nothing to summarize")
     curves = _mean_curves(frame)
     max_labels = int(frame["n_labels"].max())
+    drops = drop_rates(frame)
+    reachable = [b for b in budgets if b <= max_labels]
+    diffs = None
+    if baseline is not None and (frame["strategy"] == baseline).any() and reachable:
+        diffs = paired_differences(frame, reachable, baseline=baseline)
     out = {}
     for name, curve in curves.groupby(level="strategy"):
         curve = curve.droplevel("strategy").sort_index()
@@ -79,7 +91,14 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
         ys = curve["mean"].to_numpy()
         span = xs[-1] - xs[0]
         line["aulc"] = float(np.trapezoid(ys, xs) / span) if span > 0 else float(ys[0])
-        for key in ("query_time", "fit_time"):
+        if diffs is not None and name != baseline:
+            for budget in reachable:
+                cell = diffs.loc[(name, budget)]
+                line[f"diff@{budget}"] = float(cell["mean"])
+                line[f"diff@{budget}_low"] = float(cell["low"])
+                line[f"diff@{budget}_high"] = float(cell["high"])
+        line["drop_rate"] = float(drops[name])
+        for key in ("query_time", "fit_time", "eval_time"):
             if key in part:
                 # Round 0 queries nothing: leave it out of the query time.
                 queried = "round" in part and key == "query_time"
@@ -93,7 +112,7 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
 
 def summary_markdown(table, *, digits=4):
     """A markdown table of :func:`summarize`'s output (mean ± std cells)."""
-    cols = [c for c in table.columns if not c.endswith("_std")]
+    cols = [c for c in table.columns if not c.endswith(("_std", "_low", "_high"))]
     header = ["strategy"] + [c.replace("labels_to_", "labels to ") for c in cols]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in table.iterrows():
@@ -107,6 +126,12 @@ def summary_markdown(table, *, digits=4):
                 cells.append(f"{value:.{digits}f}" + (f" ± {std:.{digits}f}" if std == std else ""))
             elif col in ("best_acc", "aulc"):
                 cells.append(f"{value:.{digits}f}")
+            elif col.startswith("diff@"):
+                low, high = row.get(col + "_low"), row.get(col + "_high")
+                ci = f" [{low:+.3f}, {high:+.3f}]" if low == low else ""
+                cells.append(f"{value:+.3f}{ci}")
+            elif col == "drop_rate":
+                cells.append(f"{100 * value:.1f}%")
             elif col.endswith("_s"):
                 cells.append(f"{value:.2f}")
             else:
@@ -116,7 +141,11 @@ def summary_markdown(table, *, digits=4):
 
 
 def save_learning_curves(results, stem, *, title=None, formats=("png", "svg")):
-    """Draw :func:`skdfal.plotting.plot_learning_curves` and save ``stem.png`` / ``stem.svg``.
+    """Draw the learning curves and save ``stem.png`` / ``stem.svg``.
+
+    With a ``random`` baseline among the strategies, a second panel shows
+    each strategy's paired difference to it with its 95% interval
+    (:func:`skdfal.plotting.plot_paired_differences`) and the drop rates.
 
     Returns
     -------
@@ -127,11 +156,25 @@ def save_learning_curves(results, stem, *, title=None, formats=("png", "svg")):
     if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import pandas as pd
 
-    from ..plotting import plot_learning_curves
+    from ..plotting import plot_learning_curves, plot_paired_differences
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    plot_learning_curves(results, ax=ax, title=title)
+    frame = results if isinstance(results, pd.DataFrame) else pd.DataFrame(list(results))
+    with_baseline = (frame["strategy"] == "random").any() and frame["strategy"].nunique() > 1
+    if with_baseline:
+        fig, (ax, ax_diff) = plt.subplots(1, 2, figsize=(14, 5))
+        plot_paired_differences(frame, ax=ax_diff)
+        # Training noise beside each name: the share of rounds that lost
+        # more than 2 points of accuracy.
+        rates = drop_rates(frame)
+        for line in ax_diff.get_lines():
+            if line.get_label() in rates:
+                line.set_label(f"{line.get_label()} (drops {100 * rates[line.get_label()]:.0f}% of rounds)")
+        ax_diff.legend(loc="lower right", fontsize="small")
+    else:
+        fig, ax = plt.subplots(figsize=(8, 5))
+    plot_learning_curves(frame, ax=ax, title=title)
     fig.tight_layout()
     paths = []
     for fmt in formats:

@@ -38,7 +38,7 @@ def typed_row(row):
     out = dict(row)
     for key in ("seed", "round", "n_labels", "n_train"):
         out[key] = int(out[key])
-    for key in ("accuracy", "query_time", "fit_time"):
+    for key in ("accuracy", "query_time", "fit_time", "eval_time"):
         out[key] = float(out[key])
     return out
 

@@ -1,13 +1,12 @@
 """Pool samples as pictures for people: PNG bytes (widgets, files) and ASCII art (terminals).
 
-Dependency-free (numpy, zlib): a labeling loop must not need a display,
-matplotlib's GUI backends or Pillow.
+PNG goes through Pillow (a dependency of matplotlib, and of skdfal), with no
+display and no GUI backend: a labeling loop runs over ssh.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 
 import numpy as np
 
@@ -82,22 +81,14 @@ def png_bytes(pixels) -> bytes:
     >>> png_bytes(np.zeros((2, 3), dtype=np.uint8))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
+    from PIL import Image  # imported here: only drawing needs it, not ``import skdfal``
+
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    if pixels.ndim == 2:
-        color_type = 0
-    elif pixels.ndim == 3 and pixels.shape[2] == 3:
-        color_type = 2
-    else:
-        raise ValueError(f"expected an (H, W) or (H, W, 3) image, got {pixels.shape}")
-    height, width = pixels.shape[:2]
-    # Each scanline starts with filter type 0 (none).
-    raw = b"".join(b"\x00" + pixels[row].tobytes() for row in range(height))
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)):
+        raise ValueError(f"pixels must be an (H, W) or (H, W, 3) image, got shape {pixels.shape}")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")  # 2-D uint8: grey ("L"), 3 channels: RGB
+    return buffer.getvalue()
 
 
 def ascii_art(samples, *, max_width: int = 40, gap: str = "   ") -> str:

@@ -1,21 +1,15 @@
 """Labeling sessions that survive crashes: a pool, an active learner and a label journal.
 
 A person labels for hours; kernels crash and processes get killed.  A
-:class:`LabelingSession` keeps everything in one directory::
-
-    session.json     configuration: pool, estimator spec, strategy name + params, version
-    pool.npy         the unlabeled pool (written once)
-    journal.jsonl    append-only journal: one line per label, skip or undo
-    snapshot.json    manifest of the latest snapshot (file names + sha256)
-    snapshots/       labels, skips, adversarial copies (.npy), model weights (.pt)
-    lock             held while a process has the session open for writing
+:class:`LabelingSession` keeps everything in one directory (the files are
+listed in :mod:`skdfal.labeling._spec`).
 
 **The journal is the source of truth.**  :meth:`LabelingSession.teach`
 appends the label to ``journal.jsonl`` and fsyncs it before returning, so a
 label is durable as soon as ``teach`` returns.  On opening, the latest
-snapshot is loaded and the journal records after it are replayed; a torn last
-line (a crash mid-append) is dropped with a warning.  Undo appends an undo
-record; nothing is ever rewritten.
+snapshot is loaded and the journal records after it are replayed (see
+:mod:`skdfal.labeling._open`).  Undo appends an undo record; nothing is ever
+rewritten.
 
 **Retraining is lazy.**  ``teach`` only records the label (milliseconds).  The
 model is retrained on the whole labeled set when the next batch is queried
@@ -25,62 +19,32 @@ after each retrain and on :meth:`~LabelingSession.close`.  A session resumed
 after a crash therefore retrains once, on its first query, if labels arrived
 after the last snapshot.
 
-**Nothing in a session directory can run code.**  The estimator is rebuilt
-from a JSON spec (the arguments of :func:`skdfal.make_classifier`), the
-strategy from a *registered* name (a :class:`~skdfal.QueryStrategy` exported
-by :mod:`skdfal.strategies`) and JSON parameters; arrays are read with
-``np.load(allow_pickle=False)`` and weights with
-``torch.load(weights_only=True)``.  Damaged, foreign or newer-version files
-raise :class:`SessionError` naming the file.
+**A folder from someone else is safe to open.**  Nothing in it is
+unpickled, no link in it is followed, no pipe in it is waited on, and a
+malformed file is a :class:`SessionError` naming it (see
+:mod:`skdfal.labeling._fs` and :mod:`skdfal.labeling._formats`).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
 
-from ._journal import (
-    Journal,
-    SessionError,
-    SessionWarning,
-    atomic_save_npy,
-    atomic_write_json,
-    encode_array,
-    load_json,
-    remove_stale_temporaries,
-    sha256_file,
-)
-from ._lock import SessionLock
-from ._state import LabelState
-from ._store import (
-    FORMAT_VERSION,
-    JOURNAL_FILE,
-    LOCK_FILE,
-    POOL_FILE,
-    SESSION_FILE,
-    SNAPSHOT_DIR,
-    SNAPSHOT_FILE,
-    build_strategy,
-    check_config,
-    load_pool,
-    new_config,
-    read_snapshot,
-    strategy_registry,
-    write_snapshot,
-)
+from ._create import create_session
+from ._formats import encode_array
+from ._fs import SessionError
+from ._model import SessionModel
+from ._open import Held, open_folder
+from ._snapshot import write_snapshot
+from ._state import class_label, pool_index
 
-__all__ = [
-    "LabelingSession",
-    "SessionError",
-    "SessionWarning",
-    "make_digits_session",
-    "strategy_registry",
-]
+__all__ = ["LabelingSession"]
 
 
-class LabelingSession:
+class LabelingSession(SessionModel):
     """A persistent, crash-safe human-in-the-loop active learning session.
 
     Open an existing session directory with ``LabelingSession(directory)``;
@@ -90,12 +54,13 @@ class LabelingSession:
     Parameters
     ----------
     directory : path-like
-        A directory made by :meth:`create`.
+        A directory made by :meth:`create`.  It may be reached through a
+        link; a link or a special file *inside* it is refused.
     pool : array-like, default=None
         The pool, when the session was created with ``store_pool=False``.
     device : str, default=None
         Override the estimator's device (e.g. ``"cpu"`` for a session made on
-        a GPU machine).
+        a GPU machine); refused (``ValueError``) if this machine lacks it.
     on_corrupt : {"raise", "skip"}, default="raise"
         What to do with a damaged journal line that is not the last one.
     readonly : bool, default=False
@@ -111,6 +76,13 @@ class LabelingSession:
     X_pool : ndarray
     n_classes : int
     class_names : list of str
+
+    Raises
+    ------
+    SessionError
+        A file of the folder is missing, damaged, foreign, unsafe (a link, a
+        pipe, a pickle) or from a newer skdfal, naming it; or the session is
+        open for writing elsewhere.
 
     Examples
     --------
@@ -130,19 +102,29 @@ class LabelingSession:
     """
 
     def __init__(self, directory, *, pool=None, device=None, on_corrupt="raise", readonly=False):
+        self._setup(directory, Held(), pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly)
+
+    def _setup(self, directory, held, *, pool, device, on_corrupt, readonly):
+        # Also how a session just created opens, with the lock it was made under in ``held``.
         self.directory = Path(directory)
         self.readonly = bool(readonly)
-        self._lock = None
-        self._journal = None
-        self.config = load_json(self._path(SESSION_FILE), kind="skdfal-session", max_version=FORMAT_VERSION)
-        check_config(self.config, self._path(SESSION_FILE))
-        if not self.readonly:
-            self._lock = SessionLock(self.directory, self._path(LOCK_FILE), self).acquire()
+        self._held = held
+        # Dropped without close(): descriptors closed, lock released all the same.
+        self._finalizer = weakref.finalize(self, held.release)
+        given_lock = held.lock is not None  # a create's: it cleans up under it, then lets it go
         try:
-            self._open(pool, device, on_corrupt)
+            self.config, loaded = open_folder(self.directory, held, self, pool=pool, device=device,
+                                              on_corrupt=on_corrupt, readonly=self.readonly)
         except BaseException:
-            self.close(save=False)
+            self._finalizer.detach()
+            held.release(keep_lock=given_lock)
             raise
+        self.X_pool, self.learner, self._journal = loaded.X_pool, loaded.learner, loaded.journal
+        self._state, self._rng, self._stale = loaded.state, loaded.rng, loaded.stale
+        self._generation, self._saved_seq = loaded.generation, loaded.saved_seq
+        self.class_names = list(self.config["class_names"])
+        self.n_classes = len(self.class_names)
+        self._display = {}  # pool index -> adversarial copy of the current batch (or None)
 
     # ----------------------------------------------------------------- creating
     @classmethod
@@ -169,10 +151,13 @@ class LabelingSession:
         Parameters
         ----------
         directory : path-like
-            Created if needed; must not hold a session already.
-        X_pool : array-like of shape (n_samples, ...)
-            The unlabeled pool (numeric).  Saved as ``pool.npy`` unless
-            ``store_pool=False`` (then pass it again when opening).
+            Created if needed (with its parents); must be empty (a folder
+            holding a session or anything else is refused).  Nothing is
+            written before every argument is checked, and a create that
+            fails leaves the folder as it was.
+        X_pool : array-like of shape (n_samples, channels, height, width)
+            The unlabeled pool (numbers, all finite).  Saved as ``pool.npy``
+            unless ``store_pool=False`` (then pass it again when opening).
         estimator : dict, default=None
             Keyword arguments of :func:`skdfal.make_classifier` (JSON values
             only), merged over ``{"module": "lenet5", "max_epochs": 20,
@@ -180,7 +165,7 @@ class LabelingSession:
             ``input_shape`` defaults to the pool's sample shape and
             ``n_classes`` to ``len(class_names)`` or 10.
         query_strategy : str or QueryStrategy, default="dfal_margin"
-            A registered strategy (see :func:`strategy_registry`) by name or
+            A strategy registered in :func:`skdfal.all_strategies`, by name or
             as an object with JSON-able parameters.
         strategy_params : dict, default=None
             Parameters for a strategy given by name.
@@ -196,155 +181,30 @@ class LabelingSession:
             Seeds the first batch, drawn at random while nothing is labeled.
         store_pool : bool, default=True
         device : str, default=None
-            Device for this process only (not saved in the spec).
+            Device for this process only (not saved in the spec); refused if
+            this machine lacks it.
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the argument that cannot make a session.
+        SessionError
+            ``directory`` already holds a session, or another process is
+            creating or labeling one there.
         """
-        directory = Path(directory)
-        if (directory / SESSION_FILE).exists():
-            raise ValueError(f"{directory} already holds a session; open it with LabelingSession({str(directory)!r})")
-        X = np.asarray(X_pool)
-        config = new_config(
-            X, estimator=estimator, query_strategy=query_strategy, strategy_params=strategy_params,
-            n_instances=n_instances, adversarial_augmentation=adversarial_augmentation,
-            augmentation_params=augmentation_params, warm_start=warm_start, class_names=class_names,
-            random_state=random_state, store_pool=store_pool,
+        return create_session(
+            cls, directory, X_pool, estimator=estimator, query_strategy=query_strategy,
+            strategy_params=strategy_params, n_instances=n_instances,
+            adversarial_augmentation=adversarial_augmentation, augmentation_params=augmentation_params,
+            warm_start=warm_start, class_names=class_names, initial_labels=initial_labels,
+            random_state=random_state, store_pool=store_pool, device=device,
         )
-        directory.mkdir(parents=True, exist_ok=True)
-        if store_pool:
-            atomic_save_npy(directory / POOL_FILE, X)
-            config["pool"]["sha256"] = sha256_file(directory / POOL_FILE)
-        Journal(directory / JOURNAL_FILE, config["session_id"]).create()
-        # session.json last: it marks the directory as a complete session.
-        atomic_write_json(directory / SESSION_FILE, config)
-        session = cls(directory, pool=None if store_pool else X, device=device)
-        if initial_labels is not None:
-            pairs = initial_labels.items() if isinstance(initial_labels, dict) else zip(*initial_labels, strict=True)
-            for index, label in pairs:
-                session.teach(index, label)
-        return session
-
-    # ------------------------------------------------------------------ opening
-    def _path(self, name) -> Path:
-        return self.directory / name
-
-    def _open(self, pool, device, on_corrupt):
-        if not self.readonly:
-            remove_stale_temporaries(self.directory)
-            if self._path(SNAPSHOT_DIR).is_dir():
-                remove_stale_temporaries(self._path(SNAPSHOT_DIR))
-        self.X_pool = load_pool(self.directory, self.config, pool)
-        self.class_names = list(self.config["class_names"])
-        self.n_classes = len(self.class_names)
-        self._device = device
-        self.learner = self._new_learner()
-        self._state = LabelState(len(self.X_pool), self.n_classes)
-        self._display = {}  # pool index -> adversarial copy of the current batch (or None)
-        self._stale = False
-        self._generation = 0
-        self._rng = np.random.RandomState(self.config["random_state"])
-
-        self._journal = Journal(self._path(JOURNAL_FILE), self.config["session_id"])
-        records, valid_bytes = self._journal.read(on_corrupt=on_corrupt)
-        snapshot_seq, weights = self._load_snapshot()
-        for record in records:
-            if record["seq"] > snapshot_seq:
-                action = self._state.replay(record, self._journal.path)
-                self._stale = self._stale or (action is not None and action["op"] == "label")
-        if weights is not None and self._state.labels:
-            self._restore_model(weights)
-        elif self._state.labels:
-            self._stale = True
-        last_seq = max(self._journal.last_seq, snapshot_seq)
-        if not self.readonly:
-            self._journal.open_for_append(valid_bytes, last_seq)
-        self._journal.last_seq = last_seq
-        self._saved_seq = snapshot_seq
-
-    def _make_estimator(self):
-        from ..models import make_classifier
-
-        spec = dict(self.config["estimator"])
-        spec["input_shape"] = tuple(spec.get("input_shape", self.X_pool.shape[1:]))
-        if self._device is not None:
-            spec["device"] = self._device
-        try:
-            return make_classifier(**spec)
-        except (TypeError, ValueError) as exc:
-            raise SessionError(f"{self._path(SESSION_FILE)}: bad estimator spec: {exc}") from None
-
-    def _new_learner(self):
-        from ..learners._learner import ActiveLearner
-
-        params = self.config["learner"]
-        return ActiveLearner(
-            self._make_estimator(),
-            build_strategy(self.config["strategy"], self._path(SESSION_FILE)),
-            adversarial_augmentation=bool(params.get("adversarial_augmentation", False)),
-            augmentation_params=params.get("augmentation_params"),
-            warm_start=bool(params.get("warm_start", False)),
-        )
-
-    def _load_snapshot(self):
-        """Apply the latest snapshot; returns ``(journal_seq, (path, state_dict) or None)``."""
-        snap = read_snapshot(self.directory, self.config["session_id"], self.X_pool.shape[1:])
-        if snap is None:
-            return 0, None
-        for seq, op, index, label, copy in snap["actions"]:
-            self._state.check(index, label, snap["labels_file"])
-            self._state.apply({"seq": seq, "op": op, "index": index, "label": label}, copy)
-        for index in snap["queue"]:
-            self._state.check(index, None, self._path(SNAPSHOT_FILE))
-        self._state.queue = list(snap["queue"])
-        if snap["rng_state"] is not None:
-            self._rng.set_state(snap["rng_state"])
-        self._generation = snap["generation"]
-        self._stale = snap["stale"]
-        return snap["journal_seq"], snap["weights"]
-
-    def _restore_model(self, weights):
-        from sklearn.utils.validation import validate_data
-
-        path, state = weights
-        X, y, flags = self._state.training_set(self.X_pool)
-        estimator = self._make_estimator()
-        estimator.initialize()
-        try:
-            estimator.module_.load_state_dict(state)
-        except RuntimeError as exc:
-            raise SessionError(f"{path}: weights do not fit the session's network: {exc}") from None
-        learner = self.learner
-        X, y = validate_data(learner, X, y, reset=True, allow_nd=True, dtype=None)
-        learner.estimator_ = estimator
-        self._set_training_set(X, y, flags)
-        learner.classes_ = np.asarray(getattr(estimator, "classes_", np.arange(self.n_classes)))
-
-    # ------------------------------------------------------------ state, actions
-    def _set_training_set(self, X, y, flags):
-        learner = self.learner
-        learner.X_training_, learner.y_training_, learner.is_adversarial_ = X, y, flags
-        learner.n_labels_paid_ = int((~flags).sum())
-        learner.input_shape_ = tuple(X.shape[1:])
 
     def _writable(self):
         if self.readonly:
             raise SessionError(f"{self.directory}: session opened readonly")
-        if self._journal is None or self._journal._fd is None:
+        if self._journal.closed:
             raise SessionError(f"{self.directory}: session is closed")
-
-    def _index(self, index) -> int:
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"pool index must be an integer, got {index!r}")
-        if not 0 <= int(index) < len(self.X_pool):
-            raise ValueError(f"pool index {index} out of range [0, {len(self.X_pool)})")
-        return int(index)
-
-    def _label(self, label) -> int:
-        if isinstance(label, str) and label in self.class_names:
-            return self.class_names.index(label)
-        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
-            raise TypeError(f"label must be a class index or one of {self.class_names}, got {label!r}")
-        if not 0 <= int(label) < self.n_classes:
-            raise ValueError(f"label {label} out of range [0, {self.n_classes})")
-        return int(label)
 
     # --------------------------------------------------------------- labeling
     @property
@@ -387,13 +247,29 @@ class LabelingSession:
         model that queried it) is journaled with it.  The model is retrained
         lazily (see the module docs).
 
+        Parameters
+        ----------
+        index : int
+            A pool position, not labeled yet.
+        label : int or str
+            A class position in ``[0, n_classes)`` or one of ``class_names``.
+
         Returns
         -------
         seq : int
             The label's sequence number in the journal.
+
+        Raises
+        ------
+        ValueError
+            ``index`` outside the pool or labeled already; ``label`` not a class.
+        TypeError
+            ``index`` or ``label`` neither an integer nor a class name.
+        SessionError
+            The session is readonly or closed.
         """
         self._writable()
-        index, label = self._index(index), self._label(label)
+        index, label = pool_index(index, len(self.X_pool)), class_label(label, self.class_names)
         if index in self._state.labels:
             raise ValueError(f"pool index {index} is labeled already (as {self._state.labels[index]}); undo first")
         fields = {"index": index, "label": label, "time": round(time.time(), 3)}
@@ -411,7 +287,7 @@ class LabelingSession:
     def skip(self, index) -> int:
         """Skip pool sample ``index`` (it is not queried again unless the skip is undone)."""
         self._writable()
-        index = self._index(index)
+        index = pool_index(index, len(self.X_pool))
         if index in self._state.skipped or index in self._state.labels:
             raise ValueError(f"pool index {index} is skipped or labeled already")
         record = self._journal.append("skip", index=index, time=round(time.time(), 3))
@@ -432,96 +308,6 @@ class LabelingSession:
         self._stale = self._stale or action["op"] == "label"
         return action
 
-    def _copies(self, indices) -> dict:
-        """Adversarial copies of pool samples by the current model (``None``: not flipped)."""
-        if not indices or not hasattr(self.learner, "estimator_"):
-            return {}
-        X = self.X_pool[np.asarray(indices, dtype=np.int64)]
-        X_adv, rows = self.learner.adversarial_copies(X, np.arange(len(indices)))
-        copies = dict.fromkeys(indices)
-        for copy, row in zip(X_adv, rows, strict=True):
-            copies[indices[int(row)]] = np.asarray(copy, dtype=self.X_pool.dtype)
-        return copies
-
-    def adversarial_copy(self, index):
-        """The adversarial copy shown/used for ``index`` (or ``None``)."""
-        seq = next((a["seq"] for a in self._state.actions if a["op"] == "label" and a["index"] == index), None)
-        if seq in self._state.adversarial:
-            return self._state.adversarial[seq]
-        return self._display.get(index)
-
-    @property
-    def shows_adversarial(self) -> bool:
-        """Whether queried samples come with an adversarial copy (DFAL or augmentation)."""
-        from ..strategies._dfal import DFALMargin
-
-        return self.learner.adversarial_augmentation or isinstance(self.learner.query_strategy, DFALMargin)
-
-    def retrain(self):
-        """Fit the model on every label in force (and adversarial copies), then save a snapshot."""
-        X, y, flags = self._state.training_set(self.X_pool)
-        if len(y) == 0:
-            return self
-        learner = self.learner
-        if learner.warm_start and hasattr(learner, "estimator_"):
-            # Continue from the current weights (and keep the fitted input checks).
-            self._set_training_set(X, y, flags)
-            learner.estimator_.partial_fit(X, y)
-        else:
-            learner.fit(X, y)
-            self._set_training_set(learner.X_training_, learner.y_training_, flags)
-        self._stale = False
-        if not self.readonly:
-            self.save()
-        return self
-
-    def query(self, n_instances=None) -> np.ndarray:
-        """Query the next batch (retraining first if labels changed); returns pool indices.
-
-        While nothing is labeled the batch is drawn at random (seeded by the
-        session's ``random_state``).  The batch becomes the current queue.
-        """
-        n = self.n_instances if n_instances is None else int(n_instances)
-        available = self.available_indices()
-        n = min(n, len(available))
-        if n == 0:
-            self._state.queue = []
-            return np.zeros(0, dtype=np.int64)
-        if not self._state.labels:
-            picks = self._rng.choice(available, size=n, replace=False)
-        else:
-            if self._stale or not hasattr(self.learner, "estimator_"):
-                self.retrain()
-            overrides = {}
-            strategy = self.learner.query_strategy
-            if "random_state" in strategy.get_params() and strategy.get_params()["random_state"] is None:
-                # A fresh, saved-and-restored draw per query: sub-samples vary
-                # between batches yet a resumed session repeats them.
-                overrides["random_state"] = int(self._rng.randint(2**31 - 1))
-            positions, _ = self.learner.query(self.X_pool[available], n_instances=n, **overrides)
-            picks = available[positions]
-        self._state.queue = [int(i) for i in picks]
-        if not self.readonly:
-            # Journaled so that a resumed session shows the same batch.
-            self._journal.append("query", indices=self._state.queue)
-        self._display = self._copies(self._state.queue) if self.shows_adversarial else {}
-        return np.asarray(self._state.queue, dtype=np.int64)
-
-    @property
-    def queue(self) -> list:
-        """Pool indices of the current batch still to answer."""
-        return list(self._state.queue)
-
-    def current(self):
-        """The pool index to label now (querying a new batch when needed), or ``None`` at the end."""
-        self._state.queue = [i for i in self._state.queue if i not in self._state.labels and i not in self._state.skipped]
-        if not self._state.queue:
-            self.query()
-        elif self.shows_adversarial and self._state.queue[0] not in self._display:
-            # A batch restored from the journal: copies by the restored model.
-            self._display.update(self._copies([i for i in self._state.queue if i not in self._display]))
-        return self._state.queue[0] if self._state.queue else None
-
     # ------------------------------------------------------------------ saving
     def save(self):
         """Write a snapshot (labels, skips, adversarial copies, weights, RNG state) atomically.
@@ -533,7 +319,7 @@ class LabelingSession:
         self._writable()
         fitted = hasattr(self.learner, "estimator_") and bool(self._state.labels)
         self._generation = write_snapshot(
-            self.directory,
+            self._held.folder,
             session_id=self.config["session_id"],
             generation=self._generation + 1,
             journal_seq=self._journal.last_seq,
@@ -552,14 +338,16 @@ class LabelingSession:
     def close(self, save=True):
         """Save a snapshot if labels changed since the last one, release the lock."""
         try:
-            if save and not self.readonly and self._journal is not None and self._journal._fd is not None:
+            if save and not self.readonly and not self._journal.closed:
                 if self._journal.last_seq != self._saved_seq:
                     self.save()
         finally:
-            if self._journal is not None:
-                self._journal.close()
-            if self._lock is not None:
-                self._lock.release()
+            self._finalizer()
+
+    def _detach(self):
+        """Close the files but keep the lock, for a failed create to clean up under it."""
+        self._finalizer.detach()
+        self._held.release(keep_lock=True)
 
     def __enter__(self):
         return self
@@ -571,52 +359,3 @@ class LabelingSession:
         return (f"LabelingSession({str(self.directory)!r}: {self.n_labels} labels, "
                 f"{len(self._state.skipped)} skipped, pool of {len(self.X_pool)})")
 
-
-def make_digits_session(
-    directory,
-    *,
-    query_strategy="dfal_margin",
-    strategy_params=None,
-    n_instances=10,
-    max_epochs=30,
-    subsample=200,
-    adversarial_augmentation=False,
-    random_state=0,
-):
-    """A demo session on scikit-learn's bundled digits (1,797 8x8 images), LeNet5.
-
-    ``subsample`` (the pool share DeepFool scores per query, as in the paper)
-    keeps DFAL queries interactive; ignored by strategies without it.
-
-    Returns
-    -------
-    LabelingSession
-        Open; the true labels are ``skdfal.load_digits_images()[1]``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from skdfal import make_digits_session
-    >>> session = make_digits_session(tempfile.mkdtemp(), max_epochs=1)
-    >>> len(session.X_pool), session.class_names[:3]
-    (1797, ['0', '1', '2'])
-    >>> session.close()
-    """
-    from ..datasets import load_digits_images
-
-    X, _ = load_digits_images()
-    params = dict(strategy_params or {})
-    cls = strategy_registry().get(query_strategy) if isinstance(query_strategy, str) else None
-    if cls is not None and "subsample" in cls().get_params() and subsample is not None:
-        params.setdefault("subsample", subsample)
-    return LabelingSession.create(
-        directory,
-        X,
-        # Small batches and a brisk rate: the labeled set starts tiny.
-        estimator={"max_epochs": max_epochs, "lr": 5e-3, "batch_size": 8, "random_state": random_state},
-        query_strategy=query_strategy,
-        strategy_params=params,
-        n_instances=n_instances,
-        adversarial_augmentation=adversarial_augmentation,
-        random_state=random_state,
-    )

@@ -8,9 +8,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._journal import SessionError, decode_array
+from ._formats import decode_array
+from ._fs import SessionError
 
-__all__ = ["LabelState"]
+__all__ = ["LabelState", "class_label", "pool_index", "positive_count"]
+
+
+def positive_count(value, name: str) -> int:
+    """``value`` as a count >= 1 (numpy integers accepted), else ``ValueError`` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def pool_index(index, n_pool: int) -> int:
+    """``index`` as a pool position, refused unless an integer in ``[0, n_pool)``."""
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"index must be an integer pool position, got {index!r}")
+    if not 0 <= int(index) < n_pool:
+        raise ValueError(f"index {index} out of range: the pool has positions [0, {n_pool})")
+    return int(index)
+
+
+def class_label(label, class_names) -> int:
+    """``label`` (a class position or name) as a class position, refused unless one of the classes."""
+    if isinstance(label, str):
+        if label in class_names:
+            return list(class_names).index(label)
+        raise ValueError(f"label {label!r} is not a class; the classes are {list(class_names)}")
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise TypeError(f"label must be a class position or one of {list(class_names)}, got {label!r}")
+    if not 0 <= int(label) < len(class_names):
+        raise ValueError(f"label {label} out of range: the classes are positions [0, {len(class_names)})")
+    return int(label)
 
 
 class LabelState:

@@ -11,17 +11,19 @@ The loop itself is :class:`skdfal.ActiveLearner`'s ``query``/``teach``.
 from __future__ import annotations
 
 import numbers
-import time
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..strategies._dfal import DFALMargin
+from ..strategies._dfal import dfal_margin
+from ..utils._validation import resolve_size
 from ._learner import ActiveLearner
-from ._loop import curve_row, initial_indices, run_rounds
+from ._loop import initial_indices, simulate_run
 
 __all__ = ["ActiveLearningClassifier"]
 
@@ -32,37 +34,11 @@ def _strategy_name(strategy) -> str:
     return name if isinstance(name, str) else type(strategy).__name__
 
 
-def _check_int(name, value, *, minimum, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
-
-
-def _n_validation(validation_size, n_samples) -> int:
-    if validation_size is None:
-        return 0
-    if isinstance(validation_size, numbers.Integral) and not isinstance(validation_size, bool):
-        n_val = int(validation_size)
-    elif isinstance(validation_size, numbers.Real) and 0 < validation_size < 1:
-        n_val = int(np.ceil(validation_size * n_samples))
-    else:
-        raise ValueError(
-            f"validation_size must be None, an int or a fraction in (0, 1), got {validation_size!r}"
-        )
-    if not 1 <= n_val < n_samples:
-        raise ValueError(
-            f"validation_size={validation_size!r} leaves no pool: {n_val} of {n_samples} samples"
-        )
-    return n_val
-
-
 class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Simulated pool-based active learning as a scikit-learn classifier.
 
     ``fit(X, y)`` uses ``y`` as the oracle: an initial labeled set is drawn
-    from ``X``, then ``query_strategy`` picks ``query_size`` samples per round
+    from ``X``, then ``query_strategy`` picks ``n_instances`` samples per round
     and only their labels are revealed, until ``budget`` labels are paid.  The
     model trained on the last labeled set is kept for ``predict``.
 
@@ -72,17 +48,18 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         The model to train (cloned).  DFAL needs a skorch net or a
         ``Pipeline`` ending in one (see :func:`skdfal.make_classifier`);
         model-free or probability-based strategies work with any classifier.
-    query_strategy : callable or None, default=None
-        modAL-protocol strategy ``(learner, X_pool, n) -> (indices, scores)``;
-        ``None`` means ``DFALMargin()``.  Strategy *objects* can be tuned with
-        nested parameters (``query_strategy__overshoot``).  The run uses a
-        clone whose ``random_state`` becomes a ``RandomState`` (seeded by the
-        strategy's own int, else by ``random_state``), so that every round
-        draws afresh and the run repeats.
+    query_strategy : callable, default=dfal_margin
+        modAL-protocol strategy ``(learner, X_pool, n) -> (indices, scores)``,
+        the same default as :class:`ActiveLearner`.  Strategy *objects*
+        (``DFALMargin()`` ...) can be tuned with
+        nested parameters (``query_strategy__overshoot``).  A strategy with
+        a ``random_state`` draws afresh every round, seeded from the run's
+        ``random_state`` and the round (the rule every simulated run in
+        skdfal follows), so the run repeats.
     n_initial : int, default=20
         Labels drawn at random before the first query (one per class first).
         Capped by ``budget`` and by the size of the pool.
-    query_size : int, default=10
+    n_instances : int, default=10
         Labels bought per round (the last round may buy fewer to stay within
         ``budget``).
     budget : int or None, default=100
@@ -149,7 +126,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = ActiveLearningClassifier(
     ...     LogisticRegression(max_iter=500), RandomSampling(),
-    ...     n_initial=20, query_size=10, budget=50, random_state=0,
+    ...     n_initial=20, n_instances=10, budget=50, random_state=0,
     ... ).fit(X / 16, y)
     >>> clf.n_labels_paid_, len(clf.queried_indices_), len(clf.learning_curve_)
     (50, 30, 4)
@@ -158,10 +135,10 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def __init__(
         self,
         estimator,
-        query_strategy=None,
+        query_strategy=dfal_margin,
         *,
         n_initial=20,
-        query_size=10,
+        n_instances=10,
         budget=100,
         adversarial_augmentation=False,
         augmentation_params=None,
@@ -173,7 +150,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.estimator = estimator
         self.query_strategy = query_strategy
         self.n_initial = n_initial
-        self.query_size = query_size
+        self.n_instances = n_instances
         self.budget = budget
         self.adversarial_augmentation = adversarial_augmentation
         self.augmentation_params = augmentation_params
@@ -182,30 +159,26 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.validation_size = validation_size
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ helpers
-    def _check_params(self):
-        _check_int("n_initial", self.n_initial, minimum=1)
-        _check_int("query_size", self.query_size, minimum=1)
-        _check_int("budget", self.budget, minimum=1, allow_none=True)
-        if not callable(self.query_strategy) and self.query_strategy is not None:
-            raise TypeError(
-                "query_strategy must be a callable (learner, X_pool, n_instances) -> "
-                f"(indices, scores) or None; got {type(self.query_strategy).__name__}"
-            )
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "query_strategy": [callable],
+        "n_initial": [Interval(Integral, 1, None, closed="left")],
+        "n_instances": [Interval(Integral, 1, None, closed="left")],
+        "budget": [None, Interval(Integral, 1, None, closed="left")],
+        "adversarial_augmentation": ["boolean"],
+        "augmentation_params": [None, dict],
+        "warm_start": ["boolean"],
+        "stratify_initial": ["boolean"],
+        "validation_size": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    }
 
-    def _make_strategy(self, rng):
-        strategy = DFALMargin() if self.query_strategy is None else self.query_strategy
-        if not hasattr(strategy, "get_params"):
-            return strategy  # a plain function: its randomness is its own
-        strategy = clone(strategy)
-        params = strategy.get_params(deep=False)
-        if "random_state" in params and not isinstance(params["random_state"], np.random.RandomState):
-            # A RandomState, not an int: each round must draw afresh.  The
-            # strategy's own int seeds it; None takes a seed from the run's.
-            own = params["random_state"]
-            seed = own if isinstance(own, numbers.Integral) else rng.randint(np.iinfo(np.int32).max)
-            strategy.set_params(random_state=np.random.RandomState(seed))
-        return strategy
+    # ------------------------------------------------------------------ helpers
+    def _make_strategy(self):
+        # Strategies with a random_state are reseeded every round by the run
+        # (skdfal.learners._loop.round_seed); a clone keeps the user's intact.
+        strategy = self.query_strategy
+        return clone(strategy) if hasattr(strategy, "get_params") else strategy
 
     def _make_estimator(self, rng):
         estimator = clone(self.estimator)
@@ -229,7 +202,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         -------
         self : ActiveLearningClassifier
         """
-        self._check_params()
+        self._validate_params()
         X, y = validate_data(self, X, y, allow_nd=True, dtype=None, ensure_all_finite=True)
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
@@ -238,7 +211,13 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.classes_ = np.unique(y)
 
         order = rng.permutation(n_samples)
-        n_val = _n_validation(self.validation_size, n_samples)
+        n_val = 0 if self.validation_size is None else resolve_size(
+            self.validation_size, n_samples, "validation_size", fraction_max_inclusive=False
+        )
+        if n_val >= n_samples:
+            raise ValueError(
+                f"validation_size={self.validation_size!r} leaves no pool: {n_val} of {n_samples} samples"
+            )
         self.validation_indices_ = np.sort(order[:n_val]).astype(np.int64)
         pool_idx = np.sort(order[n_val:]).astype(np.int64)
         X_pool, y_pool = X[pool_idx], y[pool_idx]
@@ -250,34 +229,31 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         learner = ActiveLearner(
             self._make_estimator(rng),
-            self._make_strategy(rng),
+            self._make_strategy(),
             adversarial_augmentation=self.adversarial_augmentation,
             augmentation_params=self.augmentation_params,
             warm_start=self.warm_start,
         )
-        name = _strategy_name(learner.query_strategy)
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
-
-        start = time.perf_counter()
-        learner.fit(X_pool[labeled], y_pool[labeled])
-        curve = [curve_row(learner, name, seed, 0, X_eval, y_eval, 0.0, time.perf_counter() - start)]
-        is_labeled = np.zeros(len(y_pool), dtype=bool)
-        is_labeled[labeled] = True
-        queried, rounds = [], []
-        for step in run_rounds(
-            learner, X_pool, y_pool, is_labeled, query_size=self.query_size, budget=budget
-        ):
-            queried.append(step.chosen)
-            rounds.append(np.full(len(step.chosen), step.index, dtype=np.int64))
-            curve.append(
-                curve_row(learner, name, seed, step.index, X_eval, y_eval, step.query_time, step.fit_time)
-            )
+        run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
+        curve = simulate_run(
+            learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
+            strategy_name=_strategy_name(learner.query_strategy), initial=labeled,
+            n_instances=self.n_instances, budget=budget,
+        )
+        rounds = [np.asarray(row.pop("queried").split(), dtype=np.int64) for row in curve]
+        for row in curve:
+            row["seed"] = seed
+        queried = rounds[1:]
 
         self.learner_ = learner
         self.estimator_ = learner.estimator_
-        self.initial_indices_ = pool_idx[labeled]
+        self.initial_indices_ = pool_idx[rounds[0]]
         self.queried_indices_ = pool_idx[np.concatenate(queried)] if queried else np.empty(0, np.int64)
-        self.query_round_ = np.concatenate(rounds) if rounds else np.empty(0, np.int64)
+        self.query_round_ = (
+            np.concatenate([np.full(len(q), r, dtype=np.int64) for r, q in enumerate(queried, start=1)])
+            if queried else np.empty(0, np.int64)
+        )
         self.learning_curve_ = curve
         self.n_labels_paid_ = int(learner.n_labels_paid_)
         self.n_training_samples_ = int(learner.n_training_samples_)

@@ -14,9 +14,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..strategies._dfal import DFALMargin, dfal_margin
-from ..utils._pool import take_rows
-from ..utils._torch import resolve_torch_model, unwrap_learner
+from ..attacks import deepfool
+from ..strategies._dfal import dfal_margin
+from ..utils._pool import iter_batches, take_rows
+from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
 
 __all__ = ["ActiveLearner"]
 
@@ -52,7 +53,9 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
         When ``True``, ``teach`` also adds the DeepFool adversarial copies of
         the taught samples, with the same labels, before retraining.
     augmentation_params : dict or None, default=None
-        DeepFool parameters for the copies (see :class:`DFALMargin`).
+        Parameters of :func:`skdfal.deepfool` for the copies (``max_iter``,
+        ``overshoot``, ``norm``, ``candidates``, ``clip``, ``step_eps``), and
+        ``batch_size`` (samples attacked at once, default 256).
     warm_start : bool, default=False
         ``False`` retrains from scratch on the whole labeled set after each
         ``teach``; ``True`` continues training (``partial_fit``) instead.
@@ -237,9 +240,15 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
         X_adv, y_adv : ndarray
         """
         self._ensure_fitted()
-        attack = DFALMargin(**(self.augmentation_params or {}))
+        params = dict(self.augmentation_params or {})
+        batch_size = params.pop("batch_size", 256)
         model = resolve_torch_model(self)
-        X_adv, flipped = attack.adversarial_examples(self, X)
+        copies, flipped = [], []
+        for _, x in iter_batches(X, batch_size, model=model):
+            result = deepfool(model.module, x, batch_size=None, **params)
+            copies.append(to_numpy(x + result.perturbations))
+            flipped.append(to_numpy(result.converged))
+        X_adv, flipped = np.concatenate(copies), np.concatenate(flipped)
         if model.transform is not None:
             if model.inverse_transform is None:
                 raise ValueError(
@@ -261,12 +270,13 @@ class ActiveLearner(ClassifierMixin, BaseEstimator):
         scores : ndarray, only when ``return_metrics=True``
         """
         self._ensure_fitted()
-        if not callable(self.query_strategy):
+        strategy = self.query_strategy
+        if not callable(strategy):
             raise TypeError(
                 "query_strategy must be callable as strategy(learner, X_pool, n_instances), got "
                 f"{type(self.query_strategy).__name__}"
             )
-        result = self.query_strategy(self, X_pool, n_instances, **query_kwargs)
+        result = strategy(self, X_pool, n_instances, **query_kwargs)
         if isinstance(result, tuple) and len(result) == 2:
             indices, scores = result
         else:  # a strategy returning indices only

@@ -1,9 +1,11 @@
-"""The one pool-based active learning loop: query -> oracle labels -> retrain.
+"""The one simulated active learning run: initial set, fit, rounds of query -> oracle -> retrain.
 
 ``ActiveLearningClassifier.fit``, ``experiments.simulate`` and the benchmark
-harness all drive :func:`run_rounds`; they differ only in what they record
-and in the hooks they pass (candidate sub-sampling, per-round query
-arguments, epochs for the coming fit).
+harness all call :func:`simulate_run`, so they share one per-round seed rule
+(:func:`round_seed`): every random choice of round ``r`` of a run seeded
+``s`` (the candidate subset, the strategy's own draws) comes from
+``(s, r)`` alone, and a resumed run takes the decisions an uninterrupted
+one would have.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["COLUMNS", "Round", "run_rounds", "curve_row", "initial_indices"]
+__all__ = ["COLUMNS", "Round", "curve_row", "initial_indices", "round_seed", "run_rounds", "simulate_run"]
 
 #: Columns of a learning-curve row (one per round, round 0 = initial set).
 COLUMNS = (
@@ -27,6 +29,7 @@ COLUMNS = (
     "accuracy",  # on the evaluation set
     "query_time",  # seconds spent choosing this round's samples
     "fit_time",  # seconds spent retraining
+    "eval_time",  # seconds spent measuring the accuracy
 )
 
 
@@ -70,11 +73,11 @@ def run_rounds(
     y_pool,
     labeled,
     *,
-    query_size: int,
+    n_instances: int,
     budget: int | None = None,
     n_rounds: int | None = None,
     first_round: int = 1,
-    candidates: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    subset: Callable[[int, np.ndarray], np.ndarray] | None = None,
     query_kwargs: Callable[[int], dict] | None = None,
     before_teach: Callable[[int], None] | None = None,
 ) -> Iterator[Round]:
@@ -88,7 +91,7 @@ def run_rounds(
         The pool and the oracle's answers.
     labeled : ndarray of bool
         Which pool positions are already labeled; updated in place.
-    query_size : int
+    n_instances : int
         Labels bought per round (fewer in a last round that meets ``budget``).
     budget : int or None
         Stop once ``learner.n_labels_paid_`` reaches it.
@@ -96,13 +99,14 @@ def run_rounds(
         Stop after this many rounds.
     first_round : int, default=1
         Index of the first round (for resumed runs).
-    candidates : callable, optional
-        ``candidates(round, unlabeled) -> positions`` to score this round
+    subset : callable, optional
+        ``subset(round, unlabeled) -> positions``: the candidates to score this round
         (default: every unlabeled position).
     query_kwargs : callable, optional
         ``query_kwargs(round) -> dict`` passed to ``learner.query``.
     before_teach : callable, optional
-        ``before_teach(n_train_after)`` runs before retraining (e.g. to set epochs).
+        ``before_teach(n_labels_after)`` runs before retraining, with the labels
+        paid once this round's are (e.g. to set the training budget).
 
     Yields
     ------
@@ -110,7 +114,7 @@ def run_rounds(
     """
     rnd = first_round
     while n_rounds is None or rnd < first_round + n_rounds:
-        size = query_size
+        size = n_instances
         if budget is not None:
             size = min(size, budget - learner.n_labels_paid_)
         unlabeled = np.flatnonzero(~labeled)
@@ -118,7 +122,7 @@ def run_rounds(
         if size < 1:
             return
         start = time.perf_counter()
-        pool = unlabeled if candidates is None else np.asarray(candidates(rnd, unlabeled))
+        pool = unlabeled if subset is None else np.asarray(subset(rnd, unlabeled))
         picked, _ = learner.query(X_pool[pool], size, **(query_kwargs(rnd) if query_kwargs else {}))
         chosen = pool[np.asarray(picked, dtype=np.int64)]
         query_time = time.perf_counter() - start
@@ -129,8 +133,7 @@ def run_rounds(
                 "distinct unlabeled pool positions"
             )
         if before_teach is not None:
-            extra = 2 if learner.adversarial_augmentation else 1
-            before_teach(learner.n_training_samples_ + extra * size)
+            before_teach(learner.n_labels_paid_ + size)
         start = time.perf_counter()
         learner.teach(X_pool[chosen], y_pool[chosen])
         fit_time = time.perf_counter() - start
@@ -141,13 +144,142 @@ def run_rounds(
 
 def curve_row(learner, strategy, seed, rnd, X_eval, y_eval, query_time, fit_time) -> dict:
     """A learning-curve row (keys of :data:`COLUMNS`) for the learner's current state."""
+    start = time.perf_counter()
+    accuracy = float(learner.score(X_eval, y_eval))
     return {
         "strategy": strategy,
         "seed": seed,
         "round": int(rnd),
         "n_labels": int(learner.n_labels_paid_),
         "n_train": int(learner.n_training_samples_),
-        "accuracy": float(learner.score(X_eval, y_eval)),
+        "accuracy": accuracy,
         "query_time": float(query_time),
         "fit_time": float(fit_time),
+        "eval_time": time.perf_counter() - start,
     }
+
+
+def round_seed(seed, rnd, stream) -> int:
+    """An int seed for one random stream of one round of one run.
+
+    Stream 0 draws the round's candidate subset, stream 1 seeds the
+    strategy; any ``(seed, round, stream)`` gives its own independent seed.
+
+    Examples
+    --------
+    >>> from skdfal.learners._loop import round_seed
+    >>> round_seed(0, 1, 0) == round_seed(0, 1, 0) != round_seed(0, 1, 1)
+    True
+    """
+    return int(np.random.SeedSequence([int(seed), int(rnd), int(stream)]).generate_state(1)[0])
+
+
+def simulate_run(
+    learner,
+    X_pool,
+    y_pool,
+    X_eval,
+    y_eval,
+    *,
+    seed: int,
+    n_instances: int,
+    n_initial: int | None = None,
+    initial: np.ndarray | None = None,
+    stratified: bool = True,
+    budget: int | None = None,
+    n_rounds: int | None = None,
+    subsample: int | None = None,
+    strategy_name: str = "strategy",
+    resume: list | None = None,
+    before_fit: Callable[[object, int], None] | None = None,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """One simulated run: the oracle is ``y_pool``; returns its learning-curve rows.
+
+    Parameters
+    ----------
+    learner : ActiveLearner
+        Not fitted yet; its strategy and estimator are the run's.
+    X_pool, y_pool : ndarray
+        The pool and the oracle's answers.
+    X_eval, y_eval : ndarray
+        Where accuracy is measured after every round.
+    seed : int
+        The run's seed: the initial set (unless ``initial`` is given) and,
+        through :func:`round_seed`, every round's random draws.
+    n_instances : int
+        Labels bought per round.
+    n_initial : int, optional
+        Size of a random initial set (one per class first when ``stratified``).
+    initial : array of int, optional
+        The initial pool positions instead.
+    budget, n_rounds : int, optional
+        Stop at this many labels paid / after this many rounds.
+    subsample : int, optional
+        Score only this many random unlabeled candidates per round.
+    strategy_name : str
+        Written in the rows.
+    resume : list of arrays of int, optional
+        Pool positions bought by the finished rounds of an interrupted run
+        (round 0 first): the learner is refitted on them, in that order, and
+        the run goes on from the next round; their rows are not re-emitted.
+    before_fit : callable, optional
+        ``before_fit(estimator, n_labels)`` before every fit, with the labels
+        paid that the fit learns from (e.g. to set its training budget).
+    on_row : callable, optional
+        Called with each row as soon as it exists.
+
+    Returns
+    -------
+    list of dict
+        Rows with the keys of :data:`COLUMNS` plus ``queried`` (the pool
+        positions bought that round, space-separated).
+    """
+    rows = []
+    labeled = np.zeros(len(y_pool), dtype=bool)
+    takes_seed = "random_state" in getattr(learner.query_strategy, "get_params", dict)()
+
+    def emit(rnd, queried, query_time, fit_time):
+        row = curve_row(learner, strategy_name, int(seed), rnd, X_eval, y_eval, query_time, fit_time)
+        row["queried"] = " ".join(str(int(i)) for i in queried)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+
+    if resume:
+        # The same rows in the same order as the interrupted run trained on,
+        # so a seeded network comes out identical.
+        bought = np.concatenate([np.asarray(r, dtype=np.int64) for r in resume])
+        first_round = len(resume)
+    else:
+        if initial is None:
+            initial = initial_indices(y_pool, n_initial, seed, stratified=stratified)
+        bought = np.sort(np.asarray(initial, dtype=np.int64))
+        first_round = 1
+    labeled[bought] = True
+    if before_fit is not None:
+        before_fit(learner.estimator, len(bought))
+    start = time.perf_counter()
+    learner.fit(X_pool[bought], y_pool[bought])
+    if not resume:
+        emit(0, bought, 0.0, time.perf_counter() - start)
+
+    def subset_of(rnd, unlabeled):
+        if subsample is None or subsample >= len(unlabeled):
+            return unlabeled
+        rng = np.random.RandomState(round_seed(seed, rnd, 0))
+        return np.sort(rng.choice(unlabeled, size=max(subsample, n_instances), replace=False))
+
+    def query_kwargs(rnd):
+        return {"random_state": round_seed(seed, rnd, 1)} if takes_seed else {}
+
+    def before_teach(n_labels_after):
+        if before_fit is not None:
+            before_fit(learner.estimator_, n_labels_after)
+
+    for done in run_rounds(
+        learner, X_pool, y_pool, labeled, n_instances=n_instances, budget=budget, n_rounds=n_rounds,
+        first_round=first_round, subset=subset_of, query_kwargs=query_kwargs, before_teach=before_teach,
+    ):
+        emit(done.index, done.chosen, done.query_time, done.fit_time)
+    return rows

@@ -2,5 +2,14 @@
 
 from ._classifier import SeededNeuralNetClassifier, make_classifier
 from ._nets import VGG8, LeNet5
+from ._training import RandomShift, StepBudget, auto_steps
 
-__all__ = ["LeNet5", "SeededNeuralNetClassifier", "VGG8", "make_classifier"]
+__all__ = [
+    "LeNet5",
+    "RandomShift",
+    "SeededNeuralNetClassifier",
+    "StepBudget",
+    "VGG8",
+    "auto_steps",
+    "make_classifier",
+]

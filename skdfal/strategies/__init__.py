@@ -4,8 +4,10 @@ from ._base import QueryStrategy, StrategyTags, as_function
 from ._bayesian import BALD, bald
 from ._dfal import DFALMargin, deepfool_pool, dfal_margin
 from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
+from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
 from ._registry import RegisteredStrategy, all_strategies, get_strategy, strategy_tags
+from ._screening import ScreeningResult, screen_pool
 from ._selection import TopN, select_streamed, select_top
 from ._uncertainty import (
     EntropySampling,
@@ -30,7 +32,11 @@ __all__ = [
     "DFALMargin",
     "dfal_margin",
     "deepfool_pool",
+    "screen_pool",
+    "ScreeningResult",
     "RandomSampling",
+    "SkactivemlStrategy",
+    "skactiveml_strategy",
     "random_sampling",
     "LeastConfidence",
     "least_confidence",

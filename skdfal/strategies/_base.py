@@ -6,28 +6,29 @@ grid searches work) and whose ``__call__`` follows modAL's protocol::
 
     indices, scores = strategy(classifier, X_pool, n_instances, **overrides)
 
-Subclasses implement :meth:`QueryStrategy.iter_scores` (utilities batch by
-batch) or :meth:`QueryStrategy.score_batches` (all at once) and say whether
-small or large utilities are wanted; this base class does the rest once:
-argument checks, optional random sub-sampling of the pool, and the
-selection, which keeps only the best ``n_instances`` while a streamed pool
-goes by.  The function forms (``dfal_margin`` ...) are one-line wrappers
+Subclasses implement one scoring hook, :meth:`QueryStrategy._iter_scores`
+(utilities batch by batch), and say whether small or large utilities are
+wanted; this base class does the rest once: parameter validation, optional
+random sub-sampling of the pool, and the selection, which keeps only the
+best ``n_instances`` while a streamed pool goes by.  The function forms (``dfal_margin`` ...) are one-line wrappers
 built by :func:`as_function`.
 """
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt
 
 from ..utils._pool import pool_length, take_rows
+from ..utils._validation import check_count, resolve_size
 from ._selection import select_streamed
 
-__all__ = ["QueryStrategy", "StrategyTags", "as_function"]
+__all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "StrategyTags", "as_function"]
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,28 @@ class StrategyTags:
 
 
 class QueryStrategy(BaseEstimator):
-    """Base class: score the pool, then select. Not used directly.
+    """Base class: validate, score the pool, select.  Not used directly.
 
-    Subclasses define ``__init__`` storing their parameters (at least
-    ``subsample`` and ``random_state``), set ``largest`` (``True`` when large
-    utilities are the most informative) and implement :meth:`score_batches`.
+    A subclass stores its parameters in ``__init__`` (at least ``subsample``
+    and ``random_state`` when it samples candidates), declares them in
+    ``_parameter_constraints`` (scikit-learn's vocabulary: ``Interval``,
+    ``StrOptions``, ``"random_state"`` ...), sets ``largest`` (``True`` when
+    large utilities are the most informative) and :attr:`tags`, and
+    implements one hook, :meth:`_iter_scores`.  Strategies that choose a set
+    rather than the best scores (core-set, BADGE) also override
+    :meth:`_select`.  :meth:`query` (and ``__call__``, modAL's protocol)
+    validates every parameter once, then runs the hooks.
     """
 
     largest: bool = True
     tags: StrategyTags = StrategyTags()
+    _parameter_constraints: dict = {}
 
-    def __call__(self, classifier, X_pool, n_instances: int = 1, **kwargs):
+    def __call__(self, classifier, X_pool, n_instances=1, **params):
+        """Same as :meth:`query` (modAL calls strategies as functions)."""
+        return self.query(classifier, X_pool, n_instances, **params)
+
+    def query(self, classifier, X_pool, n_instances=1, **params):
         """Query ``n_instances`` samples of ``X_pool`` (modAL's protocol).
 
         Parameters
@@ -74,7 +86,7 @@ class QueryStrategy(BaseEstimator):
             Unlabeled pool.
         n_instances : int, default=1
             Number of samples to select.
-        **kwargs
+        **params
             Overrides of this strategy's parameters for this call only.
 
         Returns
@@ -83,80 +95,76 @@ class QueryStrategy(BaseEstimator):
             Positions in ``X_pool``, most informative first.
         scores : ndarray of float
             Utility of each selected sample.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter, for an invalid parameter or ``n_instances``,
+            an empty pool or one holding NaN or infinity.
         """
-        strategy = clone(self).set_params(**kwargs) if kwargs else self
-        return strategy._query(classifier, X_pool, n_instances)
-
-    def iter_scores(self, classifier, X_pool):
-        """Utilities of the samples of ``X_pool``, batch by batch, in pool order.
-
-        Yields 1-D float arrays.  The default yields :meth:`score_batches` in
-        one piece; strategies that score batch by batch override it, so that
-        selection holds only the best ``n_instances`` of a streamed pool.
-        """
-        yield np.asarray(self.score_batches(classifier, X_pool), dtype=np.float64)
-
-    def score_batches(self, classifier, X_pool) -> np.ndarray:
-        """Utility of every sample of ``X_pool`` (a 1-D float array)."""
-        if type(self).iter_scores is QueryStrategy.iter_scores:
-            raise NotImplementedError(f"{type(self).__name__} implements neither iter_scores nor score_batches")
-        chunks = [np.asarray(c, dtype=np.float64) for c in self.iter_scores(classifier, X_pool)]
-        return np.concatenate(chunks) if chunks else np.zeros(0)
-
-    def score(self, classifier, X_pool) -> np.ndarray:
-        """Utility of every sample of ``X_pool``, without selecting."""
-        n_pool = pool_length(X_pool)
-        if n_pool == 0:
-            raise ValueError("X_pool is empty: there is nothing to score")
-        return np.asarray(self.score_batches(classifier, X_pool), dtype=np.float64)
-
-    def _query(self, classifier, X_pool, n_instances):
-        if isinstance(n_instances, bool) or not isinstance(n_instances, numbers.Integral):
-            raise TypeError(f"n_instances must be an integer, got {n_instances!r}")
-        if n_instances < 1:
-            raise ValueError(f"n_instances must be >= 1, got {n_instances}")
+        strategy = clone(self).set_params(**params) if params else self
+        strategy._validate_params()
+        n_instances = check_count(n_instances, "n_instances")
         n_pool = pool_length(X_pool)
         if n_pool == 0:
             raise ValueError("X_pool is empty: there is nothing to query")
         if n_pool is not None and n_instances > n_pool:
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
+        subset = strategy._subset(n_pool, n_instances)
+        pool = X_pool if subset is None else take_rows(X_pool, subset)
+        picked, scores = strategy._select(classifier, pool, n_instances)
+        indices = np.asarray(picked, dtype=np.int64)
+        if subset is not None:
+            indices = subset[indices]
+        return indices, np.asarray(scores, dtype=np.float64)
 
-        candidates = self._candidates(n_pool, n_instances)
-        pool = X_pool if candidates is None else take_rows(X_pool, candidates)
-        picked, picked_scores = self.select(classifier, pool, n_instances)
-        indices = picked if candidates is None else candidates[picked]
-        return indices.astype(np.int64), picked_scores
+    def score(self, classifier, X_pool) -> np.ndarray:
+        """Utility of every sample of ``X_pool``, in pool order, without selecting."""
+        self._validate_params()
+        if pool_length(X_pool) == 0:
+            raise ValueError("X_pool is empty: there is nothing to score")
+        chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(classifier, X_pool)]
+        return np.concatenate(chunks) if chunks else np.zeros(0)
 
-    def select(self, classifier, X_pool, n_instances):
+    # ----------------------------------------------------------------- hooks
+    def _iter_scores(self, classifier, X_pool):
+        """Utilities of the samples of ``X_pool``, batch by batch, in pool order.
+
+        The one scoring hook: yield 1-D float arrays (a strategy that needs
+        the whole pool at once yields one).  Parameters are already valid.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _iter_scores")
+
+    def _select(self, classifier, X_pool, n_instances):
         """Positions of the chosen samples in ``X_pool`` and their scores.
 
         The default keeps the ``n_instances`` best utilities (only those are
-        held while the pool streams by); batch-aware strategies (core-set,
-        BADGE) override it to choose a diverse set.
+        held while the pool streams by); set-choosing strategies override it.
         """
-        return select_streamed(self.iter_scores(classifier, X_pool), n_instances, largest=self.largest)
+        return select_streamed(self._iter_scores(classifier, X_pool), n_instances, largest=self.largest)
 
-    def _candidates(self, n_pool, n_instances):
-        """Sorted random subset of the pool to score, or ``None`` for all of it."""
+    def _subset(self, n_pool, n_instances):
+        """Sorted random candidate subset of the pool to score, or ``None`` for all of it."""
         subsample = getattr(self, "subsample", None)
         if subsample is None:
             return None
         if n_pool is None:
             raise ValueError("subsample needs a pool of known length (array, tensor or Dataset)")
-        if isinstance(subsample, numbers.Integral) and not isinstance(subsample, bool):
-            size = int(subsample)
-        elif isinstance(subsample, numbers.Real) and 0 < subsample <= 1:
-            size = int(np.ceil(subsample * n_pool))
-        else:
-            raise ValueError(
-                f"subsample must be None, an int >= n_instances or a fraction in (0, 1]; got {subsample!r}"
-            )
+        size = resolve_size(subsample, n_pool, "subsample")
         if size < n_instances:
             raise ValueError(f"subsample={subsample!r} keeps fewer samples than n_instances={n_instances}")
         if size >= n_pool:
             return None
         rng = check_random_state(getattr(self, "random_state", None))
         return np.sort(rng.choice(n_pool, size=size, replace=False))
+
+
+#: Constraints most strategies share (scikit-learn's parameter vocabulary).
+COMMON_CONSTRAINTS = {
+    "subsample": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="right")],
+    "random_state": ["random_state"],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+}
 
 
 def as_function(strategy_cls, name: str, doc_summary: str):

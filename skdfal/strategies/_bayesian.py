@@ -9,15 +9,17 @@ sub-networks disagree score high.
 from __future__ import annotations
 
 import contextlib
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from ..utils._pool import check_batch_finite, iter_pool
+from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
-from ._base import QueryStrategy, StrategyTags, as_function
+from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = ["BALD", "bald", "mc_dropout"]
 
@@ -86,6 +88,7 @@ class BALD(QueryStrategy):
 
     largest = True
     tags = StrategyTags(needs_torch=True)
+    _parameter_constraints = {**COMMON_CONSTRAINTS, "n_passes": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, *, n_passes=20, subsample=None, random_state=None, batch_size=256):
         self.n_passes = n_passes
@@ -93,19 +96,13 @@ class BALD(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def iter_scores(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         """Mutual information (nats) of each sample, batch by batch."""
-        if int(self.n_passes) < 1:
-            raise ValueError(f"n_passes must be >= 1, got {self.n_passes}")
         model = resolve_torch_model(classifier)
         trunk, head = _split_deterministic_head(model.module)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         devices = [model.device.index or 0] if model.device.type == "cuda" else []
-        for start, batch in iter_pool(X_pool, self.batch_size):
-            x = model.as_tensor(batch)
-            if x.shape[0] == 0:
-                continue
-            check_batch_finite(x, start)
+        for start, x in iter_batches(X_pool, self.batch_size, model=model):
             # Dropout modes and the RNG are set per batch and restored before
             # yielding: between batches the caller finds both as it left them.
             with torch.random.fork_rng(devices=devices), mc_dropout(model.module), torch.no_grad():

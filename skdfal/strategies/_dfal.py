@@ -7,14 +7,38 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
+import warnings
+from numbers import Integral, Real
+
 import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import deepfool
-from ..utils._pool import check_batch_finite, iter_pool, pool_length
+from ..utils._pool import iter_batches, pool_length
 from ..utils._torch import resolve_torch_model, to_numpy
-from ._base import QueryStrategy, StrategyTags, as_function
+from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._dfal_batch import cluster_smallest, labels_paid
+from ._diversity import penultimate_features
+from ._screening import screen_pool
+from ._selection import TopN, select_streamed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
+
+#: Sort key of an unflipped sample (margin inf): above every finite margin,
+#: with a random part so that ties among them are broken at random.
+_UNFLIPPED_KEY = np.finfo(np.float64).max / 4
+
+#: DeepFool's parameters in scikit-learn's vocabulary (the attack checks the
+#: values again, in its own words, for callers outside the strategies).
+DEEPFOOL_CONSTRAINTS = {
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "overshoot": [Interval(Real, 0, None, closed="left")],
+    "norm": [Options(Real, {2, float("inf")})],
+    "candidates": [None, Interval(Integral, 2, None, closed="left")],
+    "clip": [None, tuple, list],
+}
 
 
 def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, **deepfool_params):
@@ -39,35 +63,23 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
         The batch as the net sees it.
     result : DeepFoolResult
     """
-    expected_shape = None
-    for start, batch in iter_pool(X_pool, batch_size):
-        x = model.as_tensor(batch)
-        if x.shape[0] == 0:
-            continue
-        check_batch_finite(x, start)
-        if expected_shape is None:
-            expected_shape = tuple(x.shape[1:])
-            try:
-                result = deepfool(
-                    model.module, x, batch_size=None,
-                    return_perturbations=return_perturbations, **deepfool_params,
-                )
-            except RuntimeError as exc:
-                # Shape errors surface deep inside conv/linear layers; say
-                # what the user can act on.
-                raise ValueError(
-                    f"X_pool samples of shape {expected_shape} do not fit the torch module "
-                    f"{type(model.module).__name__}: {exc}"
-                ) from exc
-        else:
-            if tuple(x.shape[1:]) != expected_shape:
-                raise ValueError(
-                    f"X_pool batches disagree on sample shape: {expected_shape} then {tuple(x.shape[1:])}"
-                )
+    checked_fit = False
+    for start, x in iter_batches(X_pool, batch_size, model=model):
+        try:
             result = deepfool(
                 model.module, x, batch_size=None,
                 return_perturbations=return_perturbations, **deepfool_params,
             )
+        except RuntimeError as exc:
+            if checked_fit:
+                raise
+            # Shape errors surface deep inside conv/linear layers; say
+            # what the user can act on.
+            raise ValueError(
+                f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
+                f"{type(model.module).__name__}: {exc}"
+            ) from exc
+        checked_fit = True
         yield start, x, result
 
 
@@ -91,12 +103,43 @@ class DFALMargin(QueryStrategy):
         Score only a random subset of the pool (an int: that many samples; a
         float: that share).  The paper scores ten times the query size.
     random_state : int, RandomState or None, default=None
-        Draws the subset.  An int repeats the same subset on every call.
+        Draws the subset, and breaks ties at random among samples DeepFool
+        cannot flip (margin ``inf``, e.g. a model with dead units), which
+        the paper's rule would take in pool order.  An int repeats the same
+        draws on every call.
     batch_size : int, default=256
         Pool samples attacked at once (memory bound).
     progress : bool, default=False
         Show a progress bar (``tqdm``, a widget in Jupyter) while the pool is
         scored: worth it for pools of hundreds of thousands of samples.
+    batch_diversity : {None, "features", "directions"}, default=None
+        ``None`` takes the ``n_instances`` smallest margins (the paper).
+        Otherwise the ``diversity_factor * n_instances`` smallest margins are
+        clustered into ``n_instances`` groups (k-means) in the net's
+        penultimate features (``"features"``) or along their unit DeepFool
+        directions (``"directions"``), and each group gives its smallest
+        margin: a batch that covers different stretches of the boundary
+        instead of near-duplicates.
+    diversity_factor : int, default=10
+        How many times ``n_instances`` small-margin candidates the batch is
+        spread over (with ``batch_diversity``).
+    cold_start : int, default=0
+        While the learner has paid fewer labels than this, query at random
+        (seeded by ``random_state``; margins are reported as NaN): on a model
+        trained on a handful of labels, margins say little.  Needs an active
+        learner as the classifier (skdfal's or modAL's); ignored otherwise.
+    screening : bool, default=False
+        Rank the whole pool by a cheap first-order margin (the distance to
+        the linearised boundaries of the ``screening_candidates - 1``
+        runner-up classes: one backward pass per sample with 2), then run
+        exact DeepFool only on a shortlist of the smallest, grown until no
+        other sample is expected to beat the exact ``n_instances``-th norm
+        (see :func:`skdfal.strategies.screen_pool`, which also reports the
+        shortlist size).  The picks carry their exact DeepFool norms, as in
+        exact mode.  Only ``query`` screens: ``score`` (and Dask scoring)
+        still attack every sample.
+    screening_candidates : int, default=2
+        Classes measured by the first-order margin (the prediction included).
 
     Examples
     --------
@@ -114,6 +157,16 @@ class DFALMargin(QueryStrategy):
 
     largest = False
     tags = StrategyTags(pointwise=True, needs_torch=True, adversarial_copies=True)
+    _parameter_constraints = {
+        **COMMON_CONSTRAINTS,
+        **DEEPFOOL_CONSTRAINTS,
+        "progress": ["boolean"],
+        "batch_diversity": [None, StrOptions({"features", "directions"})],
+        "diversity_factor": [Interval(Integral, 1, None, closed="left")],
+        "cold_start": [Interval(Integral, 0, None, closed="left")],
+        "screening": ["boolean"],
+        "screening_candidates": [Interval(Integral, 2, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -127,6 +180,11 @@ class DFALMargin(QueryStrategy):
         random_state=None,
         batch_size=256,
         progress=False,
+        batch_diversity=None,
+        diversity_factor=10,
+        cold_start=0,
+        screening=False,
+        screening_candidates=2,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -137,6 +195,11 @@ class DFALMargin(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
         self.progress = progress
+        self.batch_diversity = batch_diversity
+        self.diversity_factor = diversity_factor
+        self.cold_start = cold_start
+        self.screening = screening
+        self.screening_candidates = screening_candidates
 
     def _deepfool_params(self):
         return {
@@ -147,21 +210,102 @@ class DFALMargin(QueryStrategy):
             "clip": self.clip,
         }
 
-    def iter_scores(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
+        for _, result in self._iter_attacks(classifier, X_pool):
+            yield to_numpy(result.norms).astype(np.float64)
+
+    def _select(self, classifier, X_pool, n_instances):
+        rng = check_random_state(self.random_state)
+        paid = labels_paid(classifier)
+        if self.cold_start and paid is not None and paid < self.cold_start:
+            # Uniform draws, streamed like random sampling (the pool is still
+            # read, so a NaN pool is refused here too).
+            draws = (rng.random_sample(len(b)) for _, b in iter_batches(X_pool, 65536))
+            picked, _ = select_streamed(draws, n_instances, largest=True)
+            return picked, np.full(len(picked), np.nan)
+        if self.screening:
+            if self.batch_diversity is not None:
+                raise ValueError(
+                    "screening and batch_diversity cannot be combined yet: screening returns the "
+                    "exact n_instances smallest margins, not the candidates diversity spreads over"
+                )
+            result = screen_pool(
+                classifier, X_pool, n_instances, screening_candidates=self.screening_candidates,
+                batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
+                **self._deepfool_params(),
+            )
+            return result.indices, result.margins
+        # Samples DeepFool cannot flip (a weak or dead model) all score inf:
+        # among them the paper's rule would return the first pool samples in
+        # order.  Their ties are broken at random instead, and the user is
+        # told, as when the model predicts a single class for the whole pool.
+        n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
+        best = TopN(n_keep, largest=False)
+        seen = {"n_inf": 0, "classes": set()}
+        for x, result in self._iter_attacks(classifier, X_pool):
+            norms = to_numpy(result.norms).astype(np.float64)
+            inf = np.isinf(norms)
+            seen["n_inf"] += int(inf.sum())
+            if len(seen["classes"]) < 2:
+                seen["classes"].update(np.unique(to_numpy(result.labels)).tolist())
+            key = norms.copy()
+            key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+            best.push(key, payload=self._payload(x, result))
+        if n_instances > best.n_seen:
+            raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+        picked, key = best.indices, best.scores
+        if self.batch_diversity is not None and len(picked) > n_instances:
+            embeddings = best.payload
+            if self.batch_diversity == "features":
+                embeddings = torch.as_tensor(penultimate_features(_module_of(classifier), embeddings))
+            chosen = cluster_smallest(embeddings, key, n_instances, rng)
+            picked, key = picked[chosen], key[chosen]
+        scores = np.where(key >= _UNFLIPPED_KEY, np.inf, key)
+        self._warn_weak_model(seen, best.n_seen, scores, n_instances)
+        return picked, scores
+
+    def _iter_attacks(self, classifier, X_pool):
+        """``(x, DeepFoolResult)`` per batch, with perturbations only when directions are needed."""
+        model = resolve_torch_model(classifier)
+        keep = self.batch_diversity == "directions"
         from tqdm.auto import tqdm
 
-        model = resolve_torch_model(classifier)
         with tqdm(
             total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
             unit="sample", unit_scale=True,
         ) as bar:
-            for _, _, result in deepfool_pool(
-                model, X_pool, batch_size=self.batch_size, **self._deepfool_params()
+            for _, x, result in deepfool_pool(
+                model, X_pool, batch_size=self.batch_size, return_perturbations=keep,
+                **self._deepfool_params(),
             ):
-                norms = to_numpy(result.norms).astype(np.float64)
-                bar.update(len(norms))
-                yield norms
+                bar.update(len(result))
+                yield x, result
+
+    def _payload(self, x, result):
+        """What the diversity step needs of each candidate (nothing without it)."""
+        if self.batch_diversity == "features":
+            return x.detach()
+        if self.batch_diversity == "directions":
+            flat = result.perturbations.flatten(1)
+            return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return None
+
+    @staticmethod
+    def _warn_weak_model(seen, n_seen, scores, n_instances):
+        if len(seen["classes"]) == 1:
+            warnings.warn(
+                f"the model predicts class {next(iter(seen['classes']))} for every sample of the pool: "
+                "DFAL margins say little about such a model (train it on more labels or classes)",
+                UserWarning, stacklevel=4,
+            )
+        if np.isinf(scores).any():
+            warnings.warn(
+                f"DeepFool could not flip {seen['n_inf']} of {n_seen} pool samples (zero "
+                "gradients or max_iter reached): their margins are inf, and "
+                f"{int(np.isinf(scores).sum())} of the {n_instances} picks were drawn at random among them",
+                UserWarning, stacklevel=4,
+            )
 
     def adversarial_examples(self, classifier, X):
         """DeepFool adversarial copies of ``X`` in the net's input space.
@@ -189,3 +333,8 @@ dfal_margin = as_function(
     "dfal_margin",
     "DFAL query strategy: the pool samples with the smallest DeepFool perturbation.",
 )
+
+
+def _module_of(classifier):
+    """The torch module behind ``classifier`` (for features of net-space rows)."""
+    return resolve_torch_model(classifier).module

@@ -20,9 +20,9 @@ from sklearn.utils import check_random_state
 from torch import nn
 
 from ..utils._modules import frozen_eval
-from ..utils._pool import check_batch_finite, iter_pool
+from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
-from ._base import QueryStrategy, StrategyTags, as_function
+from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = [
     "penultimate_features",
@@ -59,11 +59,7 @@ def _features_and_logits(model, X_pool, batch_size):
     handle = layer.register_forward_pre_hook(hook)
     try:
         with frozen_eval(module), torch.no_grad():
-            for start, batch in iter_pool(X_pool, batch_size):
-                x = model.as_tensor(batch)
-                if x.shape[0] == 0:
-                    continue
-                check_batch_finite(x, start)
+            for _, x in iter_batches(X_pool, batch_size, model=model):
                 logits = module(x)
                 yield captured.pop("h").flatten(1), logits
     finally:
@@ -226,6 +222,7 @@ class CoreSet(QueryStrategy):
 
     largest = True
     tags = StrategyTags(needs_torch=True)
+    _parameter_constraints = {**COMMON_CONSTRAINTS, "X_labeled": [None, "array-like"]}
 
     def __init__(self, *, X_labeled=None, subsample=None, random_state=None, batch_size=256):
         self.X_labeled = X_labeled
@@ -239,16 +236,17 @@ class CoreSet(QueryStrategy):
             return None
         return penultimate_features(classifier, labeled, batch_size=self.batch_size)
 
-    def score_batches(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         """Distance of each sample to the nearest labeled sample (``inf`` with none)."""
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
         centers = self._centers(classifier)
         if centers is None:
-            return np.full(len(features), np.inf)
+            yield np.full(len(features), np.inf)
+            return
         x, c = torch.as_tensor(features), torch.as_tensor(centers)
-        return to_numpy(_sq_dists(x, c).min(1).values.sqrt()).astype(np.float64)
+        yield to_numpy(_sq_dists(x, c).min(1).values.sqrt()).astype(np.float64)
 
-    def select(self, classifier, X_pool, n_instances):
+    def _select(self, classifier, X_pool, n_instances):
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
         if n_instances > len(features):
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(features)} samples)")
@@ -280,18 +278,19 @@ class BADGE(QueryStrategy):
 
     largest = True
     tags = StrategyTags(needs_torch=True)
+    _parameter_constraints = dict(COMMON_CONSTRAINTS)
 
     def __init__(self, *, subsample=None, random_state=None, batch_size=256):
         self.subsample = subsample
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def score_batches(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         """Norm of each sample's gradient embedding (a lower bound on the loss gradient)."""
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        return np.linalg.norm(g.astype(np.float64), axis=1)
+        yield np.linalg.norm(g.astype(np.float64), axis=1)
 
-    def select(self, classifier, X_pool, n_instances):
+    def _select(self, classifier, X_pool, n_instances):
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
         if n_instances > len(g):
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(g)} samples)")

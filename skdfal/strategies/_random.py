@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from sklearn.utils import check_random_state
+from numbers import Integral
 
-from ..utils._pool import iter_pool, pool_length
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt
+
+from ..utils._pool import iter_batches
 from ._base import QueryStrategy, as_function
 
 __all__ = ["RandomSampling", "random_sampling"]
-
-_CHUNK = 65536  # draws held at once
-
 
 class RandomSampling(QueryStrategy):
     """Query samples uniformly at random (scores are uniform draws).
@@ -33,23 +33,23 @@ class RandomSampling(QueryStrategy):
     """
 
     largest = True
+    _parameter_constraints = {
+        "random_state": ["random_state"],
+        "subsample": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="right")],
+    }
 
     def __init__(self, *, random_state=None, subsample=None):
         self.random_state = random_state
         self.subsample = subsample
 
-    def iter_scores(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         # One stream of draws cut into chunks equals one draw of the whole
-        # length, so the picks do not depend on the chunking.  The pool is
-        # only read when its length is unknown (a generator, say).
+        # length, so the picks do not depend on how the pool is batched.  The
+        # pool is read (not kept) so that a NaN pool is refused as by every
+        # other strategy.
         rng = check_random_state(self.random_state)
-        n = pool_length(X_pool)
-        if n is None:
-            for _, batch in iter_pool(X_pool):
-                yield rng.random_sample(len(batch))
-            return
-        for start in range(0, n, _CHUNK):
-            yield rng.random_sample(min(_CHUNK, n - start))
+        for _, batch in iter_batches(X_pool, 65536):
+            yield rng.random_sample(len(batch))
 
 
 random_sampling = as_function(

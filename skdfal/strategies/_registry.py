@@ -15,6 +15,7 @@ from ._base import QueryStrategy
 from ._bayesian import BALD, bald
 from ._dfal import DFALMargin, dfal_margin
 from ._diversity import BADGE, CoreSet, badge, coreset
+from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
 from ._uncertainty import (
     EntropySampling,
@@ -77,6 +78,19 @@ _REGISTRY = {
         # plus their DeepFool adversarial copies labelled for free.
         RegisteredStrategy("dfal", DFALMargin, dfal_margin),
         RegisteredStrategy("dfal_adv", DFALMargin, dfal_margin, adversarial=True),
+        # DFAL as a batch strategy (docs/results.md): each batch spread over
+        # the smallest margins, random picks while labels are few.
+        RegisteredStrategy(
+            "dfal_batch", DFALMargin, dfal_margin,
+            {"batch_diversity": "features", "diversity_factor": 10, "cold_start": 0},
+        ),
+        # Another library's strategies as rows (pip install 'skdfal[peers]').
+        RegisteredStrategy("skal_entropy", SkactivemlStrategy, skactiveml_strategy, {"method": "entropy"}),
+        RegisteredStrategy("skal_badge", SkactivemlStrategy, skactiveml_strategy, {"method": "badge"}),
+        RegisteredStrategy("skal_typiclust", SkactivemlStrategy, skactiveml_strategy, {"method": "typiclust"}),
+        # DFAL over the whole pool at about the cost of one backward pass per
+        # sample: first-order screening, exact DeepFool on a shortlist.
+        RegisteredStrategy("dfal_screen", DFALMargin, dfal_margin, {"screening": True}),
     )
 }
 

@@ -38,9 +38,16 @@ class TopN:
         self.n, self.largest = int(n), bool(largest)
         self.indices = np.zeros(0, dtype=np.int64)
         self.scores = np.zeros(0, dtype=np.float64)
+        self.payload = None
         self.n_seen = 0
 
-    def push(self, chunk) -> None:
+    def push(self, chunk, payload=None) -> None:
+        """Add a chunk of scores; ``payload`` (a tensor, one row per score) is kept alongside.
+
+        With a payload, :attr:`payload` holds the rows of the kept scores, in
+        the order of :attr:`indices`: what a strategy needs of its best
+        candidates (their inputs, their perturbations) without keeping the pool.
+        """
         chunk = np.asarray(chunk, dtype=np.float64).ravel()
         indices = np.concatenate([self.indices, np.arange(self.n_seen, self.n_seen + len(chunk))])
         scores = np.concatenate([self.scores, chunk])
@@ -48,6 +55,11 @@ class TopN:
         # Sort by key, then by pool position: select_top's stable order.
         order = np.lexsort((indices, _sort_key(scores, self.largest)))[: self.n]
         self.indices, self.scores = indices[order], scores[order]
+        if payload is not None:
+            import torch
+
+            rows = payload if self.payload is None else torch.cat([self.payload, payload])
+            self.payload = rows[torch.as_tensor(order, device=rows.device)]
 
 
 def select_streamed(chunks, n_instances: int, *, largest: bool):

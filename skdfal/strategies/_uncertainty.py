@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..utils._pool import iter_pool
+from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
-from ._base import QueryStrategy, StrategyTags, as_function
+from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = [
-    "pool_probabilities",
     "LeastConfidence",
     "MarginSampling",
     "EntropySampling",
@@ -25,59 +24,37 @@ __all__ = [
 ]
 
 
-def pool_probabilities(classifier, X_pool, *, batch_size=256) -> np.ndarray:
-    """Predicted class probabilities for every pool sample, batch by batch.
-
-    Parameters
-    ----------
-    classifier : estimator, active learner or torch.nn.Module
-        Anything with ``predict_proba`` (after unwrapping an active learner);
-        a bare torch module gets a softmax over its outputs.
-    X_pool : array-like, Dataset or iterable of batches
-    batch_size : int, default=256
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_classes), float64
-    """
-    return np.concatenate(list(_iter_probabilities(classifier, X_pool, batch_size)))
-
-
 def _iter_probabilities(classifier, X_pool, batch_size):
-    """:func:`pool_probabilities`, one batch at a time."""
+    """Predicted class probabilities of the pool, one batch at a time.
+
+    Anything with ``predict_proba`` (after unwrapping an active learner) is
+    asked directly; a bare torch module gets a softmax over its outputs.
+    """
     est = unwrap_learner(classifier)
-    n_batches = 0
     if hasattr(est, "predict_proba"):
-        for _, batch in iter_pool(X_pool, batch_size):
-            batch = to_numpy(batch) if isinstance(batch, torch.Tensor) else np.asarray(batch)
+        for _, batch in iter_batches(X_pool, batch_size):
             if batch.dtype == np.float64:
-                batch = batch.astype(np.float32)
-            if len(batch):
-                n_batches += 1
-                yield np.asarray(est.predict_proba(batch), dtype=np.float64)
-    else:
-        model = resolve_torch_model(classifier)  # TypeError for anything else
-        for _, batch in iter_pool(X_pool, batch_size):
-            x = model.as_tensor(batch)
-            if x.shape[0]:
-                n_batches += 1
-                # Eval mode per batch, restored before yielding.
-                was_training = model.module.training
-                model.module.eval()
-                try:
-                    with torch.no_grad():
-                        proba = torch.softmax(model.module(x), dim=1)
-                finally:
-                    model.module.train(was_training)
-                yield to_numpy(proba).astype(np.float64)
-    if not n_batches:
-        raise ValueError("X_pool is empty: there is nothing to score")
+                batch = batch.astype(np.float32)  # torch nets run in float32
+            yield np.asarray(est.predict_proba(batch), dtype=np.float64)
+        return
+    model = resolve_torch_model(classifier)  # TypeError for anything else
+    for _, x in iter_batches(X_pool, batch_size, model=model):
+        # Eval mode per batch, restored before yielding.
+        was_training = model.module.training
+        model.module.eval()
+        try:
+            with torch.no_grad():
+                proba = torch.softmax(model.module(x), dim=1)
+        finally:
+            model.module.train(was_training)
+        yield to_numpy(proba).astype(np.float64)
 
 
 class _ProbabilityStrategy(QueryStrategy):
     """Shared body: utility = a function of each sample's probability vector."""
 
     tags = StrategyTags(pointwise=True)
+    _parameter_constraints = dict(COMMON_CONSTRAINTS)
 
     def __init__(self, *, subsample=None, random_state=None, batch_size=256):
         self.subsample = subsample
@@ -88,7 +65,7 @@ class _ProbabilityStrategy(QueryStrategy):
     def utility(proba: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def iter_scores(self, classifier, X_pool):
+    def _iter_scores(self, classifier, X_pool):
         for proba in _iter_probabilities(classifier, X_pool, self.batch_size):
             yield self.utility(proba)
 

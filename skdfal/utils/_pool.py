@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-__all__ = ["pool_length", "iter_pool", "take_rows", "check_batch_finite"]
+__all__ = ["pool_length", "iter_pool", "iter_batches", "take_rows", "check_batch_finite"]
 
 
 def _is_dataset(pool) -> bool:
@@ -226,9 +226,53 @@ def take_rows(pool, indices):
     )
 
 
-def check_batch_finite(batch: torch.Tensor, start: int) -> None:
-    """Raise ``ValueError`` naming the first non-finite row of a batch."""
-    finite = torch.isfinite(batch.flatten(1)).all(1)
-    if not bool(finite.all()):
-        bad = int((~finite).nonzero()[0, 0]) + start
+def check_batch_finite(batch, start: int) -> None:
+    """Raise ``ValueError`` naming the first non-finite row of a batch (tensor or array)."""
+    if isinstance(batch, torch.Tensor):
+        finite = torch.isfinite(batch.reshape(len(batch), -1)).all(1)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0, 0]) + start
+            raise ValueError(f"X_pool contains NaN or infinity (first at sample {bad})")
+        return
+    batch = np.asarray(batch)
+    if batch.dtype.kind not in "fc":
+        return  # integers and booleans are always finite
+    finite = np.isfinite(batch.reshape(len(batch), -1)).all(1)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0]) + start
         raise ValueError(f"X_pool contains NaN or infinity (first at sample {bad})")
+
+
+def iter_batches(X_pool, batch_size: int = 256, *, model=None):
+    """The one way strategies read a pool: checked batches, in order.
+
+    Yields ``(start, batch)`` for every non-empty batch of ``X_pool``.  With
+    ``model`` (a :class:`~skdfal.utils.TorchModel`) a batch is a tensor as the
+    net sees it (pipeline transforms applied, on the module's device and
+    dtype); without, a numpy array.  Every batch is checked to be finite and
+    to have the first batch's sample shape.
+
+    Raises
+    ------
+    ValueError
+        For a pool with no samples, a NaN or infinite sample (naming the
+        first one), or batches of different sample shapes.
+    """
+    from ._torch import to_numpy
+
+    expected_shape = None
+    n_batches = 0
+    for start, batch in iter_pool(X_pool, batch_size):
+        batch = model.as_tensor(batch) if model is not None else to_numpy(batch)
+        if batch.shape[0] == 0:
+            continue
+        check_batch_finite(batch, start)
+        shape = tuple(batch.shape[1:])
+        if expected_shape is None:
+            expected_shape = shape
+        elif shape != expected_shape:
+            raise ValueError(f"X_pool batches disagree on sample shape: {expected_shape} then {shape}")
+        n_batches += 1
+        yield start, batch
+    if not n_batches:
+        raise ValueError("X_pool is empty: there is nothing to score")

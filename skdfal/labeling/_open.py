@@ -1,0 +1,190 @@
+"""Reading a session folder back: the pool, the learner, the snapshot, then the journal.
+
+The latest snapshot gives the labels, skips, copies, RNG state and weights
+it saw; the journal records after it are replayed on top (a torn last line
+is dropped with a warning).  The learner takes the restored weights through
+:meth:`~skdfal.ActiveLearner.restore`, so its fitted state stays its own.
+Every file is read through the folder's :class:`~skdfal.labeling._fs.SessionDir`
+with a bound fitted to the session's pool and network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._formats import load_json, read_state_dict
+from ._fs import SessionDir, SessionError
+from ._journal import Journal
+from ._lock import SessionLock
+from ._pool import load_pool
+from ._snapshot import is_snapshot_file, read_snapshot
+from ._spec import (
+    FORMAT_VERSION,
+    JOURNAL_FILE,
+    LOCK_FILE,
+    POOL_FILE,
+    SESSION_FILE,
+    SESSION_JSON_LIMIT,
+    SNAPSHOT_DIR,
+    SNAPSHOT_FILE,
+    build_strategy,
+    check_config,
+    check_device,
+    make_estimator,
+)
+from ._state import LabelState
+
+__all__ = ["OWNED_FILES", "Held", "Loaded", "journal_limit", "load_session", "new_learner", "open_folder"]
+
+#: Files of the session folder whose temporaries a session may clean up.
+OWNED_FILES = frozenset({SESSION_FILE, POOL_FILE, JOURNAL_FILE, SNAPSHOT_FILE, "current.png"})
+
+
+@dataclass
+class Loaded:
+    """Everything a :class:`~skdfal.LabelingSession` reads from its folder."""
+
+    X_pool: np.ndarray
+    learner: object
+    state: LabelState
+    journal: Journal
+    rng: np.random.RandomState
+    stale: bool
+    generation: int
+    saved_seq: int
+
+
+class Held:
+    """What an open session holds: its folder, journal and lock.
+
+    Kept apart from the session so that a finalizer can let them go when the
+    session object is dropped without ``close()`` (a notebook cell re-run):
+    the descriptors close and the lock is released.
+    """
+
+    def __init__(self, lock=None):
+        self.folder, self.journal, self.lock = None, None, lock
+
+    def release(self, *, keep_lock=False) -> None:
+        try:
+            if self.journal is not None:
+                self.journal.close()
+        finally:
+            if self.lock is not None and not keep_lock:
+                self.lock.release()
+            if self.folder is not None:
+                self.folder.close()
+
+
+def open_folder(directory, held, owner, *, pool, device, on_corrupt, readonly):
+    """Check and read the session folder ``directory`` into ``held``; returns ``(config, Loaded)``.
+
+    The folder is refused if it holds a link or a special file; the lock
+    (unless ``held`` has one already, or ``readonly``) is taken before
+    anything is cleaned up or opened for writing.
+    """
+    directory = Path(directory)
+    if device is not None:
+        check_device(device)
+    if not directory.is_dir():
+        raise SessionError(f"{directory / SESSION_FILE}: missing; is this a skdfal session directory?")
+    held.folder = folder = SessionDir(directory)
+    folder.check_entries()
+    config = load_json(folder, SESSION_FILE, kind="skdfal-session", max_version=FORMAT_VERSION,
+                       limit=SESSION_JSON_LIMIT)
+    check_config(config, folder.where(SESSION_FILE), device=device)
+    if not readonly and held.lock is None:
+        held.lock = SessionLock(folder, LOCK_FILE, owner).acquire()
+    loaded = load_session(folder, config, pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly)
+    held.journal = loaded.journal
+    return config, loaded
+
+
+def journal_limit(n_pool: int, sample_shape) -> int:
+    """The most bytes a journal may hold: room for every sample labeled four times, copies included."""
+    return (256 << 20) + 4 * n_pool * (16 * math.prod(sample_shape) + 512)
+
+
+def new_learner(config, device):
+    """An unfitted :class:`~skdfal.ActiveLearner` as a checked ``session.json`` specifies it."""
+    from ..learners import ActiveLearner
+
+    params = config["learner"]
+    return ActiveLearner(
+        make_estimator(config, device),
+        build_strategy(config["strategy"]),
+        adversarial_augmentation=bool(params.get("adversarial_augmentation", False)),
+        augmentation_params=params.get("augmentation_params"),
+        warm_start=bool(params.get("warm_start", False)),
+    )
+
+
+def load_session(folder, config, *, pool, device, on_corrupt, readonly) -> Loaded:
+    """Read the session in ``folder`` (a SessionDir whose checked ``session.json`` is ``config``)."""
+    if not readonly:  # under the lock: no writer of ours can be at work
+        folder.remove_stale_temporaries(OWNED_FILES.__contains__)
+        if folder.exists(SNAPSHOT_DIR):
+            with folder.subdir(SNAPSHOT_DIR) as snapdir:
+                snapdir.remove_stale_temporaries(is_snapshot_file)
+    X_pool = load_pool(folder, config, pool)
+    sample_shape = X_pool.shape[1:]
+    learner = new_learner(config, device)
+    journal = Journal(folder, JOURNAL_FILE, config["session_id"], limit=journal_limit(len(X_pool), sample_shape))
+    records, valid_bytes = journal.read(on_corrupt=on_corrupt, keep_open=not readonly)
+    try:
+        return _replay(folder, config, X_pool, learner, journal, records, valid_bytes, device, readonly)
+    except BaseException:
+        journal.close()
+        raise
+
+
+def _replay(folder, config, X_pool, learner, journal, records, valid_bytes, device, readonly):
+    state = LabelState(len(X_pool), len(config["class_names"]))
+    rng = np.random.RandomState(config["random_state"])
+    snap = read_snapshot(folder, config["session_id"], len(X_pool), X_pool.shape[1:])
+    snapshot_seq, weights, generation, stale = 0, None, 0, False
+    if snap is not None:
+        for seq, op, index, label, copy in snap["actions"]:
+            state.check(index, label, snap["labels_file"])
+            if op == "label" and index in state.labels or op == "skip" and index in state.skipped:
+                raise SessionError(f"{snap['labels_file']}: pool index {index} appears twice")
+            state.apply({"seq": seq, "op": op, "index": index, "label": label}, copy)
+        for index in snap["queue"]:
+            state.check(index, None, folder.where(SNAPSHOT_FILE))
+        state.queue = list(snap["queue"])
+        if snap["rng_state"] is not None:
+            rng.set_state(snap["rng_state"])
+        snapshot_seq, weights = snap["journal_seq"], snap["weights"]
+        generation, stale = snap["generation"], snap["stale"]
+    for record in records:
+        if record["seq"] > snapshot_seq:
+            action = state.replay(record, journal.path)
+            stale = stale or (action is not None and action["op"] == "label")
+    if weights is not None and state.labels:
+        _restore_model(learner, state, X_pool, weights, config, device)
+    elif state.labels:
+        stale = True
+    last_seq = max(journal.last_seq, snapshot_seq)
+    if not readonly:
+        journal.open_for_append(valid_bytes, last_seq)
+    journal.last_seq = last_seq
+    return Loaded(X_pool, learner, state, journal, rng, stale, generation, snapshot_seq)
+
+
+def _restore_model(learner, state, X_pool, weights, config, device):
+    """Give ``learner`` the saved weights and the labeled set they were trained on."""
+    snapdir, name, digest = weights
+    estimator = make_estimator(config, device)
+    expected = sum(t.numel() * t.element_size() for t in estimator.module_.state_dict().values())
+    # Room for torch's archive around the tensors, never more than the network can hold.
+    state_dict = read_state_dict(snapdir, name, sha256=digest, limit=2 * expected + (1 << 20))
+    try:
+        estimator.module_.load_state_dict(state_dict)
+    except RuntimeError as exc:
+        raise SessionError(f"{snapdir.where(name)}: weights do not fit the session's network: {exc}") from None
+    X, y, flags = state.training_set(X_pool)
+    learner.restore(estimator, X, y, flags)

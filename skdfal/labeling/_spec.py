@@ -1,0 +1,319 @@
+"""What ``session.json`` holds, and how its specs become a network and a strategy.
+
+A session directory::
+
+    session.json     configuration: pool, estimator spec, strategy name + params, version
+    pool.npy         the unlabeled pool (written once)
+    journal.jsonl    append-only journal: one line per label, skip, undo or query
+    snapshot.json    manifest of the latest snapshot (file names + sha256)
+    snapshots/       labels, skips, adversarial copies (.npy), model weights (.pt)
+    lock             held while a process has the session open for writing
+
+* **Specs, not pickles** -- the strategy is saved as a name registered in
+  :func:`skdfal.strategies.all_strategies` plus JSON parameters, the estimator
+  as JSON arguments of :func:`skdfal.make_classifier` (named ones, and
+  ``module__*``/``optimizer__*`` numbers); rebuilding them can only build
+  skdfal's own classes.
+* **Checked twice, the same way** -- :func:`new_config` refuses a bad
+  specification with a ``ValueError`` naming the parameter before anything is
+  written; :func:`check_config` refuses the same faults in a file read back
+  with a :class:`SessionError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import uuid
+
+from ._fs import SessionError
+
+FORMAT_VERSION = 1
+SESSION_FILE = "session.json"
+SNAPSHOT_FILE = "snapshot.json"
+JOURNAL_FILE = "journal.jsonl"
+POOL_FILE = "pool.npy"
+LOCK_FILE = "lock"
+SNAPSHOT_DIR = "snapshots"
+#: ``session.json`` is small; a larger one is refused unread.
+SESSION_JSON_LIMIT = 1 << 20
+
+#: Default network for a session: the arguments of :func:`skdfal.make_classifier`.
+DEFAULT_ESTIMATOR = {"module": "lenet5", "max_epochs": 20, "lr": 2e-3, "batch_size": 16, "random_state": 0}
+_MODULES = ("lenet5", "vgg8")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(value, what, low=1, high=2**31 - 1) -> int:
+    """``value`` as an int in ``[low, high]`` (numpy integers accepted), else ``ValueError``."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
+        raise ValueError(f"{what} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def check_device(device, what="device") -> str:
+    """``device`` if torch can use it on this machine, else ``ValueError`` naming ``what``."""
+    import torch
+
+    if not isinstance(device, str):
+        raise ValueError(f"{what} must be a device name such as 'cpu' or 'cuda', got {device!r}")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{what}={device!r} is not a device torch knows") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (parsed.index or 0) < torch.cuda.device_count(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    }
+    if not available.get(parsed.type, False):
+        raise ValueError(f"{what}={device!r} is not available on this machine (pass device='cpu')")
+    return device
+
+
+def resolve_strategy(name):
+    """The registry entry a session's strategy name stands for.
+
+    Accepts what :func:`skdfal.strategies.get_strategy` accepts (registry keys,
+    class and function names) and, as sessions always did, lower-case class
+    names (``"dfalmargin"``).
+
+    Examples
+    --------
+    >>> from skdfal.labeling._spec import resolve_strategy
+    >>> resolve_strategy("dfal_margin").name, resolve_strategy("randomsampling").name
+    ('dfal', 'random')
+    """
+    from ..strategies import all_strategies, get_strategy
+
+    try:
+        return get_strategy(name)
+    except ValueError:
+        for entry in all_strategies().values():  # registration order: plain configurations first
+            if isinstance(name, str) and name == entry.cls.__name__.lower():
+                return entry
+        raise
+
+
+def _plain_scalar(obj):
+    import numpy as np
+
+    if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":  # numpy scalars count as numbers
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} {obj!r} is not a JSON value")
+
+
+def json_checked(obj, what):
+    try:
+        return json.loads(json.dumps(obj, allow_nan=False, default=_plain_scalar))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} must be JSON-serialisable (plain numbers, strings, lists): {exc}") from None
+
+
+def strategy_spec(strategy, params) -> dict:
+    """``{"name": registry key, "params": JSON}`` for a strategy name, function or object."""
+    from ..strategies import all_strategies
+
+    entries = list(all_strategies().values())
+    if isinstance(strategy, str):
+        entry = resolve_strategy(strategy)
+        params = {**entry.params, **dict(params or {})}
+    elif (entry := next((e for e in entries if strategy is e.function), None)) is not None:
+        params = {**entry.params, **dict(params or {})}
+    elif (entry := next((e for e in entries if type(strategy) is e.cls), None)) is not None:
+        if params:
+            raise ValueError("pass strategy parameters either in the strategy object or as strategy_params")
+        params = strategy.get_params(deep=False)
+    else:
+        raise TypeError(
+            f"a session needs a registered strategy (a name or an object of {sorted(all_strategies())}), "
+            f"got {strategy!r}: custom callables cannot be saved without pickle"
+        )
+    params = json_checked(params, f"parameters of strategy {entry.name!r}")
+    build_strategy({"name": entry.name, "params": params})  # fail now, not when the session is reopened
+    return {"name": entry.name, "params": params}
+
+
+def build_strategy(spec):
+    """The strategy object of a strategy spec; ``ValueError`` naming what is wrong."""
+    from ..strategies import all_strategies
+
+    name, params = spec.get("name"), spec.get("params", {})
+    try:
+        entry = resolve_strategy(name)
+    except ValueError:
+        raise ValueError(f"unknown strategy {name!r} (registered: {sorted(all_strategies())})") from None
+    if not isinstance(params, dict):
+        raise ValueError(f"parameters of strategy {name!r} must be an object")
+    try:
+        return entry.cls(**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for strategy {name!r}: {exc}") from None
+
+
+def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> None:
+    """Refuse an estimator spec a session cannot rebuild (``ValueError`` naming the key).
+
+    ``device_used=False``: the spec's device is overridden, so it need not be
+    available here (a session made on a GPU machine, opened with ``device="cpu"``).
+    """
+    if not isinstance(spec, dict):
+        raise ValueError("estimator must be a dict of make_classifier arguments")
+    allowed = {"module", "input_shape", "n_classes", "max_epochs", "lr", "batch_size", "device", "random_state"}
+    for key, value in spec.items():
+        if not isinstance(key, str) or not (key in allowed or re.fullmatch(r"(module|optimizer)__\w+", key)):
+            raise ValueError(
+                f"estimator[{key!r}] is not supported in a session (criterion, optimizer and callbacks are "
+                f"fixed; allowed: {sorted(allowed)}, module__* and optimizer__* numbers)"
+            )
+        if key not in allowed and not _plain(value):
+            raise ValueError(f"estimator[{key!r}] must be a number, a string, a boolean or a list of numbers")
+    module = spec.get("module")
+    if not isinstance(module, str) or module.lower() not in _MODULES:
+        raise ValueError(f"estimator['module'] must be one of {list(_MODULES)}, got {module!r}")
+    shape = spec.get("input_shape")
+    if not isinstance(shape, list) or [s for s in shape if not _is_int(s)] or list(shape) != list(sample_shape):
+        raise ValueError(f"estimator['input_shape'] must be the pool's sample shape {list(sample_shape)}, "
+                         f"got {shape!r}")
+    if len(sample_shape) != 3:
+        raise ValueError(f"a session's network takes (channels, height, width) samples, the pool has "
+                         f"{list(sample_shape)}")
+    if spec.get("n_classes") != n_classes:
+        raise ValueError(f"estimator['n_classes'] must be {n_classes}, the number of classes")
+    _count(spec.get("max_epochs"), "estimator['max_epochs']", high=10**6)
+    _count(spec.get("batch_size"), "estimator['batch_size']", high=2**31 - 1)
+    lr = spec.get("lr")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"estimator['lr'] must be a finite number > 0, got {lr!r}")
+    if spec.get("random_state") is not None:
+        _count(spec["random_state"], "estimator['random_state']", low=0, high=2**32 - 1)
+    if "device" in spec and (device_used or not isinstance(spec["device"], str)):
+        check_device(spec["device"], "estimator['device']")
+
+
+def _plain(value) -> bool:
+    if isinstance(value, list):
+        return len(value) <= 64 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str)) and len(str(value)) <= 256
+
+
+def make_estimator(config, device=None):
+    """The session's network, unfitted and initialised; ``device`` overrides the spec's."""
+    from ..models import make_classifier
+
+    spec = dict(config["estimator"])
+    spec["input_shape"] = tuple(spec["input_shape"])
+    if device is not None:
+        spec["device"] = device
+    net = make_classifier(**spec)
+    try:
+        return net.initialize()
+    except (TypeError, ValueError, RuntimeError) as exc:  # a module__ argument the network refuses
+        raise ValueError(f"the estimator spec does not build a network: {exc}") from None
+
+
+def check_learner(learner) -> None:
+    if not isinstance(learner, dict) or set(learner) - {"adversarial_augmentation", "augmentation_params",
+                                                          "warm_start"}:
+        raise ValueError("learner must hold adversarial_augmentation, augmentation_params and warm_start")
+    for key in ("adversarial_augmentation", "warm_start"):
+        if not isinstance(learner.get(key, False), bool):
+            raise ValueError(f"{key} must be true or false")
+    params = learner.get("augmentation_params")
+    if params is not None:
+        build_strategy({"name": "dfal", "params": params})
+
+
+def new_config(X, *, estimator, query_strategy, strategy_params, n_instances, adversarial_augmentation,
+               augmentation_params, warm_start, class_names, random_state, store_pool, device=None) -> dict:
+    """The checked content of ``session.json`` for a new session with pool ``X``.
+
+    ``device``: the device this process uses instead of the spec's, if any.
+    """
+    n_instances = _count(n_instances, "n_instances")
+    random_state = _count(random_state, "random_state", low=0, high=2**32 - 1)
+    if estimator is not None and not isinstance(estimator, dict):
+        raise ValueError(f"estimator must be a dict of make_classifier arguments, got {estimator!r}")
+    n_classes = (estimator or {}).get("n_classes", len(class_names) if class_names is not None else 10)
+    n_classes = _count(n_classes, "n_classes (or len(class_names))", low=2, high=100_000)
+    names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(n_classes)]
+    if len(names) != n_classes or len(set(names)) != len(names):
+        raise ValueError(f"class_names must be {n_classes} distinct names, got {names!r}")
+    spec = json_checked({**DEFAULT_ESTIMATOR, "input_shape": list(X.shape[1:]), "n_classes": n_classes,
+                         **(estimator or {})}, "estimator spec")
+    strategy = strategy_spec(query_strategy, strategy_params)
+    learner = json_checked({
+        # A configuration registered as adversarial (``"dfal_adv"``) labels the copies too.
+        "adversarial_augmentation": bool(adversarial_augmentation) or resolve_strategy(strategy["name"]).adversarial,
+        "augmentation_params": augmentation_params,
+        "warm_start": bool(warm_start),
+    }, "learner parameters")
+    config = {
+        "format": "skdfal-session",
+        "version": FORMAT_VERSION,
+        "session_id": uuid.uuid4().hex,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pool": {"file": POOL_FILE if store_pool else None, "shape": list(X.shape), "dtype": X.dtype.str,
+                 "sha256": None},
+        "estimator": spec,
+        "strategy": strategy,
+        "learner": learner,
+        "n_instances": n_instances,
+        "class_names": names,
+        "random_state": random_state,
+    }
+    check_estimator_spec(spec, X.shape[1:], n_classes, device_used=device is None)
+    check_learner(learner)
+    return config
+
+
+def check_config(config, where, *, device=None) -> None:
+    """Refuse a ``session.json`` that :func:`new_config` would not have written (``SessionError``).
+
+    ``device``: the device the session will use instead of the spec's (checked
+    by the caller).
+    """
+    need = {"session_id": str, "pool": dict, "estimator": dict, "strategy": dict,
+            "learner": dict, "n_instances": int, "class_names": list, "random_state": int}
+    for key, kind in need.items():
+        if not isinstance(config.get(key), kind) or isinstance(config.get(key), bool):
+            raise SessionError(f"{where}: missing or invalid {key!r}")
+    pool = config["pool"]
+    shape, sha = pool.get("shape"), pool.get("sha256")
+    try:
+        if not re.fullmatch(r"[0-9a-f]{32}", config["session_id"]):
+            raise ValueError("session_id must be 32 hexadecimal digits")
+        if pool.get("file") not in (POOL_FILE, None) or (pool.get("file") and not isinstance(sha, str)):
+            raise ValueError(f"pool file must be {POOL_FILE!r} (with its sha256) or null")
+        if not isinstance(shape, list) or len(shape) < 2 or not all(_is_int(n) and 1 <= n < 2**40 for n in shape):
+            raise ValueError(f"invalid pool shape {shape!r}")
+        _pool_dtype(pool.get("dtype"))
+        _count(config["n_instances"], "n_instances")
+        _count(config["random_state"], "random_state", low=0, high=2**32 - 1)
+        names = config["class_names"]
+        if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names) or len(names) < 2:
+            raise ValueError("class_names must be at least two distinct strings")
+        check_estimator_spec(config["estimator"], shape[1:], len(names), device_used=device is None)
+        build_strategy(config["strategy"])
+        check_learner(config["learner"])
+    except (TypeError, ValueError) as exc:
+        raise SessionError(f"{where}: {exc}") from None
+
+
+def _pool_dtype(text):
+    import numpy as np
+
+    try:
+        dtype = np.dtype(text) if isinstance(text, str) and len(text) <= 8 else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "fiu" or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"invalid pool dtype {text!r} (plain numbers only)")
+    return dtype

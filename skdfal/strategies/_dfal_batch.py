@@ -1,0 +1,96 @@
+"""DFAL as a batch strategy: spread a batch out among the smallest margins.
+
+The paper's rule (the ``n`` smallest DeepFool margins) buys near-duplicates
+in one batch: samples close to the same stretch of the decision boundary.
+Here the ``k * n`` smallest margins are clustered into ``n`` groups, in the
+net's penultimate features or along their DeepFool directions, and each
+group gives its smallest-margin sample: every pick is still near the
+boundary, and the picks cover different parts of it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["cluster_smallest", "labels_paid"]
+
+
+def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a.pow(2).sum(1, keepdim=True) - 2 * a @ b.T + b.pow(2).sum(1)).clamp_min(0)
+
+
+def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
+    """Positions of ``n`` picks: the smallest margin of each of ``n`` k-means clusters.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor of shape (m, d)
+        One row per candidate.
+    margins : ndarray of shape (m,)
+        Their margins (smaller is more informative).
+    n : int
+        Picks wanted (``n <= m``).
+    rng : numpy.random.RandomState
+        Seeds the k-means++ initialisation.
+    n_iter : int, default=10
+        Lloyd iterations.
+
+    Returns
+    -------
+    ndarray of int
+        Positions into ``embeddings``, smallest margin first.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdfal.strategies._dfal_batch import cluster_smallest
+    >>> emb = torch.tensor([[0.0], [0.1], [10.0], [10.1]])
+    >>> margins = np.array([0.5, 0.2, 0.4, 0.3])
+    >>> cluster_smallest(emb, margins, 2, np.random.RandomState(0)).tolist()
+    [1, 3]
+    """
+    x = embeddings.detach().to(torch.float64).flatten(1).cpu()
+    m = x.shape[0]
+    margins = np.asarray(margins, dtype=np.float64)
+    if n >= m:
+        return np.argsort(margins, kind="stable")[:n]
+    # k-means++ seeding: the first center is the smallest margin, the next
+    # ones drawn with probability proportional to the squared distance.
+    centers = [int(np.argmin(margins))]
+    nearest = _sq_dists(x, x[centers[-1]][None])[:, 0]
+    while len(centers) < n:
+        total = float(nearest.sum())
+        if total <= 0:  # every candidate coincides with a center
+            rest = np.setdiff1d(np.arange(m), centers)
+            centers.append(int(rest[np.argmin(margins[rest])]))
+        else:
+            centers.append(int(rng.choice(m, p=(nearest / total).numpy())))
+        nearest = torch.minimum(nearest, _sq_dists(x, x[centers[-1]][None])[:, 0])
+    c = x[centers].clone()
+    for _ in range(n_iter):
+        assign = _sq_dists(x, c).argmin(1)
+        for j in range(n):
+            members = assign == j
+            if members.any():
+                c[j] = x[members].mean(0)
+    assign = _sq_dists(x, c).argmin(1).numpy()
+    picks = []
+    for j in range(n):
+        members = np.flatnonzero(assign == j)
+        if len(members):
+            picks.append(int(members[np.argmin(margins[members])]))
+    if len(picks) < n:  # empty clusters: fill with the smallest margins left
+        rest = np.setdiff1d(np.arange(m), picks)
+        picks += rest[np.argsort(margins[rest], kind="stable")[: n - len(picks)]].tolist()
+    picks = np.asarray(picks, dtype=np.int64)
+    return picks[np.argsort(margins[picks], kind="stable")]
+
+
+def labels_paid(classifier):
+    """Labels an active learner has paid for (skdfal's or modAL's), or ``None``."""
+    paid = getattr(classifier, "n_labels_paid_", None)
+    if paid is not None:
+        return int(paid)
+    y = getattr(classifier, "y_training", None)
+    return None if y is None else len(y)

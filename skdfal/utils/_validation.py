@@ -1,0 +1,75 @@
+"""Checks shared by every layer: one size parser, one count check."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
+
+__all__ = ["check_count", "resolve_size"]
+
+
+def check_count(value, name: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
+    """``value`` as a Python int >= ``minimum`` (numpy integers accepted).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` for anything else (floats such as ``2.5``, bools,
+        strings).  It is scikit-learn's ``InvalidParameterError``, a
+        ``TypeError`` too, as scikit-learn raises for invalid parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdfal.utils import check_count
+    >>> check_count(np.int64(3), "n_instances")
+    3
+    >>> check_count(2.5, "n_instances")
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: n_instances must be an integer >= 1, got 2.5
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+    return int(value)
+
+
+def resolve_size(value, n_total: int, name: str, *, fraction_max_inclusive: bool = True) -> int:
+    """An int-or-fraction size as a number of samples out of ``n_total``.
+
+    An integer is taken as it is; a float in ``(0, 1]`` (``(0, 1)`` when
+    ``fraction_max_inclusive`` is false) is that share of ``n_total``,
+    rounded up.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when ``value`` is neither.
+
+    Examples
+    --------
+    >>> from skdfal.utils import resolve_size
+    >>> resolve_size(0.25, 10, "subsample"), resolve_size(4, 10, "subsample")
+    (3, 4)
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        if value < 1:
+            raise ValueError(f"{name} must be an integer >= 1 or a fraction; got {value!r}")
+        return int(value)
+    high_ok = fraction_max_inclusive
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+        and 0 < value
+        and (value < 1 or (high_ok and value == 1))
+    ):
+        return int(math.ceil(float(value) * n_total))
+    interval = "(0, 1]" if high_ok else "(0, 1)"
+    raise ValueError(f"{name} must be an integer >= 1 or a fraction in {interval}; got {value!r}")

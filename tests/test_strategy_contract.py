@@ -1,0 +1,170 @@
+"""The contract every registered query strategy passes.
+
+Each strategy of :func:`skdfal.all_strategies` (and any added later) is run
+through the same checks, in the spirit of scikit-activeml's strategy
+template: the function and object forms agree, it clones, it gives the
+in-memory answer on every kind of pool, numpy scalars are valid parameters,
+every invalid parameter raises ``ValueError`` naming it, and pools with NaN
+or infinity are refused.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from _pools import POOL_KINDS, make_pool
+from sklearn.base import clone
+
+from skdfal import ActiveLearner, all_strategies, make_classifier
+from skdfal.strategies import QueryStrategy
+
+N_POOL, N_QUERY = 48, 5
+ENTRIES = list(all_strategies().values())
+
+# One invalid value per constrained parameter.  A new parameter must get one
+# here (test_every_constrained_parameter_has_a_bad_value).
+BAD_VALUES = {
+    "subsample": -3,
+    "random_state": "seed",
+    "batch_size": 0,
+    "n_passes": 0,
+    "max_iter": 0,
+    "overshoot": -0.5,
+    "norm": 3,
+    "candidates": 1,
+    "clip": "0,1",
+    "progress": "yes",
+    "screening": "yes",
+    "screening_candidates": 1,
+    "X_labeled": 5,
+    "batch_diversity": "clusters",
+    "diversity_factor": 0,
+    "cold_start": -1,
+    "method": "margin",
+}
+
+
+def seeded(entry, **params):
+    """The registered configuration, seeded where it draws at random."""
+    strategy = entry.make(**params)
+    if "random_state" in strategy.get_params():
+        strategy.set_params(random_state=0)
+    return strategy
+
+
+@pytest.fixture(scope="module")
+def learner(digits):
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=8, random_state=0)
+    return ActiveLearner(net).fit(X[:300], y[:300])
+
+
+@pytest.fixture(scope="module")
+def pool_array(digits):
+    X, _ = digits
+    return np.ascontiguousarray(X[600 : 600 + N_POOL])
+
+
+def by_name(entries):
+    return pytest.mark.parametrize("entry", entries, ids=[e.name for e in entries])
+
+
+def test_the_registry_holds_every_exported_strategy_class():
+    import skdfal.strategies as module
+
+    exported = {
+        obj for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, QueryStrategy) and obj is not QueryStrategy
+    }
+    assert exported == {e.cls for e in ENTRIES}
+
+
+@by_name(ENTRIES)
+def test_function_and_object_forms_agree(entry, learner, pool_array):
+    strategy = seeded(entry)
+    idx, scores = strategy(learner, pool_array, n_instances=N_QUERY)
+    f_idx, f_scores = entry.function(learner, pool_array, N_QUERY, **strategy.get_params())
+    np.testing.assert_array_equal(idx, f_idx)
+    np.testing.assert_allclose(scores, f_scores)
+    assert idx.dtype == np.int64 and len(set(idx.tolist())) == N_QUERY
+    assert ((0 <= idx) & (idx < N_POOL)).all()
+
+
+@by_name(ENTRIES)
+def test_clone_and_params(entry, learner, pool_array):
+    strategy = seeded(entry)
+    twin = clone(strategy)
+    assert twin is not strategy and twin.get_params() == strategy.get_params()
+    np.testing.assert_array_equal(
+        twin(learner, pool_array, n_instances=3)[0], strategy(learner, pool_array, n_instances=3)[0]
+    )
+
+
+@by_name(ENTRIES)
+@pytest.mark.parametrize("kind", POOL_KINDS)
+def test_every_pool_gives_the_in_memory_answer(entry, kind, learner, pool_array, tmp_path):
+    strategy = seeded(entry)
+    ref_idx, ref_scores = strategy(learner, pool_array, n_instances=N_QUERY)
+    idx, scores = strategy(learner, make_pool(kind, pool_array, tmp_path), n_instances=N_QUERY)
+    np.testing.assert_array_equal(idx, ref_idx)
+    # Batches of another size may change float32 rounding in the convolutions.
+    np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-7)
+
+
+@by_name(ENTRIES)
+def test_numpy_scalars_are_valid_parameters(entry, learner, pool_array):
+    strategy = seeded(entry)
+    params = strategy.get_params()
+    as_numpy = {
+        k: (np.int64(v) if isinstance(v, int) and not isinstance(v, bool) else np.float32(v))
+        for k, v in params.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "random_state"
+    }
+    idx, _ = clone(strategy).set_params(**as_numpy)(learner, pool_array, n_instances=np.int64(N_QUERY))
+    np.testing.assert_array_equal(idx, strategy(learner, pool_array, n_instances=N_QUERY)[0])
+
+
+def test_every_constrained_parameter_has_a_bad_value():
+    for entry in ENTRIES:
+        missing = set(entry.cls._parameter_constraints) - set(BAD_VALUES)
+        assert not missing, f"{entry.cls.__name__}: add bad values for {sorted(missing)}"
+        assert set(entry.cls._parameter_constraints) == set(entry.cls().get_params()), entry.cls
+
+
+def _bad_params():
+    for entry in ENTRIES:
+        for param in sorted(entry.cls._parameter_constraints):
+            yield pytest.param(entry, param, id=f"{entry.name}-{param}")
+
+
+@pytest.mark.parametrize("entry, param", list(_bad_params()))
+def test_bad_parameters_raise_value_error_naming_them(entry, param, learner, pool_array):
+    strategy = entry.make(**{param: BAD_VALUES[param]})  # construction stores, never checks
+    with pytest.raises(ValueError, match=param):
+        strategy(learner, pool_array, n_instances=2)
+
+
+@by_name(ENTRIES)
+@pytest.mark.parametrize("n_instances", [0, -1, 2.5, "3", True, N_POOL + 1])
+def test_bad_n_instances(entry, n_instances, learner, pool_array):
+    with pytest.raises(ValueError, match="n_instances"):
+        seeded(entry)(learner, pool_array, n_instances=n_instances)
+
+
+@by_name(ENTRIES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_pools_are_refused(entry, bad, learner, pool_array):
+    pool = pool_array.copy()
+    pool[17, 0, 3, 3] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinity \(first at sample 17\)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seeded(entry)(learner, pool, n_instances=2)
+
+
+@by_name(ENTRIES)
+def test_empty_pool_is_refused(entry, learner):
+    with pytest.raises(ValueError, match="empty"):
+        seeded(entry)(learner, np.zeros((0, 1, 8, 8), np.float32), n_instances=1)
