@@ -43,3 +43,11 @@ def test_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"skdfal {skdfal.__version__}"
+
+
+def test_help_texts_read_as_written(capsys):
+    """argparse %-formats help= strings but not descriptions: no stray '%%' on screen."""
+    for command in ("run", "benchmark", "label"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "%%" not in capsys.readouterr().out, command

@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 import skdfal
+import skdfal.strategies
 
 P = inspect.Parameter
 EXPECTED = [
@@ -23,8 +24,8 @@ def test_function_form_signature(function):
     signature = inspect.signature(function)
     assert [(p.name, p.kind, p.default) for p in signature.parameters.values()] == EXPECTED
     assert str(signature).startswith("(classifier, X_pool, n_instances")
-    # Public under its own name, documented in numpydoc sections.
-    assert getattr(skdfal, function.__name__) is function
+    # Public under its own name (skdfal.strategies exports every one), documented in numpydoc sections.
+    assert getattr(skdfal.strategies, function.__name__) is function
     assert "Parameters\n----------" in function.__doc__ and "Returns\n-------" in function.__doc__
 
 

@@ -24,7 +24,7 @@ def add_parser(sub):
         "run",
         help="simulate DFAL vs random sampling on bundled digits (the main job)",
         description=(
-            "Pool-based active learning simulation on scikit-learn's digits (70%% pool, 30%% test) "
+            "Pool-based active learning simulation on scikit-learn's digits (70% pool, 30% test) "
             "with a LeNet5: DFAL (DeepFool margins) and random sampling, same initial labels and "
             "seeds, seeds in parallel processes."
         ),
