@@ -8,6 +8,8 @@ silent wrong learning).  A refused ``teach`` must leave the learner as it was.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -155,3 +157,65 @@ def test_a_refused_teach_changes_nothing(digits):
     np.testing.assert_array_equal(learner.X_training, before[1])
     np.testing.assert_array_equal(learner.y_training, before[2])
     assert learner.y_training.dtype.kind == "i"
+
+
+# ------------------------------------------------------ the attack and the CLI
+def _linear():
+    import torch
+
+    return torch.nn.Linear(4, 3)
+
+
+DEEPFOOL_CASES = [
+    ("NaN input", dict(X=[[float("nan"), 0, 0, 0]]), ValueError, "NaN or infinity (first at sample 0)"),
+    ("clip upside down", dict(clip=(1, 0)), ValueError, "clip must be None or a pair"),
+    ("clip a scalar", dict(clip=5), ValueError, "clip must be None or a pair"),
+    ("module None", dict(module=None), TypeError, "module must be a torch.nn.Module"),
+    ("max_iter float", dict(max_iter=2.5), ValueError, "max_iter must be an integer"),
+    ("overshoot NaN", dict(overshoot=float("nan")), ValueError, "overshoot must be a finite number"),
+    ("integer input", dict(X=[[1, 2, 3, 4]], dtype="int64"), ValueError, "floating-point"),
+]
+
+
+@pytest.mark.parametrize("name, change, exc, fragment", DEEPFOOL_CASES, ids=[c[0] for c in DEEPFOOL_CASES])
+def test_deepfool_refuses_bad_input(name, change, exc, fragment):
+    import torch
+
+    from skdfal import deepfool
+
+    change = dict(change)
+    dtype = getattr(torch, change.pop("dtype", "float32"))
+    X = torch.tensor(change.pop("X", [[0.1, 0.2, 0.3, 0.4]]), dtype=dtype)
+    module = change.pop("module", _linear())
+    with pytest.raises(exc, match=re.escape(fragment)):
+        deepfool(module, X, **change)
+
+
+def test_deepfool_accepts_numpy_scalars():
+    import torch
+
+    from skdfal import deepfool
+
+    res = deepfool(_linear(), torch.rand(3, 4), max_iter=np.int64(20), overshoot=np.float32(0.02),
+                   candidates=np.int32(2))
+    assert len(res) == 3
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["benchmark", "--steps", "0"], "expected an integer >= 1"),
+        (["benchmark", "--n-instances", "-5"], "expected an integer >= 1"),
+        (["benchmark", "--n-instances", "0"], "expected an integer >= 1"),
+        (["benchmark", "--seeds", "x"], "expected comma-separated integers"),
+        (["benchmark", "--budget", "2.5"], "expected an integer >= 1"),
+        (["run", "--seeds", "0"], "expected an integer >= 1"),
+    ],
+)
+def test_cli_counts_must_be_positive_integers(argv, fragment, capsys):
+    from skdfal.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2  # argparse's usage error, before any work
+    assert fragment in capsys.readouterr().err

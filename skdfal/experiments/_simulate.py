@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ..learners._learner import ActiveLearner
 from ..learners._loop import COLUMNS, initial_indices, simulate_run
+from ..learners._loop import strategy_name as name_of
 
 __all__ = ["COLUMNS", "simulate", "initial_indices"]
 
@@ -74,7 +75,7 @@ def simulate(
     >>> [row["n_labels"] for row in rows]
     [10, 15, 20]
     """
-    name = strategy_name or getattr(query_strategy, "__name__", type(query_strategy).__name__)
+    name = strategy_name or name_of(query_strategy)
     learner = ActiveLearner(
         make_estimator(random_state),
         query_strategy,

@@ -22,15 +22,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._validation import resolve_size
 from ._learner import ActiveLearner
-from ._loop import initial_indices, simulate_run
+from ._loop import initial_indices, simulate_run, strategy_name
 
 __all__ = ["ActiveLearningClassifier"]
-
-
-def _strategy_name(strategy) -> str:
-    """Readable name of a strategy object or function (for learning-curve rows)."""
-    name = getattr(strategy, "__name__", None)
-    return name if isinstance(name, str) else type(strategy).__name__
 
 
 class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -239,7 +233,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
         curve = simulate_run(
             learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
-            strategy_name=_strategy_name(learner._strategy()), initial=labeled,
+            strategy_name=strategy_name(learner._strategy()), initial=labeled,
             n_instances=self.n_instances, budget=budget,
         )
         rounds = [np.asarray(row.pop("queried").split(), dtype=np.int64) for row in curve]

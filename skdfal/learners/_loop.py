@@ -17,7 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["COLUMNS", "Round", "curve_row", "initial_indices", "round_seed", "run_rounds", "simulate_run"]
+__all__ = [
+    "COLUMNS",
+    "Round",
+    "curve_row",
+    "initial_indices",
+    "round_seed",
+    "run_rounds",
+    "simulate_run",
+    "strategy_name",
+]
 
 #: Columns of a learning-curve row (one per round, round 0 = initial set).
 COLUMNS = (
@@ -157,6 +166,20 @@ def curve_row(learner, strategy, seed, rnd, X_eval, y_eval, query_time, fit_time
         "fit_time": float(fit_time),
         "eval_time": time.perf_counter() - start,
     }
+
+
+def strategy_name(strategy) -> str:
+    """Readable name of a strategy object or function, for learning-curve rows.
+
+    Examples
+    --------
+    >>> from skdfal import DFALMargin, dfal_margin
+    >>> from skdfal.learners._loop import strategy_name
+    >>> strategy_name(dfal_margin), strategy_name(DFALMargin())
+    ('dfal_margin', 'DFALMargin')
+    """
+    name = getattr(strategy, "__name__", None)
+    return name if isinstance(name, str) else type(strategy).__name__
 
 
 def round_seed(seed, rnd, stream) -> int:
