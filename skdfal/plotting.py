@@ -104,7 +104,8 @@ def plot_learning_curves(
         ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     n_seeds = frame.groupby("strategy")["seed"].nunique()
     ax.set_xlabel("labels paid" if x == "n_labels" else x)
-    ax.set_ylabel("test accuracy" if y == "accuracy" else y)
+    # "accuracy" on whatever set the rows were scored on (test or validation).
+    ax.set_ylabel("accuracy" if y == "accuracy" else y)
     band = {"std": "mean ± 1 sd", "minmax": "mean, min-max", "sem": "mean ± 1 sem", None: "mean"}[spread]
     ax.set_title(title or f"Learning curves ({band} over {int(n_seeds.max())} seed(s))")
     ax.grid(True, alpha=0.3)
