@@ -59,10 +59,12 @@ print(f"pool: {len(y_pool)} images, test: {len(y_test)} images, initial labels: 
 # An active learner with DFAL's query strategy
 # --------------------------------------------
 #
-# ``make_classifier`` builds a seeded skorch LeNet-5 sized for 8x8 inputs.
+# ``make_classifier`` builds a seeded skorch LeNet-5 sized for 8x8 inputs, with
+# the trainer that learns from few labels (a step budget that grows with the
+# labeled set, a one-cycle learning rate).
 
 # %%
-net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=20, lr=1e-2, batch_size=16)
+net = make_classifier("lenet5", input_shape=(1, 8, 8))
 learner = ActiveLearner(net, dfal_margin, X_training=X_pool[start], y_training=y_pool[start])
 # As in modAL, the first use fits on the initial labels.
 print(f"initial model: {learner.score(X_test, y_test):.3f} test accuracy")
@@ -117,7 +119,7 @@ print(f"figures saved in {OUT}")
 
 # %%
 dfal = ActiveLearner(
-    make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=20, lr=1e-2, batch_size=16),
+    make_classifier("lenet5", input_shape=(1, 8, 8)),
     dfal_margin, adversarial_augmentation=True,
 )
 dfal.fit(X_pool[start], y_pool[start])

@@ -58,7 +58,7 @@ X, _, y, _ = train_test_split(X, y, train_size=600, random_state=0, stratify=y)
 # random labels (``random_state``), then buys 20 labels a round up to 80.
 
 # %%
-net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, lr=1e-2, batch_size=16)
+net = make_classifier("lenet5", input_shape=(1, 8, 8))  # the few-labels trainer
 al = ActiveLearningClassifier(net, n_initial=20, n_instances=20, budget=80, random_state=0)
 strategies = [DFALMargin(), RandomSampling(), EntropySampling()]
 # n_jobs=-1 would run the fits in parallel processes (nets and strategies
