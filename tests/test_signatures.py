@@ -14,6 +14,7 @@ EXPECTED = [
     ("classifier", P.POSITIONAL_OR_KEYWORD, P.empty),
     ("X_pool", P.POSITIONAL_OR_KEYWORD, P.empty),
     ("n_instances", P.POSITIONAL_OR_KEYWORD, 1),
+    ("random_tie_break", P.KEYWORD_ONLY, False),  # modAL's option
     ("params", P.VAR_KEYWORD, P.empty),
 ]
 FUNCTIONS = sorted({entry.function for entry in skdfal.all_strategies().values()}, key=lambda f: f.__name__)
