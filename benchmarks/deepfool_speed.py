@@ -503,6 +503,16 @@ def markdown(results, meta, tag="deepfool_speed"):
     return "\n".join(lines) + "\n"
 
 
+def publish(meta, results, md, *, tag, out=None, doc=None):
+    """Write the figures as JSON under benchmarks/results/, print their table, put it in the doc page."""
+    out = Path(out or REPO / "benchmarks" / "results" / f"{tag}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    print(md)
+    if doc:
+        write_section(Path(doc), md, tag)
+
+
 def write_section(doc: Path, section: str, tag: str):
     begin, end = f"<!-- {tag}:begin", f"<!-- {tag}:end -->"
     text = doc.read_text() if doc.exists() else "# Performance\n\n"
@@ -582,13 +592,7 @@ def main(argv=None):
         results.append(bench_arch(arch, data, args))
     meta["others_cores"] = others.cores()
     meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    out = Path(args.out or REPO / "benchmarks" / "results" / f"{args.tag}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    md = markdown(results, meta, args.tag)
-    print(md)
-    if args.doc:
-        write_section(Path(args.doc), md, args.tag)
+    publish(meta, results, markdown(results, meta, args.tag), tag=args.tag, out=args.out, doc=args.doc)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 # The checkout's skdfal, not another installed copy.
 sys.path.insert(0, str(HERE.parent))
-from _setup import REPO, get_model, load_data  # noqa: E402
-from deepfool_speed import OtherCpuUse, clock, machine, write_section  # noqa: E402
+from _setup import get_model, load_data  # noqa: E402
+from deepfool_speed import OtherCpuUse, clock, machine, publish, write_section  # noqa: E402
 
 import skdfal  # noqa: E402
 from skdfal import DFALMargin  # noqa: E402
@@ -217,13 +217,7 @@ def main(argv=None):
     results += [bench_model("vgg8", k, data, pool, args) for k in args.vgg_labels]
     meta["others_cores"] = others.cores()
     meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    out = Path(args.out or REPO / "benchmarks" / "results" / f"{args.tag}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    md = markdown(results, meta, args.tag)
-    print(md)
-    if args.doc:
-        write_section(Path(args.doc), md, args.tag)
+    publish(meta, results, markdown(results, meta, args.tag), tag=args.tag, out=args.out, doc=args.doc)
 
 
 if __name__ == "__main__":
