@@ -21,8 +21,9 @@ from ..utils._torch import resolve_torch_model, to_numpy
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._dfal_batch import cluster_smallest, labels_paid
 from ._diversity import penultimate_features
+from ._random import RandomSampling
 from ._screening import screen_pool
-from ._selection import TopN, select_streamed
+from ._selection import TopN
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 
@@ -219,10 +220,9 @@ class DFALMargin(QueryStrategy):
         rng = check_random_state(self.random_state)
         paid = labels_paid(classifier)
         if self.cold_start and paid is not None and paid < self.cold_start:
-            # Uniform draws, streamed like random sampling (the pool is still
-            # read, so a NaN pool is refused here too).
-            draws = (rng.random_sample(len(b)) for _, b in iter_batches(X_pool, 65536))
-            picked, _ = select_streamed(draws, n_instances, largest=True)
+            # Random sampling's own picks from this RandomState (the pool is
+            # still read, so a NaN pool is refused here too).
+            picked, _ = RandomSampling(random_state=rng)._select(classifier, X_pool, n_instances)
             return picked, np.full(len(picked), np.nan)
         if self.screening:
             if self.batch_diversity is not None:

@@ -13,11 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._diversity import _sq_dists
+
 __all__ = ["cluster_smallest", "labels_paid"]
-
-
-def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return (a.pow(2).sum(1, keepdim=True) - 2 * a @ b.T + b.pow(2).sum(1)).clamp_min(0)
 
 
 def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:

@@ -180,19 +180,29 @@ def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
     return np.asarray(picked, dtype=np.int64), np.asarray(d2_at_pick)
 
 
-def _labeled_rows(classifier, X_labeled):
-    """The labeled set: ``X_labeled`` or the paid rows an active learner holds."""
-    if X_labeled is not None:
-        return X_labeled
+def _paid_training_set(classifier):
+    """``(X, y)``: the rows an active learner paid labels for (adversarial copies left out).
+
+    ``(None, None)`` for a classifier that holds no training set; ``y`` is
+    ``None`` when only rows are known.
+    """
     X = getattr(classifier, "X_training_", None)
+    y = getattr(classifier, "y_training_", None)
     if X is None:
-        X = getattr(classifier, "X_training", None)
+        X, y = getattr(classifier, "X_training", None), getattr(classifier, "y_training", None)
     if X is None:
-        return None
+        return None, None
     flags = getattr(classifier, "is_adversarial_", None)
     if flags is not None and len(flags) == len(X):
-        X = X[~np.asarray(flags, dtype=bool)]
-    return X
+        paid = ~np.asarray(flags, dtype=bool)
+        X = X[paid]
+        y = None if y is None or len(y) != len(paid) else np.asarray(y)[paid]
+    return X, (None if y is None else np.asarray(y))
+
+
+def _labeled_rows(classifier, X_labeled):
+    """The labeled set: ``X_labeled`` or the paid rows an active learner holds."""
+    return X_labeled if X_labeled is not None else _paid_training_set(classifier)[0]
 
 
 class CoreSet(QueryStrategy):

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from ..utils._pool import iter_batches
 from ..utils._torch import unwrap_learner
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._diversity import _labeled_rows, penultimate_features
+from ._diversity import _paid_training_set, penultimate_features
 
 __all__ = ["SkactivemlStrategy", "skactiveml_strategy"]
 
@@ -101,8 +101,7 @@ class SkactivemlStrategy(QueryStrategy):
         pool = np.concatenate([np.asarray(b) for _, b in iter_batches(X_pool, self.batch_size)])
         if n_instances > len(pool):
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(pool)} samples)")
-        labeled = _labeled_rows(classifier, None)
-        y_labeled = _labeled_targets(classifier)
+        labeled, y_labeled = _paid_training_set(classifier)
         if labeled is None or y_labeled is None:
             labeled, y_labeled = pool[:0], np.zeros(0)
         input_shape = pool.shape[1:]
@@ -132,19 +131,6 @@ class SkactivemlStrategy(QueryStrategy):
         else:
             scores = np.full(len(picked), np.nan)
         return picked - len(labeled), scores
-
-
-def _labeled_targets(classifier):
-    """The paid labels an active learner holds, aligned with :func:`_labeled_rows`."""
-    y = getattr(classifier, "y_training_", None)
-    if y is None:
-        y = getattr(classifier, "y_training", None)
-    if y is None:
-        return None
-    flags = getattr(classifier, "is_adversarial_", None)
-    if flags is not None and len(flags) == len(y):
-        y = np.asarray(y)[~np.asarray(flags, dtype=bool)]
-    return np.asarray(y)
 
 
 skactiveml_strategy = as_function(
