@@ -22,8 +22,10 @@ image nudged just across the decision boundary), with one button per class,
 
 In Jupyter, display ``labeler`` and click. Here the clicks are simulated with
 the true digits so that the notebook also runs as a plain script
-(``python examples/labeling_session.py``). Files go to the folder named by
-``SKDFAL_EXAMPLES_OUT`` (a temporary folder otherwise).
+(``python examples/labeling_session.py``). The widget needs ipywidgets
+(``pip install 'skdfal[jupyter]'``); without it the same answers go straight
+to the session, which is what the widget's buttons call. Files go to the
+folder named by ``SKDFAL_EXAMPLES_OUT`` (a temporary folder otherwise).
 """
 
 # %%
@@ -54,7 +56,11 @@ if (directory / "session.json").exists():
     session = LabelingSession(directory)  # rerunning the notebook resumes
 else:
     session = make_digits_session(directory, n_instances=10, subsample=200, adversarial_augmentation=True)
-labeler = Labeler(session)
+try:
+    labeler = Labeler(session)
+except ImportError as error:  # no ipywidgets: answer through the session itself
+    print(error)
+    labeler = None
 labeler  # noqa: B018 - in Jupyter this shows the labeler
 # sphinx_gallery_capture_repr = ()
 
@@ -64,17 +70,36 @@ labeler  # noqa: B018 - in Jupyter this shows the labeler
 #
 # ``labeler.class_buttons[k].click()`` is what clicking class *k* does;
 # ``labeler.keys.value = "s"`` is typing ``s`` + Enter. After the last answer
-# of a batch the session retrains and DFAL picks the next batch.
+# of a batch the session retrains and DFAL picks the next batch. Without the
+# widget, ``session.teach(session.current(), k)``, ``session.skip(...)`` and
+# ``session.undo()`` give the same answers.
 
 # %%
+def on_screen():
+    return labeler.current if labeler is not None else session.current()
+
+
+def click_class(k):
+    if labeler is not None:
+        labeler.class_buttons[k].click()
+    else:
+        session.teach(session.current(), k)
+
+
 for step in range(24):
-    index = labeler.current
+    index = on_screen()
     if step == 3:
-        labeler.class_buttons[(int(y_true[index]) + 1) % 10].click()  # a slip...
-        labeler.undo_button.click()  # ...undone: the same sample comes back
-        assert labeler.current == index
-    labeler.class_buttons[int(y_true[index])].click()
-labeler.keys.value = "s"  # not sure about this one: skip it
+        click_class((int(y_true[index]) + 1) % 10)  # a slip...
+        if labeler is not None:  # ...undone: the same sample comes back
+            labeler.undo_button.click()
+        else:
+            session.undo()
+        assert on_screen() == index
+    click_class(int(y_true[index]))
+if labeler is not None:
+    labeler.keys.value = "s"  # not sure about this one: skip it
+else:
+    session.skip(session.current())
 print(session)
 print("labels:", session.labels)
 learner = session.learner  # as retrained before the current batch

@@ -124,3 +124,17 @@ def test_quick_start_runs_as_a_notebook(tmp_path, monkeypatch):
     shown = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
              if "image/png" in out.get("data", {})]
     assert len(shown) == 2
+
+
+def test_labeling_example_runs_without_ipywidgets(tmp_path):
+    """A plain ``pip install skdfal`` has no ipywidgets: the example answers through the session."""
+    blocked = (
+        "import runpy, sys; sys.modules['ipywidgets'] = None; "  # `import ipywidgets` now fails
+        f"runpy.run_path({str(ROOT / 'examples' / 'labeling_session.py')!r}, run_name='__main__')"
+    )
+    proc = subprocess.run([sys.executable, "-c", blocked], cwd=ROOT, env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "pip install 'skdfal[jupyter]'" in proc.stdout
+    # 24 answers, one slip undone, one skip: as with the widget.
+    assert "resumed: 24 labels" in proc.stdout
