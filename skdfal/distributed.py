@@ -44,12 +44,18 @@ import pickle
 import threading
 import uuid
 from collections import deque
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .strategies import QueryStrategy, all_strategies, select_streamed
 from .utils._pool import iter_pool, pool_length, take_rows
+from .utils._typing import Pool, QueryResult
 from .utils._validation import check_count
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["score_distributed", "query_distributed"]
 
@@ -119,8 +125,10 @@ def _chunks(X_pool, chunk_size):
         yield batch
 
 
-def score_distributed(strategy, classifier, X_pool, *, client=None, chunk_size=10_000,
-                      max_in_flight=None):
+def score_distributed(
+    strategy: QueryStrategy, classifier: Any, X_pool: Pool, *, client: Client | None = None,
+    chunk_size: int = 10_000, max_in_flight: int | None = None,
+) -> npt.NDArray[np.float64]:
     """Utility of every pool sample, computed chunk by chunk on a Dask cluster.
 
     Parameters
@@ -185,8 +193,10 @@ def _iter_distributed_scores(strategy, classifier, X_pool, client, chunk_size, m
         raise ValueError("X_pool is empty: there is nothing to score")
 
 
-def query_distributed(strategy, classifier, X_pool, n_instances=1, *, client=None,
-                      chunk_size=10_000, max_in_flight=None):
+def query_distributed(
+    strategy: QueryStrategy, classifier: Any, X_pool: Pool, n_instances: int = 1, *,
+    client: Client | None = None, chunk_size: int = 10_000, max_in_flight: int | None = None,
+) -> QueryResult:
     """``strategy(classifier, X_pool, n_instances)`` with the scoring on a Dask cluster.
 
     Same arguments as :func:`score_distributed` plus ``n_instances``; the

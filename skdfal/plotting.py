@@ -6,7 +6,24 @@ so figures compose in notebooks and scripts alike; none calls ``plt.show``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
 import numpy as np
+import numpy.typing as npt
+
+from .utils._typing import Pool, Rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+    from .learners import ActiveLearningClassifier
+
+    #: Learning-curve rows, or fitted classifiers that carry theirs (``learning_curve_``).
+    Results: TypeAlias = (
+        pd.DataFrame | Iterable[Mapping[str, Any]] | ActiveLearningClassifier | Sequence[ActiveLearningClassifier]
+    )
 
 __all__ = ["plot_learning_curves", "plot_paired_differences", "plot_query_gallery", "plot_margin_distribution"]
 
@@ -29,16 +46,10 @@ def _as_frame(results):
 
 
 def plot_learning_curves(
-    results,
-    ax=None,
-    *,
-    x="n_labels",
-    y="accuracy",
-    spread="std",
-    strategies=None,
-    title=None,
-    markers=False,
-):
+    results: Results, ax: Axes | None = None, *, x: str = "n_labels", y: str = "accuracy",
+    spread: Literal["std", "minmax", "sem"] | None = "std", strategies: Iterable[str] | None = None,
+    title: str | None = None, markers: bool = False,
+) -> Axes:
     """Mean test accuracy per strategy against labels paid, with a band over seeds.
 
     Parameters
@@ -144,18 +155,11 @@ def _class_labels(model, codes, class_names):
 
 
 def plot_query_gallery(
-    classifier,
-    X,
-    indices=None,
-    *,
-    n_images=6,
-    y=None,
-    image_shape=None,
-    deepfool_params=None,
-    class_names=None,
-    axes=None,
-    cmap="gray",
-):
+    classifier: Any, X: Rows, indices: npt.ArrayLike | None = None, *, n_images: int = 6,
+    y: npt.ArrayLike | None = None, image_shape: tuple[int, ...] | None = None,
+    deepfool_params: dict[str, Any] | None = None, class_names: Sequence[str] | Mapping[Any, str] | None = None,
+    axes: np.ndarray | Sequence[Any] | None = None, cmap: str = "gray",
+) -> np.ndarray:
     """Queried images beside their DeepFool perturbation and adversarial image.
 
     One row per sample: the image with the label the model predicts (and the
@@ -289,15 +293,9 @@ def plot_query_gallery(
 
 
 def plot_margin_distribution(
-    classifier,
-    X_pool,
-    *,
-    queried=None,
-    norms=None,
-    bins=30,
-    deepfool_params=None,
-    ax=None,
-):
+    classifier: Any, X_pool: Pool, *, queried: npt.ArrayLike | None = None, norms: npt.ArrayLike | None = None,
+    bins: int | Sequence[float] = 30, deepfool_params: dict[str, Any] | None = None, ax: Axes | None = None,
+) -> Axes:
     """Histogram of the DeepFool perturbation norms (DFAL's margins) of a pool.
 
     Small norms are samples near the decision boundary, the ones DFAL
@@ -361,7 +359,10 @@ def plot_margin_distribution(
     return ax
 
 
-def plot_paired_differences(results, ax=None, *, baseline="random", strategies=None, title=None):
+def plot_paired_differences(
+    results: Results, ax: Axes | None = None, *, baseline: str = "random",
+    strategies: Iterable[str] | None = None, title: str | None = None,
+) -> Axes:
     """Each strategy's accuracy minus the baseline's, paired by seed, with its 95% interval.
 
     Above zero, a strategy beats the baseline at that label count; an

@@ -24,7 +24,14 @@ FUNCTIONS = sorted({entry.function for entry in skdfal.all_strategies().values()
 def test_function_form_signature(function):
     signature = inspect.signature(function)
     assert [(p.name, p.kind, p.default) for p in signature.parameters.values()] == EXPECTED
-    assert str(signature).startswith("(classifier, X_pool, n_instances")
+    bare = signature.replace(
+        parameters=[p.replace(annotation=P.empty) for p in signature.parameters.values()],
+        return_annotation=signature.empty,
+    )
+    assert str(bare).startswith("(classifier, X_pool, n_instances")
+    # Annotated like the strategies' own query (tests/test_type_hints.py resolves them).
+    assert all(p.annotation is not P.empty for p in signature.parameters.values())
+    assert signature.return_annotation == "QueryResult"
     # Public under its own name (skdfal.strategies exports every one), documented in numpydoc sections.
     assert getattr(skdfal.strategies, function.__name__) is function
     assert "Parameters\n----------" in function.__doc__ and "Returns\n-------" in function.__doc__

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.datasets import load_digits
 
 __all__ = ["load_digits_images"]
 
 
-def load_digits_images():
+def load_digits_images() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), no download.
 
     Returns

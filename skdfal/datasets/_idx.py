@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from typing import Literal, TypeAlias, overload
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["read_idx", "load_mnist", "load_fashion_mnist"]
+
+#: ``(X, y)`` of one split; ``(X_train, y_train, X_test, y_test)`` of both.
+Split: TypeAlias = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
+BothSplits: TypeAlias = tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.int64]
+]
+_Folder: TypeAlias = str | os.PathLike[str]
 
 
 # --------------------------------------------------------------------- IDX files
@@ -126,7 +137,21 @@ def _load_idx_dataset(name, folder, split, download, n_classes=10):
     return out[split]
 
 
-def load_mnist(folder, split="train", *, download=False):
+@overload
+def load_mnist(
+    folder: _Folder, split: Literal["train", "test"] = ..., *, download: bool = ...
+) -> Split: ...
+@overload
+def load_mnist(
+    folder: _Folder, split: Literal["both"], *, download: bool = ...
+) -> BothSplits: ...
+@overload
+def load_mnist(
+    folder: _Folder, split: str, *, download: bool = ...
+) -> Split | BothSplits: ...
+def load_mnist(
+    folder: _Folder, split: str = "train", *, download: bool = False
+) -> Split | BothSplits:
     """MNIST from a folder of the four standard IDX files (gzip-compressed or not).
 
     The files may lie in ``folder`` itself, in ``folder/raw`` or in
@@ -163,7 +188,21 @@ def load_mnist(folder, split="train", *, download=False):
     return _load_idx_dataset("mnist", folder, split, download)
 
 
-def load_fashion_mnist(folder, split="train", *, download=False):
+@overload
+def load_fashion_mnist(
+    folder: _Folder, split: Literal["train", "test"] = ..., *, download: bool = ...
+) -> Split: ...
+@overload
+def load_fashion_mnist(
+    folder: _Folder, split: Literal["both"], *, download: bool = ...
+) -> BothSplits: ...
+@overload
+def load_fashion_mnist(
+    folder: _Folder, split: str, *, download: bool = ...
+) -> Split | BothSplits: ...
+def load_fashion_mnist(
+    folder: _Folder, split: str = "train", *, download: bool = False
+) -> Split | BothSplits:
     """Fashion-MNIST from a folder of its IDX files; same layout and checks as :func:`load_mnist`.
 
     torchvision keeps the files under ``folder/FashionMNIST/raw``.

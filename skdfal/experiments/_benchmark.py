@@ -28,16 +28,24 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import numpy as np
 
 from ..learners._learner import ActiveLearner
 from ..learners._loop import simulate_run
 from ..models import auto_steps, make_classifier
-from ..strategies import all_strategies
+from ..strategies import QueryStrategy, all_strategies
 from ..utils._validation import check_count
 from ._data import load_benchmark_data
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "STRATEGIES",
@@ -51,8 +59,11 @@ __all__ = [
 #: Strategy names the harness knows (the registry's keys).
 STRATEGIES = tuple(all_strategies())
 
+#: ``(X_pool, y_pool, X_eval, y_eval)``.
+Data: TypeAlias = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-def make_strategy(name, **params):
+
+def make_strategy(name: str, **params: Any) -> tuple[QueryStrategy, bool]:
     """The strategy object and adversarial flag of a registered strategy.
 
     Returns
@@ -84,7 +95,16 @@ def _make_estimator(protocol, input_shape, n_classes, seed):
     )
 
 
-def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_params=None):
+def run_one(
+    name: str,
+    seed: int,
+    data: Data,
+    protocol: Mapping[str, Any],
+    *,
+    done_rows: Iterable[Mapping[str, Any]] = (),
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+    strategy_params: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """One (strategy, seed) run; returns its rows (replayed rows included).
 
     Parameters
@@ -103,6 +123,8 @@ def run_one(name, seed, data, protocol, *, done_rows=(), on_row=None, strategy_p
         Rows of an interrupted earlier attempt of this run, to replay.
     on_row : callable, optional
         Called with each new row.
+    strategy_params : dict, optional
+        Overrides of the strategy's parameters.
     """
     X_pool, y_pool, X_eval, y_eval = data
     strategy, adversarial = make_strategy(name, **(strategy_params or {}))
@@ -149,32 +171,32 @@ def _worker_run(name, seed, protocol, done_rows, strategy_params):
 
 
 def run_benchmark(
-    dataset="digits",
-    strategies=("random", "entropy", "dfal"),
-    seeds=(0, 1, 2),
+    dataset: Literal["digits", "mnist", "fashion-mnist"] = "digits",
+    strategies: Iterable[str] = ("random", "entropy", "dfal"),
+    seeds: Sequence[int] = (0, 1, 2),
     *,
-    data_dir=None,
-    data=None,
-    n_initial=10,
-    n_instances=10,
-    budget=100,
-    retrain="scratch",
-    steps="auto",
-    model="lenet5",
-    lr=None,
-    batch_size=32,
-    device="cpu",
-    subsample=None,
-    pool_size=None,
-    test_size=None,
-    validation_size=None,
-    output=None,
-    resume=True,
-    n_jobs=1,
-    threads=1,
-    progress=True,
-    strategy_params=None,
-):
+    data_dir: str | os.PathLike[str] | None = None,
+    data: Data | None = None,
+    n_initial: int = 10,
+    n_instances: int = 10,
+    budget: int = 100,
+    retrain: Literal["scratch", "warm"] = "scratch",
+    steps: Literal["auto"] | int = "auto",
+    model: Literal["lenet5", "vgg8"] = "lenet5",
+    lr: float | None = None,
+    batch_size: int = 32,
+    device: str = "cpu",
+    subsample: int | None = None,
+    pool_size: int | None = None,
+    test_size: int | None = None,
+    validation_size: int | None = None,
+    output: str | os.PathLike[str] | None = None,
+    resume: bool = True,
+    n_jobs: int = 1,
+    threads: int = 1,
+    progress: bool = True,
+    strategy_params: dict[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
     """Run strategies x seeds under one protocol; return all rows as a DataFrame.
 
     Parameters

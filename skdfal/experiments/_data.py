@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 import numpy as np
+
+from ..datasets._idx import BothSplits
 
 __all__ = ["load_benchmark_data"]
 
 
 def load_benchmark_data(
-    dataset="digits", data_dir=None, *, pool_size=None, test_size=None, validation_size=None, random_state=0
-):
+    dataset: Literal["digits", "mnist", "fashion-mnist"] = "digits",
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    pool_size: int | None = None,
+    test_size: int | None = None,
+    validation_size: int | None = None,
+    random_state: int = 0,
+) -> BothSplits:
     """``(X_pool, y_pool, X_eval, y_eval)`` for a named dataset.
 
     The evaluation set is the dataset's test set, or the validation samples

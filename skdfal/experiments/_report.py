@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..learners._curves import drop_rates, paired_differences
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["summarize", "summary_markdown", "save_learning_curves"]
 
@@ -18,7 +24,11 @@ def _mean_curves(frame):
     return grouped.mean().rename("mean").to_frame().join(grouped.std(ddof=1).rename("std"))
 
 
-def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.97), baseline="random"):
+def summarize(
+    results: pd.DataFrame | Iterable[Mapping[str, Any]], *,
+    budgets: Sequence[int] = (100, 200, 500, 1000), targets: Sequence[float] = (0.90, 0.95, 0.97),
+    baseline: str | None = "random",
+) -> pd.DataFrame:
     """One line per strategy: accuracy at budgets, labels to reach targets, AULC, noise, gain.
 
     Parameters
@@ -110,7 +120,7 @@ def summarize(results, *, budgets=(100, 200, 500, 1000), targets=(0.90, 0.95, 0.
     return table.sort_values("aulc", ascending=False)
 
 
-def summary_markdown(table, *, digits=4):
+def summary_markdown(table: pd.DataFrame, *, digits: int = 4) -> str:
     """A markdown table of :func:`summarize`'s output (mean ± std cells)."""
     cols = [c for c in table.columns if not c.endswith(("_std", "_low", "_high"))]
     header = ["strategy"] + [c.replace("labels_to_", "labels to ") for c in cols]
@@ -140,7 +150,10 @@ def summary_markdown(table, *, digits=4):
     return "\n".join(lines)
 
 
-def save_learning_curves(results, stem, *, title=None, formats=("png", "svg")):
+def save_learning_curves(
+    results: pd.DataFrame | Iterable[Mapping[str, Any]], stem: str | os.PathLike[str], *,
+    title: str | None = None, formats: Iterable[str] = ("png", "svg"),
+) -> list[Path]:
     """Draw the learning curves and save ``stem.png`` / ``stem.svg``.
 
     With a ``random`` baseline among the strategies, a second panel shows

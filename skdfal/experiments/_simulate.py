@@ -10,6 +10,9 @@ The run itself is :func:`skdfal.learners._loop.simulate_run`, shared with
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from ..learners._learner import ActiveLearner
 from ..learners._loop import COLUMNS, initial_indices, simulate_run
@@ -20,11 +23,11 @@ __all__ = ["COLUMNS", "simulate", "initial_indices"]
 
 def simulate(
     make_estimator: Callable[[int], object],
-    query_strategy,
-    X_pool,
-    y_pool,
-    X_eval,
-    y_eval,
+    query_strategy: Callable[..., Any],
+    X_pool: np.ndarray,
+    y_pool: np.ndarray,
+    X_eval: np.ndarray,
+    y_eval: np.ndarray,
     *,
     n_initial: int = 20,
     n_instances: int = 10,
@@ -32,8 +35,8 @@ def simulate(
     adversarial_augmentation: bool = False,
     random_state: int = 0,
     strategy_name: str | None = None,
-    on_round: Callable[[dict], None] | None = None,
-):
+    on_round: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     """Run one active learning simulation and return its learning curve.
 
     Parameters

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any
+
 from ._session import LabelingSession
 from ._spec import resolve_strategy
+
+if TYPE_CHECKING:
+    from ..strategies import QueryStrategy
 
 __all__ = ["make_digits_session"]
 
 
 def make_digits_session(
-    directory,
+    directory: str | os.PathLike[str],
     *,
-    query_strategy="dfal_margin",
-    strategy_params=None,
-    n_instances=10,
-    max_epochs=30,
-    subsample=200,
-    adversarial_augmentation=False,
-    random_state=0,
-):
+    query_strategy: str | QueryStrategy = "dfal_margin",
+    strategy_params: dict[str, Any] | None = None,
+    n_instances: int = 10,
+    max_epochs: int = 30,
+    subsample: int | float | None = 200,
+    adversarial_augmentation: bool = False,
+    random_state: int = 0,
+) -> LabelingSession:
     """A demo session on scikit-learn's bundled digits (1,797 8x8 images), LeNet5.
 
     ``subsample`` (the pool share DeepFool scores per query, as in the paper)

@@ -8,11 +8,15 @@ the same one).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 from ._state import positive_count
 
 __all__ = ["SessionModel"]
+
+_Session = TypeVar("_Session", bound="SessionModel")
 
 
 class SessionModel:
@@ -29,7 +33,7 @@ class SessionModel:
             copies[indices[int(row)]] = np.asarray(copy, dtype=self.X_pool.dtype)
         return copies
 
-    def adversarial_copy(self, index):
+    def adversarial_copy(self, index: int) -> np.ndarray | None:
         """The adversarial copy shown/used for ``index`` (or ``None``)."""
         seq = next((a["seq"] for a in self._state.actions if a["op"] == "label" and a["index"] == index), None)
         if seq in self._state.adversarial:
@@ -44,7 +48,7 @@ class SessionModel:
         tags = strategy_tags(self.learner.query_strategy)
         return bool(self.learner.adversarial_augmentation or (tags is not None and tags.adversarial_copies))
 
-    def retrain(self):
+    def retrain(self: _Session) -> _Session:
         """Fit the model on every label in force (and adversarial copies), then save a snapshot."""
         X, y, flags = self._state.training_set(self.X_pool)
         if len(y) == 0:
@@ -63,7 +67,7 @@ class SessionModel:
             self.save()
         return self
 
-    def query(self, n_instances=None) -> np.ndarray:
+    def query(self, n_instances: int | None = None) -> np.ndarray:
         """Query the next batch (retraining first if labels changed).
 
         While nothing is labeled the batch is drawn at random (seeded by the
@@ -116,7 +120,7 @@ class SessionModel:
         """Pool indices of the current batch still to answer."""
         return list(self._state.queue)
 
-    def current(self):
+    def current(self) -> int | None:
         """The pool index to label now (querying a new batch when needed), or ``None`` at the end."""
         self._state.queue = [i for i in self._state.queue if i not in self._state.labels and i not in self._state.skipped]
         if not self._state.queue:

@@ -27,11 +27,15 @@ malformed file is a :class:`SessionError` naming it (see
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ._create import create_session
 from ._formats import encode_array
@@ -40,6 +44,9 @@ from ._model import SessionModel
 from ._open import Held, open_folder
 from ._snapshot import write_snapshot
 from ._state import class_label, pool_index
+
+if TYPE_CHECKING:
+    from ..strategies import QueryStrategy
 
 __all__ = ["LabelingSession"]
 
@@ -101,7 +108,10 @@ class LabelingSession(SessionModel):
     3
     """
 
-    def __init__(self, directory, *, pool=None, device=None, on_corrupt="raise", readonly=False):
+    def __init__(
+        self, directory: str | os.PathLike[str], *, pool: npt.ArrayLike | None = None,
+        device: str | None = None, on_corrupt: Literal["raise", "skip"] = "raise", readonly: bool = False,
+    ):
         self._setup(directory, Held(), pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly)
 
     def _setup(self, directory, held, *, pool, device, on_corrupt, readonly):
@@ -130,22 +140,22 @@ class LabelingSession(SessionModel):
     @classmethod
     def create(
         cls,
-        directory,
-        X_pool,
+        directory: str | os.PathLike[str],
+        X_pool: npt.ArrayLike,
         *,
-        estimator=None,
-        query_strategy="dfal_margin",
-        strategy_params=None,
-        n_instances=10,
-        adversarial_augmentation=False,
-        augmentation_params=None,
-        warm_start=False,
-        class_names=None,
-        initial_labels=None,
-        random_state=0,
-        store_pool=True,
-        device=None,
-    ):
+        estimator: dict[str, Any] | None = None,
+        query_strategy: str | QueryStrategy = "dfal_margin",
+        strategy_params: dict[str, Any] | None = None,
+        n_instances: int = 10,
+        adversarial_augmentation: bool = False,
+        augmentation_params: dict[str, Any] | None = None,
+        warm_start: bool = False,
+        class_names: Sequence[str] | None = None,
+        initial_labels: dict[int, int | str] | tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+        random_state: int = 0,
+        store_pool: bool = True,
+        device: str | None = None,
+    ) -> LabelingSession:
         """Create a session directory and open it.
 
         Parameters
@@ -239,7 +249,7 @@ class LabelingSession(SessionModel):
         taken = np.fromiter(list(self._state.labels) + list(self._state.skipped), dtype=np.int64)
         return np.setdiff1d(np.arange(len(self.X_pool)), taken)
 
-    def teach(self, index, label) -> int:
+    def teach(self, index: int, label: int | str) -> int:
         """Record the label of pool sample ``index``; durable when this returns.
 
         The label is appended to the journal and fsync'd first.  With
@@ -284,7 +294,7 @@ class LabelingSession(SessionModel):
         self._stale = True
         return record["seq"]
 
-    def skip(self, index) -> int:
+    def skip(self, index: int) -> int:
         """Skip pool sample ``index`` (it is not queried again unless the skip is undone)."""
         self._writable()
         index = pool_index(index, len(self.X_pool))
@@ -294,7 +304,7 @@ class LabelingSession(SessionModel):
         self._state.apply(record)
         return record["seq"]
 
-    def undo(self):
+    def undo(self) -> dict[str, Any] | None:
         """Undo the last label or skip in force; returns it (a dict) or ``None``.
 
         An undo record is appended to the journal; the sample goes back to the
@@ -309,7 +319,7 @@ class LabelingSession(SessionModel):
         return action
 
     # ------------------------------------------------------------------ saving
-    def save(self):
+    def save(self) -> LabelingSession:
         """Write a snapshot (labels, skips, adversarial copies, weights, RNG state) atomically.
 
         Files of the new generation are written first, then ``snapshot.json``
@@ -335,7 +345,7 @@ class LabelingSession(SessionModel):
         self._saved_seq = self._journal.last_seq
         return self
 
-    def close(self, save=True):
+    def close(self, save: bool = True) -> None:
         """Save a snapshot if labels changed since the last one, release the lock."""
         try:
             if save and not self.readonly and not self._journal.closed:

@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import functools
 import html
+from typing import TYPE_CHECKING
 
 from ._render import as_pixels, png_bytes, side_by_side
+
+if TYPE_CHECKING:
+    from ._session import LabelingSession
 
 __all__ = ["Labeler"]
 
@@ -77,7 +81,9 @@ class Labeler:
     >>> session.close()
     """
 
-    def __init__(self, session, *, image_size=160, show_adversarial=None):
+    def __init__(
+        self, session: LabelingSession, *, image_size: int = 160, show_adversarial: bool | None = None
+    ):
         widgets = _ipywidgets()
         self.session = session
         self.image_size = int(image_size)
@@ -115,7 +121,7 @@ class Labeler:
         self.refresh()
 
     # ---------------------------------------------------------------- actions
-    def label(self, label):
+    def label(self, label: int | str) -> None:
         """Teach ``label`` (class index or name) for the sample on screen, then move on."""
         if self.current is None:
             self._say("Nothing to label: the pool is exhausted.")
@@ -130,7 +136,7 @@ class Labeler:
         self._say(f"#{index} labeled <b>{html.escape(name)}</b> (saved).")
         self.refresh()
 
-    def skip(self):
+    def skip(self) -> None:
         """Skip the sample on screen (it will not be asked again unless undone)."""
         if self.current is None:
             return
@@ -143,7 +149,7 @@ class Labeler:
         self._say(f"#{index} skipped.")
         self.refresh()
 
-    def undo(self):
+    def undo(self) -> None:
         """Undo the last label or skip; its sample comes back on screen."""
         try:
             action = self.session.undo()
@@ -157,7 +163,7 @@ class Labeler:
             self._say(f"Undid {html.escape(what)} of #{action['index']}.")
         self.refresh()
 
-    def submit(self, text):
+    def submit(self, text: str) -> None:
         """Keyboard entry: a class index or name, ``s`` (skip) or ``u`` (undo)."""
         text = str(text).strip()
         if not text:
@@ -188,7 +194,7 @@ class Labeler:
         color = "#b00" if error else "#333"
         self.message.value = f'<span style="color:{color}">{text}</span>'
 
-    def refresh(self):
+    def refresh(self) -> None:
         """Show the sample to label now (querying and retraining when a batch is done)."""
         session = self.session
         if not session.queue:

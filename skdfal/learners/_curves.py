@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["drop_rates", "paired_differences"]
 
@@ -19,7 +25,10 @@ def _at_budget(part, budget):
     return out
 
 
-def paired_differences(results, budgets, *, baseline="random", confidence=0.95):
+def paired_differences(
+    results: pd.DataFrame | Iterable[Mapping[str, Any]], budgets: Sequence[int], *,
+    baseline: str = "random", confidence: float = 0.95,
+) -> pd.DataFrame:
     """Each strategy's accuracy minus the baseline's, seed by seed, with a confidence interval.
 
     Runs with the same seed share their initial labels and network seed, so
@@ -75,7 +84,9 @@ def paired_differences(results, budgets, *, baseline="random", confidence=0.95):
     return table
 
 
-def drop_rates(results, *, threshold=0.02):
+def drop_rates(
+    results: pd.DataFrame | Iterable[Mapping[str, Any]], *, threshold: float = 0.02
+) -> pd.Series:
     """Share of rounds whose accuracy falls more than ``threshold`` below the previous round's.
 
     A measure of training noise: with a trainer that learns reliably, adding

@@ -11,15 +11,19 @@ The loop itself is :class:`skdfal.ActiveLearner`'s ``query``/``teach``.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from numbers import Integral
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._typing import RandomStateLike
 from ..utils._validation import resolve_size
 from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run, strategy_name
@@ -129,18 +133,18 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     def __init__(
         self,
-        estimator,
-        query_strategy="auto",
+        estimator: Any,
+        query_strategy: Callable[..., Any] | Literal["auto"] = "auto",
         *,
-        n_initial=20,
-        n_instances=10,
-        budget=100,
-        adversarial_augmentation=False,
-        augmentation_params=None,
-        warm_start=False,
-        stratify_initial=True,
-        validation_size=None,
-        random_state=None,
+        n_initial: int = 20,
+        n_instances: int = 10,
+        budget: int | None = 100,
+        adversarial_augmentation: bool = False,
+        augmentation_params: dict[str, Any] | None = None,
+        warm_start: bool = False,
+        stratify_initial: bool = True,
+        validation_size: int | float | None = None,
+        random_state: RandomStateLike = None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -183,7 +187,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         return estimator
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> ActiveLearningClassifier:
         """Run the active learning loop with ``y`` as the oracle.
 
         Parameters
@@ -270,12 +274,12 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
         return X
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Classes predicted by the final model."""
         X = self._validate_x(X)
         return self.learner_.predict(X)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: npt.ArrayLike) -> np.ndarray:
         """Class probabilities by the final model, one column per ``classes_``.
 
         Classes the run never labeled (a tiny budget) get probability 0.
@@ -289,7 +293,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         full[:, np.searchsorted(self.classes_, model_classes)] = proba
         return full
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: npt.ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba` (``-inf`` for unseen classes)."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))

@@ -16,13 +16,18 @@ read the learner's state once it has one (``estimator_``, ``X_training_``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Literal, overload
+
 import numpy as np
+import numpy.typing as npt
 from sklearn.base import clone
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..strategies._dfal import dfal_margin
 from ..strategies._uncertainty import least_confidence
+from ..utils._typing import Pool, RandomStateLike, Rows
 from ._inputs import (
     cold_start_query,
     pool_sample_shape,
@@ -158,18 +163,18 @@ class ActiveLearner(LearnerState):
 
     def __init__(
         self,
-        estimator,
-        query_strategy="auto",
-        X_training=None,
-        y_training=None,
+        estimator: Any,
+        query_strategy: Callable[..., Any] | Literal["auto"] = "auto",
+        X_training: Rows | None = None,
+        y_training: npt.ArrayLike | None = None,
         *,
-        bootstrap_init=False,
-        on_transformed=False,
-        adversarial_augmentation=False,
-        augmentation_params=None,
-        warm_start=False,
-        classes=None,
-        random_state=None,
+        bootstrap_init: bool = False,
+        on_transformed: bool = False,
+        adversarial_augmentation: bool = False,
+        augmentation_params: dict[str, Any] | None = None,
+        warm_start: bool = False,
+        classes: npt.ArrayLike | None = None,
+        random_state: RandomStateLike = None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -183,7 +188,9 @@ class ActiveLearner(LearnerState):
         self.classes = classes
         self.random_state = random_state
 
-    def fit(self, X, y, bootstrap=False, **fit_kwargs):
+    def fit(
+        self, X: Rows, y: npt.ArrayLike, bootstrap: bool = False, **fit_kwargs: Any
+    ) -> ActiveLearner:
         """Replace the labeled set by ``(X, y)`` (all paid) and fit a fresh clone.
 
         Parameters
@@ -212,7 +219,9 @@ class ActiveLearner(LearnerState):
         self.estimator_ = clone(self._template(), safe=False)
         return self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
 
-    def restore(self, estimator, X, y, is_adversarial=None):
+    def restore(
+        self, estimator: Any, X: Rows, y: npt.ArrayLike, is_adversarial: npt.ArrayLike | None = None
+    ) -> ActiveLearner:
         """Take back a saved state: a fitted ``estimator`` and the set it was trained on.
 
         For callers that keep the labels themselves and rebuild the model from
@@ -250,7 +259,10 @@ class ActiveLearner(LearnerState):
         check_is_fitted(self, "is_adversarial_")
         return int(len(self.is_adversarial_))
 
-    def teach(self, X, y, bootstrap=False, only_new=False, **fit_kwargs):
+    def teach(
+        self, X: Rows, y: npt.ArrayLike, bootstrap: bool = False, only_new: bool = False,
+        **fit_kwargs: Any,
+    ) -> ActiveLearner:
         """Add oracle labels ``(X, y)`` (and their adversarial copies), then retrain.
 
         A learner without labels is fitted on them (cold start).  Every check
@@ -299,7 +311,19 @@ class ActiveLearner(LearnerState):
             )
         return strategy
 
-    def query(self, X_pool, *query_args, return_metrics=False, **query_kwargs):
+    @overload
+    def query(self, X_pool: Pool, *query_args: Any, return_metrics: Literal[False] = ...,
+              **query_kwargs: Any) -> tuple[np.ndarray, Any]: ...
+    @overload
+    def query(self, X_pool: Pool, *query_args: Any, return_metrics: Literal[True],
+              **query_kwargs: Any) -> tuple[np.ndarray, Any, Any]: ...
+    @overload
+    def query(self, X_pool: Pool, *query_args: Any, return_metrics: bool,
+              **query_kwargs: Any) -> tuple[np.ndarray, Any] | tuple[np.ndarray, Any, Any]: ...
+
+    def query(
+        self, X_pool: Pool, *query_args: Any, return_metrics: bool = False, **query_kwargs: Any
+    ) -> tuple[np.ndarray, Any] | tuple[np.ndarray, Any, Any]:
         """Ask the strategy for the most informative samples of ``X_pool``.
 
         ``query_args`` and ``query_kwargs`` go to the strategy as given (for
@@ -341,7 +365,7 @@ class ActiveLearner(LearnerState):
             return indices, instances, scores
         return indices, instances
 
-    def transform_without_estimating(self, X):
+    def transform_without_estimating(self, X: Rows) -> Any:
         """``X`` as the final estimator sees it: through every step of a ``Pipeline`` but the last.
 
         modAL's name; its ``on_transformed`` strategies call it.  For an
@@ -364,17 +388,17 @@ class ActiveLearner(LearnerState):
         return sp.hstack(parts) if any(sp.issparse(p) for p in parts) else np.hstack(parts)
 
     # -------------------------------------------------------------- predicting
-    def predict(self, X, **predict_kwargs):
+    def predict(self, X: Rows, **predict_kwargs: Any) -> Any:
         """Predictions of the learner's model (keyword arguments passed on, e.g. ``return_std``)."""
         X = self._checked(X)
         return self.estimator_.predict(X, **predict_kwargs)
 
-    def predict_proba(self, X, **predict_proba_kwargs):
+    def predict_proba(self, X: Rows, **predict_proba_kwargs: Any) -> np.ndarray:
         """Class probabilities of the learner's model, one column per ``classes_``."""
         X = self._checked(X)
         return self.estimator_.predict_proba(X, **predict_proba_kwargs)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: Rows, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None) -> float:
         """The model's own ``score`` (mean accuracy for a classifier)."""
         X = self._checked(X)
         if not hasattr(self.estimator_, "score"):

@@ -15,7 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.utils import check_random_state
+
+from ..utils._typing import RandomStateLike
 
 __all__ = [
     "COLUMNS",
@@ -52,7 +55,9 @@ class Round:
     fit_time: float
 
 
-def initial_indices(y, n_initial, random_state=None, stratified=True):
+def initial_indices(
+    y: npt.ArrayLike, n_initial: int, random_state: RandomStateLike = None, stratified: bool = True
+) -> npt.NDArray[np.int64]:
     """A random initial labeled set; one sample per class first when ``stratified``.
 
     Examples

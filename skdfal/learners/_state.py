@@ -10,8 +10,10 @@ changes, so a refused ``teach`` leaves the learner as it was.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
@@ -20,6 +22,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, valid
 from ..attacks import deepfool
 from ..utils._pool import concat_rows, iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._typing import Rows
 from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
 
 __all__ = ["LearnerState", "Live"]
@@ -59,7 +62,7 @@ def _is_classifier(estimator) -> bool:
 class LearnerState(ClassifierMixin, BaseEstimator):
     """Base of :class:`~skdfal.ActiveLearner`: state, checks and retraining (not public)."""
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's arguments (never the live model or labeled set)."""
         out = {}
         for key in self._get_param_names():
@@ -236,7 +239,7 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         self._set_classes()
         return self
 
-    def adversarial_copies(self, X, y):
+    def adversarial_copies(self, X: Rows, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """DeepFool copies of ``X`` that flip the current model, labelled ``y``.
 
         Copies that DeepFool could not flip are dropped.  With a ``Pipeline``

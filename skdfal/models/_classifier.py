@@ -5,16 +5,22 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from skorch import NeuralNetClassifier
+from torch import nn
 
 from ..utils._modules import check_device
 from ..utils._validation import check_count
 from ._training import StepBudget
 
 __all__ = ["SeededNeuralNetClassifier"]
+
+_ArrayT = TypeVar("_ArrayT", np.ndarray, torch.Tensor)
 
 
 def _check_input_shape(input_shape, *, allow_none=True):
@@ -88,7 +94,10 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
     'U'
     """
 
-    def __init__(self, module, *, random_state=None, input_shape=None, input_scale=None, **kwargs):
+    def __init__(
+        self, module: type[nn.Module] | nn.Module, *, random_state: int | None = None,
+        input_shape: Sequence[int] | None = None, input_scale: float | None = None, **kwargs: Any,
+    ):
         super().__init__(module, **kwargs)
         self.random_state = random_state
         self.input_shape = input_shape
@@ -104,7 +113,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             torch.manual_seed(int(np.random.RandomState(self.random_state).randint(2**31 - 1)))
             yield
 
-    def initialize(self):
+    def initialize(self) -> SeededNeuralNetClassifier:
         # Parameters are checked here, not in __init__ (scikit-learn's rule),
         # so that a bad device or shape is named before any torch error.
         check_device(self.device)
@@ -114,14 +123,18 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         with self._seeded():
             return super().initialize()
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(
+        self, X: Any, y: Any = None, classes: npt.ArrayLike | None = None, **fit_params: Any
+    ) -> SeededNeuralNetClassifier:
         with self._seeded():
             return super().partial_fit(X, y, classes=classes, **fit_params)
 
     # A StepBudget callback decides the number of epochs of each fit.
     _plans_epochs_from_budget = True
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+    def fit_loop(
+        self, X: Any, y: Any = None, epochs: int | None = None, **fit_params: Any
+    ) -> SeededNeuralNetClassifier:
         budget = self._step_budget()
         if epochs is None and budget is not None:
             epochs = budget.epochs_
@@ -134,7 +147,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         return None
 
     # ------------------------------------------------------------------ inputs
-    def transform_input(self, X):
+    def transform_input(self, X: Any) -> Any:
         """``X`` as the module takes it: float32, reshaped to ``input_shape``, scaled.
 
         Numpy arrays and torch tensors are converted; anything else (a
@@ -165,7 +178,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = X * _check_scale(self.input_scale)
         return X
 
-    def inverse_transform_input(self, Xt):
+    def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
         """Undo ``input_scale`` (the reshape is left to the caller, who knows the raw shape)."""
         if self.input_scale is None:
             return Xt
@@ -213,18 +226,20 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             self.label_set_ = np.unique(y)
         return _positions(y, self.label_set_, "the labels of the first fit")
 
-    def check_data(self, X, y):
+    def check_data(self, X: Any, y: Any) -> None:
         # skorch reads the classes from y before get_dataset sees it; a list
         # of labels is as good as an array.
         super().check_data(X, np.asarray(y) if isinstance(y, (list, tuple)) else y)
 
-    def get_dataset(self, X, y=None):
+    def get_dataset(self, X: Any, y: Any = None) -> torch.utils.data.Dataset:
         X = self.transform_input(X)
         if y is not None:
             y = self._encode_labels(y)
         return super().get_dataset(X, y)
 
-    def get_loss(self, y_pred, y_true, *args, **kwargs):
+    def get_loss(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> torch.Tensor:
         # A label beyond the module's outputs is an index error deep in torch.
         if (
             isinstance(y_true, torch.Tensor)
@@ -240,7 +255,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             )
         return super().get_loss(y_pred, y_true, *args, **kwargs)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         proba = super().predict_proba(X)
         if self.classes is not None and len(self.classes) and proba.shape[1] != len(self.classes):
             raise ValueError(
@@ -249,7 +264,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             )
         return proba
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         index = self.predict_proba(X).argmax(axis=1)
         if self.classes is not None and len(self.classes):
             return np.asarray(self.classes)[index]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from ..utils._modules import check_device
+from ..utils._typing import Device
 from ..utils._validation import check_count
 from ._classifier import SeededNeuralNetClassifier, _check_input_shape, _check_scale
 from ._nets import VGG8, LeNet5
@@ -21,22 +25,22 @@ _NAMED = {"lenet5": LeNet5, "vgg8": VGG8}
 
 
 def make_classifier(
-    module="lenet5",
+    module: str | type[nn.Module] | nn.Module = "lenet5",
     *,
-    input_shape=None,
-    n_classes=None,
-    classes=None,
-    input_scale=None,
-    train_steps="auto",
-    max_epochs=None,
-    lr=None,
-    lr_schedule="onecycle",
-    shift="auto",
-    batch_size=32,
-    device="cpu",
-    random_state=0,
-    **kwargs,
-):
+    input_shape: Sequence[int] | None = None,
+    n_classes: int | None = None,
+    classes: npt.ArrayLike | None = None,
+    input_scale: float | None = None,
+    train_steps: Literal["auto"] | int | Callable[[int], int] = "auto",
+    max_epochs: int | None = None,
+    lr: float | None = None,
+    lr_schedule: Literal["onecycle", "cosine"] | None = "onecycle",
+    shift: Literal["auto"] | int = "auto",
+    batch_size: int = 32,
+    device: Device | None = "cpu",
+    random_state: int | None = 0,
+    **kwargs: Any,
+) -> SeededNeuralNetClassifier:
     """A ready skorch classifier that learns reliably from few labels.
 
     Logits with ``CrossEntropyLoss``, Adam, ``train_split=None`` (tiny labeled
@@ -84,9 +88,10 @@ def make_classifier(
     shift : "auto" or int, default="auto"
         Largest random shift of training images, in pixels (0: none; see
         :class:`~skdfal.models.RandomShift`).
-    batch_size : int >= 1
-    device : str or torch.device, default="cpu"
-        Refused at once when this machine cannot use it (``"cuda"`` without CUDA).
+    batch_size : int >= 1, default=32
+    device : str, torch.device or None, default="cpu"
+        Refused at once when this machine cannot use it (``"cuda"`` without CUDA);
+        ``None`` leaves the module where it is (skorch's convention).
     random_state : int or None, default=0
     **kwargs
         Any other skorch parameter (``module__dropout=0.1`` ...).

@@ -6,6 +6,8 @@ MNIST, 32x32 RGB) and number of classes; they return logits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -48,7 +50,10 @@ class LeNet5(nn.Module):
     torch.Size([2, 10])
     """
 
-    def __init__(self, in_channels=1, n_classes=10, input_size=28, dropout=0.25):
+    def __init__(
+        self, in_channels: int = 1, n_classes: int = 10, input_size: int | Sequence[int] = 28,
+        dropout: float = 0.25,
+    ):
         super().__init__()
         size = _pair(input_size)
         in_channels, n_classes = check_count(in_channels, "in_channels"), check_count(n_classes, "n_classes")
@@ -74,7 +79,7 @@ class LeNet5(nn.Module):
         )
         self.classifier = nn.Linear(84, n_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.embedding(self.features(x)))
 
 
@@ -100,7 +105,10 @@ class VGG8(nn.Module):
     torch.Size([2, 10])
     """
 
-    def __init__(self, in_channels=1, n_classes=10, input_size=28, dropout=0.5, batch_norm=True):
+    def __init__(
+        self, in_channels: int = 1, n_classes: int = 10, input_size: int | Sequence[int] = 28,
+        dropout: float = 0.5, batch_norm: bool = True,
+    ):
         super().__init__()
         h, w = _pair(input_size)
         in_channels, n_classes = check_count(in_channels, "in_channels"), check_count(n_classes, "n_classes")
@@ -122,5 +130,5 @@ class VGG8(nn.Module):
         )
         self.classifier = nn.Linear(256, n_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.embedding(self.features(x)))

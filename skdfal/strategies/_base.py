@@ -16,15 +16,19 @@ built by :func:`as_function`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt
 
 from ..utils._pool import pool_length, take_rows
+from ..utils._typing import Pool, QueryResult
 from ..utils._validation import check_count, resolve_size
 from ._selection import select_streamed
 
@@ -75,17 +79,24 @@ class QueryStrategy(BaseEstimator):
     tags: StrategyTags = StrategyTags()
     _parameter_constraints: dict = {}
 
-    def __call__(self, classifier, X_pool, n_instances=1, *, random_tie_break=False, **params):
+    def __call__(
+        self, classifier: Any, X_pool: Pool, n_instances: int = 1, *, random_tie_break: bool = False,
+        **params: Any,
+    ) -> QueryResult:
         """Same as :meth:`query` (modAL calls strategies as functions)."""
         return self.query(classifier, X_pool, n_instances, random_tie_break=random_tie_break, **params)
 
-    def query(self, classifier, X_pool, n_instances=1, *, random_tie_break=False, **params):
+    def query(
+        self, classifier: Any, X_pool: Pool, n_instances: int = 1, *, random_tie_break: bool = False,
+        **params: Any,
+    ) -> QueryResult:
         """Query ``n_instances`` samples of ``X_pool`` (modAL's protocol).
 
         Parameters
         ----------
-        classifier : estimator or active learner
-            The model whose utilities are computed.
+        classifier : estimator, active learner, torch.nn.Module or None
+            The model whose utilities are computed (``None`` for model-free
+            strategies such as random sampling).
         X_pool : array-like, torch Dataset or iterable of batches
             Unlabeled pool.
         n_instances : int, default=1
@@ -129,7 +140,7 @@ class QueryStrategy(BaseEstimator):
             indices = subset[indices]
         return indices, np.asarray(scores, dtype=np.float64)
 
-    def score(self, classifier, X_pool) -> np.ndarray:
+    def score(self, classifier: Any, X_pool: Pool) -> npt.NDArray[np.float64]:
         """Utility of every sample of ``X_pool``, in pool order, without selecting."""
         self._validate_params()
         if pool_length(X_pool) == 0:
@@ -183,14 +194,19 @@ COMMON_CONSTRAINTS = {
 }
 
 
-def as_function(strategy_cls, name: str, doc_summary: str):
+def as_function(
+    strategy_cls: type[QueryStrategy], name: str, doc_summary: str
+) -> Callable[..., QueryResult]:
     """The modAL-style function form of a strategy class.
 
     ``f(classifier, X_pool, n_instances=1, **params)`` builds the strategy
     from ``params`` and queries, so both forms share one implementation.
     """
 
-    def query(classifier, X_pool, n_instances: int = 1, *, random_tie_break=False, **params):
+    def query(
+        classifier: Any, X_pool: Pool, n_instances: int = 1, *, random_tie_break: bool = False,
+        **params: Any,
+    ) -> QueryResult:
         return strategy_cls(**params)(classifier, X_pool, n_instances, random_tie_break=random_tie_break)
 
     # No functools.wraps/update_wrapper: ``__wrapped__`` would make
@@ -207,8 +223,8 @@ def as_function(strategy_cls, name: str, doc_summary: str):
         "random_tie_break=random_tie_break)`` and returns ``(indices, scores)`` as modAL's "
         "query strategies do.\n\n"
         "Parameters\n----------\n"
-        "classifier : estimator or active learner\n"
-        "    The fitted model whose utilities are computed.\n"
+        "classifier : estimator, active learner, torch.nn.Module or None\n"
+        "    The fitted model whose utilities are computed (``None`` for random sampling).\n"
         "X_pool : array-like, torch Dataset or iterable of batches\n"
         "    Unlabeled pool.\n"
         "n_instances : int, default=1\n"

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = ["BALD", "bald", "mc_dropout"]
@@ -90,7 +91,10 @@ class BALD(QueryStrategy):
     tags = StrategyTags(needs_torch=True)
     _parameter_constraints = {**COMMON_CONSTRAINTS, "n_passes": [Interval(Integral, 1, None, closed="left")]}
 
-    def __init__(self, *, n_passes=20, subsample=None, random_state=None, batch_size=256):
+    def __init__(
+        self, *, n_passes: int = 20, subsample: int | float | None = None,
+        random_state: RandomStateLike = None, batch_size: int = 256,
+    ):
         self.n_passes = n_passes
         self.subsample = subsample
         self.random_state = random_state

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -18,6 +20,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from ..attacks._deepfool import deepfool
 from ..utils._pool import iter_batches, pool_length
 from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._typing import Pool, RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._dfal_batch import cluster_smallest, labels_paid
 from ._diversity import penultimate_features
@@ -172,20 +175,20 @@ class DFALMargin(QueryStrategy):
     def __init__(
         self,
         *,
-        max_iter=50,
-        overshoot=0.02,
-        norm=2,
-        candidates=None,
-        clip=None,
-        subsample=None,
-        random_state=None,
-        batch_size=256,
-        progress=False,
-        batch_diversity=None,
-        diversity_factor=10,
-        cold_start=0,
-        screening=False,
-        screening_candidates=2,
+        max_iter: int = 50,
+        overshoot: float = 0.02,
+        norm: float = 2,
+        candidates: int | None = None,
+        clip: tuple[float, float] | None = None,
+        subsample: int | float | None = None,
+        random_state: RandomStateLike = None,
+        batch_size: int = 256,
+        progress: bool = False,
+        batch_diversity: Literal["features", "directions"] | None = None,
+        diversity_factor: int = 10,
+        cold_start: int = 0,
+        screening: bool = False,
+        screening_candidates: int = 2,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -307,7 +310,9 @@ class DFALMargin(QueryStrategy):
                 UserWarning, stacklevel=4,
             )
 
-    def adversarial_examples(self, classifier, X):
+    def adversarial_examples(
+        self, classifier: Any, X: Pool
+    ) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
         """DeepFool adversarial copies of ``X`` in the net's input space.
 
         Returns

@@ -22,6 +22,7 @@ from torch import nn
 from ..utils._modules import frozen_eval
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._typing import RandomStateLike, Rows
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = [
@@ -234,7 +235,10 @@ class CoreSet(QueryStrategy):
     tags = StrategyTags(needs_torch=True)
     _parameter_constraints = {**COMMON_CONSTRAINTS, "X_labeled": [None, "array-like"]}
 
-    def __init__(self, *, X_labeled=None, subsample=None, random_state=None, batch_size=256):
+    def __init__(
+        self, *, X_labeled: Rows | None = None, subsample: int | float | None = None,
+        random_state: RandomStateLike = None, batch_size: int = 256,
+    ):
         self.X_labeled = X_labeled
         self.subsample = subsample
         self.random_state = random_state
@@ -290,7 +294,10 @@ class BADGE(QueryStrategy):
     tags = StrategyTags(needs_torch=True)
     _parameter_constraints = dict(COMMON_CONSTRAINTS)
 
-    def __init__(self, *, subsample=None, random_state=None, batch_size=256):
+    def __init__(
+        self, *, subsample: int | float | None = None, random_state: RandomStateLike = None,
+        batch_size: int = 256,
+    ):
         self.subsample = subsample
         self.random_state = random_state
         self.batch_size = batch_size

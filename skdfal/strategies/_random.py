@@ -8,6 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt
 
 from ..utils._pool import iter_batches
+from ..utils._typing import RandomStateLike
 from ._base import QueryStrategy, StrategyTags, as_function
 
 __all__ = ["RandomSampling", "random_sampling"]
@@ -39,7 +40,7 @@ class RandomSampling(QueryStrategy):
         "subsample": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="right")],
     }
 
-    def __init__(self, *, random_state=None, subsample=None):
+    def __init__(self, *, random_state: RandomStateLike = None, subsample: int | float | None = None):
         self.random_state = random_state
         self.subsample = subsample
 

@@ -12,6 +12,7 @@ import torch
 
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
+from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
 __all__ = [
@@ -76,7 +77,10 @@ class _ProbabilityStrategy(QueryStrategy):
     tags = StrategyTags(pointwise=True)
     _parameter_constraints = dict(COMMON_CONSTRAINTS)
 
-    def __init__(self, *, subsample=None, random_state=None, batch_size=256):
+    def __init__(
+        self, *, subsample: int | float | None = None, random_state: RandomStateLike = None,
+        batch_size: int = 256,
+    ):
         self.subsample = subsample
         self.random_state = random_state
         self.batch_size = batch_size
@@ -115,7 +119,7 @@ class LeastConfidence(_ProbabilityStrategy):
     largest = True
 
     @staticmethod
-    def utility(proba):
+    def utility(proba: np.ndarray) -> np.ndarray:
         return 1.0 - proba.max(axis=1)
 
 
@@ -144,7 +148,7 @@ class MarginSampling(_ProbabilityStrategy):
     largest = False
 
     @staticmethod
-    def utility(proba):
+    def utility(proba: np.ndarray) -> np.ndarray:
         if proba.shape[1] < 2:
             return np.zeros(len(proba))
         top2 = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
@@ -174,7 +178,7 @@ class EntropySampling(_ProbabilityStrategy):
     largest = True
 
     @staticmethod
-    def utility(proba):
+    def utility(proba: np.ndarray) -> np.ndarray:
         return entropy(proba)
 
 

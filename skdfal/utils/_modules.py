@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 
+from ._typing import Device
+
 __all__ = ["check_device", "frozen_eval", "module_device_dtype"]
 
 
 @contextmanager
-def frozen_eval(module: nn.Module):
+def frozen_eval(module: nn.Module) -> Iterator[nn.Module]:
     """Put ``module`` in eval mode with frozen weights; restore both on exit.
 
     Dropout and batch-norm must behave as at prediction time while we
@@ -39,7 +42,7 @@ def module_device_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.get_default_dtype()
 
 
-def check_device(device, name: str = "device"):
+def check_device(device: Device | None, name: str = "device") -> Device | None:
     """``device`` if torch can use it on this machine, else a ``ValueError`` naming ``name``.
 
     A skorch net given an unusable device only fails at its first fit, with

@@ -14,9 +14,16 @@ import ctypes
 import functools
 import mmap
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
+
+from ._typing import Pool, Rows
+
+if TYPE_CHECKING:
+    from ._torch import TorchModel
 
 __all__ = [
     "pool_length",
@@ -59,7 +66,7 @@ def _row_slice(pool, start, stop):
     return pool[start:stop]
 
 
-def pool_length(pool) -> int | None:
+def pool_length(pool: Pool) -> int | None:
     """Number of samples in the pool, or ``None`` for a plain iterable of batches."""
     if _is_array(pool):
         if len(pool.shape) == 0:
@@ -95,7 +102,7 @@ def _first(item):
 TRIM_EVERY = 16
 
 
-def iter_pool(pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
+def iter_pool(pool: Pool, batch_size: int = 256) -> Iterator[tuple[int, object]]:
     """Yield ``(start, batch)`` with ``batch`` the rows ``start:start+len(batch)``.
 
     Every :data:`TRIM_EVERY` batches, free heap memory is handed back to the
@@ -239,7 +246,7 @@ def _stack(rows):
     return np.stack([np.asarray(r) for r in rows])
 
 
-def take_rows(pool, indices):
+def take_rows(pool: Pool, indices: npt.ArrayLike) -> Any:
     """Rows ``indices`` of an indexable pool (array, tensor, sparse matrix, DataFrame or Dataset).
 
     The rows come back in the pool's container (a DataFrame keeps its
@@ -266,7 +273,7 @@ def take_rows(pool, indices):
     )
 
 
-def concat_rows(first, second):
+def concat_rows(first: Rows, second: Rows) -> Any:
     """The rows of ``first`` then those of ``second``, in ``first``'s container.
 
     For a labeled set that grows as the oracle answers: numpy arrays, torch
@@ -308,7 +315,7 @@ def concat_rows(first, second):
         ) from exc
 
 
-def check_batch_finite(batch, start: int) -> None:
+def check_batch_finite(batch: Rows, start: int) -> None:
     """Raise ``ValueError`` naming the first non-finite row of a batch.
 
     Tensors, arrays, scipy sparse matrices (their stored values) and
@@ -339,7 +346,9 @@ def check_batch_finite(batch, start: int) -> None:
         raise ValueError(f"X_pool contains NaN or infinity (first at sample {bad})")
 
 
-def iter_batches(X_pool, batch_size: int = 256, *, model=None):
+def iter_batches(
+    X_pool: Pool, batch_size: int = 256, *, model: TorchModel | None = None
+) -> Iterator[tuple[int, Any]]:
     """The one way strategies read a pool: checked batches, in order.
 
     Yields ``(start, batch)`` for every non-empty batch of ``X_pool``.  With

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from torch import nn
 
 from ._modules import module_device_dtype
+from ._typing import Device, Rows
 
 __all__ = ["TorchModel", "resolve_torch_model", "to_tensor", "to_numpy", "unwrap_learner"]
 
@@ -52,14 +55,14 @@ class TorchModel:
     inverse_transform: Callable | None = None
     net: object = None
 
-    def as_tensor(self, batch) -> torch.Tensor:
+    def as_tensor(self, batch: Rows) -> torch.Tensor:
         """Transform a raw batch and move it to the module's device and dtype."""
         if self.transform is not None:
             batch = self.transform(to_numpy(batch) if isinstance(batch, torch.Tensor) else batch)
         return to_tensor(batch, self.device, self.dtype)
 
 
-def unwrap_learner(obj):
+def unwrap_learner(obj: Any) -> Any:
     """Return the estimator inside an skdfal or modAL active learner (else ``obj``).
 
     skdfal's learners keep their fitted estimator in ``estimator_``; modAL's
@@ -132,7 +135,7 @@ def _with_net_input(net, transform, inverse):
     return transform, inverse
 
 
-def resolve_torch_model(classifier) -> TorchModel:
+def resolve_torch_model(classifier: Any) -> TorchModel:
     """Find the torch module, its device and input transforms behind ``classifier``.
 
     Parameters
@@ -174,7 +177,9 @@ def resolve_torch_model(classifier) -> TorchModel:
     return TorchModel(module, device, dtype, transform, inverse, net)
 
 
-def to_tensor(batch, device=None, dtype=torch.float32) -> torch.Tensor:
+def to_tensor(
+    batch: npt.ArrayLike | torch.Tensor, device: Device | None = None, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """A numpy array or tensor as a tensor of ``dtype`` on ``device``.
 
     float64 input is cast (skorch modules run in float32), never refused.
@@ -187,7 +192,7 @@ def to_tensor(batch, device=None, dtype=torch.float32) -> torch.Tensor:
     return torch.as_tensor(arr).to(device=device, dtype=dtype)
 
 
-def to_numpy(tensor) -> np.ndarray:
+def to_numpy(tensor: torch.Tensor | npt.ArrayLike) -> np.ndarray:
     """A tensor (any device, with or without grad) as a numpy array."""
     if isinstance(tensor, torch.Tensor):
         return tensor.detach().cpu().numpy()

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 __all__ = ["check_count", "resolve_size"]
 
 
-def check_count(value, name: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
+def check_count(value: object, name: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
     """``value`` as a Python int >= ``minimum`` (numpy integers accepted).
 
     Raises
@@ -40,7 +40,7 @@ def check_count(value, name: str, *, minimum: int = 1, allow_none: bool = False)
     return int(value)
 
 
-def resolve_size(value, n_total: int, name: str, *, fraction_max_inclusive: bool = True) -> int:
+def resolve_size(value: object, n_total: int, name: str, *, fraction_max_inclusive: bool = True) -> int:
     """An int-or-fraction size as a number of samples out of ``n_total``.
 
     An integer is taken as it is; a float in ``(0, 1]`` (``(0, 1)`` when
