@@ -154,3 +154,19 @@ def test_simulate_still_runs_with_a_baseline(digits):
     rows = simulate(lambda seed: make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=1, random_state=seed),
                     EntropySampling(), X[:300], y[:300], X[300:400], y[300:400], n_initial=10, n_rounds=1)
     assert [r["n_labels"] for r in rows] == [10, 20]
+
+
+def test_missing_extra_fails_before_any_run(tmp_path, monkeypatch):
+    """Without scikit-activeml a benchmark with a peer row stops at once, naming the extra."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "skactiveml", None)  # `import skactiveml` now fails
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a run started although a strategy cannot run")
+
+    monkeypatch.setattr(benchmark, "run_one", fail)
+    out = tmp_path / "r.csv"
+    with pytest.raises(ImportError, match=r"skal_entropy.*pip install 'skdfal\[peers\]'"):
+        run_benchmark("digits", ["random", "skal_entropy"], [0], budget=20, output=out, **TINY)
+    assert not out.exists()

@@ -257,7 +257,8 @@ def run_benchmark(
         raise ValueError(f"retrain must be 'scratch' or 'warm', got {retrain!r}")
     strategies = list(strategies)
     for name in strategies:
-        make_strategy(name)  # fail early on a typo
+        make_strategy(name)  # fail early on a typo, or a missing optional extra
+        all_strategies()[name].check_available()
     if budget < n_initial:
         raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
     protocol = {

@@ -8,6 +8,7 @@ asks a strategy's :class:`StrategyTags` instead of testing its class.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,10 @@ class RegisteredStrategy:
     adversarial : bool
         Whether the learner also labels the DeepFool copies of the queried
         samples (DFAL's free labels, ``dfal_adv``).
+    extra : str or None
+        The optional extra whose modules it needs (``"peers"``), if any.
+    requires : tuple of str
+        Those modules' import names.
     """
 
     name: str
@@ -53,6 +58,24 @@ class RegisteredStrategy:
     function: Callable
     params: dict = field(default_factory=dict)
     adversarial: bool = False
+    extra: str | None = None
+    requires: tuple[str, ...] = ()
+
+    def check_available(self) -> None:
+        """Raise an ImportError naming the extra when a module it needs is not installed.
+
+        Lets a long benchmark fail before its first run, not at its first query.
+        """
+        missing = []
+        for module in self.requires:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                missing.append(module)
+        if missing:
+            raise ImportError(
+                f"strategy {self.name!r} needs {', '.join(missing)}: pip install 'skdfal[{self.extra}]'"
+            )
 
     @property
     def tags(self):
@@ -86,9 +109,12 @@ _REGISTRY = {
             {"batch_diversity": "features", "diversity_factor": 5, "cold_start": 0},
         ),
         # Another library's strategies as rows (pip install 'skdfal[peers]').
-        RegisteredStrategy("skal_entropy", SkactivemlStrategy, skactiveml_strategy, {"method": "entropy"}),
-        RegisteredStrategy("skal_badge", SkactivemlStrategy, skactiveml_strategy, {"method": "badge"}),
-        RegisteredStrategy("skal_typiclust", SkactivemlStrategy, skactiveml_strategy, {"method": "typiclust"}),
+        RegisteredStrategy("skal_entropy", SkactivemlStrategy, skactiveml_strategy, {"method": "entropy"},
+                           extra="peers", requires=("skactiveml",)),
+        RegisteredStrategy("skal_badge", SkactivemlStrategy, skactiveml_strategy, {"method": "badge"},
+                           extra="peers", requires=("skactiveml",)),
+        RegisteredStrategy("skal_typiclust", SkactivemlStrategy, skactiveml_strategy, {"method": "typiclust"},
+                           extra="peers", requires=("skactiveml",)),
         # DFAL over the whole pool at about the cost of one backward pass per
         # sample: first-order screening, exact DeepFool on a shortlist.
         RegisteredStrategy("dfal_screen", DFALMargin, dfal_margin, {"screening": True}),
