@@ -19,12 +19,16 @@ skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies "$ALL" --s
   --budget 500 --subsample 1000 "${COMMON[@]}" --output "$OUT/mnist.csv"
 skdfal benchmark --dataset digits --strategies "$ALL" --seeds 0,1,2,3,4 \
   --budget 500 --subsample 1000 "${COMMON[@]}" --output "$OUT/digits.csv"
-# 3-4. Seeds 0-2 extended to 1,000 labels (a larger budget continues the runs above).
+# 3. Whole pool every round (first-order screening, exact DeepFool on a shortlist),
+#    to compare with dfal on 1,000 candidates of step 1 (same seeds).
+skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies dfal_screen --seeds 0,1,2,3,4 \
+  --budget 500 "${COMMON[@]}" --output "$OUT/mnist_whole_pool.csv"
+# 4. Warm start: each round continues from last round's weights for 200 steps (the
+#    one-cycle schedule restarts), against retraining from scratch in step 1 (seeds 0-2).
+skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies random,dfal_batch --seeds 0,1,2 \
+  --budget 500 --subsample 1000 --retrain warm --steps 200 "${COMMON[@]}" --output "$OUT/mnist_warm.csv"
+# 5-6. Seeds 0-2 extended to 1,000 labels (a larger budget continues the runs above).
 skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies "$ALL" --seeds 0,1,2 \
   --budget 1000 --subsample 1000 "${COMMON[@]}" --output "$OUT/mnist.csv"
 skdfal benchmark --dataset digits --strategies "$ALL" --seeds 0,1,2 \
   --budget 1000 --subsample 1000 "${COMMON[@]}" --output "$OUT/digits.csv"
-# 5. Whole pool every round (first-order screening, exact DeepFool on a shortlist),
-#    to compare with dfal on 1,000 candidates of step 1 (same seeds).
-skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies dfal_screen --seeds 0,1,2,3,4 \
-  --budget 500 "${COMMON[@]}" --output "$OUT/mnist_whole_pool.csv"
