@@ -30,8 +30,8 @@ def add_parser(sub):
         ),
     )
     p.add_argument("--n-initial", type=positive_int, default=20, help="initial labels (default 20)")
-    p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
-    p.add_argument("--rounds", type=positive_int, default=20, help="query rounds (default 20)")
+    p.add_argument("--n-instances", type=positive_int, default=20, help="labels per round (default 20)")
+    p.add_argument("--rounds", type=positive_int, default=10, help="query rounds (default 10: 220 labels)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per strategy (default 3)")
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="optimiser steps per fit: 'auto' (grows with the labels) or a number (default auto)")
