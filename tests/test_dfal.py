@@ -171,3 +171,16 @@ def test_n_instances_must_be_an_integer(fitted_net, pool):
 def test_empty_pool(fitted_net):
     with pytest.raises(ValueError, match="empty"):
         dfal_margin(fitted_net, np.zeros((0, 1, 8, 8), np.float32), 1)
+
+
+@pytest.mark.filterwarnings("ignore:the model predicts class")  # one image, one class
+def test_random_tie_break_shuffles_equal_margins(fitted_net, digits):
+    """modAL's ``random_tie_break``: copies of one image tie; they come in random order, not pool order."""
+    X, _ = digits
+    pool = np.repeat(X[:1], 30, axis=0)
+    idx, margins = dfal_margin(fitted_net, pool, 5)
+    assert np.all(margins == margins[0])  # an exact tie, so pool order decides...
+    assert idx.tolist() == [0, 1, 2, 3, 4]
+    draws = {tuple(dfal_margin(fitted_net, pool, 5, random_tie_break=True, random_state=seed)[0])
+             for seed in range(5)}
+    assert len(draws) > 1 and all(len(set(d)) == 5 for d in draws)  # ...unless asked otherwise

@@ -244,7 +244,9 @@ class DFALMargin(QueryStrategy):
         # order.  Their ties are broken at random instead, and the user is
         # told, as when the model predicts a single class for the whole pool.
         n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
-        best = TopN(n_keep, largest=False)
+        # modAL's random_tie_break: equal margins in random order, not pool order.
+        tie_rng = rng if getattr(self, "_random_tie_break", False) else None
+        best = TopN(n_keep, largest=False, tie_rng=tie_rng)
         seen = {"n_inf": 0, "classes": set()}
         for x, result in self._iter_attacks(classifier, X_pool):
             norms = to_numpy(result.norms).astype(np.float64)
