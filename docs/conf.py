@@ -59,7 +59,7 @@ exclude_patterns = [
     "_build",
     "**.ipynb_checkpoints",
     # The results folder holds the benchmark's own summaries, linked from results.md.
-    "results/*.md",
+    "results/**.md",
     # sphinx-gallery writes these beside the rendered examples.
     "auto_examples/*.ipynb",
     "auto_examples/*.py",
