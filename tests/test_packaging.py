@@ -48,16 +48,20 @@ def _third_party_imports():
             else:
                 continue
             in_function = guarded = False
-            parent = parents.get(node)
+            parent, child = parents.get(node), node
             while parent is not None:
                 if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     in_function = True
+                # `if TYPE_CHECKING:` imports never run: only type checkers need the extra.
+                if (isinstance(parent, ast.If) and isinstance(parent.test, ast.Name)
+                        and parent.test.id == "TYPE_CHECKING" and child in parent.body):
+                    in_function = guarded = True
                 if isinstance(parent, ast.Try) and any(
                     isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
                     for h in parent.handlers
                 ):
                     guarded = True
-                parent = parents.get(parent)
+                parent, child = parents.get(parent), parent
             for module in modules:
                 top = module.split(".")[0]
                 if top != "skdfal" and top not in sys.stdlib_module_names and top != "__future__":
