@@ -239,3 +239,17 @@ def test_screen_pool_checks_its_arguments(fitted_net, pool):
         screen_pool(fitted_net, (b for b in [pool[:3]]), 5)
     with pytest.raises(ValueError, match="do not fit"):
         screen_pool(fitted_net, np.zeros((4, 1, 5, 5), np.float32), 2)
+
+
+@pytest.mark.parametrize("space", ["features", "directions"])
+def test_screening_with_batch_diversity_matches_exact_mode(fitted_net, pool, space):
+    """Screening keeps the exact k * n smallest margins, so the spread batch is exact mode's."""
+    params = dict(batch_diversity=space, diversity_factor=5, random_state=0)
+    exact_idx, exact_norms = DFALMargin(**params)(fitted_net, pool, n_instances=4)
+    idx, norms = DFALMargin(screening=True, **params)(fitted_net, pool, n_instances=4)
+    np.testing.assert_array_equal(idx, exact_idx)
+    np.testing.assert_allclose(norms, exact_norms, rtol=1e-5)
+    # Spread, not the 4 smallest: the paper's batch differs.
+    paper, _ = DFALMargin(screening=True)(fitted_net, pool, n_instances=4)
+    assert set(idx.tolist()) != set(paper.tolist())
+    assert len(set(idx.tolist())) == 4

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import deepfool
-from ..utils._pool import iter_batches, pool_length
+from ..utils._pool import iter_batches, pool_length, take_rows
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
@@ -140,8 +140,11 @@ class DFALMargin(QueryStrategy):
         other sample is expected to beat the exact ``n_instances``-th norm
         (see :func:`skdfal.strategies.screen_pool`, which also reports the
         shortlist size).  The picks carry their exact DeepFool norms, as in
-        exact mode.  Only ``query`` screens: ``score`` (and Dask scoring)
-        still attack every sample.
+        exact mode.  With ``batch_diversity`` it keeps the
+        ``diversity_factor * n_instances`` smallest of the whole pool, then
+        spreads the batch over them (the pool must then be indexable: an
+        array, tensor, DataFrame or Dataset).  Only ``query`` screens:
+        ``score`` (and Dask scoring) still attack every sample.
     screening_candidates : int, default=2
         Classes measured by the first-order margin (the prediction included).
 
@@ -227,23 +230,13 @@ class DFALMargin(QueryStrategy):
             # still read, so a NaN pool is refused here too).
             picked, _ = RandomSampling(random_state=rng)._select(classifier, X_pool, n_instances)
             return picked, np.full(len(picked), np.nan)
+        n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
         if self.screening:
-            if self.batch_diversity is not None:
-                raise ValueError(
-                    "screening and batch_diversity cannot be combined yet: screening returns the "
-                    "exact n_instances smallest margins, not the candidates diversity spreads over"
-                )
-            result = screen_pool(
-                classifier, X_pool, n_instances, screening_candidates=self.screening_candidates,
-                batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
-                **self._deepfool_params(),
-            )
-            return result.indices, result.margins
+            return self._select_screened(classifier, X_pool, n_instances, n_keep, rng)
         # Samples DeepFool cannot flip (a weak or dead model) all score inf:
         # among them the paper's rule would return the first pool samples in
         # order.  Their ties are broken at random instead, and the user is
         # told, as when the model predicts a single class for the whole pool.
-        n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
         # modAL's random_tie_break: equal margins in random order, not pool order.
         tie_rng = rng if getattr(self, "_random_tie_break", False) else None
         best = TopN(n_keep, largest=False, tie_rng=tie_rng)
@@ -261,14 +254,40 @@ class DFALMargin(QueryStrategy):
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
         picked, key = best.indices, best.scores
         if self.batch_diversity is not None and len(picked) > n_instances:
-            embeddings = best.payload
-            if self.batch_diversity == "features":
-                embeddings = torch.as_tensor(penultimate_features(_module_of(classifier), embeddings))
-            chosen = cluster_smallest(embeddings, key, n_instances, rng)
+            chosen = self._spread(classifier, best.payload, key, n_instances, rng)
             picked, key = picked[chosen], key[chosen]
         scores = np.where(key >= _UNFLIPPED_KEY, np.inf, key)
         self._warn_weak_model(seen, best.n_seen, scores, n_instances)
         return picked, scores
+
+    def _select_screened(self, classifier, X_pool, n_instances, n_keep, rng):
+        """Whole-pool selection by screening, then the diversity step on the ``n_keep`` kept."""
+        n_known = pool_length(X_pool)
+        if n_known is not None:
+            n_keep = max(n_instances, min(n_keep, n_known))
+        result = screen_pool(
+            classifier, X_pool, n_keep, screening_candidates=self.screening_candidates,
+            batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
+            **self._deepfool_params(),
+        )
+        if self.batch_diversity is None or len(result.indices) <= n_instances:
+            return result.indices, result.margins
+        # The diversity step needs the kept samples in the net's input space (and
+        # their DeepFool directions): attack those few again, next to the whole pool cheap.
+        payloads = [self._payload(x, attack) for x, attack in
+                    self._iter_attacks(classifier, take_rows(X_pool, result.indices))]
+        key = result.margins.copy()
+        inf = np.isinf(key)
+        key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+        chosen = self._spread(classifier, torch.cat(payloads), key, n_instances, rng)
+        return result.indices[chosen], result.margins[chosen]
+
+    def _spread(self, classifier, payload, key, n_instances, rng):
+        """Positions of ``n_instances`` kept candidates spread out by k-means (see ``batch_diversity``)."""
+        embeddings = payload
+        if self.batch_diversity == "features":
+            embeddings = torch.as_tensor(penultimate_features(_module_of(classifier), embeddings))
+        return cluster_smallest(embeddings, key, n_instances, rng)
 
     def _iter_attacks(self, classifier, X_pool):
         """``(x, DeepFoolResult)`` per batch, with perturbations only when directions are needed."""
