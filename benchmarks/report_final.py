@@ -138,6 +138,17 @@ def main(argv=None):
             table = summarize(frame, budgets=HORIZONS[500], targets=TARGETS)
             parts.append("#### Whole pool (dfal_screen) or 1,000 candidates (dfal), MNIST\n\n"
                          + summary_markdown(table) + "\n")
+    warm = args.results / "mnist_warm.csv"
+    if warm.is_file() and (args.results / "mnist.csv").is_file():
+        scratch = pd.read_csv(args.results / "mnist.csv")
+        warm_rows = pd.read_csv(warm).assign(strategy=lambda f: f["strategy"] + " (warm, 200 steps)")
+        seeds = warm_rows["seed"].unique()
+        scratch = scratch[scratch["strategy"].isin(["random", "dfal_batch"]) & scratch["seed"].isin(seeds)]
+        frame = complete_runs(pd.concat([scratch, warm_rows]), 500)
+        if frame["strategy"].str.contains("warm").any():
+            table = summarize(frame, budgets=HORIZONS[500], targets=TARGETS)
+            parts.append("#### Warm start or retraining from scratch, MNIST (same seeds)\n\n"
+                         + summary_markdown(table) + "\n")
     text = "\n".join(parts)
     print(text)
     if args.doc is not None:
