@@ -17,6 +17,7 @@ from skdfal import ActiveLearningClassifier, DFALMargin, RandomSampling  # noqa:
 from skdfal.plotting import (  # noqa: E402
     plot_learning_curves,
     plot_margin_distribution,
+    plot_paired_differences,
     plot_query_gallery,
 )
 
@@ -166,3 +167,17 @@ def test_query_gallery_draws_colour_images():
     # Rescaled, not clipped: the colours keep their order.
     assert np.corrcoef(np.ravel(shown), np.moveaxis(X[0], 0, -1).ravel())[0, 1] > 0.99
     assert axes[0, 1].images[0].get_array().shape == (4, 4)  # perturbation: mean over channels
+
+
+def test_a_strategy_keeps_its_style_across_panels_and_twelve_stay_distinct():
+    """Both panels draw a strategy alike (the paired panel has no random line), and with more
+    strategies than colours every line still differs."""
+    names = ["random"] + [f"s{k:02d}" for k in range(11)]
+    rows = [{"strategy": s, "seed": k, "n_labels": n, "accuracy": 0.5 + 0.01 * i + 0.001 * k}
+            for i, s in enumerate(names) for k in range(3) for n in (10, 20)]
+    curves = {ln.get_label(): (ln.get_color(), ln.get_linestyle()) for ln in plot_learning_curves(rows).get_lines()}
+    paired = {ln.get_label(): (ln.get_color(), ln.get_linestyle())
+              for ln in plot_paired_differences(rows).get_lines() if ln.get_label() in curves}
+    assert paired and all(paired[name] == curves[name] for name in paired)
+    assert len(set(curves.values())) == len(names)
+    plt.close("all")

@@ -184,7 +184,7 @@ def save_learning_curves(
         for line in ax_diff.get_lines():
             if line.get_label() in rates:
                 line.set_label(f"{line.get_label()} (drops {100 * rates[line.get_label()]:.0f}% of rounds)")
-        ax_diff.legend(loc="lower right", fontsize="small")
+        ax_diff.legend(loc="upper right", fontsize="small")
     else:
         fig, ax = plt.subplots(figsize=(8, 5))
     plot_learning_curves(frame, ax=ax, title=title)

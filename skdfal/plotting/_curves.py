@@ -38,6 +38,19 @@ def _as_frame(results):
     return frame
 
 
+def _styles(frame):
+    """A line style per strategy, the same in every panel: ``random`` in black, the others
+    in matplotlib's ten colours, then dashed and dotted beyond ten."""
+    import matplotlib as mpl
+
+    palette = mpl.colormaps["tab10"]
+    others = sorted(n for n in frame["strategy"].unique() if n != "random")
+    styles = {name: {"color": palette(i % 10), "linestyle": ("-", "--", ":")[min(i // 10, 2)]}
+              for i, name in enumerate(others)}
+    styles["random"] = {"color": "black", "linestyle": "-"}
+    return styles
+
+
 def plot_learning_curves(
     results: Results, ax: Axes | None = None, *, x: str = "n_labels", y: str = "accuracy",
     spread: Literal["std", "minmax", "sem"] | None = "std", strategies: Iterable[str] | None = None,
@@ -88,6 +101,7 @@ def plot_learning_curves(
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
     names = list(strategies) if strategies is not None else sorted(frame["strategy"].unique())
+    styles = _styles(frame)
     for name in names:
         part = frame[frame["strategy"] == name]
         if part.empty:
@@ -95,7 +109,8 @@ def plot_learning_curves(
         grouped = part.groupby(x)[y]
         mean = grouped.mean()
         xs = mean.index.to_numpy(dtype=float)
-        (line,) = ax.plot(xs, mean.to_numpy(), label=name, marker="o" if markers else None, ms=3)
+        (line,) = ax.plot(xs, mean.to_numpy(), label=name, marker="o" if markers else None, ms=3,
+                          **styles[name])
         if spread is None:
             continue
         if spread == "minmax":
@@ -162,10 +177,11 @@ def plot_paired_differences(
     names = list(strategies) if strategies is not None else sorted(
         n for n in frame["strategy"].unique() if n != baseline
     )
+    styles = _styles(frame)
     for name in names:
         part = table.loc[name].dropna(subset=["mean"])
         xs = part.index.to_numpy(dtype=float)
-        (line,) = ax.plot(xs, part["mean"].to_numpy(), label=name)
+        (line,) = ax.plot(xs, part["mean"].to_numpy(), label=name, **styles[name])
         band = part.dropna(subset=["low", "high"])
         ax.fill_between(band.index.to_numpy(dtype=float), band["low"], band["high"],
                         color=line.get_color(), alpha=0.15, linewidth=0)
@@ -174,5 +190,6 @@ def plot_paired_differences(
     ax.set_ylabel(f"accuracy minus {baseline}'s (same seed)")
     ax.set_title(title or f"Paired difference to {baseline} (mean, 95% interval over seeds)")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    # Differences shrink as labels grow: the upper right is where the lines are not.
+    ax.legend(loc="upper right", fontsize="small")
     return ax
