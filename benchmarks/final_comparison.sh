@@ -22,7 +22,7 @@ skdfal benchmark --dataset digits --strategies "$ALL" --seeds 0,1,2,3,4 \
 # 3. Whole pool every round (first-order screening, exact DeepFool on a shortlist),
 #    to compare with dfal on 1,000 candidates of step 1 (same seeds).
 skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies dfal_screen --seeds 0,1,2,3,4 \
-  --budget 500 "${COMMON[@]}" --output "$OUT/mnist_whole_pool.csv"
+  --budget 500 --subsample all "${COMMON[@]}" --output "$OUT/mnist_whole_pool.csv"
 # 4. Warm start: each round continues from last round's weights for 200 steps (the
 #    one-cycle schedule restarts), against retraining from scratch in step 1 (seeds 0-2).
 skdfal benchmark --dataset mnist --data-dir "$MNIST_DIR" --strategies random,dfal_batch --seeds 0,1,2 \

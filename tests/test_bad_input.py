@@ -209,6 +209,7 @@ def test_deepfool_accepts_numpy_scalars():
         (["benchmark", "--n-instances", "0"], "expected an integer >= 1"),
         (["benchmark", "--seeds", "x"], "expected comma-separated integers"),
         (["benchmark", "--budget", "2.5"], "expected an integer >= 1"),
+        (["benchmark", "--subsample", "none"], "expected an integer >= 1"),
         (["run", "--seeds", "0"], "expected an integer >= 1"),
     ],
 )

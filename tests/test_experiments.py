@@ -170,3 +170,20 @@ def test_missing_extra_fails_before_any_run(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"skal_entropy.*pip install 'skdfal\[peers\]'"):
         run_benchmark("digits", ["random", "skal_entropy"], [0], budget=20, output=out, **TINY)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, expected", [([], 1000), (["--subsample", "all"], None), (["--subsample", "300"], 300)])
+def test_cli_benchmark_candidate_subset(argv, expected, tmp_path, monkeypatch):
+    """1,000 candidates a round unless told otherwise ('all': the whole pool)."""
+    import skdfal.experiments as experiments
+
+    seen = {}
+
+    def fake_run(*args, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(experiments, "run_benchmark", fake_run)
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--output", str(tmp_path / "b.csv"), *argv])
+    assert seen["subsample"] == expected

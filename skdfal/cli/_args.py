@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "steps_arg", "int_list", "float_list"]
+__all__ = ["positive_int", "steps_arg", "subsample_arg", "int_list", "float_list"]
 
 
 def positive_int(text: str) -> int:
@@ -21,6 +21,11 @@ def positive_int(text: str) -> int:
 def steps_arg(text: str):
     """``auto`` or an integer >= 1: a training budget in optimiser steps (argparse type)."""
     return "auto" if text == "auto" else positive_int(text)
+
+
+def subsample_arg(text: str) -> int | None:
+    """``all`` (``None``: every unlabeled sample) or an integer >= 1 (argparse type)."""
+    return None if text == "all" else positive_int(text)
 
 
 def int_list(text: str) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._args import float_list, int_list, positive_int, steps_arg
+from ._args import float_list, int_list, positive_int, steps_arg, subsample_arg
 
 __all__ = ["add_parser"]
 
@@ -43,8 +43,10 @@ def add_parser(sub):
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: make_classifier's)")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--subsample", type=positive_int, default=None,
-                   help="score this many random unlabeled candidates per round (all strategies)")
+    p.add_argument("--subsample", type=subsample_arg, default=1000,
+                   help="score this many random unlabeled candidates per round, every strategy "
+                        "(default 1000: on MNIST, DFAL did as well as on the whole pool at a "
+                        "quarter of the query time, docs/results.md), or 'all'")
     p.add_argument("--pool-size", type=positive_int, default=None, help="use a random subset of the pool")
     p.add_argument("--test-size", type=positive_int, default=None, help="use a random subset of the test set")
     p.add_argument("--validation-size", type=positive_int, default=None,
