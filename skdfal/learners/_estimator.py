@@ -70,7 +70,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     augmentation_params : dict or None, default=None
         DeepFool parameters for the copies (see :class:`skdfal.DFALMargin`).
     warm_start : bool, default=False
-        Continue training after each round instead of retraining from scratch.
+        Continue training after each round instead of retraining from scratch
+        (see :class:`skdfal.ActiveLearner`'s ``warm_start``).
     stratify_initial : bool, default=True
         Draw one initial sample per class first (as
         :func:`skdfal.experiments.initial_indices` does), which peeks at ``y``

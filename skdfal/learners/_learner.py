@@ -77,6 +77,11 @@ class ActiveLearner(LearnerState):
     warm_start : bool, default=False
         ``False`` retrains from scratch on the whole labeled set after each
         ``teach``; ``True`` continues training (``partial_fit``) instead.
+        With :func:`~skdfal.make_classifier`'s trainer, pass a fixed step
+        budget too (``train_steps=200``: each round then runs 200 steps of a
+        fresh one-cycle schedule over the whole labeled set); on MNIST that
+        halved the fitting time at no cost in labels to 95% and one round
+        of 20 labels to 97% (docs/results.md).
     classes : array-like or None, default=None
         The labels the oracle may give; ``teach`` refuses any other.  ``None``:
         a net's own ``classes`` (which :func:`~skdfal.make_classifier` sets)
