@@ -87,7 +87,7 @@ def section(results, dataset, horizon):
     runs = frame.groupby(["strategy", "seed"]).ngroups
     core_s = frame[["query_time", "fit_time", "eval_time"]].to_numpy().sum()
     lines = [
-        f"#### {dataset}, {runs} complete runs to {horizon} labels",
+        f"### {dataset}, {runs} complete runs to {horizon} labels",
         "",
         f"![{dataset} to {horizon} labels]({stem.relative_to(results.parent.parent)}.png)",
         "",
@@ -136,7 +136,7 @@ def main(argv=None):
         frame = complete_runs(frame[frame["strategy"].isin(["random", "dfal", "dfal_screen"])], 500)
         if frame["strategy"].eq("dfal_screen").any():
             table = summarize(frame, budgets=HORIZONS[500], targets=TARGETS)
-            parts.append("#### Whole pool (dfal_screen) or 1,000 candidates (dfal), MNIST\n\n"
+            parts.append("### Whole pool (dfal_screen) or 1,000 candidates (dfal), MNIST\n\n"
                          + summary_markdown(table) + "\n")
     warm = args.results / "mnist_warm.csv"
     if warm.is_file() and (args.results / "mnist.csv").is_file():
@@ -147,7 +147,7 @@ def main(argv=None):
         frame = complete_runs(pd.concat([scratch, warm_rows]), 500)
         if frame["strategy"].str.contains("warm").any():
             table = summarize(frame, budgets=HORIZONS[500], targets=TARGETS)
-            parts.append("#### Warm start or retraining from scratch, MNIST (same seeds)\n\n"
+            parts.append("### Warm start or retraining from scratch, MNIST (same seeds)\n\n"
                          + summary_markdown(table) + "\n")
     text = "\n".join(parts)
     print(text)
