@@ -34,6 +34,14 @@ __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 #: with a random part so that ties among them are broken at random.
 _UNFLIPPED_KEY = np.finfo(np.float64).max / 4
 
+def _sort_key(norms, rng):
+    """Margins as sort keys: unflipped samples (inf) after every finite one, in random order."""
+    key = np.array(norms, dtype=np.float64)
+    inf = np.isinf(key)
+    key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+    return key
+
+
 #: DeepFool's parameters in scikit-learn's vocabulary (the attack checks the
 #: values again, in its own words, for callers outside the strategies).
 DEEPFOOL_CONSTRAINTS = {
@@ -246,13 +254,10 @@ class DFALMargin(QueryStrategy):
         seen = {"n_inf": 0, "classes": set()}
         for x, result in self._iter_attacks(classifier, X_pool):
             norms = to_numpy(result.norms).astype(np.float64)
-            inf = np.isinf(norms)
-            seen["n_inf"] += int(inf.sum())
+            seen["n_inf"] += int(np.isinf(norms).sum())
             if len(seen["classes"]) < 2:
                 seen["classes"].update(np.unique(to_numpy(result.labels)).tolist())
-            key = norms.copy()
-            key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
-            best.push(key, payload=self._payload(x, result))
+            best.push(_sort_key(norms, rng), payload=self._payload(x, result))
         if n_instances > best.n_seen:
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
         picked, key = best.indices, best.scores
@@ -276,12 +281,10 @@ class DFALMargin(QueryStrategy):
         if self.batch_diversity is None or len(result.indices) <= n_instances:
             return result.indices, result.margins
         # The diversity step needs the kept samples in the net's input space (and
-        # their DeepFool directions): attack those few again, next to the whole pool cheap.
+        # their DeepFool directions): attack those few again, cheap next to the pool's pass.
         payloads = [self._payload(x, attack) for x, attack in
                     self._iter_attacks(classifier, take_rows(X_pool, result.indices))]
-        key = result.margins.copy()
-        inf = np.isinf(key)
-        key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+        key = _sort_key(result.margins, rng)
         chosen = self._spread(classifier, torch.cat(payloads), key, n_instances, rng)
         return result.indices[chosen], result.margins[chosen]
 
