@@ -98,7 +98,7 @@ def section(results, dataset, horizon):
         "",
         "Paired difference to random (mean over seeds, 95% interval):",
         "",
-        summary_markdown(table[[c for c in table.columns if c.startswith("diff@")]].dropna(how="all"))
+        summary_markdown(table[differences].dropna(how="all"))
         if differences else "(no random rows)",
         "",
         "Seconds per round (query, fit, evaluation on the test set; two runs at a time on 2 cores):",
