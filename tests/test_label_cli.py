@@ -26,7 +26,7 @@ def test_label_loop_teaches_skips_undoes_and_quits(tmp_path, monkeypatch, capsys
     directory = tmp_path / "s"
     code, out = _run(
         monkeypatch, capsys,
-        [str(directory), "--new-digits", "--strategy", "random_sampling", "--n-instances", "3", "--epochs", "1"],
+        [str(directory), "--new-digits", "--strategy", "random_sampling", "--n-instances", "3", "--steps", "1"],
         "7\n\n2\ns\nu\n9\nbanana\n42\n0\n5\nq\n1\n",
     )
     assert code == 0, out.err
@@ -66,7 +66,7 @@ def test_shell_continues_a_session_started_in_python(tmp_path, monkeypatch, caps
 
 def test_max_labels_and_end_of_input(tmp_path, monkeypatch, capsys):
     directory = tmp_path / "s"
-    argv = [str(directory), "--new-digits", "--strategy", "random_sampling", "--epochs", "1", "--no-ascii"]
+    argv = [str(directory), "--new-digits", "--strategy", "random_sampling", "--steps", "1", "--no-ascii"]
     code, out = _run(monkeypatch, capsys, argv + ["--max-labels", "2"], "1\n1\n1\n1\n")
     assert code == 0 and out.out.count("labeled #") == 2
     code, out = _run(monkeypatch, capsys, argv, "3\n")  # end of input after one answer
@@ -84,7 +84,7 @@ def test_console_command_in_a_subprocess(tmp_path):
     directory = tmp_path / "s"
     proc = subprocess.run(
         [sys.executable, "-c", "import sys; from skdfal.cli import main; sys.exit(main())",
-         "label", str(directory), "--new-digits", "--strategy", "random_sampling", "--epochs", "1"],
+         "label", str(directory), "--new-digits", "--strategy", "random_sampling", "--steps", "1"],
         input="4\n6\nq\n", capture_output=True, text=True, timeout=120, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr

@@ -421,3 +421,25 @@ def test_session_trained_on_gpu_resumes_on_cpu(tmp_path, digits):
     with LabelingSession(tmp_path / "g", device="cpu") as again:
         assert str(next(again.learner.estimator_.module_.parameters()).device) == "cpu"
         np.testing.assert_allclose(again.learner.predict_proba(X[:10]), proba, atol=1e-5)
+
+
+def test_new_sessions_train_with_the_step_trainer_old_ones_keep_their_epochs(tmp_path, digits):
+    """The default network is make_classifier's few-label trainer; a session file
+    written before it existed (an epoch loop, no train_steps) still opens as it was."""
+    X, _ = digits
+    LabelingSession.create(tmp_path / "new", X[:20], query_strategy="random_sampling").close()
+    spec = json.loads((tmp_path / "new" / "session.json").read_text())["estimator"]
+    assert spec["train_steps"] == "auto" and "max_epochs" not in spec
+    with LabelingSession(tmp_path / "new", readonly=True) as session:
+        net = session.learner.estimator
+        assert dict(net.callbacks)["step_budget"].steps == "auto"
+        assert net.lr == 5e-3 and net.batch_size == 32
+
+    LabelingSession.create(tmp_path / "old", X[:20], query_strategy="random_sampling").close()
+    _edit_json(tmp_path / "old" / "session.json", estimator={
+        "module": "lenet5", "max_epochs": 20, "lr": 2e-3, "batch_size": 16, "random_state": 0,
+        "input_shape": [1, 8, 8], "n_classes": 10})
+    with LabelingSession(tmp_path / "old", readonly=True) as session:
+        net = session.learner.estimator
+        assert (net.max_epochs, net.lr, net.batch_size) == (20, 2e-3, 16)
+        assert "step_budget" not in dict(net.callbacks or [])

@@ -188,7 +188,8 @@ def test_5000_digit_integer_is_refused(session_dir, name, key):
 
 @pytest.mark.parametrize("key, value", [("device", "cuda:7"), ("device", "tpu"), ("criterion", "nope"),
                                         ("criterion", "torch.nn.MSELoss"), ("module", "resnet9000"),
-                                        ("lr", -1), ("max_epochs", 0), ("callbacks", "os.system")])
+                                        ("lr", -1), ("max_epochs", 0), ("train_steps", 0),
+                                        ("train_steps", "fast"), ("callbacks", "os.system")])
 def test_unknown_device_criterion_or_module_in_the_spec_is_refused(session_dir, key, value):
     config = json.loads((session_dir / "session.json").read_text())
     config["estimator"][key] = value

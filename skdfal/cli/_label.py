@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._args import positive_int
+from ._args import positive_int, steps_arg
 
 __all__ = ["add_parser", "run_label_loop"]
 
@@ -37,7 +37,8 @@ def add_parser(sub):
     )
     p.add_argument("--strategy", default="dfal_margin", help="with --new-digits: strategy (default dfal_margin)")
     p.add_argument("--n-instances", type=positive_int, default=10, help="with --new-digits: batch size (default 10)")
-    p.add_argument("--epochs", type=positive_int, default=30, help="with --new-digits: epochs per retrain (default 30)")
+    p.add_argument("--steps", type=steps_arg, default="auto",
+                   help="with --new-digits: optimiser steps per retrain, 'auto' or a number (default auto)")
     p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
     p.add_argument("--max-labels", type=positive_int, default=None, help="stop after this many answers")
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
@@ -54,7 +55,7 @@ def _cmd_label(args) -> int:
             try:
                 session = make_digits_session(
                     args.session_dir, query_strategy=args.strategy, n_instances=args.n_instances,
-                    max_epochs=args.epochs, adversarial_augmentation=args.adversarial,
+                    train_steps=args.steps, adversarial_augmentation=args.adversarial,
                 )
                 print(f"created a digits session in {args.session_dir}")
             except SessionError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._session import LabelingSession
 from ._spec import resolve_strategy
@@ -20,15 +20,20 @@ def make_digits_session(
     query_strategy: str | QueryStrategy = "dfal_margin",
     strategy_params: dict[str, Any] | None = None,
     n_instances: int = 10,
-    max_epochs: int = 30,
+    train_steps: Literal["auto"] | int = "auto",
+    max_epochs: int | None = None,
     subsample: int | float | None = 200,
     adversarial_augmentation: bool = False,
     random_state: int = 0,
 ) -> LabelingSession:
     """A demo session on scikit-learn's bundled digits (1,797 8x8 images), LeNet5.
 
-    ``subsample`` (the pool share DeepFool scores per query, as in the paper)
-    keeps DFAL queries interactive; ignored by strategies without it.
+    The network is :func:`skdfal.make_classifier`'s step trainer
+    (``train_steps`` optimiser steps per retrain, ``"auto"``: 300 up to 200
+    labels, then 1.5 per label up to 900), or skorch's epoch
+    loop with ``max_epochs``.  ``subsample`` (the pool share DeepFool scores
+    per query, as in the paper) keeps DFAL queries interactive; ignored by
+    strategies without it.
 
     Returns
     -------
@@ -39,7 +44,7 @@ def make_digits_session(
     --------
     >>> import tempfile
     >>> from skdfal import make_digits_session
-    >>> session = make_digits_session(tempfile.mkdtemp(), max_epochs=1)
+    >>> session = make_digits_session(tempfile.mkdtemp(), train_steps=1)
     >>> len(session.X_pool), session.class_names[:3]
     (1797, ['0', '1', '2'])
     >>> session.close()
@@ -51,11 +56,13 @@ def make_digits_session(
     entry = resolve_strategy(query_strategy) if isinstance(query_strategy, str) else None
     if entry is not None and "subsample" in entry.make().get_params() and subsample is not None:
         params.setdefault("subsample", subsample)
+    estimator = {"train_steps": train_steps, "random_state": random_state}
+    if max_epochs is not None:
+        estimator["max_epochs"] = max_epochs
     return LabelingSession.create(
         directory,
         X,
-        # Small batches and a brisk rate: the labeled set starts tiny.
-        estimator={"max_epochs": max_epochs, "lr": 5e-3, "batch_size": 8, "random_state": random_state},
+        estimator=estimator,
         query_strategy=query_strategy,
         strategy_params=params,
         n_instances=n_instances,

@@ -170,8 +170,10 @@ class LabelingSession(SessionModel):
             unless ``store_pool=False`` (then pass it again when opening).
         estimator : dict, default=None
             Keyword arguments of :func:`skdfal.make_classifier` (JSON values
-            only), merged over ``{"module": "lenet5", "max_epochs": 20,
-            "lr": 2e-3, "batch_size": 16, "random_state": 0}``;
+            only), merged over ``{"module": "lenet5", "train_steps": "auto",
+            "batch_size": 32, "random_state": 0}``: the step trainer chosen
+            for few labels, retraining from scratch after each batch
+            (``{"max_epochs": n}`` gives skorch's epoch loop instead);
             ``input_shape`` defaults to the pool's sample shape and
             ``n_classes`` to ``len(class_names)`` or 10.
         query_strategy : str or QueryStrategy, default="dfal_margin"

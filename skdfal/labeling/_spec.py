@@ -40,8 +40,10 @@ SNAPSHOT_DIR = "snapshots"
 #: ``session.json`` is small; a larger one is refused unread.
 SESSION_JSON_LIMIT = 1 << 20
 
-#: Default network for a session: the arguments of :func:`skdfal.make_classifier`.
-DEFAULT_ESTIMATOR = {"module": "lenet5", "max_epochs": 20, "lr": 2e-3, "batch_size": 16, "random_state": 0}
+#: Default network for a session: the arguments of :func:`skdfal.make_classifier`,
+#: whose step trainer (chosen for few labels, docs/results.md) is written out so that
+#: a session file says how its network is trained.
+DEFAULT_ESTIMATOR = {"module": "lenet5", "train_steps": "auto", "batch_size": 32, "random_state": 0}
 _MODULES = ("lenet5", "vgg8")
 
 
@@ -166,7 +168,8 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
     """
     if not isinstance(spec, dict):
         raise ValueError("estimator must be a dict of make_classifier arguments")
-    allowed = {"module", "input_shape", "n_classes", "max_epochs", "lr", "batch_size", "device", "random_state"}
+    allowed = {"module", "input_shape", "n_classes", "train_steps", "max_epochs", "lr", "batch_size", "device",
+               "random_state"}
     for key, value in spec.items():
         if not isinstance(key, str) or not (key in allowed or re.fullmatch(r"(module|optimizer)__\w+", key)):
             raise ValueError(
@@ -187,11 +190,16 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
                          f"{list(sample_shape)}")
     if spec.get("n_classes") != n_classes:
         raise ValueError(f"estimator['n_classes'] must be {n_classes}, the number of classes")
-    _count(spec.get("max_epochs"), "estimator['max_epochs']", high=10**6)
+    # Either the step trainer (train_steps, a peak lr) or skorch's epoch loop (max_epochs).
+    if spec.get("train_steps", "auto") != "auto":
+        _count(spec["train_steps"], "estimator['train_steps'] ('auto' or a count)", high=10**7)
+    if spec.get("max_epochs") is not None:
+        _count(spec["max_epochs"], "estimator['max_epochs']", high=10**6)
     _count(spec.get("batch_size"), "estimator['batch_size']", high=2**31 - 1)
     lr = spec.get("lr")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"estimator['lr'] must be a finite number > 0, got {lr!r}")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
+                           or not (math.isfinite(lr) and lr > 0)):
+        raise ValueError(f"estimator['lr'] must be a finite number > 0 or null, got {lr!r}")
     if spec.get("random_state") is not None:
         _count(spec["random_state"], "estimator['random_state']", low=0, high=2**32 - 1)
     if "device" in spec and (device_used or not isinstance(spec["device"], str)):
