@@ -147,6 +147,18 @@ def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
     assert "least_confidence" in capsys.readouterr().out
 
 
+def test_saved_figures_are_the_same_bytes_for_the_same_rows(tmp_path):
+    """Committed figures must not change when their rows do not (no date, no random ids)."""
+    from skdfal.experiments import save_learning_curves
+
+    rows = _rows() + [{**row, "strategy": "random"} for row in _rows() if row["strategy"] == "b"]
+    first = save_learning_curves(rows, tmp_path / "one", formats=("svg", "png"))
+    second = save_learning_curves(rows, tmp_path / "two", formats=("svg", "png"))
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert b"<dc:date>" not in first[0].read_bytes()
+
+
 def test_simulate_still_runs_with_a_baseline(digits):
     from skdfal import EntropySampling, make_classifier
 

@@ -190,10 +190,13 @@ def save_learning_curves(
     plot_learning_curves(frame, ax=ax, title=title)
     fig.tight_layout()
     paths = []
-    for fmt in formats:
-        path = Path(f"{stem}.{fmt}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
-        paths.append(path)
+    # The same rows give the same bytes: an SVG otherwise carries the date and
+    # random element ids, and committed figures would change on every rerun.
+    with matplotlib.rc_context({"svg.hashsalt": "skdfal"}):
+        for fmt in formats:
+            path = Path(f"{stem}.{fmt}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=130, metadata={"Date": None} if fmt in ("svg", "pdf") else None)
+            paths.append(path)
     plt.close(fig)
     return paths
