@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+
+
+def source_commit() -> str:
+    """The checkout's commit, ``+changes`` when its code differs from it (published with the figures)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--", "skdfal", "benchmarks") else "")
 
 
 def load_data(mnist_dir: Path | None = MNIST_DIR, *, fallback: bool = True):

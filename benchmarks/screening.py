@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 # The checkout's skdfal, not another installed copy.
 sys.path.insert(0, str(HERE.parent))
-from _setup import get_model, load_data  # noqa: E402
+from _setup import get_model, load_data, source_commit  # noqa: E402
 from deepfool_speed import OtherCpuUse, clock, machine, publish, write_section  # noqa: E402
 
 import skdfal  # noqa: E402
@@ -129,7 +129,7 @@ def markdown(results, meta, tag="screening"):
         "",
         f"Command: `{meta['command']}`  ",
         f"Machine: {meta['machine']}  ",
-        f"Run: {meta['date']}; torch {meta['torch']}, {meta['threads']} intra-op threads, device "
+        f"Run: {meta['date']}, commit {meta.get('commit', 'not recorded')}; torch {meta['torch']}, {meta['threads']} intra-op threads, device "
         f"{meta['device']}; load average {meta['load_before']} before, {meta['load_after']} after; "
         f"other processes used {meta['others_cores']:.2f} cores on average "
         + ("(the machine was otherwise idle).  " if quiet else
@@ -207,6 +207,7 @@ def main(argv=None):
         "command": "python benchmarks/screening.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(args.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
         "device": args.device, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": source_commit(),
         "data": f"MNIST training images 0-{len(pool) - 1}", "n_pool": len(pool), "n": args.n,
         "reps": args.reps, "skdfal": str(Path(skdfal.__file__).parent),
         "screening_candidates": args.screening_candidates,

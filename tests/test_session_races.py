@@ -192,7 +192,7 @@ def test_two_new_digits_commands_lose_no_label(tmp_path):
                OMP_NUM_THREADS="1")
     directory = tmp_path / "s"
     argv = [sys.executable, "-c", script, "label", str(directory), "--new-digits", "--strategy",
-            "random_sampling", "--epochs", "1", "--n-instances", "12", "--no-png", "--no-ascii"]
+            "random_sampling", "--steps", "1", "--n-instances", "12", "--no-png", "--no-ascii"]
     procs = [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env, cwd=REPO) for _ in range(2)]
     outs = [proc.communicate("".join(f"{k % 10}\n" for k in range(12)) + "q\n", timeout=300) for proc in procs]
