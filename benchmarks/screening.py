@@ -20,10 +20,11 @@ Results go to ``benchmarks/results/screening.json`` (``--out``); ``--doc
 docs/performance.md`` also writes the table there.  torch's default threads
 unless ``--threads``; ``--device cuda`` runs models and pool on the GPU.
 
-Expected run time on an idle 2-core CPU with the defaults (4 LeNet5 and 3
-VGG8 models, one repetition): about 35-45 minutes, most of it VGG8's exact
-passes (about 5 minutes each) and training the VGG8 on 60,000 images (cached
-under ``--cache-dir`` for later runs).  ``--pool-size 2000`` with small
+Run time on an idle 2-core CPU: the four LeNet5 models take about 25
+minutes (exact passes of 1-2.5 minutes each); each VGG8 model adds its exact
+pass, 19 minutes for the one on 1,000 labels and more for weaker ones (the
+published table used ``--vgg-labels 1000``).  Trained models are cached
+under ``--cache-dir`` for later runs.  ``--pool-size 2000`` with small
 models checks the script end to end in a few minutes.
 """
 
