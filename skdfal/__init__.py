@@ -10,6 +10,8 @@ Attacks
 Query strategies (modAL's protocol ``(classifier, X_pool, n_instances) -> (indices, scores)``)
     DFALMargin, dfal_margin
         DFAL: the smallest DeepFool perturbation first.
+    DFALBadge, dfal_badge
+        DFAL margins with a BADGE-style batch (k-means++ weighted by 1/margin).
     RandomSampling, random_sampling
         Uniform draws (the baseline every strategy must beat).
     EntropySampling, entropy_sampling; LeastConfidence, least_confidence;
@@ -38,7 +40,7 @@ Models and data
         A skorch classifier set up for active learning.
     SeededNeuralNetClassifier
         The skorch classifier ``make_classifier`` returns.
-    load_digits_images, load_mnist, load_fashion_mnist
+    load_digits_images, load_mnist, load_fashion_mnist, load_mnist_variation
         Image datasets as (n, channels, height, width) float32 in [0, 1].
 Labeling by hand
     LabelingSession, make_digits_session
@@ -54,7 +56,7 @@ Subpackages: ``skdfal.experiments`` (simulations and benchmarks),
 """
 
 from .attacks import DeepFoolResult, deepfool
-from .datasets import load_digits_images, load_fashion_mnist, load_mnist
+from .datasets import load_digits_images, load_fashion_mnist, load_mnist, load_mnist_variation
 from .labeling import Labeler, LabelingSession, SessionError, make_digits_session
 from .learners import ActiveLearner, ActiveLearningClassifier
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
@@ -62,6 +64,7 @@ from .strategies import (
     BADGE,
     BALD,
     CoreSet,
+    DFALBadge,
     DFALMargin,
     EntropySampling,
     LeastConfidence,
@@ -72,6 +75,7 @@ from .strategies import (
     badge,
     bald,
     coreset,
+    dfal_badge,
     dfal_margin,
     entropy_sampling,
     least_confidence,
@@ -87,6 +91,7 @@ __all__ = [
     "BADGE",
     "BALD",
     "CoreSet",
+    "DFALBadge",
     "DFALMargin",
     "DeepFoolResult",
     "EntropySampling",
@@ -105,12 +110,14 @@ __all__ = [
     "bald",
     "coreset",
     "deepfool",
+    "dfal_badge",
     "dfal_margin",
     "entropy_sampling",
     "least_confidence",
     "load_digits_images",
     "load_fashion_mnist",
     "load_mnist",
+    "load_mnist_variation",
     "make_classifier",
     "make_digits_session",
     "margin_sampling",

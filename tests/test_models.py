@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 from torch import nn
 
 from skdfal import VGG8, LeNet5, make_classifier
@@ -49,3 +50,59 @@ def test_make_classifier_validates_arguments():
         make_classifier("resnet")
     with pytest.raises(ValueError, match="input_shape"):
         make_classifier("lenet5", input_shape=(8, 8))
+
+
+class _BatchSizes(Callback):
+    """Records the size of every training minibatch."""
+
+    def initialize(self):
+        self.sizes = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.sizes.append(len(batch[0]))
+
+
+@pytest.mark.parametrize("n, full, expected", [
+    (100, True, {32}),          # 100 = 3 x 32 + 4: the 4 wait for another epoch
+    (100, False, {32, 4}),      # torch's default keeps the ragged last batch
+    (20, True, {20}),           # fewer than a batch: one batch of all of them
+    (64, True, {32}),
+])
+def test_full_batches_train_on_whole_batches_only(digits, n, full, expected):
+    X, y = digits
+    recorder = _BatchSizes()
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), train_steps=40, full_batches=full)
+    net.set_params(callbacks=[*net.callbacks, ("sizes", recorder)])
+    net.fit(X[:n], y[:n])
+    recorder = dict(net.callbacks_)["sizes"]
+    assert set(recorder.sizes) == expected
+    # The step budget counts the batches actually taken.
+    assert 40 <= len(recorder.sizes) < 40 + max(1, n // 32 if full else -(-n // 32))
+
+
+def test_balanced_class_weight_is_sklearns_rule(digits):
+    X, y = digits
+    idx = np.r_[np.flatnonzero(y == 0)[:30], np.flatnonzero(y == 1)[:6], np.flatnonzero(y == 2)[:4]]
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), train_steps=5, class_weight="balanced")
+    net.fit(X[idx], y[idx])
+    # n / (k * n_c) with n = 40, k = 3 classes present; absent classes weigh 0.
+    expected = np.zeros(10)
+    expected[:3] = [40 / (3 * 30), 40 / (3 * 6), 40 / (3 * 4)]
+    np.testing.assert_allclose(net.criterion_.weight.numpy(), expected, rtol=1e-6)
+    # The loss is the weighted cross-entropy computed by hand.
+    logits = torch.as_tensor(net.forward(X[idx]))
+    target = torch.as_tensor(y[idx])
+    by_hand = (torch.as_tensor(expected, dtype=torch.float32)[target]
+               * nn.functional.cross_entropy(logits, target, reduction="none")).sum() / expected[y[idx]].sum()
+    assert float(net.get_loss(logits, target)) == pytest.approx(float(by_hand), rel=1e-5)
+    # Turned off, the next fit is unweighted again.
+    net.set_params(class_weight=None).fit(X[idx], y[idx])
+    assert net.criterion_.weight is None
+
+
+def test_class_weight_is_checked():
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), class_weight="inverse")
+    with pytest.raises(ValueError, match="class_weight must be 'balanced' or None"):
+        net.initialize()

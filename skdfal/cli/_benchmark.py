@@ -16,19 +16,27 @@ def _strategy_names():
     return list(STRATEGIES)
 
 
+def _dataset_names():
+    from ..experiments import DATASETS
+
+    return list(DATASETS)
+
+
 def add_parser(sub):
     """Register ``skdfal benchmark`` on an argparse sub-parsers object."""
     p = sub.add_parser(
         "benchmark",
         help="strategies x seeds under one active learning protocol (resumable)",
         description=(
-            "Run query strategies x seeds on digits, MNIST or Fashion-MNIST; write tidy rows to a "
+            "Run query strategies x seeds on digits, MNIST, its variations or Fashion-MNIST; write tidy rows to a "
             "CSV as they come (an interrupted run resumes), a learning-curve plot (PNG and SVG) "
             "and a markdown summary next to it."
         ),
     )
-    p.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"])
-    p.add_argument("--data-dir", default=None, help="folder of the IDX files (needed for mnist and fashion-mnist)")
+    p.add_argument("--dataset", default="digits", choices=_dataset_names(),
+                   help="digits (bundled), mnist, fashion-mnist, or an MNIST variation made from "
+                        "MNIST's files: mnist-rot, mnist-bg-rand, mnist-bg-img, mnist-rot-bg-img")
+    p.add_argument("--data-dir", default=None, help="folder of the IDX files (every dataset but digits)")
     p.add_argument("--strategies", default="random,entropy,dfal",
                    help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
     p.add_argument("--seeds", type=int_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
@@ -42,6 +50,8 @@ def add_parser(sub):
     p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: make_classifier's)")
     p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--class-weight", choices=["balanced"], default=None,
+                   help="weigh each class's loss by the inverse of its share of the labeled set")
     p.add_argument("--device", default="cpu")
     p.add_argument("--subsample", type=subsample_arg, default=1000,
                    help="score this many random unlabeled candidates per round, every strategy "
@@ -79,6 +89,7 @@ def _cmd_benchmark(args):
         validation_size=args.validation_size,
         output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,
         progress=not args.no_progress,
+        classifier_params={"class_weight": args.class_weight} if args.class_weight else None,
     )
     elapsed = time.perf_counter() - started
     frame = frame[frame["n_labels"] <= args.budget]

@@ -92,6 +92,7 @@ def _make_estimator(protocol, input_shape, n_classes, seed):
     return make_classifier(
         protocol["model"], input_shape=input_shape, n_classes=n_classes, lr=protocol["lr"],
         batch_size=protocol["batch_size"], device=protocol["device"], random_state=seed,
+        **protocol.get("classifier_params", {}),
     )
 
 
@@ -171,7 +172,7 @@ def _worker_run(name, seed, protocol, done_rows, strategy_params):
 
 
 def run_benchmark(
-    dataset: Literal["digits", "mnist", "fashion-mnist"] = "digits",
+    dataset: str = "digits",
     strategies: Iterable[str] = ("random", "entropy", "dfal"),
     seeds: Sequence[int] = (0, 1, 2),
     *,
@@ -196,18 +197,20 @@ def run_benchmark(
     threads: int = 1,
     progress: bool = True,
     strategy_params: dict[str, dict[str, Any]] | None = None,
+    classifier_params: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run strategies x seeds under one protocol; return all rows as a DataFrame.
 
     Parameters
     ----------
-    dataset : {"digits", "mnist", "fashion-mnist"}, default="digits"
+    dataset : str, default="digits"
+        One of :data:`~skdfal.experiments.DATASETS` (see :func:`load_benchmark_data`).
     strategies : list of str
         Keys of :data:`STRATEGIES` (``"dfal"`` and ``"dfal_adv"`` are the
         paper's two DFAL variants).
     seeds : list of int
     data_dir : str or Path, optional
-        Folder of the MNIST / Fashion-MNIST IDX files.
+        Folder of the MNIST / Fashion-MNIST IDX files (every dataset but digits).
     data : tuple, optional
         ``(X_pool, y_pool, X_eval, y_eval)`` instead of a named dataset.
     n_initial, n_instances, budget : int
@@ -243,6 +246,10 @@ def run_benchmark(
         tqdm progress bar (one tick per round).
     strategy_params : dict, optional
         ``{name: {param: value}}`` overrides of the strategies' parameters.
+    classifier_params : dict, optional
+        More arguments of :func:`skdfal.make_classifier` for every run
+        (``{"class_weight": "balanced"}``, ``{"full_batches": False}``);
+        JSON values, recorded with the protocol.
 
     Returns
     -------
@@ -269,6 +276,8 @@ def run_benchmark(
         "batch_size": int(batch_size), "device": device,
         "subsample": None if subsample is None else int(subsample),
         "pool_size": pool_size, "test_size": test_size, "validation_size": validation_size,
+        # Recorded even when empty: rows of an older trainer do not resume under a newer one.
+        "classifier_params": dict(classifier_params or {}),
     }
     if data is None:
         data = load_benchmark_data(

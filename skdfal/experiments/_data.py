@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import numpy as np
 
+from ..datasets import VARIATIONS
 from ..datasets._idx import BothSplits
 
-__all__ = ["load_benchmark_data"]
+__all__ = ["DATASETS", "load_benchmark_data"]
+
+#: The names :func:`load_benchmark_data` (and ``skdfal benchmark --dataset``) know.
+DATASETS = ("digits", "mnist", "fashion-mnist") + tuple(f"mnist-{name}" for name in VARIATIONS)
 
 
 def load_benchmark_data(
-    dataset: Literal["digits", "mnist", "fashion-mnist"] = "digits",
+    dataset: str = "digits",
     data_dir: str | os.PathLike[str] | None = None,
     *,
     pool_size: int | None = None,
@@ -28,11 +31,14 @@ def load_benchmark_data(
 
     Parameters
     ----------
-    dataset : {"digits", "mnist", "fashion-mnist"}
+    dataset : one of :data:`DATASETS`
         ``digits`` is split 70/30 (stratified); the others use their own
-        train (pool) and test files from ``data_dir``.
+        train (pool) and test files from ``data_dir``.  ``mnist-rot``,
+        ``mnist-bg-rand``, ``mnist-bg-img`` and ``mnist-rot-bg-img`` are the
+        MNIST variations made from MNIST's files
+        (:func:`~skdfal.datasets.load_mnist_variation`, seed 0).
     data_dir : str or Path, optional
-        Folder with the IDX files (needed for MNIST and Fashion-MNIST).
+        Folder with the IDX files (needed for every dataset but digits).
     pool_size, test_size : int, optional
         Keep a random subset of that many pool / test samples.
     validation_size : int, optional
@@ -42,7 +48,7 @@ def load_benchmark_data(
     random_state : int, default=0
         Draws the subsets (the same for every strategy and seed).
     """
-    from ..datasets import load_digits_images, load_fashion_mnist, load_mnist
+    from ..datasets import load_digits_images, load_fashion_mnist, load_mnist, load_mnist_variation
 
     if dataset == "digits":
         from sklearn.model_selection import train_test_split
@@ -51,13 +57,16 @@ def load_benchmark_data(
         X_pool, X_eval, y_pool, y_eval = train_test_split(
             X, y, test_size=0.3, stratify=y, random_state=random_state
         )
-    elif dataset in ("mnist", "fashion-mnist"):
+    elif dataset in DATASETS:
         if data_dir is None:
             raise ValueError(f"{dataset} needs data_dir (the folder that holds its IDX files)")
-        load = load_mnist if dataset == "mnist" else load_fashion_mnist
-        X_pool, y_pool, X_eval, y_eval = load(data_dir, "both")
+        if dataset.startswith("mnist-"):
+            X_pool, y_pool, X_eval, y_eval = load_mnist_variation(dataset[len("mnist-"):], data_dir, "both")
+        else:
+            load = load_mnist if dataset == "mnist" else load_fashion_mnist
+            X_pool, y_pool, X_eval, y_eval = load(data_dir, "both")
     else:
-        raise ValueError(f"unknown dataset {dataset!r}; choose from 'digits', 'mnist', 'fashion-mnist'")
+        raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     rng = np.random.RandomState(random_state)
     if validation_size is not None:
         if not 0 < validation_size < len(y_pool):

@@ -3,7 +3,7 @@
 from ._classifier import SeededNeuralNetClassifier
 from ._factory import make_classifier
 from ._nets import VGG8, LeNet5
-from ._training import RandomShift, StepBudget, auto_steps
+from ._training import RandomShift, StepBudget, auto_steps, batches_per_epoch
 
 __all__ = [
     "LeNet5",
@@ -12,5 +12,6 @@ __all__ = [
     "StepBudget",
     "VGG8",
     "auto_steps",
+    "batches_per_epoch",
     "make_classifier",
 ]

@@ -37,6 +37,8 @@ def make_classifier(
     lr_schedule: Literal["onecycle", "cosine"] | None = "onecycle",
     shift: Literal["auto"] | int = "auto",
     batch_size: int = 32,
+    full_batches: bool = True,
+    class_weight: Literal["balanced"] | None = None,
     device: Device | None = "cpu",
     random_state: int | None = 0,
     **kwargs: Any,
@@ -89,6 +91,12 @@ def make_classifier(
         Largest random shift of training images, in pixels (0: none; see
         :class:`~skdfal.models.RandomShift`).
     batch_size : int >= 1, default=32
+    full_batches : bool, default=True
+        Train on whole batches only: each shuffled epoch drops its last,
+        smaller batch (see :class:`SeededNeuralNetClassifier`).
+    class_weight : {"balanced"} or None, default=None
+        Weigh the loss of each class by the inverse of its share of the
+        training set, recomputed at every fit.
     device : str, torch.device or None, default="cpu"
         Refused at once when this machine cannot use it (``"cuda"`` without CUDA);
         ``None`` leaves the module where it is (skorch's convention).
@@ -171,6 +179,8 @@ def make_classifier(
         random_state=random_state,
         input_shape=input_shape,
         input_scale=input_scale,
+        full_batches=full_batches,
+        class_weight=class_weight,
         **kwargs,
     )
 

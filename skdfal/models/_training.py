@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from skorch.callbacks import Callback
 
-__all__ = ["RandomShift", "StepBudget", "auto_steps"]
+__all__ = ["RandomShift", "StepBudget", "auto_steps", "batches_per_epoch"]
 
 
 def auto_steps(n_samples: int) -> int:
@@ -39,6 +39,30 @@ def auto_steps(n_samples: int) -> int:
     (300, 600, 900)
     """
     return int(min(max(math.ceil(1.5 * n_samples), 300), 900))
+
+
+def batches_per_epoch(n_samples: int, batch_size: int, full_batches: bool = False) -> int:
+    """Training minibatches in one epoch over ``n_samples``.
+
+    ``full_batches=False`` is torch's default: ``ceil(n / batch_size)``, the
+    last batch holding the remainder.  ``full_batches=True`` drops that
+    remainder (different samples each shuffled epoch), so that every step
+    averages ``batch_size`` samples; a set smaller than ``batch_size`` is one
+    batch of all of it.
+
+    Examples
+    --------
+    >>> from skdfal.models import batches_per_epoch
+    >>> batches_per_epoch(100, 32), batches_per_epoch(100, 32, full_batches=True)
+    (4, 3)
+    >>> batches_per_epoch(20, 32, full_batches=True)
+    1
+    """
+    if batch_size <= 0:
+        return 1
+    if full_batches:
+        return max(1, n_samples // batch_size)
+    return max(1, math.ceil(n_samples / batch_size))
 
 
 class StepBudget(Callback):
@@ -98,8 +122,12 @@ class StepBudget(Callback):
         if not (isinstance(self.pct_start, numbers.Real) and 0 < self.pct_start < 1):
             raise ValueError(f"pct_start must be in (0, 1), got {self.pct_start!r}")
 
-    def plan(self, n_samples: int, batch_size: int) -> tuple[int, int]:
-        """``(epochs, batches per epoch)`` for a training set of ``n_samples``."""
+    def plan(self, n_samples: int, batch_size: int, full_batches: bool = False) -> tuple[int, int]:
+        """``(epochs, batches per epoch)`` for a training set of ``n_samples``.
+
+        With ``full_batches`` an epoch holds only whole batches (see
+        :func:`batches_per_epoch`).
+        """
         self._check()
         if self.steps == "auto":
             steps = auto_steps(n_samples)
@@ -107,12 +135,12 @@ class StepBudget(Callback):
             steps = int(self.steps(n_samples))
         else:
             steps = int(self.steps)
-        per_epoch = max(1, math.ceil(n_samples / batch_size)) if batch_size > 0 else 1
+        per_epoch = batches_per_epoch(n_samples, batch_size, full_batches)
         return max(1, math.ceil(steps / per_epoch)), per_epoch
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         batch_size = net.batch_size if net.batch_size != -1 else len(X)
-        self.epochs_, per_epoch = self.plan(len(X), batch_size)
+        self.epochs_, per_epoch = self.plan(len(X), batch_size, bool(getattr(net, "full_batches", False)))
         if net.max_epochs < self.epochs_ and not getattr(net, "_plans_epochs_from_budget", False):
             raise ValueError(
                 f"the step budget needs {self.epochs_} epochs but max_epochs={net.max_epochs}: "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ._base import QueryStrategy
 from ._bayesian import BALD, bald
 from ._dfal import DFALMargin, dfal_margin
+from ._dfal_badge import DFALBadge, dfal_badge
 from ._diversity import BADGE, CoreSet, badge, coreset
 from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
@@ -108,6 +109,10 @@ _REGISTRY = {
             "dfal_batch", DFALMargin, dfal_margin,
             {"batch_diversity": "features", "diversity_factor": 5, "cold_start": 0},
         ),
+        # DFAL margins with a BADGE-style batch: k-means++ over the crossed
+        # logit gap's last-layer gradient, weighted by 1/margin (issue 19).
+        RegisteredStrategy("dfal_badge", DFALBadge, dfal_badge),
+        RegisteredStrategy("dfal_badge_features", DFALBadge, dfal_badge, {"embedding": "features"}),
         # Another library's strategies as rows (pip install 'skdfal[peers]').
         RegisteredStrategy("skal_entropy", SkactivemlStrategy, skactiveml_strategy, {"method": "entropy"},
                            extra="peers", requires=("skactiveml",)),

@@ -1,0 +1,107 @@
+"""Choose the recommended DFAL on validation splits of six data sets at once (issue 19, item 3).
+
+Every candidate configuration runs on digits, MNIST and the four MNIST
+variations, evaluated on samples held out of each pool (never a test set).
+The choice is the configuration with the best *worst-case rank* over the
+data sets (rank 1 = largest area under the validation curve among the DFAL
+candidates; ties broken by the mean rank), so that no data set alone
+decides, and a configuration that is weak anywhere loses.  The report also
+gives, per data set, each candidate's paired difference to random at 60 and
+100 labels (mean over seeds) and its drop rate.
+
+    python benchmarks/choose_on_hard_data.py --jobs 2            # resumable
+    python benchmarks/choose_on_hard_data.py --report            # the table only
+
+Rows go to ``benchmarks/results/choose_on_hard_data/<dataset>.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skdfal.experiments import drop_rates, paired_differences, run_benchmark
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results" / "choose_on_hard_data"
+MNIST_DIR = HERE.parents[1] / "shared" / "data" / "mnist"
+
+#: DFAL configurations in the running, and the references they are measured against.
+CANDIDATES = ("dfal", "dfal_batch", "dfal_badge", "dfal_badge_features")
+REFERENCES = ("random", "badge")
+DATASETS = ("digits", "mnist", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img")
+PROTOCOL = dict(n_initial=20, n_instances=20, budget=300, subsample=1000)
+VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere
+CLASSIFIER = {}  # make_classifier's defaults (the trainer of docs/results.md, section 4)
+
+
+def choose(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per candidate: area per data set, its rank there, worst and mean rank; best first."""
+    areas = pd.DataFrame({
+        name: frame[frame["strategy"].isin(CANDIDATES)].groupby("strategy")["accuracy"].mean()
+        for name, frame in frames.items()
+    })
+    ranks = areas.rank(ascending=False, method="min")
+    table = areas.add_prefix("area ").join(ranks.add_prefix("rank "))
+    table["worst rank"] = ranks.max(axis=1)
+    table["mean rank"] = ranks.mean(axis=1)
+    return table.sort_values(["worst rank", "mean rank"])
+
+
+def early_gains(frames: dict[str, pd.DataFrame], budgets=(60, 100)) -> pd.DataFrame:
+    """Paired difference to random at early budgets and drop rate, per data set and strategy."""
+    lines = []
+    for name, frame in frames.items():
+        diffs = paired_differences(frame, list(budgets))["mean"].unstack("n_labels")
+        diffs.columns = [f"vs random at {b}" for b in diffs.columns]
+        table = diffs.join(drop_rates(frame).rename("drop rate"))
+        table.insert(0, "dataset", name)
+        lines.append(table.reset_index(names="strategy"))
+    return pd.concat(lines, ignore_index=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(MNIST_DIR))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--strategies", default=",".join(REFERENCES + CANDIDATES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    args = parser.parse_args(argv)
+    datasets = args.datasets.split(",")
+    OUT.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        # One seed more on every data set in turn: a stopped study still
+        # compares every data set on the same seeds.
+        for last in range(1, len(seeds) + 1):
+            for dataset in datasets:
+                started = time.perf_counter()
+                run_benchmark(
+                    dataset, args.strategies.split(","), seeds[:last], data_dir=args.data_dir,
+                    validation_size=VALIDATION.get(dataset, 5000), **PROTOCOL,
+                    classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv",
+                    n_jobs=args.jobs, progress=False,
+                )
+                print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
+    frames = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets if (OUT / f"{d}.csv").is_file()}
+    if not frames:
+        print("no rows yet")
+        return
+    # Only seeds every data set has, so that ranks compare like with like.
+    common = set.intersection(*(set(f["seed"]) for f in frames.values()))
+    frames = {d: f[f["seed"].isin(common)] for d, f in frames.items()}
+    fmt = lambda v: f"{v:.4f}" if isinstance(v, float) and not np.isnan(v) else str(v)  # noqa: E731
+    print(f"seeds {sorted(common)}\n")
+    print(choose(frames).to_string(float_format=fmt))
+    print()
+    print(early_gains(frames).to_string(index=False, float_format=fmt))
+
+
+if __name__ == "__main__":
+    main()
