@@ -11,6 +11,14 @@ snapshot is loaded and the journal records after it are replayed (see
 :mod:`skdfal.labeling._open`).  Undo appends an undo record; nothing is ever
 rewritten.
 
+**A full disk loses nothing confirmed.**  When a write or fsync fails
+(``ENOSPC``, ``EIO``), ``teach``, ``skip`` or ``undo`` raises the
+``OSError`` and the journal is truncated back to its last confirmed record,
+so the same session object can go on once space is freed; a record whose
+fsync failed counts as not confirmed.  Should the truncation fail too, the
+session refuses further changes with a :class:`SessionError` until it is
+reopened.  A snapshot that fails to save leaves the previous one current.
+
 **Retraining is lazy.**  ``teach`` only records the label (milliseconds).  The
 model is retrained on the whole labeled set when the next batch is queried
 (:meth:`~LabelingSession.query`, :meth:`~LabelingSession.current`) or on
@@ -215,6 +223,8 @@ class LabelingSession(SessionModel):
     def _writable(self):
         if self.readonly:
             raise SessionError(f"{self.directory}: session opened readonly")
+        if self._journal.broken is not None:  # a failed append that could not be undone
+            raise SessionError(self._journal.broken)
         if self._journal.closed:
             raise SessionError(f"{self.directory}: session is closed")
 
@@ -277,8 +287,15 @@ class LabelingSession(SessionModel):
             ``index`` outside the pool or labeled already; ``label`` not a class.
         TypeError
             ``index`` or ``label`` neither an integer nor a class name.
+        OSError
+            The journal could not be written or fsync'd (a full disk: ``ENOSPC``,
+            an I/O error: ``EIO``).  The label is not recorded and the journal
+            is left as it was, so once the cause is gone the same session goes
+            on (``teach`` it again).
         SessionError
-            The session is readonly or closed.
+            The session is readonly or closed, or an earlier failed write
+            could not be undone: then reopen the session (every label
+            ``teach`` confirmed is kept).
         """
         self._writable()
         index, label = pool_index(index, len(self.X_pool)), class_label(label, self.class_names)
@@ -325,8 +342,9 @@ class LabelingSession(SessionModel):
         """Write a snapshot (labels, skips, adversarial copies, weights, RNG state) atomically.
 
         Files of the new generation are written first, then ``snapshot.json``
-        is replaced in one rename; a crash at any point leaves the previous
-        snapshot whole.  Labels are durable without saving (the journal).
+        is replaced in one rename; a crash or a failed write (``OSError``) at
+        any point leaves the previous snapshot whole.  Labels are durable
+        without saving (the journal).
         """
         self._writable()
         fitted = hasattr(self.learner, "estimator_") and bool(self._state.labels)
