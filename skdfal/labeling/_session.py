@@ -19,6 +19,11 @@ fsync failed counts as not confirmed.  Should the truncation fail too, the
 session refuses further changes with a :class:`SessionError` until it is
 reopened.  A snapshot that fails to save leaves the previous one current.
 
+**Readers never see half a snapshot.**  A snapshot generation's files are
+kept until the next one is committed, and a reader whose generation was
+replaced while it read (another process retraining) starts again from the
+new ``snapshot.json``, a bounded number of times.
+
 **Retraining is lazy.**  ``teach`` only records the label (milliseconds).  The
 model is retrained on the whole labeled set when the next batch is queried
 (:meth:`~LabelingSession.query`, :meth:`~LabelingSession.current`) or on
@@ -343,7 +348,9 @@ class LabelingSession(SessionModel):
 
         Files of the new generation are written first, then ``snapshot.json``
         is replaced in one rename; a crash or a failed write (``OSError``) at
-        any point leaves the previous snapshot whole.  Labels are durable
+        any point leaves the previous snapshot whole.  The previous
+        generation's files stay until the next save, for readers that opened
+        it (``readonly=True``) while this one was written.  Labels are durable
         without saving (the journal).
         """
         self._writable()
@@ -361,6 +368,7 @@ class LabelingSession(SessionModel):
             stale=self._stale,
             sample_shape=self.X_pool.shape[1:],
             dtype=self.X_pool.dtype if self.X_pool.dtype.kind == "f" else np.float32,
+            n_pool=len(self.X_pool),
         )
         self._saved_seq = self._journal.last_seq
         return self
