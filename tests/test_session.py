@@ -319,8 +319,8 @@ def closed_session(small_session, digits):
         (lambda d: _edit_json(d / "snapshot.json", version=2), r"snapshot\.json: format version 2.*newer"),
         (lambda d: _edit_json(d / "snapshot.json", session_id="0" * 32), r"snapshot\.json: snapshot of another"),
         (lambda d: _truncate(d / "pool.npy"), r"pool\.npy: checksum mismatch"),
-        (lambda d: _truncate(next((d / "snapshots").glob("labels-*.npy"))), r"labels-\d+\.npy: checksum"),
-        (lambda d: _truncate(next((d / "snapshots").glob("weights-*.pt"))), r"weights-\d+\.pt: checksum"),
+        (lambda d: _truncate(_current_file(d, "labels")), r"labels-\d+\.npy: checksum"),
+        (lambda d: _truncate(_current_file(d, "weights")), r"weights-\d+\.pt: checksum"),
         (lambda d: _replace_keep_manifest(d, "weights", b"PK\x03\x04truncated"), r"weights-\d+\.pt: not a plain"),
         (lambda d: _replace_keep_manifest(d, "labels", b"\x93NUMPY garbage"), r"labels-\d+\.npy: not a plain"),
         (lambda d: _journal_header(d, journal_id="x"), r"journal\.jsonl: line 1: journal of another session"),
@@ -341,6 +341,12 @@ def sha256_file(path):
 def _truncate(path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+
+
+def _current_file(directory, key):
+    """The snapshot file ``snapshot.json`` names (the previous generation's stay beside it)."""
+    manifest = json.loads((directory / "snapshot.json").read_text())
+    return directory / "snapshots" / manifest["files"][key]["name"]
 
 
 def _replace_keep_manifest(directory, key, payload):

@@ -17,7 +17,12 @@ through a :class:`SessionDir`, which holds these rules in one place:
 * **bounded reads** -- a file is read only up to a limit that its role allows;
 * **atomic writes** -- a temporary file in the same folder, fsync'd, renamed
   over the target, then the folder fsync'd: a crash leaves the old file or
-  the new one, never half of one;
+  the new one, never half of one, and a failed write or fsync (a full disk,
+  an I/O error) removes the temporary file and raises, leaving the old one;
+* **one way to the disk** -- every byte a session writes goes through
+  :func:`write_all` (``os.write``) and is made durable with ``os.fsync``, so
+  the handling of a failing disk is in few places (and a test can stand in
+  for ``os`` to fail each of those calls);
 * **removal by name only** -- the session deletes files it named itself (its
   snapshots, its temporaries) and only temporaries of processes that are gone.
 """
@@ -30,7 +35,7 @@ import re
 import stat
 from pathlib import Path
 
-__all__ = ["SessionDir", "SessionError", "SessionWarning", "process_gone"]
+__all__ = ["SessionDir", "SessionError", "SessionWarning", "process_gone", "write_all"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _FLAGS = _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -58,6 +63,24 @@ def process_gone(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return False  # alive under another account, or not a pid this system can have
     return False
+
+
+def write_all(fd, data) -> None:
+    """Write all of ``data`` at ``fd``'s position; an ``OSError`` may leave part of it written."""
+    view = memoryview(data).cast("B")
+    while view:  # os.write may write less than asked
+        view = view[os.write(fd, view):]
+
+
+class _RawFile:
+    """What an :meth:`SessionDir.atomic_write` callback writes to: the descriptor, unbuffered."""
+
+    def __init__(self, fd):
+        self._fd = fd
+
+    def write(self, data) -> int:
+        write_all(self._fd, data)
+        return memoryview(data).nbytes
 
 
 def _is_link(st) -> bool:
@@ -226,15 +249,21 @@ class SessionDir:
 
     # --------------------------------------------------------------- writing
     def atomic_write(self, name, write) -> None:
-        """Write ``name`` all or nothing: ``write(fh)`` fills a temporary file that replaces it."""
+        """Write ``name`` all or nothing: ``write(fh)`` fills a temporary file that replaces it.
+
+        ``fh.write`` goes straight to the descriptor (unbuffered).  If the
+        rename happened but the folder's fsync then fails, the new file is in
+        place and the error is raised all the same.
+        """
         self._at(name)
         tmp = f".{name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
         fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            try:
+                write(_RawFile(fd))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             if self._fd is not None:
                 os.replace(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
             else:

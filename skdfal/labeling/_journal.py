@@ -7,6 +7,16 @@ dropped, a corrupt line elsewhere is an error naming the file and line.  The
 journal is opened once, through :class:`~skdfal.labeling._fs.SessionDir`
 (never through a link, never a pipe), read with a size bound, and the same
 descriptor then appends.
+
+An append that fails (a full disk, an I/O error, at the write or at the
+fsync) is undone before the error is raised: the file is truncated back to
+the size it had after the last confirmed record, so the next record starts
+on a line of its own instead of being glued to half a record.  After a
+failed fsync the record may or may not have reached the disk, so it is
+treated as never confirmed and removed too.  If that truncation (or its
+fsync) fails as well, the journal closes and every later append refuses
+with a :class:`SessionError` until the session is reopened, which drops a
+torn tail as after a crash.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import json
 import os
 import warnings
 
-from ._fs import SessionError, SessionWarning
+from ._fs import SessionError, SessionWarning, write_all
 
 __all__ = ["Journal"]
 
@@ -31,7 +41,9 @@ class Journal:
 
     Every record carries ``seq`` (strictly increasing) and ``check`` (a
     checksum of the rest of the record).  :meth:`append` returns only once the
-    line is on disk (``fsync``).
+    line is on disk (``fsync``); when it raises instead, the file is as it
+    was before the call (or, if even that cannot be ensured, the journal is
+    :attr:`broken` and refuses appends until it is opened again).
 
     Parameters
     ----------
@@ -56,11 +68,18 @@ class Journal:
         self.limit = int(limit)
         self._fd = None
         self.last_seq = 0
+        self._size = 0  # bytes up to the end of the last confirmed record
+        self._broken = None  # why appending stopped: a failed append that could not be undone
 
     @property
     def closed(self) -> bool:
-        """Whether the journal is not open for appending (never opened, or closed)."""
+        """Whether the journal is not open for appending (never opened, closed, or broken)."""
         return self._fd is None
+
+    @property
+    def broken(self) -> str | None:
+        """Why the journal refuses appends after a write it could not undo (``None``: it does not)."""
+        return self._broken
 
     # -- reading
     def read(self, *, on_corrupt="raise", keep_open=False):
@@ -208,7 +227,7 @@ class Journal:
             torn = self._read_rest(size - valid_bytes)
             fd = self.folder.open(self.name + ".torn", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _write_all(fd, torn + b"\n")
+                write_all(fd, torn + b"\n")
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -216,6 +235,8 @@ class Journal:
             os.ftruncate(self._fd, valid_bytes)
         os.fsync(self._fd)
         self.last_seq = last_seq
+        self._size = valid_bytes
+        self._broken = None
 
     def _read_rest(self, n) -> bytes:
         chunks = []
@@ -224,28 +245,64 @@ class Journal:
             n -= len(block)
         return b"".join(chunks)
 
-    def append(self, op: str, **fields) -> dict:
-        """Append one record and fsync it; returns the record (with its ``seq``)."""
+    def check_open(self) -> None:
+        """Raise :class:`SessionError` unless :meth:`append` can write (saying why not)."""
+        if self._broken is not None:
+            raise SessionError(self._broken)
         if self._fd is None:
             raise SessionError(f"{self.path}: journal is not open for writing (session closed?)")
+
+    def append(self, op: str, **fields) -> dict:
+        """Append one record and fsync it; returns the record (with its ``seq``).
+
+        Raises
+        ------
+        OSError
+            The write or the fsync failed (``ENOSPC``, ``EIO``, ...): the
+            record is not confirmed and the journal is as it was before the
+            call, ready for the next append once the cause is gone.
+        SessionError
+            The journal is closed, or broken by an earlier append that
+            could not be undone.
+        """
+        self.check_open()
         record = {"op": op, "seq": self.last_seq + 1, **fields}
         line = dict(record, check=_checksum(record))
         data = json.dumps(line, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n"
-        _write_all(self._fd, data)
-        os.fsync(self._fd)
+        try:
+            write_all(self._fd, data)
+            os.fsync(self._fd)
+        except BaseException as exc:  # an interrupt mid-write leaves part of a line too
+            self._undo_append(exc)
+            raise
+        self._size += len(data)
         self.last_seq = record["seq"]
         return record
+
+    def _undo_append(self, error) -> None:
+        """Truncate a failed append away; if that fails too, close and refuse until reopened.
+
+        Part of the line may be in the file (a short write), or all of it
+        without knowing whether it reached the disk (a failed fsync).  Left
+        there, the next record would be glued to it: one line that is valid
+        JSON neither alone nor together, and a confirmed label lost with it.
+        """
+        try:
+            os.ftruncate(self._fd, self._size)
+            os.fsync(self._fd)
+        except OSError as exc:
+            cause = getattr(error, "strerror", None) or type(error).__name__
+            self._broken = (
+                f"{self.path}: an append failed ({cause}) and could not be undone ({exc.strerror}); "
+                "nothing more is recorded by this session object: close it and reopen the session "
+                "(every label teach confirmed is kept; the unconfirmed one may or may not be)"
+            )
+            self.close()
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-def _write_all(fd, data: bytes) -> None:
-    view = memoryview(data)
-    while view:  # os.write may write less than asked
-        view = view[os.write(fd, view):]
 
 
 def _refuse_constant(name):

@@ -108,10 +108,12 @@ class SessionModel:
                 overrides["random_state"] = int(self._rng.randint(2**31 - 1))
             positions, _ = self.learner.query(self.X_pool[available], n_instances=n, **overrides)
             picks = available[positions]
-        self._state.queue = [int(i) for i in picks]
+        queue = [int(i) for i in picks]
         if not self.readonly:
-            # Journaled so that a resumed session shows the same batch.
-            self._journal.append("query", indices=self._state.queue)
+            # Journaled so that a resumed session shows the same batch; first,
+            # so that a failed write leaves no batch the journal does not know.
+            self._journal.append("query", indices=queue)
+        self._state.queue = queue
         self._display = self._copies(self._state.queue) if self.shows_adversarial else {}
         return np.asarray(self._state.queue, dtype=np.int64)
 

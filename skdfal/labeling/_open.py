@@ -2,7 +2,11 @@
 
 The latest snapshot gives the labels, skips, copies, RNG state and weights
 it saw; the journal records after it are replayed on top (a torn last line
-is dropped with a warning).  The learner takes the restored weights through
+is dropped with a warning).  A reader without the lock (``readonly``) may
+see the snapshot replaced while it reads it; when reading fails and
+``snapshot.json`` names another generation by then, it starts again from
+that one, up to :data:`SNAPSHOT_ATTEMPTS` times (see
+:mod:`skdfal.labeling._snapshot`).  The learner takes the restored weights through
 :meth:`~skdfal.ActiveLearner.restore`, so its fitted state stays its own.
 Every file is read through the folder's :class:`~skdfal.labeling._fs.SessionDir`
 with a bound fitted to the session's pool and network.
@@ -10,6 +14,7 @@ with a bound fitted to the session's pool and network.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +26,7 @@ from ._fs import SessionDir, SessionError
 from ._journal import Journal
 from ._lock import SessionLock
 from ._pool import load_pool
-from ._snapshot import is_snapshot_file, read_snapshot
+from ._snapshot import is_snapshot_file, read_manifest, read_snapshot, snapshot_generation
 from ._spec import (
     FORMAT_VERSION,
     JOURNAL_FILE,
@@ -38,10 +43,16 @@ from ._spec import (
 )
 from ._state import LabelState
 
-__all__ = ["OWNED_FILES", "Held", "Loaded", "journal_limit", "load_session", "new_learner", "open_folder"]
+__all__ = ["OWNED_FILES", "SNAPSHOT_ATTEMPTS", "Held", "Loaded", "journal_limit", "load_session", "new_learner",
+           "open_folder"]
 
 #: Files of the session folder whose temporaries a session may clean up.
 OWNED_FILES = frozenset({SESSION_FILE, POOL_FILE, JOURNAL_FILE, SNAPSHOT_FILE, "current.png"})
+
+#: How many snapshot generations a reader follows before giving up on a writer
+#: that commits faster than the reader can read (each commit keeps the
+#: previous generation's files, so one retry is almost always the last).
+SNAPSHOT_ATTEMPTS = 8
 
 
 @dataclass
@@ -136,16 +147,47 @@ def load_session(folder, config, *, pool, device, on_corrupt, readonly) -> Loade
     journal = Journal(folder, JOURNAL_FILE, config["session_id"], limit=journal_limit(len(X_pool), sample_shape))
     records, valid_bytes = journal.read(on_corrupt=on_corrupt, keep_open=not readonly)
     try:
-        return _replay(folder, config, X_pool, learner, journal, records, valid_bytes, device, readonly)
+        state, rng, stale, generation, snapshot_seq = _restore(folder, config, X_pool, learner, records, device)
+        last_seq = max(journal.last_seq, snapshot_seq)
+        if not readonly:
+            journal.open_for_append(valid_bytes, last_seq)
+        journal.last_seq = last_seq
     except BaseException:
         journal.close()
         raise
+    return Loaded(X_pool, learner, state, journal, rng, stale, generation, snapshot_seq)
 
 
-def _replay(folder, config, X_pool, learner, journal, records, valid_bytes, device, readonly):
+def _restore(folder, config, X_pool, learner, records, device):
+    """The snapshot, then the journal ``records`` after it, retried while the snapshot moves under a reader.
+
+    The journal was read first: a snapshot committed since then holds its
+    records already, so any generation followed gives the state as of the
+    later of the two.
+    """
+    for attempt in itertools.count(1):
+        manifest = read_manifest(folder, config["session_id"], len(X_pool))
+        try:
+            return _replay(folder, config, X_pool, learner, records, device, manifest)
+        except SessionError as exc:
+            followed = None if manifest is None else manifest.get("generation")
+            now = snapshot_generation(folder, len(X_pool))
+            if now is None or now == followed:
+                raise  # nothing moved: the files are what they are
+            if attempt == SNAPSHOT_ATTEMPTS:
+                raise SessionError(
+                    f"{folder.where(SNAPSHOT_FILE)}: replaced {attempt} times while being read (another "
+                    f"process is saving snapshots faster than this one reads them); try again. The last "
+                    f"attempt failed with: {exc}"
+                ) from exc
+
+
+def _replay(folder, config, X_pool, learner, records, device, manifest):
     state = LabelState(len(X_pool), len(config["class_names"]))
     rng = np.random.RandomState(config["random_state"])
-    snap = read_snapshot(folder, config["session_id"], len(X_pool), X_pool.shape[1:])
+    snap = None
+    if manifest is not None:
+        snap = read_snapshot(folder, config["session_id"], len(X_pool), X_pool.shape[1:], manifest=manifest)
     snapshot_seq, weights, generation, stale = 0, None, 0, False
     if snap is not None:
         for seq, op, index, label, copy in snap["actions"]:
@@ -162,17 +204,13 @@ def _replay(folder, config, X_pool, learner, journal, records, valid_bytes, devi
         generation, stale = snap["generation"], snap["stale"]
     for record in records:
         if record["seq"] > snapshot_seq:
-            action = state.replay(record, journal.path)
+            action = state.replay(record, folder.where(JOURNAL_FILE))
             stale = stale or (action is not None and action["op"] == "label")
     if weights is not None and state.labels:
         _restore_model(learner, state, X_pool, weights, config, device)
     elif state.labels:
         stale = True
-    last_seq = max(journal.last_seq, snapshot_seq)
-    if not readonly:
-        journal.open_for_append(valid_bytes, last_seq)
-    journal.last_seq = last_seq
-    return Loaded(X_pool, learner, state, journal, rng, stale, generation, snapshot_seq)
+    return state, rng, stale, generation, snapshot_seq
 
 
 def _restore_model(learner, state, X_pool, weights, config, device):

@@ -11,6 +11,19 @@ snapshot is loaded and the journal records after it are replayed (see
 :mod:`skdfal.labeling._open`).  Undo appends an undo record; nothing is ever
 rewritten.
 
+**A full disk loses nothing confirmed.**  When a write or fsync fails
+(``ENOSPC``, ``EIO``), ``teach``, ``skip`` or ``undo`` raises the
+``OSError`` and the journal is truncated back to its last confirmed record,
+so the same session object can go on once space is freed; a record whose
+fsync failed counts as not confirmed.  Should the truncation fail too, the
+session refuses further changes with a :class:`SessionError` until it is
+reopened.  A snapshot that fails to save leaves the previous one current.
+
+**Readers never see half a snapshot.**  A snapshot generation's files are
+kept until the next one is committed, and a reader whose generation was
+replaced while it read (another process retraining) starts again from the
+new ``snapshot.json``, a bounded number of times.
+
 **Retraining is lazy.**  ``teach`` only records the label (milliseconds).  The
 model is retrained on the whole labeled set when the next batch is queried
 (:meth:`~LabelingSession.query`, :meth:`~LabelingSession.current`) or on
@@ -215,6 +228,8 @@ class LabelingSession(SessionModel):
     def _writable(self):
         if self.readonly:
             raise SessionError(f"{self.directory}: session opened readonly")
+        if self._journal.broken is not None:  # a failed append that could not be undone
+            raise SessionError(self._journal.broken)
         if self._journal.closed:
             raise SessionError(f"{self.directory}: session is closed")
 
@@ -277,8 +292,15 @@ class LabelingSession(SessionModel):
             ``index`` outside the pool or labeled already; ``label`` not a class.
         TypeError
             ``index`` or ``label`` neither an integer nor a class name.
+        OSError
+            The journal could not be written or fsync'd (a full disk: ``ENOSPC``,
+            an I/O error: ``EIO``).  The label is not recorded and the journal
+            is left as it was, so once the cause is gone the same session goes
+            on (``teach`` it again).
         SessionError
-            The session is readonly or closed.
+            The session is readonly or closed, or an earlier failed write
+            could not be undone: then reopen the session (every label
+            ``teach`` confirmed is kept).
         """
         self._writable()
         index, label = pool_index(index, len(self.X_pool)), class_label(label, self.class_names)
@@ -325,8 +347,11 @@ class LabelingSession(SessionModel):
         """Write a snapshot (labels, skips, adversarial copies, weights, RNG state) atomically.
 
         Files of the new generation are written first, then ``snapshot.json``
-        is replaced in one rename; a crash at any point leaves the previous
-        snapshot whole.  Labels are durable without saving (the journal).
+        is replaced in one rename; a crash or a failed write (``OSError``) at
+        any point leaves the previous snapshot whole.  The previous
+        generation's files stay until the next save, for readers that opened
+        it (``readonly=True``) while this one was written.  Labels are durable
+        without saving (the journal).
         """
         self._writable()
         fitted = hasattr(self.learner, "estimator_") and bool(self._state.labels)
@@ -343,6 +368,7 @@ class LabelingSession(SessionModel):
             stale=self._stale,
             sample_shape=self.X_pool.shape[1:],
             dtype=self.X_pool.dtype if self.X_pool.dtype.kind == "f" else np.float32,
+            n_pool=len(self.X_pool),
         )
         self._saved_seq = self._journal.last_seq
         return self

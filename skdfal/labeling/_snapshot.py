@@ -6,6 +6,23 @@ by atomically replacing ``snapshot.json``, which lists each file with its
 sha256.  A crash at any point leaves the previous snapshot whole; the journal
 holds everything taught since.  Clean-up removes only files of older
 generations, by the names this module gives them.
+
+Readers take no lock (``readonly=True`` opens while another process
+labels), so a reader may follow a ``snapshot.json`` that is replaced while
+it reads the files it lists.  Three rules keep that harmless:
+
+* **a generation's files outlive its commit by one commit** -- committing
+  generation *n* removes the files of generations before *n - 1* only, never
+  those of the snapshot it replaces, so a reader that has just read the old
+  ``snapshot.json`` still finds every file it names;
+* **generation numbers are never reused** -- a new generation is numbered
+  above every file in ``snapshots/`` (left by a save that failed, even after
+  its commit), so the files a committed ``snapshot.json`` names never change;
+* **a reader retries a generation that moved** -- when reading the files
+  fails and ``snapshot.json`` names another generation by then (two commits
+  came while it read), the reader starts again from the new one (see
+  :func:`snapshot_generation`; :mod:`skdfal.labeling._open` does it a
+  bounded number of times).
 """
 
 from __future__ import annotations
@@ -28,9 +45,11 @@ from ._formats import (
 from ._fs import SessionError
 from ._spec import FORMAT_VERSION, SNAPSHOT_DIR, SNAPSHOT_FILE
 
-__all__ = ["is_snapshot_file", "read_snapshot", "write_snapshot"]
+__all__ = ["is_snapshot_file", "read_manifest", "read_snapshot", "snapshot_generation", "write_snapshot"]
 
-_NAME = re.compile(r"(labels|skips|adversarial)-\d{6,}\.npy|weights-\d{6,}\.pt")
+#: Generation numbers stay below this (``snapshot.json`` holds numbers below 2**63).
+_MAX_GENERATION = 2**62
+_NAME = re.compile(r"(?:(?:labels|skips|adversarial)-(?P<npy>\d{6,})\.npy|weights-(?P<pt>\d{6,})\.pt)")
 
 
 def is_snapshot_file(name: str) -> bool:
@@ -38,13 +57,55 @@ def is_snapshot_file(name: str) -> bool:
     return _NAME.fullmatch(name) is not None
 
 
+def _file_generation(name: str) -> int | None:
+    """The generation number in a snapshot file's name (``None`` for any other name)."""
+    match = _NAME.fullmatch(name)
+    return None if match is None else int(match["npy"] or match["pt"])
+
+
 def snapshot_json_limit(n_pool: int) -> int:
     """The most bytes ``snapshot.json`` can need: a fixed part plus a queue of the whole pool."""
     return (1 << 20) + 24 * n_pool
 
 
-def read_snapshot(folder, session_id, n_pool, sample_shape):
+def _load_manifest(folder, n_pool):
+    return load_json(folder, SNAPSHOT_FILE, kind="skdfal-session-snapshot", max_version=FORMAT_VERSION,
+                     limit=snapshot_json_limit(n_pool))
+
+
+def read_manifest(folder, session_id, n_pool):
+    """The checked ``snapshot.json`` of a session folder (``None`` if there is none)."""
+    if not folder.exists(SNAPSHOT_FILE):
+        return None
+    path = folder.where(SNAPSHOT_FILE)
+    manifest = _load_manifest(folder, n_pool)
+    if manifest.get("session_id") != session_id:
+        raise SessionError(f"{path}: snapshot of another session (session_id does not match)")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not {"labels", "skips", "adversarial"} <= set(files):
+        raise SessionError(f"{path}: missing file list")
+    return manifest
+
+
+def snapshot_generation(folder, n_pool):
+    """The generation ``snapshot.json`` names now (``None``: no snapshot, or one that cannot be read).
+
+    A reader whose snapshot files failed to read compares this with the
+    generation it followed: another one means a writer committed meanwhile,
+    and reading again is worth it; the same one means the files are damaged.
+    """
+    try:
+        if not folder.exists(SNAPSHOT_FILE):
+            return None
+        return _load_manifest(folder, n_pool).get("generation")
+    except SessionError:
+        return None
+
+
+def read_snapshot(folder, session_id, n_pool, sample_shape, manifest=None):
     """Read and check the latest snapshot of a session folder (``None`` if there is none).
+
+    ``manifest``: the ``snapshot.json`` :func:`read_manifest` read already.
 
     Returns
     -------
@@ -53,15 +114,11 @@ def read_snapshot(folder, session_id, n_pool, sample_shape):
     ``weights`` (``(folder, name, sha256)`` or ``None``) and ``labels_file``.
     """
     path = folder.where(SNAPSHOT_FILE)
-    if not folder.exists(SNAPSHOT_FILE):
-        return None
-    manifest = load_json(folder, SNAPSHOT_FILE, kind="skdfal-session-snapshot", max_version=FORMAT_VERSION,
-                         limit=snapshot_json_limit(n_pool))
-    if manifest.get("session_id") != session_id:
-        raise SessionError(f"{path}: snapshot of another session (session_id does not match)")
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not {"labels", "skips", "adversarial"} <= set(files):
-        raise SessionError(f"{path}: missing file list")
+    if manifest is None:
+        manifest = read_manifest(folder, session_id, n_pool)
+        if manifest is None:
+            return None
+    files = manifest["files"]
     snapdir = folder.subdir(SNAPSHOT_DIR)
     snapdir.check_entries()
 
@@ -136,21 +193,38 @@ def _rng_state(state, path):
 
 
 def write_snapshot(folder, *, session_id, generation, journal_seq, actions, adversarial, queue,
-                   rng, estimator, stale, sample_shape, dtype):
-    """Write snapshot ``generation`` and make it current; returns ``generation``.
+                   rng, estimator, stale, sample_shape, dtype, n_pool):
+    """Write a snapshot numbered ``generation`` or above and make it current; returns its number.
 
     ``actions`` are the labels and skips in force (dicts with seq, op, index
     and label), ``adversarial`` maps label seqs to copies, ``estimator`` is a
-    fitted skorch net or ``None``.
+    fitted skorch net or ``None``.  The number is above every snapshot file
+    in ``snapshots/`` (never reused); after the commit the files of the
+    snapshot it replaced are kept (a reader may be reading them) and those
+    of older ones removed.
     """
     with folder.subdir(SNAPSHOT_DIR, create=True) as snapdir:
+        # A number no session reaches is a planted file (removed below), not one to count from:
+        # following it would write a generation that snapshot.json may not hold.
+        numbers = [n for n in map(_file_generation, snapdir.names()) if n is not None and n < _MAX_GENERATION]
+        generation = max([generation, *(n + 1 for n in numbers)])
         return _write(folder, snapdir, session_id=session_id, generation=generation, journal_seq=journal_seq,
                       actions=actions, adversarial=adversarial, queue=queue, rng=rng, estimator=estimator,
-                      stale=stale, sample_shape=sample_shape, dtype=dtype)
+                      stale=stale, sample_shape=sample_shape, dtype=dtype, n_pool=n_pool)
+
+
+def _listed_files(folder, n_pool) -> set:
+    """The snapshot file names the current ``snapshot.json`` lists (none if it cannot be read)."""
+    try:
+        files = _load_manifest(folder, n_pool).get("files") if folder.exists(SNAPSHOT_FILE) else None
+    except SessionError:
+        return set()  # a damaged manifest names nothing a reader could use
+    entries = files.values() if isinstance(files, dict) else ()
+    return {e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
 
 
 def _write(folder, snapdir, *, session_id, generation, journal_seq, actions, adversarial, queue,
-           rng, estimator, stale, sample_shape, dtype):
+           rng, estimator, stale, sample_shape, dtype, n_pool):
     rows, copies = [], []
     for a in actions:
         if a["op"] != "label":
@@ -195,9 +269,10 @@ def _write(folder, snapdir, *, session_id, generation, journal_seq, actions, adv
         },
         "files": files,
     }
+    # Readers without the lock may be reading the snapshot this one replaces: keep its files.
+    keep = {entry["name"] for entry in files.values()} | _listed_files(folder, n_pool)
     # The commit point: before this rename the previous snapshot is current.
     folder.write_bytes(SNAPSHOT_FILE, dump_json(manifest))
-    keep = {entry["name"] for entry in files.values()}
     for old in snapdir.names():
         if is_snapshot_file(old) and old not in keep:
             snapdir.unlink(old)
