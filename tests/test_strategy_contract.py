@@ -43,6 +43,7 @@ BAD_VALUES = {
     "diversity_factor": 0,
     "cold_start": -1,
     "method": "margin",
+    "embedding": "gradients",
 }
 
 

@@ -19,18 +19,18 @@ look alike to the net: a batch near the boundary that covers it.
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Literal
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
+from ..utils._modules import frozen_eval
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._dfal import DEEPFOOL_CONSTRAINTS, deepfool_pool
-from ._diversity import _features_and_logits, kmeans_pp_seeding
+from ._diversity import _last_linear, kmeans_pp_seeding
 
 __all__ = ["DFALBadge", "dfal_badge", "boundary_embeddings"]
 
@@ -124,7 +124,6 @@ class DFALBadge(QueryStrategy):
         **COMMON_CONSTRAINTS,
         **DEEPFOOL_CONSTRAINTS,
         "embedding": [StrOptions({"pair", "features"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -143,30 +142,49 @@ class DFALBadge(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def _attack(self, classifier, X_pool):
-        """``(margins, labels, adversarial labels)`` of every pool sample, and the torch model."""
+    def _attack(self, classifier, X_pool, *, with_features=False):
+        """Margins, labels, adversarial labels (and features ``h``) of every sample, in one pass.
+
+        One pass, so that a pool that can be read once (a generator) works.
+        """
         model = resolve_torch_model(classifier)
         params = dict(max_iter=self.max_iter, overshoot=self.overshoot, norm=self.norm,
                       candidates=self.candidates, clip=self.clip)
-        parts = [result for _, _, result in deepfool_pool(model, X_pool, batch_size=self.batch_size, **params)]
+        layer = _last_linear(model.module) if with_features else None
+        parts, features = [], []
+        for _, x, result in deepfool_pool(model, X_pool, batch_size=self.batch_size, **params):
+            parts.append(result)
+            if layer is not None:
+                features.append(_layer_input(model.module, layer, x))
         cat = lambda name: torch.cat([getattr(p, name).detach().cpu() for p in parts])  # noqa: E731
-        return model, cat("norms"), cat("labels"), cat("adversarial_labels")
+        h = torch.cat(features) if features else None
+        return cat("norms"), cat("labels"), cat("adversarial_labels"), h, parts
 
     def _iter_scores(self, classifier, X_pool):
         """DeepFool margins (``inf`` where the attack did not flip)."""
-        _, margins, _, _ = self._attack(classifier, X_pool)
+        margins = self._attack(classifier, X_pool)[0]
         yield to_numpy(margins).astype(np.float64)
 
     def _select(self, classifier, X_pool, n_instances):
-        model, margins, labels, adv = self._attack(classifier, X_pool)
+        margins, labels, adv, h, _ = self._attack(classifier, X_pool, with_features=True)
         if n_instances > len(margins):
             raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(margins)} samples)")
-        pieces = [(h.detach().cpu(), logits.shape[1]) for h, logits in
-                  _features_and_logits(model, X_pool, self.batch_size)]
-        features, n_classes = torch.cat([h for h, _ in pieces]), pieces[0][1]
-        g = boundary_embeddings(features, labels, adv, margins, n_classes, kind=self.embedding)
+        n_classes = _last_linear(resolve_torch_model(classifier).module).out_features
+        g = boundary_embeddings(h, labels, adv, margins, n_classes, kind=self.embedding)
         picked, _ = kmeans_pp_seeding(g.numpy(), n_instances, self.random_state)
         return picked, to_numpy(margins).astype(np.float64)[picked]
+
+
+def _layer_input(module, layer, x):
+    """The input of ``layer`` when ``module`` runs on ``x`` in eval mode, without gradients."""
+    captured = {}
+    handle = layer.register_forward_pre_hook(lambda _, inputs: captured.setdefault("h", inputs[0]))
+    try:
+        with frozen_eval(module), torch.no_grad():
+            module(x)
+    finally:
+        handle.remove()
+    return captured["h"].detach().flatten(1).cpu()
 
 
 dfal_badge = as_function(
