@@ -136,6 +136,9 @@ CLI_CASES = [
     case("benchmark_negative_seed",
      lambda tmp, mp: ["benchmark", *TINY[:2], "--seeds=-1", *TINY[4:], "--output", str(tmp / "o.csv")],
      b"", 2, "err", r"argument --seeds: seeds must be integers >= 0, got -1"),
+    case("benchmark_mnist_without_data_dir",  # not in the list: found on the way
+     lambda tmp, mp: ["benchmark", "--dataset", "mnist", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --data-dir: mnist needs the folder"),
     case("benchmark_validation_size_beyond_the_pool",
      lambda tmp, mp: ["benchmark", *TINY, "--output", str(tmp / "o.csv"), "--validation-size", "100000"],
      b"", 2, "err", r"argument --validation-size: validation_size must be in \[1, 1256\]"),

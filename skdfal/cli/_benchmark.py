@@ -80,6 +80,8 @@ def _cmd_benchmark(args):
     seeds = args.seeds
     if not seeds:
         usage_error(args, "--seeds", "give at least one seed, e.g. 0,1,2")
+    if args.dataset != "digits" and args.data_dir is None:
+        usage_error(args, "--data-dir", f"{args.dataset} needs the folder that holds its IDX files")
     check_output_arg(args, resume=not args.no_resume)
     _check_validation_size(args)
     started = time.perf_counter()
