@@ -233,7 +233,7 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
     x_start = x0 if clip is None else x0.clamp(clip[0], clip[1])
     x_a = x_start.clone().requires_grad_(True)
     with torch.enable_grad():
-        logits = module(x_a)
+        logits = _first_forward(module, x_a)
     if logits.ndim != 2:
         raise ValueError(
             f"the module must return logits of shape (n_samples, n_classes); got {tuple(logits.shape)}"
@@ -319,6 +319,22 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
         n_iter=n_iter.to(out_device),
         converged=converged.to(out_device),
     )
+
+
+def _first_forward(module, x):
+    """``module(x)``, a sample shape the module cannot take said in the user's terms.
+
+    Later forwards see the same shape, so only the first is guarded; running
+    out of memory stays what it is.
+    """
+    try:
+        return module(x)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        raise ValueError(
+            f"X samples of shape {tuple(x.shape[1:])} do not fit the module {type(module).__name__}: {exc}"
+        ) from exc
 
 
 def _linearised_step(logits, x_a, classes, dual, p, step_eps, clip=None):

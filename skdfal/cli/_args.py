@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 
-__all__ = ["positive_int", "steps_arg", "subsample_arg", "int_list", "float_list"]
+__all__ = [
+    "positive_int",
+    "positive_float",
+    "steps_arg",
+    "subsample_arg",
+    "int_list",
+    "seed_list",
+    "float_list",
+    "device_arg",
+    "usage_error",
+    "check_output_arg",
+]
 
 
 def positive_int(text: str) -> int:
@@ -15,6 +27,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0, e.g. a learning rate (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
     return value
 
 
@@ -36,9 +59,48 @@ def int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def seed_list(text: str) -> list[int]:
+    """Comma-separated seeds >= 0, e.g. ``0,1,2`` (argparse type; numpy refuses negative seeds)."""
+    seeds = int_list(text)
+    negative = [s for s in seeds if s < 0]
+    if negative:
+        raise argparse.ArgumentTypeError(f"seeds must be integers >= 0, got {negative[0]}")
+    return seeds
+
+
 def float_list(text: str) -> list[float]:
     """Comma-separated numbers, e.g. ``0.9,0.95`` (argparse type)."""
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def device_arg(text: str) -> str:
+    """A torch device this machine has, e.g. ``cpu`` or ``cuda:0`` (argparse type)."""
+    from ..utils import check_device
+
+    try:
+        return check_device(text, name="device")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def usage_error(args, option: str, message: str):
+    """Exit as argparse does for a bad value (status 2, the command's usage), naming ``option``.
+
+    For checks that need more than the value itself (a file on disk, the
+    dataset's size), made after parsing.  ``args.parser`` is the
+    sub-command's parser (set by its ``add_parser``).
+    """
+    args.parser.error(f"argument {option}: {message}")
+
+
+def check_output_arg(args, *, resume: bool) -> None:
+    """``args.output`` is a results file that can be written (else a usage error naming it)."""
+    from ..experiments._results import check_output
+
+    try:
+        check_output(args.output, resume)
+    except ValueError as exc:
+        usage_error(args, "--output", str(exc).removeprefix("output: "))

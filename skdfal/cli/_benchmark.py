@@ -5,7 +5,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._args import float_list, int_list, positive_int, steps_arg, subsample_arg
+from ._args import (
+    check_output_arg,
+    device_arg,
+    float_list,
+    int_list,
+    positive_float,
+    positive_int,
+    seed_list,
+    steps_arg,
+    subsample_arg,
+    usage_error,
+)
 
 __all__ = ["add_parser"]
 
@@ -39,7 +50,7 @@ def add_parser(sub):
     p.add_argument("--data-dir", default=None, help="folder of the IDX files (every dataset but digits)")
     p.add_argument("--strategies", default="random,entropy,dfal",
                    help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
-    p.add_argument("--seeds", type=int_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--seeds", type=seed_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--n-initial", type=positive_int, default=10, help="initial labels (default 10)")
     p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
     p.add_argument("--budget", type=positive_int, default=100, help="labels to stop at (default 100)")
@@ -48,11 +59,11 @@ def add_parser(sub):
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="optimiser steps per fit: 'auto' (grows with the labels paid) or a number (default auto)")
     p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: make_classifier's)")
+    p.add_argument("--lr", type=positive_float, default=None, help="peak learning rate (default: make_classifier's)")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--class-weight", choices=["balanced"], default=None,
                    help="weigh each class's loss by the inverse of its share of the labeled set")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=device_arg, default="cpu", help="torch device (default cpu)")
     p.add_argument("--subsample", type=subsample_arg, default=1000,
                    help="score this many random unlabeled candidates per round, every strategy "
                         "(default 1000: on MNIST, DFAL did as well as on the whole pool at a "
@@ -69,7 +80,7 @@ def add_parser(sub):
     p.add_argument("--budgets", type=int_list, default="100,200,500,1000", help="label counts for the summary")
     p.add_argument("--targets", type=float_list, default="0.9,0.95,0.97", help="accuracies for the summary")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_benchmark)
+    p.set_defaults(func=_cmd_benchmark, parser=p)
     return p
 
 
@@ -78,7 +89,11 @@ def _cmd_benchmark(args):
 
     seeds = args.seeds
     if not seeds:
-        raise SystemExit("--seeds: give at least one seed, e.g. 0,1,2")
+        usage_error(args, "--seeds", "give at least one seed, e.g. 0,1,2")
+    if args.dataset != "digits" and args.data_dir is None:
+        usage_error(args, "--data-dir", f"{args.dataset} needs the folder that holds its IDX files")
+    check_output_arg(args, resume=not args.no_resume)
+    _check_validation_size(args)
     started = time.perf_counter()
     frame = run_benchmark(
         args.dataset, [s.strip() for s in args.strategies.split(",") if s.strip()], seeds,
@@ -102,3 +117,19 @@ def _cmd_benchmark(args):
     print(f"\n{len(frame)} rows in {args.output}; plot {stem}.png/.svg; summary {stem}.summary.md; "
           f"{elapsed:.0f} s this invocation")
     return 0
+
+
+def _check_validation_size(args):
+    """``--validation-size`` against the pool it is held out of, named before any run."""
+    if args.validation_size is None:
+        return
+    from ..experiments import load_benchmark_data
+    from ..experiments._data import check_validation_size
+
+    # The pool's size is known once it is loaded: loaded here once more (only
+    # with --validation-size) so that the error is a usage error, not a traceback.
+    n_pool = len(load_benchmark_data(args.dataset, args.data_dir)[1])
+    try:
+        check_validation_size(args.validation_size, n_pool, args.dataset)
+    except ValueError as exc:
+        usage_error(args, "--validation-size", str(exc))

@@ -9,6 +9,7 @@ line: a class, ``s`` (skip), ``u`` (undo), ``q`` (quit; end of input too).
 
 from __future__ import annotations
 
+import stat
 import sys
 from pathlib import Path
 
@@ -64,15 +65,52 @@ def _cmd_label(args) -> int:
                     raise
         if session is None:
             session = LabelingSession(args.session_dir)
-    except (SessionError, ValueError, TypeError) as exc:
+    except (SessionError, ValueError, TypeError, OSError) as exc:
+        # OSError: a full disk or a read-only folder while creating; it names the file.
         print(f"skdfal label: {exc}", file=sys.stderr)
         return 2
     with session:
+        problem = None if args.no_png else _png_problem(session.directory / "current.png")
+        if problem is not None:
+            print(f"skdfal label: {problem}", file=sys.stderr)
+            return 2
         return run_label_loop(
-            session, sys.stdin, sys.stdout, ascii_images=not args.no_ascii,
+            session, _tolerant(sys.stdin), sys.stdout, ascii_images=not args.no_ascii,
             png=None if args.no_png else "current.png",
             max_answers=args.max_labels,
         )
+
+
+def _png_problem(path):
+    """Why ``path`` cannot take the picture of each sample (``None`` when it can).
+
+    The picture replaces ``path`` atomically (a file or a link there is
+    replaced); anything else, a folder above all, would fail at the first
+    sample, after the session was opened.
+    """
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+    return f"{path} is {kind}, where each sample's picture is written; remove it, or pass --no-png"
+
+
+def _tolerant(stream):
+    """``stream`` with undecodable bytes shown as escapes instead of raising.
+
+    Under a strict locale a stray byte (a paste, a terminal in another
+    encoding) would end the session with UnicodeDecodeError; escaped, it is
+    an answer that is not a class, and the loop asks again.
+    """
+    if hasattr(stream, "reconfigure"):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):  # a stream that cannot change any more: read as it is
+            pass
+    return stream
 
 
 def _show(session, index, out, ascii_images, png):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._args import positive_int, steps_arg
+from ._args import check_output_arg, positive_int, steps_arg
 
 __all__ = ["add_parser"]
 
@@ -46,12 +46,13 @@ def add_parser(sub):
         help="CSV file for the rows; the learning-curve figure goes beside it (.png)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=_cmd_run, parser=p)
 
 
 def _cmd_run(args) -> int:
     from ..experiments import load_benchmark_data, run_benchmark
 
+    check_output_arg(args, resume=False)
     strategies = ["dfal", "random"]
     if args.adversarial:
         strategies.insert(1, "dfal_adv")

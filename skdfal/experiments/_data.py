@@ -15,6 +15,15 @@ __all__ = ["DATASETS", "load_benchmark_data"]
 DATASETS = ("digits", "mnist", "fashion-mnist") + tuple(f"mnist-{name}" for name in VARIATIONS)
 
 
+def check_validation_size(validation_size, n_pool, dataset="the dataset") -> None:
+    """Refuse a validation set that leaves no pool (``ValueError`` naming ``validation_size``)."""
+    if not 0 < validation_size < n_pool:
+        raise ValueError(
+            f"validation_size must be in [1, {n_pool - 1}] (the pool of {dataset} has {n_pool} "
+            f"samples), got {validation_size!r}"
+        )
+
+
 def load_benchmark_data(
     dataset: str = "digits",
     data_dir: str | os.PathLike[str] | None = None,
@@ -69,8 +78,7 @@ def load_benchmark_data(
         raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     rng = np.random.RandomState(random_state)
     if validation_size is not None:
-        if not 0 < validation_size < len(y_pool):
-            raise ValueError(f"validation_size must be in [1, {len(y_pool) - 1}], got {validation_size!r}")
+        check_validation_size(validation_size, len(y_pool), dataset)
         held = np.zeros(len(y_pool), dtype=bool)
         held[rng.choice(len(y_pool), validation_size, replace=False)] = True
         X_pool, y_pool, X_eval, y_eval = X_pool[~held], y_pool[~held], X_pool[held], y_pool[held]

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from ..learners._loop import COLUMNS
 
-__all__ = ["ROW_COLUMNS", "read_rows", "append_row", "typed_row", "check_protocol", "drop_run"]
+__all__ = [
+    "ROW_COLUMNS",
+    "read_rows",
+    "append_row",
+    "typed_row",
+    "check_output",
+    "check_protocol",
+    "drop_run",
+]
 
 #: Columns written by the harness: :data:`COLUMNS` plus the pool rows bought in the round.
 ROW_COLUMNS = (*COLUMNS, "queried")
@@ -43,11 +53,74 @@ def typed_row(row):
     return out
 
 
+def protocol_path(path) -> Path:
+    """The protocol file beside a results file: ``rows.csv`` -> ``rows.csv.protocol.json``."""
+    return Path(str(path) + ".protocol.json")
+
+
+def check_output(path, resume: bool = True) -> None:
+    """Refuse an ``output`` that is not a results file, before anything is written.
+
+    A folder, a file of something else (a user's notes: rows would be
+    appended to it, or it would be deleted with ``resume=False``), a
+    damaged protocol file when resuming (without, it is replaced), or a
+    place where neither file can be written, each named, as a ``ValueError``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"output: {path} is a folder; give a CSV file name, e.g. {path / 'results.csv'}")
+    if path.is_file() and path.stat().st_size:
+        with open(path, "rb") as fh:
+            first = fh.readline(4096).rstrip(b"\r\n")
+        if first != ",".join(ROW_COLUMNS).encode():
+            raise ValueError(
+                f"output: {path} exists and is not a results file of skdfal (its first line is not "
+                f"the header {','.join(ROW_COLUMNS[:3])},...); it is left alone: give another file name"
+            )
+    meta = protocol_path(path)
+    if meta.is_dir():
+        raise ValueError(f"output: {meta}, the protocol file of {path}, is a folder; remove it or give another name")
+    if resume and meta.is_file():
+        _read_protocol(meta)
+    _check_writable(path)
+
+
+def _check_writable(path):
+    """Refuse a place where no file can be made (a read-only or pseudo file system such as /proc).
+
+    A nameless temporary file in the nearest existing folder is the only
+    test that always answers as the write will (permission bits do not
+    bind root; /proc refuses new files whatever they say).
+    """
+    folder = next((p for p in path.absolute().parents if p.exists()), None)
+    try:
+        if folder is None or not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"output: cannot write {path} ({folder}: {exc.strerror or exc})") from None
+
+
+def _read_protocol(meta):
+    try:
+        protocol = json.loads(meta.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"{meta} is damaged ({exc}); it records the protocol of the rows beside it: restore it, "
+            "or delete it with those rows and start again"
+        ) from None
+    if not isinstance(protocol, dict):
+        raise ValueError(f"{meta} is damaged (not a JSON object); restore it, or delete it with its rows")
+    return protocol
+
+
 def check_protocol(path, protocol, resume):
     """Refuse to mix rows of different protocols in one results file."""
-    meta = Path(str(path) + ".protocol.json")
+    check_output(path, resume)
+    meta = protocol_path(path)
     if resume and meta.is_file():
-        old = json.loads(meta.read_text())
+        old = _read_protocol(meta)
         new = json.loads(json.dumps(protocol))
         # A larger budget only extends the runs: they resume from where they stopped.
         changed = sorted(
@@ -58,8 +131,12 @@ def check_protocol(path, protocol, resume):
                 f"{path} holds results of another protocol (differs in {changed}); "
                 "use another output file or resume=False"
             )
-    meta.parent.mkdir(parents=True, exist_ok=True)
-    meta.write_text(json.dumps(protocol, indent=1, sort_keys=True))
+    try:
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps(protocol, indent=1, sort_keys=True))
+    except OSError as exc:
+        # The user named the CSV, not this file: say both.
+        raise OSError(exc.errno, f"cannot write {meta}, the protocol file of output {path} ({exc.strerror})") from exc
 
 
 def drop_run(path, name, seed):

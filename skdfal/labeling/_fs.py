@@ -268,10 +268,16 @@ class SessionDir:
                 os.replace(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
             else:
                 os.replace(self.where(tmp), self.where(name))
+        except OSError as exc:
+            self.unlink(tmp)
+            raise _naming(exc, self.where(name)) from exc
         except BaseException:
             self.unlink(tmp)
             raise
-        self.fsync()
+        try:
+            self.fsync()
+        except OSError as exc:
+            raise _naming(exc, self.where(name)) from exc
 
     def write_bytes(self, name, data: bytes) -> None:
         self.atomic_write(name, lambda fh: fh.write(data))
@@ -300,6 +306,18 @@ class SessionDir:
                 self.unlink(name)
                 removed.append(name)
         return removed
+
+
+def _naming(exc: OSError, path) -> OSError:
+    """``exc`` naming the file it failed to write (a full disk says only "No space left").
+
+    The same class and errno (``OSError(errno, ...)`` picks the subclass),
+    so callers that handle a full disk or a permission error still do;
+    a :class:`SessionError` already names its file and is kept as it is.
+    """
+    if isinstance(exc, SessionError) or exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def read_bounded(fh, limit: int, where) -> bytes:

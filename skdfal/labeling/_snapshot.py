@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import stat
 
 import numpy as np
 
@@ -192,6 +193,13 @@ def _rng_state(state, path):
     return rng_state
 
 
+def _is_regular(snapdir, name) -> bool:
+    # A folder under a snapshot's name was not written here: removing it
+    # would fail (after the commit, at every save), so it is left alone.
+    st = snapdir.lstat(name)
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
 def write_snapshot(folder, *, session_id, generation, journal_seq, actions, adversarial, queue,
                    rng, estimator, stale, sample_shape, dtype, n_pool):
     """Write a snapshot numbered ``generation`` or above and make it current; returns its number.
@@ -274,7 +282,7 @@ def _write(folder, snapdir, *, session_id, generation, journal_seq, actions, adv
     # The commit point: before this rename the previous snapshot is current.
     folder.write_bytes(SNAPSHOT_FILE, dump_json(manifest))
     for old in snapdir.names():
-        if is_snapshot_file(old) and old not in keep:
+        if is_snapshot_file(old) and old not in keep and _is_regular(snapdir, old):
             snapdir.unlink(old)
     snapdir.remove_stale_temporaries(is_snapshot_file)
     return generation

@@ -19,12 +19,19 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._typing import RandomStateLike
 from ..utils._validation import resolve_size
+from ._inputs import check_label_types
 from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run, strategy_name
 
@@ -174,6 +181,16 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     }
 
     # ------------------------------------------------------------------ helpers
+    def _check_counts(self):
+        # scikit-learn's Interval(Integral) takes True as 1: a flag passed for a count.
+        for name in ("n_initial", "n_instances", "budget", "validation_size"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an integer, not a "
+                    f"bool; got {value!r}"
+                )
+
     def _make_strategy(self):
         # Strategies with a random_state are reseeded every round by the run
         # (skdfal.learners._loop.round_seed); a clone keeps the user's intact.
@@ -203,7 +220,9 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self : ActiveLearningClassifier
         """
         self._validate_params()
+        self._check_counts()
         X, y = validate_data(self, X, y, allow_nd=True, dtype=None, ensure_all_finite=True)
+        check_label_types(y)
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
         n_samples = len(y)

@@ -22,7 +22,9 @@ from ..utils._pool import iter_batches, take_rows
 from ..utils._validation import check_count
 
 __all__ = [
+    "check_label_types",
     "check_labels",
+    "check_not_regressor",
     "cold_start_query",
     "final_estimator",
     "is_fitted",
@@ -100,6 +102,26 @@ def label_kind(y) -> str:
     return "object"
 
 
+def check_label_types(y, name="y"):
+    """Refuse labels that mix text with other types (``[1, "a", 2.5]``).
+
+    scikit-learn calls such labels "unknown" and suggests continuous values;
+    the fault is the mixture, which no classifier can order or encode.
+    """
+    y = np.asarray(y)
+    if y.dtype != object:
+        return
+    values = y.ravel().tolist()
+    texts = [v for v in values if isinstance(v, str)]
+    if texts and len(texts) < len(values):
+        other = next(v for v in values if not isinstance(v, str))
+        kinds = ", ".join(dict.fromkeys(type(v).__name__ for v in values))
+        raise ValueError(
+            f"{name} mixes label types ({kinds}; e.g. {texts[0]!r} and {other!r}): classes must be "
+            f"all strings or all numbers; convert them first (e.g. np.asarray({name}).astype(str))"
+        )
+
+
 def check_labels(y, y_known, fixed_classes, *, net=False, encodes=True):
     """Refuse labels that would be learned wrong; ``y`` as an array.
 
@@ -129,6 +151,7 @@ def check_labels(y, y_known, fixed_classes, *, net=False, encodes=True):
         outside ``fixed_classes``.
     """
     y = np.asarray(y)
+    check_label_types(y)
     if y_known is not None and len(y_known):
         old, new = label_kind(y_known), label_kind(y)
         if old != new:
@@ -205,6 +228,28 @@ def strategy_needs_model(strategy) -> bool:
         strategy = strategy.func
     tags = strategy_tags(strategy)
     return bool(tags is not None and tags.needs_model)
+
+
+def check_not_regressor(estimator, strategy) -> None:
+    """Refuse a regressor queried by one of skdfal's model-based strategies.
+
+    They all score class predictions (probabilities, margins, DeepFool),
+    so a regressor would fail deep inside one with a misleading message.
+    Model-free strategies (random) and the user's own functions pass.
+    """
+    from sklearn.base import is_regressor
+
+    final = final_estimator(estimator)
+    if final is None or isinstance(final, type) or not is_regressor(final):
+        return
+    if strategy_needs_model(strategy):
+        raise ValueError(
+            f"{type(final).__name__} is a regressor, and none of skdfal's registered query "
+            "strategies does regression (they score predicted classes); pass your own as "
+            "query_strategy=f, called as f(learner, X_pool, n_instances) and returning "
+            "(indices, scores), e.g. the samples of largest predictive standard deviation "
+            "(learner.estimator.predict(X_pool, return_std=True)), or use random_sampling"
+        )
 
 
 def requested_count(strategy, learner, X_pool, args, kwargs) -> int:

@@ -29,6 +29,7 @@ from ..strategies._dfal import dfal_margin
 from ..strategies._uncertainty import least_confidence
 from ..utils._typing import Pool, RandomStateLike, Rows
 from ._inputs import (
+    check_not_regressor,
     cold_start_query,
     pool_sample_shape,
     requested_count,
@@ -345,6 +346,7 @@ class ActiveLearner(LearnerState):
             the strategy returns indices only)
         """
         strategy = self._strategy()
+        check_not_regressor(self.estimator, strategy)
         has_model = self._prepare()
         if has_model:
             self._check_shape(pool_sample_shape(X_pool, net=self._torch()), "X_pool")

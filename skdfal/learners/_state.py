@@ -176,8 +176,11 @@ class LearnerState(ClassifierMixin, BaseEstimator):
                 "This ActiveLearner has no labeled data yet: pass X_training and y_training, "
                 "call fit(X, y) or teach(X, y), or wrap an estimator that is already fitted."
             )
+        raw = X
         X, shape = self._check_X(X, reset=False)
         self._check_shape(shape)
+        if self._direct_net() and hasattr(self.estimator_, "check_input_range"):
+            self.estimator_.check_input_range(raw)  # before the float32 cast hides the dtype
         return X
 
     # modAL's learner protocol: a Committee calls these three on its members.

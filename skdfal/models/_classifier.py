@@ -16,6 +16,7 @@ from torch import nn
 
 from ..utils._modules import check_device
 from ..utils._validation import check_count
+from ..utils._warnings import warn_user
 from ._training import StepBudget
 
 __all__ = ["SeededNeuralNetClassifier"]
@@ -140,12 +141,16 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         if not isinstance(self.full_batches, (bool, np.bool_)):
             raise ValueError(f"full_batches must be True or False, got {self.full_batches!r}")
         self.label_set_ = None  # a fresh module learns a fresh label encoding
+        self.fit_unit_floats_ = None  # what the fresh module is trained on is not known yet
         with self._seeded():
             return super().initialize()
 
     def partial_fit(
         self, X: Any, y: Any = None, classes: npt.ArrayLike | None = None, **fit_params: Any
     ) -> SeededNeuralNetClassifier:
+        if not self.initialized_:
+            self.initialize()  # skorch would; here first, so the note below survives it
+        self._note_input_range(X)
         with self._seeded():
             return super().partial_fit(X, y, classes=classes, **fit_params)
 
@@ -238,6 +243,38 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             return Xt
         return Xt / _check_scale(self.input_scale)
 
+    def _note_input_range(self, X):
+        """Remember whether every training input so far was floats in [0, 1] (``fit_unit_floats_``).
+
+        One min/max over the training inputs; ``None`` when they are not
+        arrays or tensors (a Dataset: not looked into).
+        """
+        unit = _unit_floats(X)
+        previous = getattr(self, "fit_unit_floats_", None)
+        self.fit_unit_floats_ = unit if previous is None or unit is None else previous and unit
+
+    def check_input_range(self, X: Any) -> None:
+        """Warn when integer inputs reach a net trained on floats in [0, 1] without ``input_scale``.
+
+        uint8 images after training on ``X / 255`` reach the module in
+        [0, 255] and are predicted wrong without any error.
+        """
+        if self.input_scale is not None or not getattr(self, "fit_unit_floats_", None):
+            return
+        if isinstance(X, torch.Tensor):
+            dtype, integer = X.dtype, not X.is_floating_point() and not X.is_complex() and X.dtype != torch.bool
+        elif isinstance(X, np.ndarray):
+            dtype, integer = X.dtype, X.dtype.kind in "iu"
+        else:
+            return
+        if integer:
+            warn_user(
+                f"X has dtype {dtype}, but this net was trained on floats in [0, 1] and its "
+                "input_scale is None: the integers reach the module unscaled and the predictions "
+                "are wrong. Scale X as the training inputs were (e.g. X / 255), or train on the "
+                "integer images with input_scale=1/255"
+            )
+
     @staticmethod
     def _reshape(X, shape):
         sample = tuple(X.shape[1:])
@@ -310,6 +347,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         return super().get_loss(y_pred, y_true, *args, **kwargs)
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        self.check_input_range(X)
         proba = super().predict_proba(X)
         if self.classes is not None and len(self.classes) and proba.shape[1] != len(self.classes):
             raise ValueError(
@@ -329,6 +367,19 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
 def _check_class_weight(class_weight):
     if class_weight is not None and not (isinstance(class_weight, str) and class_weight == "balanced"):
         raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
+
+
+def _unit_floats(X) -> bool | None:
+    """Whether ``X`` holds floats in [0, 1] (``None``: not an array or tensor)."""
+    if isinstance(X, torch.Tensor):
+        if not X.is_floating_point():
+            return False
+        return bool(X.numel() == 0 or (X.min() >= 0 and X.max() <= 1))
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind != "f":
+            return False
+        return bool(X.size == 0 or (X.min() >= 0 and X.max() <= 1))
+    return None
 
 
 def _positions(y, classes, what):

@@ -7,7 +7,6 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ from ..attacks._deepfool import deepfool
 from ..utils._pool import iter_batches, pool_length, take_rows
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
+from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._dfal_batch import cluster_smallest, labels_paid
 from ._diversity import penultimate_features
@@ -324,17 +324,15 @@ class DFALMargin(QueryStrategy):
     @staticmethod
     def _warn_weak_model(seen, n_seen, scores, n_instances):
         if len(seen["classes"]) == 1:
-            warnings.warn(
+            warn_user(
                 f"the model predicts class {next(iter(seen['classes']))} for every sample of the pool: "
                 "DFAL margins say little about such a model (train it on more labels or classes)",
-                UserWarning, stacklevel=4,
             )
         if np.isinf(scores).any():
-            warnings.warn(
+            warn_user(
                 f"DeepFool could not flip {seen['n_inf']} of {n_seen} pool samples (zero "
                 "gradients or max_iter reached): their margins are inf, and "
                 f"{int(np.isinf(scores).sum())} of the {n_instances} picks were drawn at random among them",
-                UserWarning, stacklevel=4,
             )
 
     def adversarial_examples(

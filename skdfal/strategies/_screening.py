@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +50,7 @@ from ..attacks._screening import first_order_margins
 from ..utils._pool import iter_batches, pool_length, take_rows
 from ..utils._torch import TorchModel, resolve_torch_model, to_numpy
 from ..utils._validation import check_count
+from ..utils._warnings import warn_user
 
 __all__ = ["ScreeningResult", "screen_pool"]
 
@@ -237,17 +237,15 @@ def _warn_weak_model(result, attacked_norms, n_instances):
     # picks drawn at random among unflipped samples (which only happens
     # once every pool sample has been attacked).
     if len(result.predicted_classes) == 1:
-        warnings.warn(
+        warn_user(
             f"the model predicts class {next(iter(result.predicted_classes))} for every sample of "
             "the pool: DFAL margins say little about such a model (train it on more labels or classes)",
-            UserWarning, stacklevel=3,
         )
     if np.isinf(result.margins).any():
-        warnings.warn(
+        warn_user(
             f"DeepFool could not flip {int(np.isinf(attacked_norms).sum())} of {result.n_attacked} "
             "pool samples (zero gradients or max_iter reached): their margins are inf, and "
             f"{int(np.isinf(result.margins).sum())} of the {n_instances} picks were drawn at random among them",
-            UserWarning, stacklevel=3,
         )
 
 
@@ -372,12 +370,11 @@ class _RowSource:
         # An iterator is used up by the first pass; a shuffling DataLoader
         # would give other rows at the same positions.
         if iter(self.pool) is self.pool or isinstance(self.pool, torch.utils.data.DataLoader):
-            warnings.warn(
+            warn_user(
                 f"X_pool cannot be read again in the same order, and the shortlist needs "
                 f"{len(missing)} rows besides the {self.held} kept while screening: those samples "
                 "are left out, so the picks are exact only among the rows kept. Pass an array, "
                 "memmap, Dataset or list of batches instead.",
-                UserWarning, stacklevel=2,
             )
             return {}
         wanted, found = set(missing), {}

@@ -71,6 +71,28 @@ def _iter_probabilities(classifier, X_pool, batch_size):
         yield to_numpy(proba).astype(np.float64)
 
 
+def _check_has_probabilities(classifier, strategy):
+    """Refuse a model that gives no class probabilities, naming the fix.
+
+    Without ``predict_proba`` only a torch model (whose logits give them)
+    qualifies; anything else would fail as "DFAL needs a differentiable
+    torch model", which is not what an uncertainty strategy needs.
+    """
+    from sklearn.pipeline import Pipeline
+    from torch import nn
+
+    est = unwrap_learner(classifier)
+    if est is None or hasattr(est, "predict_proba") or isinstance(est, nn.Module) or _is_torch(est):
+        return  # None: resolve_torch_model says what is missing
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
+    name = type(final).__name__
+    fix = (f"build it with {name}(probability=True)" if "probability" in params else
+           "use a classifier that has predict_proba (or wrap this one in CalibratedClassifierCV), "
+           "a skorch net or a torch module")
+    raise TypeError(f"{strategy} needs predicted class probabilities, but {name} has no predict_proba: {fix}")
+
+
 class _ProbabilityStrategy(QueryStrategy):
     """Shared body: utility = a function of each sample's probability vector."""
 
@@ -90,6 +112,7 @@ class _ProbabilityStrategy(QueryStrategy):
         raise NotImplementedError
 
     def _iter_scores(self, classifier, X_pool):
+        _check_has_probabilities(classifier, type(self).__name__)
         for proba in _iter_probabilities(classifier, X_pool, self.batch_size):
             yield self.utility(proba)
 
