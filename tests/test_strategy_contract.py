@@ -43,6 +43,8 @@ BAD_VALUES = {
     "diversity_factor": 0,
     "cold_start": -1,
     "method": "margin",
+    "dropout_layer_indexes": "all",
+    "logits_adaptor": "softmax",
 }
 
 
