@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-__all__ = ["positive_int", "steps_arg", "subsample_arg", "int_list", "float_list"]
+__all__ = ["RenamedOption", "positive_int", "steps_arg", "subsample_arg", "int_list", "float_list"]
 
 
 def positive_int(text: str) -> int:
@@ -42,3 +43,23 @@ def float_list(text: str) -> list[float]:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+class RenamedOption(argparse.Action):
+    """An option's old name, kept for one release: stores its value, and says the new name on stderr.
+
+    Added as ``p.add_argument("--query-size", dest="n_instances", new="--n-instances",
+    action=RenamedOption, type=..., help=argparse.SUPPRESS)``.
+    """
+
+    def __init__(self, option_strings, dest, *, new, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(
+            f"{parser.prog}: warning: {option_string} was renamed {self.new} in skdfal 0.1.0 and "
+            f"will be removed in 0.2.0; use {self.new}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)

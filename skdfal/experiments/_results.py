@@ -9,7 +9,9 @@ from pathlib import Path
 
 from ..learners._loop import COLUMNS
 
-__all__ = ["ROW_COLUMNS", "read_rows", "append_row", "typed_row", "check_protocol", "drop_run"]
+__all__ = [
+    "ROW_COLUMNS", "read_rows", "append_row", "typed_row", "check_protocol", "drop_run", "protocol_path",
+]
 
 #: Columns written by the harness: :data:`COLUMNS` plus the pool rows bought in the round.
 ROW_COLUMNS = (*COLUMNS, "queried")
@@ -43,11 +45,18 @@ def typed_row(row):
     return out
 
 
+def protocol_path(path) -> Path:
+    """Where the protocol of the results file ``path`` is written (``rows.csv.protocol.json``)."""
+    return Path(str(path) + ".protocol.json")
+
+
 def check_protocol(path, protocol, resume):
     """Refuse to mix rows of different protocols in one results file."""
-    meta = Path(str(path) + ".protocol.json")
+    meta = protocol_path(path)
     if resume and meta.is_file():
         old = json.loads(meta.read_text())
+        if "query_size" in old and "n_instances" not in old:  # written before the rename (0.1.0)
+            old["n_instances"] = old.pop("query_size")
         new = json.loads(json.dumps(protocol))
         # A larger budget only extends the runs: they resume from where they stopped.
         changed = sorted(
