@@ -31,6 +31,9 @@ def test_run_compares_dfal_and_random(tmp_path, capsys):
     figure = tmp_path / "rows.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"learning curves to {figure}" in table
+    # ... and so does the protocol file it writes beside the CSV.
+    protocol = tmp_path / "rows.csv.protocol.json"
+    assert protocol.is_file() and f"their protocol to {protocol}" in table
 
 
 def test_no_command_prints_help(capsys):
@@ -51,3 +54,16 @@ def test_help_texts_read_as_written(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "%%" not in capsys.readouterr().out, command
+
+
+@pytest.mark.parametrize("command", ["run", "benchmark"])
+def test_query_size_is_the_old_name_of_n_instances_for_one_release(command, capsys):
+    from skdfal.cli import build_parser
+
+    args = build_parser().parse_args([command, "--query-size", "7"])
+    assert args.n_instances == 7
+    assert "--query-size was renamed --n-instances" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    shown = capsys.readouterr().out
+    assert "--n-instances" in shown and "--query-size" not in shown  # hidden: not for new scripts

@@ -349,3 +349,89 @@ def test_a_strategy_returning_repeats_is_reported():
     y = np.arange(30) % 3
     with pytest.raises(ValueError, match="1 distinct"):
         ActiveLearningClassifier(LogisticRegression(), repeats, n_initial=5, n_instances=3, budget=10).fit(X, y)
+
+
+# ----------------------------------------------- DataFrames, old names, progress
+def _people(n=90, seed=0):
+    """A DataFrame with a text column: the label is red XOR tall."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], n), "height": rng.normal(size=n),
+                          "noise": rng.normal(size=n)})
+    return frame, ((frame["colour"] == "red") ^ (frame["height"] > 0)).astype(int).to_numpy()
+
+
+def _by_name():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    columns = ColumnTransformer([("colour", OneHotEncoder(), ["colour"]), ("height", StandardScaler(), ["height"])])
+    return make_pipeline(columns, LogisticRegression())
+
+
+def test_a_dataframe_reaches_a_column_transformer_selecting_columns_by_name():
+    frame, y = _people()
+    clf = ActiveLearningClassifier(_by_name(), n_initial=10, n_instances=5, budget=30, random_state=0).fit(frame, y)
+    assert clf.n_labels_paid_ == 30 and list(clf.feature_names_in_) == ["colour", "height", "noise"]
+    # The model learned the labeled rows of the frame, as the same pipeline fitted on them does.
+    labeled = np.concatenate([clf.initial_indices_, clf.queried_indices_])
+    training = clf.learner_.X_training_
+    assert list(training.columns) == ["colour", "height", "noise"]
+    assert sorted(training.index) == sorted(frame.index[labeled])
+    alone = clone(_by_name()).fit(training, clf.learner_.y_training_)
+    np.testing.assert_array_equal(clf.predict(frame), alone.predict(frame))
+    np.testing.assert_allclose(clf.predict_proba(frame.iloc[:7]), alone.predict_proba(frame.iloc[:7]))
+    assert clf.score(frame, y) == pytest.approx(alone.score(frame, y))
+
+
+def test_a_numeric_dataframe_runs_as_its_array_does():
+    frame, y = _people()
+    numbers = frame[["height", "noise"]]
+    kw = dict(n_initial=10, n_instances=5, budget=30, random_state=0)
+    from_frame = ActiveLearningClassifier(LogisticRegression(), **kw).fit(numbers, y)
+    from_array = ActiveLearningClassifier(LogisticRegression(), **kw).fit(numbers.to_numpy(), y)
+    np.testing.assert_array_equal(from_frame.queried_indices_, from_array.queried_indices_)
+    np.testing.assert_allclose(from_frame.predict_proba(numbers), from_array.predict_proba(numbers.to_numpy()))
+
+
+def test_query_size_is_the_old_name_of_n_instances_for_one_release():
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(n_initial=5, budget=20, random_state=0)
+    new = ActiveLearningClassifier(LogisticRegression(), RandomSampling(), n_instances=5, **kw).fit(X, y)
+    old_style = ActiveLearningClassifier(LogisticRegression(), RandomSampling(), query_size=5, **kw)
+    with pytest.warns(FutureWarning, match=r"query_size was renamed n_instances .* pass n_instances=5") as caught:
+        old_style.fit(X, y)
+    assert caught[0].filename == __file__  # the warning points at the line that called fit
+    np.testing.assert_array_equal(old_style.queried_indices_, new.queried_indices_)
+    assert old_style.n_rounds_ == 3 and old_style.get_params()["query_size"] == 5
+    assert new.get_params()["query_size"] == "deprecated"
+    with pytest.raises(ValueError, match="query_size=5 and n_instances=4 disagree"):
+        ActiveLearningClassifier(LogisticRegression(), query_size=5, n_instances=4, **kw).fit(X, y)
+
+
+def test_verbose_shows_the_rounds_and_changes_nothing_else(capsys):
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    est = ActiveLearningClassifier(LogisticRegression(), n_initial=5, n_instances=5, budget=20, random_state=0)
+    quiet = clone(est).fit(X, y)
+    assert capsys.readouterr().err == ""
+    loud = clone(est).set_params(verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "ActiveLearningClassifier" in err and "4/4" in err and "20 labels" in err
+    np.testing.assert_array_equal(loud.queried_indices_, quiet.queried_indices_)
+    assert [r["accuracy"] for r in loud.learning_curve_] == [r["accuracy"] for r in quiet.learning_curve_]
+    assert est.get_params()["verbose"] == 0 and loud.get_params()["verbose"] == 1
+
+
+def test_a_learner_pickled_before_verbose_existed_still_loads():
+    est = ActiveLearningClassifier(LogisticRegression())
+    learner = ActiveLearner(LogisticRegression())
+    for obj in (est, learner):
+        state = obj.__getstate__()
+        for name in ("verbose", "query_size"):
+            state.pop(name, None)
+        old = type(obj).__new__(type(obj))
+        old.__setstate__(state)
+        assert old.get_params()["verbose"] == 0
+    assert old.__class__ is ActiveLearner

@@ -199,3 +199,40 @@ def test_cli_benchmark_candidate_subset(argv, expected, tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         main(["benchmark", "--output", str(tmp_path / "b.csv"), *argv])
     assert seen["subsample"] == expected
+
+
+def test_query_size_is_the_old_name_of_n_instances_for_one_release(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from skdfal import RandomSampling
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] > 0).astype(int)
+    args = (lambda seed: LogisticRegression(), RandomSampling(), X[:60], y[:60], X[60:], y[60:])
+    new = simulate(*args, n_initial=6, n_instances=4, n_rounds=2)
+    with pytest.warns(FutureWarning, match=r"query_size was renamed n_instances .* pass n_instances=4") as caught:
+        old = simulate(*args, n_initial=6, query_size=4, n_rounds=2)
+    assert caught[0].filename == __file__  # the warning points at the caller
+    assert [r["queried"] for r in old] == [r["queried"] for r in new] and old[-1]["n_labels"] == 14
+    with pytest.raises(TypeError, match="query_size is the old name of n_instances"):
+        simulate(*args, n_instances=4, query_size=4)
+    with pytest.warns(FutureWarning, match="query_size was renamed"), pytest.raises(ValueError, match="budget"):
+        run_benchmark("digits", ["random"], [0], n_initial=20, budget=10, query_size=5, progress=False)
+
+
+def test_a_results_file_from_before_the_rename_resumes(tmp_path):
+    """Its protocol says query_size; the same protocol says n_instances now."""
+    import json
+
+    from skdfal.experiments._results import check_protocol
+
+    out = tmp_path / "rows.csv"
+    protocol = {"dataset": "digits", "n_initial": 10, "n_instances": 5, "budget": 30}
+    old = {**{k: v for k, v in protocol.items() if k != "n_instances"}, "query_size": 5}
+    Path(str(out) + ".protocol.json").write_text(json.dumps(old))
+    check_protocol(out, protocol, resume=True)  # no error: the same protocol
+    assert json.loads(Path(str(out) + ".protocol.json").read_text()) == protocol
+    Path(str(out) + ".protocol.json").write_text(json.dumps({**old, "query_size": 7}))
+    with pytest.raises(ValueError, match=r"another protocol \(differs in \['n_instances'\]\)"):
+        check_protocol(out, protocol, resume=True)

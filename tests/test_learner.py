@@ -17,9 +17,8 @@ def small_net(epochs=8):
 
 def test_modal_style_loop_counts_paid_and_free_labels(digits):
     X, y = digits
-    learner = ActiveLearner(
-        small_net(), dfal_margin, X_training=X[:30], y_training=y[:30], adversarial_augmentation=True
-    )
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, lr=1e-2, batch_size=16, random_state=0)
+    learner = ActiveLearner(net, dfal_margin, X_training=X[:30], y_training=y[:30], adversarial_augmentation=True)
     pool = np.arange(30, 400)
     for _ in range(2):
         idx, X_query = learner.query(X[pool], n_instances=5)
@@ -136,3 +135,72 @@ def test_teach_rejects_wrong_shape_and_nan(digits):
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError):
         learner.teach(bad, y[20:22])
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_a_saved_learner_goes_on_where_it_stopped(digits, tmp_path, dump):
+    """Save a fitted learner (skorch net, DFAL, free labels), load it, and keep querying and teaching."""
+    import pickle
+
+    import joblib
+
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, lr=1e-2, batch_size=16, random_state=0)
+    learner = ActiveLearner(net, dfal_margin, X_training=X[:30], y_training=y[:30], adversarial_augmentation=True)
+    pool = np.arange(30, 300)
+    idx, X_query = learner.query(X[pool], n_instances=5)
+    learner.teach(X_query, y[pool[idx]])
+    pool = np.delete(pool, idx)
+    path = tmp_path / "learner.bin"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(learner))
+        loaded = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(learner, path)
+        loaded = joblib.load(path)
+    assert loaded is not learner and loaded.query_strategy is dfal_margin
+    assert (loaded.n_labels_paid_, loaded.n_training_samples_) == (learner.n_labels_paid_, learner.n_training_samples_)
+    np.testing.assert_array_equal(loaded.is_adversarial_, learner.is_adversarial_)
+    np.testing.assert_array_equal(loaded.X_training, learner.X_training)
+    np.testing.assert_allclose(loaded.predict_proba(X[300:400]), learner.predict_proba(X[300:400]), rtol=1e-6)
+    # Both go on the same way: the same queries, and (seeded training) the same model after teaching.
+    for _ in range(2):
+        idx_saved, X_saved = learner.query(X[pool], n_instances=5)
+        idx_loaded, X_loaded = loaded.query(X[pool], n_instances=5)
+        np.testing.assert_array_equal(idx_loaded, idx_saved)
+        learner.teach(X_saved, y[pool[idx_saved]])
+        loaded.teach(X_loaded, y[pool[idx_loaded]])
+        pool = np.delete(pool, idx_saved)
+    assert loaded.n_labels_paid_ == 45 and loaded.n_labels_paid_ == learner.n_labels_paid_
+    np.testing.assert_allclose(loaded.predict_proba(X[300:400]), learner.predict_proba(X[300:400]), atol=1e-5)
+
+
+def test_verbose_reports_every_round_and_changes_nothing(digits, capsys):
+    X, y = digits
+    X = X.reshape(len(X), -1)
+    outcomes = {}
+    for verbose in (0, 1, 2):
+        learner = ActiveLearner(LogisticRegression(max_iter=300), X_training=X[:20], y_training=y[:20],
+                                verbose=verbose)
+        pool, picked = np.arange(20, 300), []
+        for _ in range(2):
+            idx, X_query = learner.query(X[pool], n_instances=3)
+            learner.teach(X_query, y[pool[idx]])
+            picked.append(pool[idx])
+            pool = np.delete(pool, idx)
+        outcomes[verbose] = (np.concatenate(picked), learner.predict_proba(X[300:400]))
+        lines = capsys.readouterr().out.splitlines()
+        rounds = [
+            "ActiveLearner: round 0 (fit): 20 labels paid, 20 training samples",
+            "ActiveLearner: round 1 (teach): 23 labels paid, 23 training samples",
+            "ActiveLearner: round 2 (teach): 26 labels paid, 26 training samples",
+        ]
+        query = "ActiveLearner: query: 3 sample(s) chosen by least_confidence"
+        expected = {0: [], 1: rounds, 2: [rounds[0], query, rounds[1], query, rounds[2]]}[verbose]
+        assert lines == expected
+        assert learner.get_params()["verbose"] == verbose
+    for verbose in (1, 2):
+        np.testing.assert_array_equal(outcomes[verbose][0], outcomes[0][0])
+        np.testing.assert_array_equal(outcomes[verbose][1], outcomes[0][1])
+    with pytest.raises(ValueError, match="verbose"):
+        ActiveLearner(LogisticRegression(), verbose="loud").fit(X[:20], y[:20])

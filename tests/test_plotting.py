@@ -181,3 +181,37 @@ def test_a_strategy_keeps_its_style_across_panels_and_twelve_stay_distinct():
     assert paired and all(paired[name] == curves[name] for name in paired)
     assert len(set(curves.values())) == len(names)
     plt.close("all")
+
+
+def test_the_learning_curve_band_is_the_95_interval_over_seeds_as_in_the_paired_panel():
+    """One spread measure per figure: both panels show a 95% Student-t interval, and say so."""
+    rows = [{"strategy": s, "seed": k, "n_labels": 10, "accuracy": acc + (s == "dfal") * 0.1 * k}
+            for s in ("dfal", "random") for k, acc in enumerate([0.5, 0.6, 0.7])]
+    ax = plot_learning_curves(rows, strategies=["random"])
+    y = ax.collections[0].get_paths()[0].vertices[:, 1]
+    # mean 0.6, sd 0.1 over 3 seeds: t(0.975, 2) = 4.302653 (tables), half-width 4.302653 * 0.1 / sqrt(3)
+    half = 4.302653 * 0.1 / np.sqrt(3)
+    np.testing.assert_allclose([y.min(), y.max()], [0.6 - half, 0.6 + half], rtol=1e-5)
+    assert "95% interval" in ax.get_title()
+    assert "95% interval" in plot_paired_differences(rows).get_title()
+    with pytest.raises(ValueError, match="spread must be"):
+        plot_learning_curves(rows, spread="iqr")
+    # The other measures stay available on request.
+    sd_band = plot_learning_curves(rows, strategies=["random"], spread="std").collections[0]
+    np.testing.assert_allclose(sorted({round(v, 9) for v in sd_band.get_paths()[0].vertices[:, 1]}), [0.5, 0.7])
+
+
+def test_the_saved_figure_says_in_words_what_the_drop_rate_is(tmp_path):
+    """The legend names the measure (no cryptic "drops 0% of rounds"); the number is the right one."""
+    from skdfal.experiments import save_learning_curves
+
+    # Strategy "b" loses 5 points in 1 of its 3 rounds in each of 2 seeds: 2 of 6 rounds, 33%.
+    rows = [{"strategy": s, "seed": k, "round": r, "n_labels": 10 * (r + 1),
+             "accuracy": 0.5 + 0.1 * r - (0.15 if s == "b" and r == 2 else 0.0)}
+            for s in ("b", "random") for k in range(2) for r in range(4)]
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text, to read it back
+        (svg,) = save_learning_curves(rows, tmp_path / "fig", formats=("svg",))
+    text = svg.read_text()
+    assert "Share of rounds in which accuracy" in text and "fell by more than 2 points" in text
+    assert "b: 33%" in text and "drops" not in text
+    assert text.count("95% interval") == 2  # both panels, one measure

@@ -44,6 +44,8 @@ BAD_VALUES = {
     "cold_start": -1,
     "method": "margin",
     "embedding": "gradients",
+    "dropout_layer_indexes": "all",
+    "logits_adaptor": "softmax",
 }
 
 

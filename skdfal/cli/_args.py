@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 __all__ = [
+    "RenamedOption",
     "positive_int",
     "positive_float",
     "steps_arg",
@@ -104,3 +106,23 @@ def check_output_arg(args, *, resume: bool) -> None:
         check_output(args.output, resume)
     except ValueError as exc:
         usage_error(args, "--output", str(exc).removeprefix("output: "))
+
+
+class RenamedOption(argparse.Action):
+    """An option's old name, kept for one release: stores its value, and says the new name on stderr.
+
+    Added as ``p.add_argument("--query-size", dest="n_instances", new="--n-instances",
+    action=RenamedOption, type=..., help=argparse.SUPPRESS)``.
+    """
+
+    def __init__(self, option_strings, dest, *, new, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(
+            f"{parser.prog}: warning: {option_string} was renamed {self.new} in skdfal 0.1.0 and "
+            f"will be removed in 0.2.0; use {self.new}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)

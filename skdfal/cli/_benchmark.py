@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 from ._args import (
+    RenamedOption,
     check_output_arg,
     device_arg,
     float_list,
@@ -53,6 +55,10 @@ def add_parser(sub):
     p.add_argument("--seeds", type=seed_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--n-initial", type=positive_int, default=10, help="initial labels (default 10)")
     p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
+    p.add_argument(  # the old name, until 0.2.0
+        "--query-size", dest="n_instances", type=positive_int, action=RenamedOption, new="--n-instances",
+        help=argparse.SUPPRESS,
+    )
     p.add_argument("--budget", type=positive_int, default=100, help="labels to stop at (default 100)")
     p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
                    help="retrain a fresh net every round (default) or continue training")

@@ -8,13 +8,14 @@ written to a CSV file and their learning curves to a PNG beside it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ._args import check_output_arg, positive_int, steps_arg
+from ._args import RenamedOption, check_output_arg, positive_int, steps_arg
 
 __all__ = ["add_parser"]
 
@@ -31,6 +32,10 @@ def add_parser(sub):
     )
     p.add_argument("--n-initial", type=positive_int, default=20, help="initial labels (default 20)")
     p.add_argument("--n-instances", type=positive_int, default=20, help="labels per round (default 20)")
+    p.add_argument(  # the old name, until 0.2.0
+        "--query-size", dest="n_instances", type=positive_int, action=RenamedOption, new="--n-instances",
+        help=argparse.SUPPRESS,
+    )
     p.add_argument("--rounds", type=positive_int, default=10, help="query rounds (default 10: 220 labels)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per strategy (default 3)")
     p.add_argument("--steps", type=steps_arg, default="auto",
@@ -43,7 +48,8 @@ def add_parser(sub):
     )
     p.add_argument(
         "--output", type=Path, default=Path("skdfal-run.csv"),
-        help="CSV file for the rows; the learning-curve figure goes beside it (.png)",
+        help="CSV file for the rows; its protocol (.protocol.json) and the learning-curve "
+        "figure (.png) go beside it",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_run, parser=p)
@@ -51,6 +57,7 @@ def add_parser(sub):
 
 def _cmd_run(args) -> int:
     from ..experiments import load_benchmark_data, run_benchmark
+    from ..experiments._results import protocol_path
 
     check_output_arg(args, resume=False)
     strategies = ["dfal", "random"]
@@ -72,8 +79,8 @@ def _cmd_run(args) -> int:
     print(_table(strategies, rows))
     print(
         f"\n{len(data[1])} pool / {len(data[3])} test digits, {args.seeds} seed(s), "
-        f"mean test accuracy per round; {elapsed:.0f} s. Rows written to {args.output}, "
-        f"learning curves to {figure}"
+        f"mean test accuracy per round; {elapsed:.0f} s. Rows written to {args.output} "
+        f"(their protocol to {protocol_path(args.output)}), learning curves to {figure}"
     )
     return 0
 
@@ -82,7 +89,7 @@ def _save_figure(rows, args) -> Path:
     """The learning curves as a PNG beside the CSV (``rows.csv`` -> ``rows.png``)."""
     from ..experiments import save_learning_curves
 
-    band = f"mean ± 1 sd over {args.seeds} seeds" if args.seeds > 1 else "one seed"
+    band = f"mean and 95% interval over {args.seeds} seeds" if args.seeds > 1 else "one seed"
     title = f"DFAL vs random sampling on digits (LeNet-5, {band})"
     (path,) = save_learning_curves(rows, args.output.with_suffix(""), title=title, formats=("png",))
     return Path(path)

@@ -40,7 +40,7 @@ from ..learners._learner import ActiveLearner
 from ..learners._loop import simulate_run
 from ..models import auto_steps, make_classifier
 from ..strategies import QueryStrategy, all_strategies
-from ..utils._validation import check_count
+from ..utils._validation import check_count, renamed_parameter
 from ._data import load_benchmark_data
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
 
@@ -171,6 +171,7 @@ def _worker_run(name, seed, protocol, done_rows, strategy_params):
     queue.put(("done", name, seed))
 
 
+@renamed_parameter("query_size", "n_instances")
 def run_benchmark(
     dataset: str = "digits",
     strategies: Iterable[str] = ("random", "entropy", "dfal"),
@@ -236,6 +237,9 @@ def run_benchmark(
         Random subsets of the pool / test set (see :func:`load_benchmark_data`).
     output : str or Path, optional
         CSV file the rows are appended to as they come (needed to resume).
+        The protocol (every parameter above but ``seeds`` and ``strategies``)
+        goes beside it, to ``output + ".protocol.json"``; resuming checks
+        that it matches.
     resume : bool, default=True
         Keep and reuse the rows already in ``output``.
     n_jobs : int, default=1

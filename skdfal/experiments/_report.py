@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["summarize", "summary_markdown", "save_learning_curves"]
 
+#: A round "drops" when accuracy falls more than this below the previous round's.
+DROP_THRESHOLD = 0.02
+
 
 # ----------------------------------------------------------------- summaries
 def _mean_curves(frame):
@@ -74,7 +77,7 @@ def summarize(
         raise ValueError("results are empty: nothing to summarize")
     curves = _mean_curves(frame)
     max_labels = int(frame["n_labels"].max())
-    drops = drop_rates(frame)
+    drops = drop_rates(frame, threshold=DROP_THRESHOLD)
     reachable = [b for b in budgets if b <= max_labels]
     diffs = None
     if baseline is not None and (frame["strategy"] == baseline).any() and reachable:
@@ -156,9 +159,12 @@ def save_learning_curves(
 ) -> list[Path]:
     """Draw the learning curves and save ``stem.png`` / ``stem.svg``.
 
-    With a ``random`` baseline among the strategies, a second panel shows
-    each strategy's paired difference to it with its 95% interval
-    (:func:`skdfal.plotting.plot_paired_differences`) and the drop rates.
+    Both panels show the mean over seeds with its 95% interval.  With a
+    ``random`` baseline among the strategies, a second panel shows each
+    strategy's paired difference to it
+    (:func:`skdfal.plotting.plot_paired_differences`), its legend giving
+    each strategy's share of rounds in which accuracy fell by more than 2
+    points (:func:`~skdfal.experiments.drop_rates`).
 
     Returns
     -------
@@ -178,13 +184,16 @@ def save_learning_curves(
     if with_baseline:
         fig, (ax, ax_diff) = plt.subplots(1, 2, figsize=(14, 5))
         plot_paired_differences(frame, ax=ax_diff)
-        # Training noise beside each name: the share of rounds that lost
-        # more than 2 points of accuracy.
-        rates = drop_rates(frame)
+        # Training noise beside each name, the legend's title saying what
+        # the number is: the share of rounds that lost accuracy.
+        rates = drop_rates(frame, threshold=DROP_THRESHOLD)
         for line in ax_diff.get_lines():
             if line.get_label() in rates:
-                line.set_label(f"{line.get_label()} (drops {100 * rates[line.get_label()]:.0f}% of rounds)")
-        ax_diff.legend(loc="upper right", fontsize="small")
+                line.set_label(f"{line.get_label()}: {100 * rates[line.get_label()]:.0f}%")
+        ax_diff.legend(
+            loc="upper right", fontsize="small", title_fontsize="small",
+            title=f"Share of rounds in which accuracy\nfell by more than {100 * DROP_THRESHOLD:.0f} points",
+        )
     else:
         fig, ax = plt.subplots(figsize=(8, 5))
     plot_learning_curves(frame, ax=ax, title=title)

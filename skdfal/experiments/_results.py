@@ -19,6 +19,7 @@ __all__ = [
     "check_output",
     "check_protocol",
     "drop_run",
+    "protocol_path",
 ]
 
 #: Columns written by the harness: :data:`COLUMNS` plus the pool rows bought in the round.
@@ -121,6 +122,8 @@ def check_protocol(path, protocol, resume):
     meta = protocol_path(path)
     if resume and meta.is_file():
         old = _read_protocol(meta)
+        if "query_size" in old and "n_instances" not in old:  # written before the rename (0.1.0)
+            old["n_instances"] = old.pop("query_size")
         new = json.loads(json.dumps(protocol))
         # A larger budget only extends the runs: they resume from where they stopped.
         changed = sorted(

@@ -17,10 +17,12 @@ import numpy as np
 from ..learners._learner import ActiveLearner
 from ..learners._loop import COLUMNS, initial_indices, simulate_run
 from ..learners._loop import strategy_name as name_of
+from ..utils._validation import renamed_parameter
 
 __all__ = ["COLUMNS", "simulate", "initial_indices"]
 
 
+@renamed_parameter("query_size", "n_instances")
 def simulate(
     make_estimator: Callable[[int], object],
     query_strategy: Callable[..., Any],

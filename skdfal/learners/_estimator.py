@@ -10,6 +10,7 @@ The loop itself is :class:`skdfal.ActiveLearner`'s ``query``/``teach``.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from numbers import Integral
@@ -21,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
+    Hidden,
     Interval,
     InvalidParameterError,
     RealNotInt,
@@ -29,8 +31,9 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._pool import take_rows
 from ..utils._typing import RandomStateLike
-from ..utils._validation import resolve_size
+from ..utils._validation import resolve_size, warn_renamed
 from ._inputs import check_label_types
 from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run, strategy_name
@@ -91,6 +94,16 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     random_state : int, RandomState or None, default=None
         Seeds the validation split, the initial set, the strategy and (when
         theirs is ``None``) the estimator.
+    verbose : int, default=0
+        ``0``: silent; ``1`` or more: a progress bar over the rounds of ``fit``
+        (tqdm), with the labels paid and the accuracy of the last round.
+        It changes nothing else: the same ``random_state`` gives the same run.
+    query_size : int, deprecated
+        The old name of ``n_instances``, accepted with a ``FutureWarning``
+        until 0.2.0.
+
+        .. deprecated:: 0.1.0
+           Use ``n_instances``.
 
     Attributes
     ----------
@@ -125,6 +138,12 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     input_shape_ : tuple
         Shape of one sample.
 
+    Notes
+    -----
+    A pandas DataFrame ``X`` stays a DataFrame: the estimator sees the rows
+    of ``X`` with their column names (a ``ColumnTransformer`` selecting
+    columns by name works), as :class:`ActiveLearner` gives them.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -153,6 +172,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         stratify_initial: bool = True,
         validation_size: int | float | None = None,
         random_state: RandomStateLike = None,
+        verbose: int = 0,
+        query_size: int | Literal["deprecated"] = "deprecated",
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -165,6 +186,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.stratify_initial = stratify_initial
         self.validation_size = validation_size
         self.random_state = random_state
+        self.verbose = verbose
+        self.query_size = query_size
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -178,6 +201,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "stratify_initial": ["boolean"],
         "validation_size": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="neither")],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "query_size": [Interval(Integral, 1, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
     }
 
     # ------------------------------------------------------------------ helpers
@@ -190,6 +215,18 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                     f"The {name!r} parameter of {type(self).__name__} must be an integer, not a "
                     f"bool; got {value!r}"
                 )
+
+    def _labels_per_round(self):
+        """``n_instances``, or the deprecated ``query_size`` (with a FutureWarning at ``fit``'s caller)."""
+        if isinstance(self.query_size, str):
+            return self.n_instances
+        if self.n_instances not in (10, self.query_size):  # 10: n_instances' default
+            raise ValueError(
+                f"query_size={self.query_size} and n_instances={self.n_instances} disagree: "
+                "query_size is the old name of n_instances; pass n_instances only"
+            )
+        warn_renamed("query_size", "n_instances", self.query_size, stacklevel=3)  # at fit's caller
+        return self.query_size
 
     def _make_strategy(self):
         # Strategies with a random_state are reseeded every round by the run
@@ -221,9 +258,14 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         self._validate_params()
         self._check_counts()
+        n_instances = self._labels_per_round()
+        frame = X if _is_frame(X) else None
         X, y = validate_data(self, X, y, allow_nd=True, dtype=None, ensure_all_finite=True)
         check_label_types(y)
         check_classification_targets(y)
+        # The checks ran on an array; the model gets the DataFrame's own rows
+        # (a ColumnTransformer selects columns by name).
+        X_rows = X if frame is None else frame
         rng = check_random_state(self.random_state)
         n_samples = len(y)
         self.input_shape_ = tuple(X.shape[1:])
@@ -239,8 +281,10 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
         self.validation_indices_ = np.sort(order[:n_val]).astype(np.int64)
         pool_idx = np.sort(order[n_val:]).astype(np.int64)
-        X_pool, y_pool = X[pool_idx], y[pool_idx]
-        X_eval, y_eval = (X[self.validation_indices_], y[self.validation_indices_]) if n_val else (X_pool, y_pool)
+        X_pool, y_pool = take_rows(X_rows, pool_idx), y[pool_idx]
+        X_eval, y_eval = (
+            (take_rows(X_rows, self.validation_indices_), y[self.validation_indices_]) if n_val else (X_pool, y_pool)
+        )
 
         budget = len(y_pool) if self.budget is None else min(self.budget, len(y_pool))
         labeled = initial_indices(
@@ -255,10 +299,10 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
-        curve = simulate_run(
+        curve = self._run(
             learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
             strategy_name=strategy_name(learner._strategy()), initial=labeled,
-            n_instances=self.n_instances, budget=budget,
+            n_instances=n_instances, budget=budget,
         )
         rounds = [np.asarray(row.pop("queried").split(), dtype=np.int64) for row in curve]
         for row in curve:
@@ -283,16 +327,33 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             self.classes_ = np.asarray(model_classes)
         return self
 
+    def _run(self, learner, X_pool, y_pool, X_eval, y_eval, *, initial, n_instances, budget, **kw):
+        """:func:`simulate_run`, with a progress bar over its rounds when ``verbose``."""
+        from tqdm.auto import tqdm
+
+        rounds = 1 + math.ceil(max(budget - len(initial), 0) / n_instances)
+        with tqdm(total=rounds, disable=not self.verbose, desc=type(self).__name__, unit="round") as bar:
+
+            def on_row(row):
+                bar.update(1)
+                bar.set_postfix_str(f"{row['n_labels']} labels, accuracy {row['accuracy']:.3f}")
+
+            return simulate_run(
+                learner, X_pool, y_pool, X_eval, y_eval, initial=initial, n_instances=n_instances,
+                budget=budget, on_row=on_row, **kw,
+            )
+
     # -------------------------------------------------------------- predicting
     def _validate_x(self, X):
         check_is_fitted(self)
+        frame = X if _is_frame(X) else None
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=None, ensure_all_finite=True)
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(
                 f"X has samples of shape {tuple(X.shape[1:])}, but {type(self).__name__} was "
                 f"fitted on samples of shape {self.input_shape_}"
             )
-        return X
+        return X if frame is None else frame
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Classes predicted by the final model."""
@@ -318,8 +379,18 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    def __setstate__(self, state):
+        # Pickles from before ``verbose`` and ``query_size`` existed load with their defaults.
+        state = {"verbose": 0, "query_size": "deprecated", **state}
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
         return tags
+
+
+def _is_frame(X) -> bool:
+    """A pandas DataFrame (found without importing pandas)."""
+    return hasattr(X, "iloc") and getattr(X, "ndim", None) == 2

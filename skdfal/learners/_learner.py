@@ -91,6 +91,11 @@ class ActiveLearner(LearnerState):
         learn a new class).
     random_state : int, RandomState or None, default=None
         Draws bootstrap resamples and the cold start's first pick.
+    verbose : int, default=0
+        ``0``: silent; ``1``: one line per ``fit`` and ``teach`` (the round,
+        labels paid, training-set size); ``2``: also one per ``query``.
+        Written with ``tqdm.write``, so a progress bar around the loop stays
+        intact; it changes nothing else.
 
     Attributes
     ----------
@@ -127,6 +132,17 @@ class ActiveLearner(LearnerState):
     on the raw input (a random first pick, then farthest-first; texts and
     sparse pools: a random draw); model-free ones (random sampling) and
     foreign strategies are called as they are.  ``teach`` on it fits.
+
+    **Saving and loading.**  A learner pickles whole (model, labeled set,
+    counts), with :mod:`pickle` or :func:`joblib.dump`, and the loaded one
+    goes on querying and teaching where the saved one stopped::
+
+        joblib.dump(learner, "learner.joblib")
+        learner = joblib.load("learner.joblib")  # same predictions, same queries
+
+    Load only files you trust (unpickling runs code); a skorch net keeps
+    the device it was saved from.  For labels a person gives over days,
+    :class:`~skdfal.labeling.LabelingSession` saves without pickle.
 
     **Input.**  A skorch net given directly gets float32 arrays (integer
     images are cast, never scaled: see ``input_scale`` of
@@ -165,6 +181,7 @@ class ActiveLearner(LearnerState):
         "warm_start": ["boolean"],
         "classes": ["array-like", None],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -181,6 +198,7 @@ class ActiveLearner(LearnerState):
         warm_start: bool = False,
         classes: npt.ArrayLike | None = None,
         random_state: RandomStateLike = None,
+        verbose: int = 0,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -193,6 +211,25 @@ class ActiveLearner(LearnerState):
         self.warm_start = warm_start
         self.classes = classes
         self.random_state = random_state
+        self.verbose = verbose
+
+    def __setstate__(self, state):
+        # Pickles from before ``verbose`` existed load as silent learners.
+        super().__setstate__({"verbose": 0, **state})
+
+    def _report(self, level: int, message: str) -> None:
+        """Write ``message`` when ``verbose >= level`` (through tqdm, which keeps bars intact)."""
+        if self.verbose >= level:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"{type(self).__name__}: {message}")
+
+    def _report_round(self, action: str) -> None:
+        rnd = self.__dict__["_round"] = self.__dict__.get("_round", -1) + 1
+        self._report(
+            1, f"round {rnd} ({action}): {self.n_labels_paid_} labels paid, "
+            f"{self.n_training_samples_} training samples",
+        )
 
     def fit(
         self, X: Rows, y: npt.ArrayLike, bootstrap: bool = False, **fit_kwargs: Any
@@ -223,7 +260,10 @@ class ActiveLearner(LearnerState):
         self.n_labels_paid_ = len(y)
         self.__dict__.pop("_bootstrap_rng", None)
         self.estimator_ = clone(self._template(), safe=False)
-        return self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
+        self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
+        self.__dict__["_round"] = -1
+        self._report_round("fit")
+        return self
 
     def restore(
         self, estimator: Any, X: Rows, y: npt.ArrayLike, is_adversarial: npt.ArrayLike | None = None
@@ -303,6 +343,7 @@ class ActiveLearner(LearnerState):
             self._fit_on_new(X_new, y_new, bootstrap=bootstrap, **fit_kwargs)
         else:
             self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
+        self._report_round("teach")
         return self
 
     # ---------------------------------------------------------------- querying
@@ -368,6 +409,8 @@ class ActiveLearner(LearnerState):
             instances = None if batches else rows(X_pool, indices)
         except (TypeError, IndexError, KeyError):
             instances = None
+        name = getattr(strategy, "__name__", type(strategy).__name__)
+        self._report(2, f"query: {indices.size} sample(s) chosen by {name}")
         if return_metrics:
             return indices, instances, scores
         return indices, instances

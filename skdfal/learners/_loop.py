@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.utils import check_random_state
 
+from ..utils._pool import take_rows
 from ..utils._typing import RandomStateLike
 
 __all__ = [
@@ -102,7 +103,8 @@ def run_rounds(
     learner : ActiveLearner
         Already fitted on the initial labels.
     X_pool, y_pool : ndarray
-        The pool and the oracle's answers.
+        The pool (any container :func:`~skdfal.utils.take_rows` reads: a
+        DataFrame stays one) and the oracle's answers.
     labeled : ndarray of bool
         Which pool positions are already labeled; updated in place.
     n_instances : int
@@ -137,7 +139,7 @@ def run_rounds(
             return
         start = time.perf_counter()
         pool = unlabeled if subset is None else np.asarray(subset(rnd, unlabeled))
-        picked, _ = learner.query(X_pool[pool], size, **(query_kwargs(rnd) if query_kwargs else {}))
+        picked, _ = learner.query(take_rows(X_pool, pool), size, **(query_kwargs(rnd) if query_kwargs else {}))
         chosen = pool[np.asarray(picked, dtype=np.int64)]
         query_time = time.perf_counter() - start
         if len(np.unique(chosen)) != size or labeled[chosen].any():
@@ -149,7 +151,7 @@ def run_rounds(
         if before_teach is not None:
             before_teach(learner.n_labels_paid_ + size)
         start = time.perf_counter()
-        learner.teach(X_pool[chosen], y_pool[chosen])
+        learner.teach(take_rows(X_pool, chosen), y_pool[chosen])
         fit_time = time.perf_counter() - start
         labeled[chosen] = True
         yield Round(rnd, chosen, query_time, fit_time)
@@ -288,7 +290,7 @@ def simulate_run(
     if before_fit is not None:
         before_fit(learner.get_params(deep=False)["estimator"], len(bought))
     start = time.perf_counter()
-    learner.fit(X_pool[bought], y_pool[bought])
+    learner.fit(take_rows(X_pool, bought), y_pool[bought])
     if not resume:
         emit(0, bought, 0.0, time.perf_counter() - start)
 

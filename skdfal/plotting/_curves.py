@@ -53,10 +53,10 @@ def _styles(frame):
 
 def plot_learning_curves(
     results: Results, ax: Axes | None = None, *, x: str = "n_labels", y: str = "accuracy",
-    spread: Literal["std", "minmax", "sem"] | None = "std", strategies: Iterable[str] | None = None,
+    spread: Literal["ci95", "std", "minmax", "sem"] | None = "ci95", strategies: Iterable[str] | None = None,
     title: str | None = None, markers: bool = False,
 ) -> Axes:
-    """Mean test accuracy per strategy against labels paid, with a band over seeds.
+    """Mean test accuracy per strategy against labels paid, with a 95% interval over seeds.
 
     Parameters
     ----------
@@ -69,9 +69,11 @@ def plot_learning_curves(
         Where to draw; a new figure when omitted.
     x, y : str, default="n_labels", "accuracy"
         Columns on the axes.
-    spread : {"std", "minmax", "sem", None}, default="std"
-        Band around the mean over seeds: one standard deviation, the range
-        of the seeds, the standard error, or no band.
+    spread : {"ci95", "std", "minmax", "sem", None}, default="ci95"
+        Band around the mean over seeds: the 95% Student-t interval of the
+        mean (the measure :func:`plot_paired_differences` shows, so that
+        both panels of a figure show one), one standard deviation, the range
+        of the seeds, the standard error, or no band.  The title says which.
     strategies : list of str, optional
         Which strategies to draw, in this order (default: all, sorted).
     title : str, optional
@@ -92,11 +94,13 @@ def plot_learning_curves(
     >>> ax = plot_learning_curves(rows)
     >>> sorted(line.get_label() for line in ax.get_lines())
     ['dfal', 'random']
+    >>> ax.get_title()
+    'Learning curves (mean, 95% interval over 2 seed(s))'
     """
     import matplotlib.pyplot as plt
 
-    if spread not in ("std", "minmax", "sem", None):
-        raise ValueError(f"spread must be 'std', 'minmax', 'sem' or None, got {spread!r}")
+    if spread not in ("ci95", "std", "minmax", "sem", None):
+        raise ValueError(f"spread must be 'ci95', 'std', 'minmax', 'sem' or None, got {spread!r}")
     frame = _as_frame(results)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
@@ -117,19 +121,36 @@ def plot_learning_curves(
             low, high = grouped.min().to_numpy(), grouped.max().to_numpy()
         else:
             sd = grouped.std(ddof=1).fillna(0.0).to_numpy()
+            count = grouped.count().to_numpy()
             if spread == "sem":
-                sd = sd / np.sqrt(grouped.count().to_numpy())
+                sd = sd / np.sqrt(count)
+            elif spread == "ci95":
+                sd = _t_half_width(sd, count)
             low, high = mean.to_numpy() - sd, mean.to_numpy() + sd
         ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     n_seeds = frame.groupby("strategy")["seed"].nunique()
     ax.set_xlabel("labels paid" if x == "n_labels" else x)
     # "accuracy" on whatever set the rows were scored on (test or validation).
     ax.set_ylabel("accuracy" if y == "accuracy" else y)
-    band = {"std": "mean ± 1 sd", "minmax": "mean, min-max", "sem": "mean ± 1 sem", None: "mean"}[spread]
+    band = {
+        "ci95": "mean, 95% interval", "std": "mean ± 1 sd", "minmax": "mean, min-max",
+        "sem": "mean ± 1 sem", None: "mean",
+    }[spread]
     ax.set_title(title or f"Learning curves ({band} over {int(n_seeds.max())} seed(s))")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return ax
+
+
+def _t_half_width(sd, count, confidence=0.95):
+    """Half-width of the Student-t interval of a mean (0 where fewer than two seeds)."""
+    from scipy import stats
+
+    count = np.asarray(count, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(count - 1, 1))
+        half = t * np.asarray(sd, dtype=float) / np.sqrt(count)
+    return np.where(count >= 2, half, 0.0)
 
 
 def plot_paired_differences(

@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt
 
-from ..utils._pool import pool_length, take_rows
+from ..utils._pool import as_pool, pool_length, take_rows
 from ..utils._typing import Pool, QueryResult
 from ..utils._validation import check_count, resolve_size
 from ._selection import select_streamed
@@ -97,7 +97,7 @@ class QueryStrategy(BaseEstimator):
         classifier : estimator, active learner, torch.nn.Module or None
             The model whose utilities are computed (``None`` for model-free
             strategies such as random sampling).
-        X_pool : array-like, torch Dataset or iterable of batches
+        X_pool : array-like, list of texts, torch Dataset or iterable of batches
             Unlabeled pool.
         n_instances : int, default=1
             Number of samples to select.
@@ -127,6 +127,7 @@ class QueryStrategy(BaseEstimator):
             raise ValueError(f"random_tie_break must be a bool, got {random_tie_break!r}")
         strategy._random_tie_break = bool(random_tie_break)
         n_instances = check_count(n_instances, "n_instances")
+        X_pool = as_pool(X_pool)
         n_pool = pool_length(X_pool)
         if n_pool == 0:
             raise ValueError("X_pool is empty: there is nothing to query")
@@ -143,6 +144,7 @@ class QueryStrategy(BaseEstimator):
     def score(self, classifier: Any, X_pool: Pool) -> npt.NDArray[np.float64]:
         """Utility of every sample of ``X_pool``, in pool order, without selecting."""
         self._validate_params()
+        X_pool = as_pool(X_pool)
         if pool_length(X_pool) == 0:
             raise ValueError("X_pool is empty: there is nothing to score")
         chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(classifier, X_pool)]

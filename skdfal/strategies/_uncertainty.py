@@ -2,13 +2,17 @@
 
 All three read only the predicted class probabilities, so they work with any
 scikit-learn classifier that has ``predict_proba`` (and with a bare torch
-module, through a softmax of its logits).
+module, through a softmax of its logits).  As in modAL, a model that is not
+fitted yet finds every sample equally informative: each gets modAL's neutral
+score (least confidence 1, margin 0, entropy 0), so a learner without labels
+still gets an answer, the first samples of the pool.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
 
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
@@ -40,10 +44,12 @@ def _is_torch(est) -> bool:
 
 
 def _iter_probabilities(classifier, X_pool, batch_size):
-    """Predicted class probabilities of the pool, one batch at a time.
+    """``(n_rows, probabilities)`` of the pool, one batch at a time.
 
     Anything with ``predict_proba`` (after unwrapping an active learner) is
     asked directly; a bare torch module gets a softmax over its outputs.
+    The probabilities are ``None`` when the model is not fitted yet (its
+    ``predict_proba`` raised ``NotFittedError`` on the first batch).
     """
     est = unwrap_learner(classifier)
     if hasattr(est, "predict_proba"):
@@ -53,10 +59,23 @@ def _iter_probabilities(classifier, X_pool, batch_size):
             # (a 10-tree forest: 2 s for 250,000 rows in chunks of 256, 0.1 s
             # in chunks of 8192); torch nets keep the memory bound.
             batch_size = max(batch_size, SKLEARN_CHUNK)
+        fitted = None  # not known before the first batch
         for _, batch in iter_batches(X_pool, batch_size):
             if torch_net and getattr(batch, "dtype", None) == np.float64:
                 batch = batch.astype(np.float32)  # torch nets run in float32
-            yield np.asarray(est.predict_proba(batch), dtype=np.float64)
+            if fitted is False:
+                yield batch.shape[0], None
+                continue
+            try:
+                proba = est.predict_proba(batch)
+            except NotFittedError:
+                if fitted:  # fitted for the first batches: not modAL's case, a real error
+                    raise
+                fitted = False
+                yield batch.shape[0], None
+                continue
+            fitted = True
+            yield batch.shape[0], np.asarray(proba, dtype=np.float64)
         return
     model = resolve_torch_model(classifier)  # TypeError for anything else
     for _, x in iter_batches(X_pool, batch_size, model=model):
@@ -68,7 +87,7 @@ def _iter_probabilities(classifier, X_pool, batch_size):
                 proba = torch.softmax(model.module(x), dim=1)
         finally:
             model.module.train(was_training)
-        yield to_numpy(proba).astype(np.float64)
+        yield x.shape[0], to_numpy(proba).astype(np.float64)
 
 
 def _check_has_probabilities(classifier, strategy):
@@ -107,14 +126,17 @@ class _ProbabilityStrategy(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
 
+    #: modAL's score for every sample of a model that is not fitted yet.
+    neutral: float = 0.0
+
     @staticmethod
     def utility(proba: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _iter_scores(self, classifier, X_pool):
         _check_has_probabilities(classifier, type(self).__name__)
-        for proba in _iter_probabilities(classifier, X_pool, self.batch_size):
-            yield self.utility(proba)
+        for n_rows, proba in _iter_probabilities(classifier, X_pool, self.batch_size):
+            yield np.full(n_rows, self.neutral) if proba is None else self.utility(proba)
 
 
 class LeastConfidence(_ProbabilityStrategy):
@@ -140,6 +162,7 @@ class LeastConfidence(_ProbabilityStrategy):
     """
 
     largest = True
+    neutral = 1.0  # modAL's classifier_uncertainty of an unfitted model
 
     @staticmethod
     def utility(proba: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._torch import TorchModel
 
 __all__ = [
+    "as_pool",
     "pool_length",
     "iter_pool",
     "iter_batches",
@@ -64,6 +65,26 @@ def _row_slice(pool, start, stop):
     if _is_sparse(pool) and pool.format not in ("csr", "csc", "lil"):
         pool = pool.tocsr()  # COO, DIA and BSR matrices cannot be sliced
     return pool[start:stop]
+
+
+def as_pool(pool: Pool) -> Pool:
+    """A list (or tuple) of texts as a 1-D object array of samples; any other pool as it is.
+
+    A list is otherwise an iterable of batches, and a text is no batch; the
+    texts reach the model unchanged (an object array holds the same ``str``
+    objects), as a numpy array of them already did.
+
+    Examples
+    --------
+    >>> from skdfal.utils._pool import as_pool
+    >>> as_pool(["a text", "another"]).shape
+    (2,)
+    """
+    if isinstance(pool, (list, tuple)) and pool and all(isinstance(item, str) for item in pool):
+        out = np.empty(len(pool), dtype=object)
+        out[:] = list(pool)
+        return out
+    return pool
 
 
 def pool_length(pool: Pool) -> int | None:

@@ -1,14 +1,70 @@
-"""Checks shared by every layer: one size parser, one count check."""
+"""Checks shared by every layer: one size parser, one count check, one shim for renamed parameters."""
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["check_count", "resolve_size"]
+__all__ = ["check_count", "renamed_parameter", "resolve_size", "warn_renamed"]
+
+#: The release that renamed a parameter, and the one that will drop its old name.
+RENAMED_IN, REMOVED_IN = "0.1.0", "0.2.0"
+
+
+def warn_renamed(old: str, new: str, value: object, *, stacklevel: int) -> None:
+    """The FutureWarning for a parameter passed under its old name.
+
+    ``stacklevel`` counts from the caller of this function, as
+    :func:`warnings.warn`'s does from its own caller.
+    """
+    warnings.warn(
+        f"{old} was renamed {new} in skdfal {RENAMED_IN} and will be removed in {REMOVED_IN}: "
+        f"pass {new}={value!r} instead",
+        FutureWarning, stacklevel=stacklevel + 1,
+    )
+
+
+def renamed_parameter(old: str, new: str):
+    """Decorator: accept keyword ``old`` for ``new`` for one release, with a FutureWarning.
+
+    The warning points at the line that called the decorated function.
+    Giving both names is a ``TypeError``, as Python's own for a repeated
+    argument.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @renamed_parameter("query_size", "n_instances")
+    ... def run(*, n_instances=10):
+    ...     return n_instances
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     run(query_size=5), caught[0].category.__name__
+    (5, 'FutureWarning')
+    """
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(
+                        f"{function.__name__}() got {old} and {new}: {old} is the old name of {new}; "
+                        f"pass {new} only"
+                    )
+                value = kwargs.pop(old)
+                warn_renamed(old, new, value, stacklevel=2)
+                kwargs[new] = value
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def check_count(value: object, name: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:

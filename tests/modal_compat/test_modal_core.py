@@ -4,11 +4,12 @@ Adapted from modAL's tests (https://github.com/modAL-python/modAL, tests/core_te
 commit bba6f6f, MIT License, Copyright (c) 2017 Tivadar Danka).  Changed: imports only --
 ``modAL.models.ActiveLearner`` -> ``skdfal.ActiveLearner``, ``modAL.uncertainty``'s
 ``uncertainty_sampling``/``entropy_sampling``/``margin_sampling`` -> skdfal's
-``least_confidence``/``entropy_sampling``/``margin_sampling``, ``mock`` -> ``modal_mock``;
-plus one ``xfail`` line per remaining exclusion, each with its reason.  Everything else
-(modAL's utilities, Committee, BayesianOptimizer, DeepActiveLearner and ``modAL.dropout``,
-which take modAL-specific positional parameters skdfal's BALD does not have) is modAL's own,
-so that modAL's code paths run on skdfal's learner.  Run as part of ``python -m pytest``.
+``least_confidence``/``entropy_sampling``/``margin_sampling``, ``modAL.dropout``'s
+``mc_dropout_bald`` -> skdfal's ``bald`` (it takes modAL's positional arguments),
+``mock`` -> ``modal_mock``; plus one ``xfail`` line per remaining exclusion, each with its
+reason.  Everything else (modAL's utilities, Committee, BayesianOptimizer, DeepActiveLearner
+and the rest of ``modAL.dropout``, strategies skdfal does not have) is modAL's own, so that
+modAL's code paths run on skdfal's learner.  Run as part of ``python -m pytest``.
 """
 import random
 import unittest
@@ -51,7 +52,7 @@ from torch import nn
 import modal_mock as mock
 import pytest
 
-from skdfal import ActiveLearner, entropy_sampling, least_confidence, margin_sampling
+from skdfal import ActiveLearner, bald, entropy_sampling, least_confidence, margin_sampling
 
 Test = namedtuple('Test', ['input', 'output'])
 
@@ -767,15 +768,15 @@ class TestDropout(unittest.TestCase):
     def test_mc_dropout_bald(self):
         learner = modAL.models.learners.DeepActiveLearner(
             estimator=self.skorch_classifier,
-            query_strategy=modAL.dropout.mc_dropout_bald,
+            query_strategy=bald,
         )
         for random_tie_break in [True, False]:
             for num_cycles, sample_per_forward_pass in product(range(1, 5), range(1, 5)):
                 for n_samples, n_classes in product(range(1, 5), range(1, 5)):
                     for n_instances in range(1, n_samples):
                         X_pool = torch.randn(n_samples, n_classes)
-                        modAL.dropout.mc_dropout_bald(learner, X_pool, n_instances, random_tie_break, [],
-                                                      num_cycles, sample_per_forward_pass)
+                        bald(learner, X_pool, n_instances, random_tie_break, [],
+                             num_cycles, sample_per_forward_pass)
 
     def test_mc_dropout_mean_st(self):
         learner = modAL.models.learners.DeepActiveLearner(

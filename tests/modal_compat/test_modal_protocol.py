@@ -3,7 +3,10 @@
 Each test is a usage modAL documents that broke on skdfal's learner (issue
 12): its README's two-argument strategy, ``functools.partial`` strategies,
 ``expected_error_reduction``, ``modAL.dropout`` and ``Committee`` reading
-``learner.estimator``, a current ``X_training``, a cold start, ``bootstrap``.
+``learner.estimator``, a current ``X_training``, a cold start, ``bootstrap``;
+and (issue 23) skdfal's strategies where modAL's behave otherwise: an unfitted
+model's neutral scores, a list of texts as the pool, ``mc_dropout_bald``'s
+positional arguments given to :func:`skdfal.bald`.
 """
 
 from __future__ import annotations
@@ -19,13 +22,37 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from skdfal import ActiveLearner, make_classifier
+from skdfal import (
+    BALD,
+    ActiveLearner,
+    EntropySampling,
+    LeastConfidence,
+    MarginSampling,
+    bald,
+    entropy_sampling,
+    least_confidence,
+    make_classifier,
+    margin_sampling,
+)
 
 modal_batch = pytest.importorskip("modAL.batch")
 from modAL.dropout import mc_dropout_bald  # noqa: E402
 from modAL.expected_error import expected_error_reduction  # noqa: E402
-from modAL.models import Committee  # noqa: E402
-from modAL.uncertainty import uncertainty_sampling  # noqa: E402
+from modAL.models import ActiveLearner as ModalLearner  # noqa: E402
+from modAL.models import Committee, DeepActiveLearner  # noqa: E402
+from modAL.uncertainty import (  # noqa: E402
+    classifier_entropy,
+    classifier_margin,
+    classifier_uncertainty,
+    uncertainty_sampling,
+)
+
+#: skdfal's strategy (function, object) and modAL's utility it stands for.
+UNCERTAINTIES = [
+    pytest.param(least_confidence, LeastConfidence, classifier_uncertainty, id="least_confidence"),
+    pytest.param(margin_sampling, MarginSampling, classifier_margin, id="margin"),
+    pytest.param(entropy_sampling, EntropySampling, classifier_entropy, id="entropy"),
+]
 
 
 @pytest.fixture
@@ -145,3 +172,102 @@ def test_bootstrap_is_not_passed_to_fit(iris):
     learner = ActiveLearner(FitOnly(), X_training=X[:10], y_training=y[:10], random_state=0)
     learner.teach(X[10:12], y[10:12], bootstrap=True)
     assert learner.estimator_.n_fit_ == 12
+
+
+# ------------------------------------------------------------------ issue 23
+@pytest.mark.parametrize("function, cls, modal_utility", UNCERTAINTIES)
+def test_an_unfitted_model_gets_modals_neutral_scores(iris, function, cls, modal_utility):
+    X, _ = iris
+    neutral = modal_utility(LogisticRegression(), X)  # modAL's own answer, not an error
+    np.testing.assert_array_equal(cls().score(LogisticRegression(), X), neutral)
+    idx, scores = function(LogisticRegression(), X, n_instances=4)
+    assert len(set(idx.tolist())) == 4
+    np.testing.assert_array_equal(scores, neutral[idx])
+    # An unfitted skorch net too (skorch's NotInitializedError is a NotFittedError).
+    images = np.zeros((5, 1, 8, 8), np.float32)
+    net = make_classifier("lenet5", input_shape=(1, 8, 8))
+    np.testing.assert_array_equal(cls().score(net, images), np.full(5, neutral[0]))
+
+
+@pytest.mark.parametrize("function, cls, modal_utility", UNCERTAINTIES)
+def test_modals_learner_without_initial_data_queries_with_skdfal_strategies(iris, function, cls, modal_utility):
+    X, y = iris
+    learner = ModalLearner(estimator=DecisionTreeClassifier(random_state=0), query_strategy=function)
+    idx, inst = learner.query(X, n_instances=3)  # the first query: NotFittedError before issue 23
+    np.testing.assert_array_equal(inst, X[idx])
+    # modAL's teach calls check_X_y(force_all_finite=...), gone in scikit-learn 1.8: fit directly.
+    learner.estimator.fit(np.concatenate([inst, X[100:130]]), np.concatenate([y[idx], y[100:130]]))
+    # Fitted now: the scores are modAL's own utility of the same model.
+    np.testing.assert_allclose(cls().score(learner, X), modal_utility(learner, X), atol=1e-12)
+
+
+def _texts():
+    words = ["good", "great", "fine", "bad", "awful", "poor"]
+    rng = np.random.RandomState(0)
+    texts = [" ".join(rng.choice(words, 3)) for _ in range(40)]
+    labels = np.array([sum(w in ("good", "great", "fine") for w in t.split()) >= 2 for t in texts], dtype=int)
+    return texts, labels
+
+
+@pytest.mark.parametrize("learner_cls", [ModalLearner, ActiveLearner], ids=["modAL", "skdfal"])
+@pytest.mark.parametrize("function, cls, modal_utility", UNCERTAINTIES)
+def test_a_list_of_texts_is_a_pool(learner_cls, function, cls, modal_utility):
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    texts, labels = _texts()
+    model = make_pipeline(CountVectorizer(), LogisticRegression())
+    learner = learner_cls(model, function, X_training=texts[:10], y_training=labels[:10])
+    pool = texts[10:]
+    idx, inst = learner.query(pool, n_instances=3)  # a list: refused before issue 23
+    idx_array, _ = learner.query(np.array(pool, dtype=object), n_instances=3)
+    np.testing.assert_array_equal(idx, idx_array)
+    assert list(inst) == [pool[i] for i in idx]
+    np.testing.assert_allclose(cls().score(learner, pool), modal_utility(learner, pool), atol=1e-12)
+
+
+class TwoDropouts(torch.nn.Module):
+    """Dropout at positions 3 and 6 of ``list(module.modules())``."""
+
+    def __init__(self, first=None):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(4, 32), first or torch.nn.Dropout(0.5), torch.nn.ReLU(),
+            torch.nn.Linear(32, 32), torch.nn.Dropout(0.3), torch.nn.Linear(32, 3),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def test_bald_takes_mc_dropout_balds_positional_arguments():
+    torch.manual_seed(0)
+    module = TwoDropouts()
+    X = np.random.RandomState(0).normal(size=(40, 4)).astype(np.float32)
+    # modAL's order: n_instances, random_tie_break, dropout_layer_indexes, num_cycles, sample_per_forward_pass
+    idx, scores = bald(module, X, 5, False, [], 7, 9, random_state=0)
+    idx_ref, scores_ref = BALD(n_passes=7, batch_size=9, random_state=0)(module, X, 5)
+    np.testing.assert_array_equal(idx, idx_ref)
+    np.testing.assert_array_equal(scores, scores_ref)
+    # Only the dropout layer at position 6 samples masks: as if the one at 2 were not there.
+    only_second = BALD(n_passes=7, random_state=0, dropout_layer_indexes=[6]).score(module, X)
+    without_first = TwoDropouts(first=torch.nn.Identity())
+    without_first.load_state_dict(module.state_dict())
+    np.testing.assert_allclose(only_second, BALD(n_passes=7, random_state=0).score(without_first, X), rtol=1e-6)
+    assert not np.allclose(only_second, BALD(n_passes=7, random_state=0).score(module, X))
+    with pytest.raises(ValueError, match="dropout_layer_indexes holds 2, which is a Linear"):
+        bald(module, X, 1, False, [2])
+    with pytest.raises(ValueError, match="pass n_passes or modAL's num_cycles, not both"):
+        bald(module, X, 1, False, None, 5, n_passes=3)
+
+
+def test_bald_as_a_deep_active_learners_strategy_with_modals_arguments(digits):
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
+    learner = DeepActiveLearner(estimator=net, query_strategy=bald)
+    learner.teach(X[:60], y[:60])
+    pool = torch.from_numpy(X[60:120])
+    idx, inst = learner.query(pool, 3, False, [], 4, 16, random_state=0)  # modAL passes them on
+    ours, _ = bald(learner, pool, 3, False, [], 4, 16, random_state=0)
+    np.testing.assert_array_equal(np.asarray(idx), ours)
+    assert tuple(inst.shape) == (3, 1, 8, 8)
