@@ -10,7 +10,9 @@ rounds whose training set leaves a small last minibatch (0 < n mod 32 <= 12).
     python benchmarks/steady_training.py --data-dir ../shared/data/mnist --jobs 2
 
 Resumable (one CSV per data set and variant under
-``benchmarks/results/steady_training/``); ``--report`` only prints the table.
+``benchmarks/results/steady_training/``); ``--report`` only prints the table,
+and ``--doc docs/results.md`` also writes it between the ``<!-- steady:begin -->``
+and ``<!-- steady:end -->`` markers, with a figure of the variations.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _setup import source_commit  # benchmarks/, the script's folder
 
 from skdfal.experiments import drop_rates, load_benchmark_data, run_benchmark
 
@@ -34,6 +37,7 @@ VARIANTS = {
     "full_balanced": {"full_batches": True, "class_weight": "balanced"},
 }
 PROTOCOL = dict(n_initial=20, n_instances=20, budget=300, subsample=1000, validation_size=5000)
+BEGIN, END = "<!-- steady:begin -->", "<!-- steady:end -->"
 
 
 def skew(frame: pd.DataFrame, y_pool: np.ndarray, n_classes: int = 10) -> pd.Series:
@@ -84,6 +88,40 @@ def report(datasets, data_dir) -> pd.DataFrame:
     return pd.concat(lines, ignore_index=True) if lines else pd.DataFrame()
 
 
+def variations_figure(data_dir, path: Path, n: int = 10) -> None:
+    """The first ``n`` test images of MNIST and of each variation, one row each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skdfal.datasets import VARIATIONS, load_mnist, load_mnist_variation
+
+    rows = [("mnist", load_mnist(data_dir, "test"))]
+    rows += [(f"mnist-{v}", load_mnist_variation(v, data_dir, "test")) for v in VARIATIONS]
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.8, len(rows) * 0.9))
+    for r, (name, (X, y)) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(X[c, 0], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+            if r == 0:
+                ax.set_title(str(y[c]), fontsize=8)
+    fig.savefig(path, dpi=90, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| data set | trainer | strategy | seeds | area | drop rate | drops, small last batch | skew |",
+             "|---|---|---|---|---|---|---|---|"]
+    for _, r in table.sort_values(["dataset", "strategy", "variant"]).iterrows():
+        lines.append(f"| {r['dataset']} | {r['variant']} | {r['strategy']} | {int(r['seeds'])} | "
+                     f"{r['area']:.4f} | {r['drop_rate']:.1%} | {r['drops_small_last']:.1%} | {r['skew']:.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(HERE.parents[1] / "shared" / "data" / "mnist"))
@@ -93,6 +131,7 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0,1,2,3")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--report", action="store_true", help="only print the table of what is there")
+    parser.add_argument("--doc", type=Path, default=None, help="markdown file with the steady markers")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -115,6 +154,17 @@ def main(argv=None):
                           f"{time.perf_counter() - started:.0f} s", flush=True)
     table = report(datasets, args.data_dir)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.doc is not None and not table.empty:
+        figure = args.doc.parent / "results" / "variations.png"
+        variations_figure(args.data_dir, figure)
+        text = (f"![MNIST and its variations]({figure.relative_to(args.doc.parent)})\n\n"
+                + markdown(table) + f"\n\n(rows of `benchmarks/results/steady_training/`, "
+                f"report at commit {source_commit()})\n")
+        doc = args.doc.read_text()
+        if BEGIN not in doc or END not in doc:
+            raise SystemExit(f"{args.doc} has no {BEGIN} ... {END} markers")
+        head, rest = doc.split(BEGIN, 1)
+        args.doc.write_text(head + BEGIN + "\n" + text + END + rest.split(END, 1)[1])
 
 
 if __name__ == "__main__":
