@@ -33,6 +33,8 @@ Learners
     ActiveLearningClassifier
         A whole simulated active learning run as one scikit-learn estimator
         (grid searches, pipelines, cross-validation).
+    StabilizingPredictions, MarginPlateau, LabelBudget, StopDecision
+        Stopping rules (``stopping=``): when labeling may stop, and why.
 Models and data
     LeNet5, VGG8
         The paper's networks.
@@ -58,7 +60,14 @@ Subpackages: ``skdfal.experiments`` (simulations and benchmarks),
 from .attacks import DeepFoolResult, deepfool
 from .datasets import load_digits_images, load_fashion_mnist, load_mnist, load_mnist_variation
 from .labeling import Labeler, LabelingSession, SessionError, make_digits_session
-from .learners import ActiveLearner, ActiveLearningClassifier
+from .learners import (
+    ActiveLearner,
+    ActiveLearningClassifier,
+    LabelBudget,
+    MarginPlateau,
+    StabilizingPredictions,
+    StopDecision,
+)
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
 from .strategies import (
     BADGE,
@@ -96,14 +105,18 @@ __all__ = [
     "DeepFoolResult",
     "EntropySampling",
     "Labeler",
+    "LabelBudget",
     "LabelingSession",
     "LeNet5",
     "LeastConfidence",
+    "MarginPlateau",
     "MarginSampling",
     "QueryStrategy",
     "RandomSampling",
     "SeededNeuralNetClassifier",
     "SessionError",
+    "StabilizingPredictions",
+    "StopDecision",
     "VGG8",
     "all_strategies",
     "badge",

@@ -2,5 +2,20 @@
 
 from ._estimator import ActiveLearningClassifier
 from ._learner import ActiveLearner
+from ._stopping import (
+    LabelBudget,
+    MarginPlateau,
+    StabilizingPredictions,
+    StopDecision,
+    StoppingRule,
+)
 
-__all__ = ["ActiveLearner", "ActiveLearningClassifier"]
+__all__ = [
+    "ActiveLearner",
+    "ActiveLearningClassifier",
+    "LabelBudget",
+    "MarginPlateau",
+    "StabilizingPredictions",
+    "StopDecision",
+    "StoppingRule",
+]
