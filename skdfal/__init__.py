@@ -49,6 +49,9 @@ Labeling by hand
         Crash-safe human-in-the-loop labeling saved in a directory.
     Labeler
         Its Jupyter widget (needs ipywidgets).
+    LabelStudioBackend, serve_label_studio
+        A Label Studio ML backend over a session: pre-annotations, DFAL
+        ordering by prediction score, background retraining.
     SessionError
         A session directory that cannot be used, naming the file.
 
@@ -59,7 +62,14 @@ Subpackages: ``skdfal.experiments`` (simulations and benchmarks),
 
 from .attacks import DeepFoolResult, deepfool
 from .datasets import load_digits_images, load_fashion_mnist, load_mnist, load_mnist_variation
-from .labeling import Labeler, LabelingSession, SessionError, make_digits_session
+from .labeling import (
+    Labeler,
+    LabelingSession,
+    LabelStudioBackend,
+    SessionError,
+    make_digits_session,
+    serve_label_studio,
+)
 from .learners import (
     ActiveLearner,
     ActiveLearningClassifier,
@@ -106,6 +116,7 @@ __all__ = [
     "EntropySampling",
     "Labeler",
     "LabelBudget",
+    "LabelStudioBackend",
     "LabelingSession",
     "LeNet5",
     "LeastConfidence",
@@ -135,4 +146,5 @@ __all__ = [
     "make_digits_session",
     "margin_sampling",
     "random_sampling",
+    "serve_label_studio",
 ]

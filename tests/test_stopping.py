@@ -95,7 +95,7 @@ def test_label_budget_reads_the_learner():
     X = np.random.RandomState(0).rand(30, 3)
     y = np.arange(30) % 2
     learner = ActiveLearner(LogisticRegression(), X_training=X[:10], y_training=y[:10])
-    learner.estimator  # fits
+    assert learner.estimator is not None  # reading it fits
     assert not LabelBudget(11).update(learner).stop
     assert LabelBudget(10).update(learner).stop
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "steps_arg", "subsample_arg", "int_list", "float_list"]
+__all__ = ["positive_int", "steps_arg", "subsample_arg", "int_list", "float_list", "stop_rule"]
+
+STOP_HELP = ("when to say 'you may stop': 'stable' (predictions on a stop set stop changing, "
+             "Bloodgood & Vijay-Shanker 2009), 'margin' (the DFAL margins stop moving) or 'budget=N'; "
+             "repeat for several")
 
 
 def positive_int(text: str) -> int:
@@ -42,3 +46,17 @@ def float_list(text: str) -> list[float]:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def stop_rule(text: str):
+    """A stopping rule: ``stable``, ``margin`` or ``budget=N`` (argparse type)."""
+    from ..learners import LabelBudget, MarginPlateau, StabilizingPredictions
+
+    name, _, value = text.partition("=")
+    if name == "stable" and not value:
+        return StabilizingPredictions()
+    if name == "margin" and not value:
+        return MarginPlateau()
+    if name == "budget" and value:
+        return LabelBudget(positive_int(value))
+    raise argparse.ArgumentTypeError(f"expected 'stable', 'margin' or 'budget=N', got {text!r}")
