@@ -15,12 +15,8 @@ from PIL import Image
 
 from skdfal import LabelingSession, LabelStudioBackend, load_digits_images
 from skdfal.labeling import SessionError
-from skdfal.labeling._labelstudio import (
-    _read_regular,
-    load_image_folder,
-    make_server,
-    resolve_task_image,
-)
+from skdfal.labeling._ls_files import load_image_folder, read_regular, resolve_task_image
+from skdfal.labeling._ls_http import make_server
 
 CLASSES = [str(c) for c in range(10)]
 CONFIG = ('<View><Image name="img" value="$picture"/><Choices name="digit" toName="img">'
@@ -121,15 +117,15 @@ def test_special_and_large_files_are_refused_without_hanging(tmp_path):
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match="not a regular file"):
-        _read_regular(fifo, 100)  # O_NONBLOCK: never waits for a writer
+        read_regular(fifo, 100)  # O_NONBLOCK: never waits for a writer
     big = tmp_path / "big.png"
     big.write_bytes(b"x" * 101)
     with pytest.raises(ValueError, match="over the limit"):
-        _read_regular(big, 100)
+        read_regular(big, 100)
 
 
 def test_pool_images_are_decoded_with_a_pixel_bound(tmp_path, monkeypatch):
-    import skdfal.labeling._labelstudio as ls
+    import skdfal.labeling._ls_files as ls
 
     write_images(tmp_path / "ok", np.zeros((2, 1, 8, 8), np.float32))
     monkeypatch.setattr(ls, "MAX_IMAGE_PIXELS", 63)

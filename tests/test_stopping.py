@@ -15,7 +15,8 @@ from skdfal import (
     StopDecision,
 )
 from skdfal.experiments import simulate
-from skdfal.learners._stopping import _kappa, check_stopping
+from skdfal.learners._stopping import check_stopping
+from skdfal.learners._stopping_rules import _kappa
 
 
 class ScriptedModel:

@@ -68,8 +68,7 @@ def add_parser(sub):
 def _cmd_serve(args) -> int:
     import signal
 
-    from ..labeling import SessionError
-    from ..labeling._labelstudio import serve_label_studio
+    from ..labeling import SessionError, serve_label_studio
 
     def stop(signum, frame):  # `kill` ends the server like Ctrl-C: a snapshot is written on the way out
         raise KeyboardInterrupt

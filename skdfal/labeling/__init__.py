@@ -2,7 +2,8 @@
 
 from ._demo import make_digits_session
 from ._fs import SessionError, SessionWarning
-from ._labelstudio import LabelStudioBackend, serve_label_studio
+from ._labelstudio import LabelStudioBackend
+from ._ls_serve import serve_label_studio
 from ._session import LabelingSession
 from ._widget import Labeler  # imports ipywidgets only when a Labeler is built
 

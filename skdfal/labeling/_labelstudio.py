@@ -47,208 +47,42 @@ images by the SHA-256 of the file, so no image from Label Studio is decoded
 at all.  The pool images themselves are decoded once, when the backend is
 created, by Pillow with a pixel bound.
 """
-
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import os
-import stat
 import threading
-import urllib.parse
-import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Sequence
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ._fs import SessionError
+from ._ls_files import (
+    ANNOTATIONS_FILE,
+    IMAGES_FILE,
+    MAX_IMAGE_BYTES,
+    SESSION_DIR,
+    choices_of,
+    default_config,
+    load_annotations,
+    load_image_folder,
+    read_images_file,
+    read_regular,
+    resolve_task_image,
+)
+from ._ls_http import make_server
+from ._ls_training import BackendTraining
 from ._session import LabelingSession
 
-__all__ = ["IMAGE_SUFFIXES", "LabelStudioBackend", "load_image_folder", "resolve_task_image", "serve_label_studio"]
+__all__ = ["LabelStudioBackend"]
 
 logger = logging.getLogger("skdfal.labelstudio")
 
-#: Image files a pool folder may hold (others are ignored).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-#: Largest image file read (bytes) and decoded (pixels).
-MAX_IMAGE_BYTES = 32 << 20
-MAX_IMAGE_PIXELS = 64_000_000
-#: Largest request body accepted (a /predict of thousands of tasks stays far below).
-MAX_BODY_BYTES = 64 << 20
-IMAGES_FILE = "images.json"
-ANNOTATIONS_FILE = "annotations.jsonl"
-SESSION_DIR = "session"
 
-
-# ----------------------------------------------------------------- reading files safely
-def _read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of the regular file ``path`` (not followed if a link), at most ``limit``."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot open ({exc.strerror}; a link or a missing file is refused)") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"{path}: not a regular file (refused)")
-        if st.st_size > limit:
-            raise ValueError(f"{path}: {st.st_size} bytes, over the limit of {limit} (refused)")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise ValueError(f"{path}: grew over the limit of {limit} bytes while read (refused)")
-    return data
-
-
-def _inside(root: str | os.PathLike[str], relative: str) -> Path:
-    """``root / relative``, refused unless it stays inside ``root`` with no link on the way."""
-    if not relative or "\x00" in relative:
-        raise ValueError(f"empty or malformed path {relative!r}")
-    relative = relative.replace("\\", "/")
-    parts = relative.split("/")
-    if relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"path {relative!r} is absolute or leaves its folder (refused)")
-    base = os.path.realpath(root)
-    path = os.path.join(base, *parts)
-    # realpath resolves every link: a path with a link in it no longer equals itself.
-    if os.path.realpath(path) != path:
-        raise ValueError(f"path {relative!r} goes through a link (refused)")
-    return Path(path)
-
-
-def resolve_task_image(url: str, *, upload_root: str | os.PathLike[str] | None,
-                       local_files_root: str | os.PathLike[str] | None) -> Path:
-    """The file a Label Studio task's image URL names, inside the allowed roots.
-
-    Parameters
-    ----------
-    url : str
-        ``/data/upload/<project>/<file>`` (files uploaded to Label Studio,
-        kept under ``<data dir>/media/upload``) or
-        ``/data/local-files/?d=<path>`` (Label Studio's local files storage,
-        relative to its ``LOCAL_FILES_DOCUMENT_ROOT``), optionally with a
-        scheme and host.
-    upload_root : path-like or None
-        Label Studio's upload folder (``<data dir>/media/upload``).
-    local_files_root : path-like or None
-        Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT``.
-
-    Raises
-    ------
-    ValueError
-        Another kind of URL (cloud storage, a remote address), a root not
-        configured, or a path leaving its root.
-    """
-    if not isinstance(url, str):
-        raise ValueError(f"the task's image is not a URL string: {url!r}")
-    parsed = urllib.parse.urlsplit(url)
-    path = urllib.parse.unquote(parsed.path)
-    if path.startswith("/data/upload/"):
-        if upload_root is None:
-            raise ValueError(f"{url}: an uploaded file, but Label Studio's data folder is not set (--label-studio-data)")
-        return _inside(upload_root, path[len("/data/upload/"):])
-    if path.rstrip("/") == "/data/local-files":
-        values = urllib.parse.parse_qs(parsed.query).get("d")
-        if not values:
-            raise ValueError(f"{url}: a local file URL without ?d=")
-        if local_files_root is None:
-            raise ValueError(f"{url}: a local file, but the local files root is not set (--local-files-root)")
-        return _inside(local_files_root, values[0])
-    raise ValueError(f"{url}: not an uploaded or local file of Label Studio (cloud and remote URLs are not read)")
-
-
-def _decode_image(data: bytes, name: str, mode: str, size: tuple[int, int] | None):
-    """Decode image bytes with Pillow (pixel bound first), as ``mode``, resized to ``size``."""
-    import io
-
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                raise ValueError(f"{name}: {im.width}x{im.height} pixels, over {MAX_IMAGE_PIXELS} (refused)")
-            im.draft(mode, size)  # JPEG: decode at a reduced scale when that is enough
-            im = im.convert(mode)
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            array = np.asarray(im, dtype=np.float32) / 255.0
-    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise ValueError(f"{name}: not an image Pillow can decode safely ({exc})") from None
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-
-
-def load_image_folder(folder: str | os.PathLike[str], *, mode: str = "L",
-                      size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[dict]]:
-    """The images of ``folder`` (sorted by name) as a pool, and their names and SHA-256 digests.
-
-    Parameters
-    ----------
-    folder : path-like
-        A folder of image files (``IMAGE_SUFFIXES``); links, special files
-        and sub-folders in it are skipped.
-    mode : {"L", "RGB"}, default="L"
-        Grayscale (one channel) or colour (three).
-    size : (height, width) or None
-        Resize every image to this; ``None``: all images must share a size.
-
-    Returns
-    -------
-    X : ndarray of shape (n, channels, height, width), float32 in [0, 1]
-    images : list of dict
-        ``{"name", "sha256"}`` per pool position.
-    """
-    if mode not in ("L", "RGB"):
-        raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"images: {folder} is not a folder")
-    arrays, images = [], []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not entry.name.lower().endswith(IMAGE_SUFFIXES) or not entry.is_file(follow_symlinks=False):
-            continue
-        data = _read_regular(Path(entry.path), MAX_IMAGE_BYTES)
-        array = _decode_image(data, entry.path, mode, size)
-        if arrays and array.shape != arrays[0].shape:
-            raise ValueError(
-                f"{entry.path}: {array.shape[1]}x{array.shape[2]} pixels, the first image has "
-                f"{arrays[0].shape[1]}x{arrays[0].shape[2]}; pass size=(height, width)"
-            )
-        arrays.append(array)
-        images.append({"name": entry.name, "sha256": hashlib.sha256(data).hexdigest()})
-    if not arrays:
-        raise ValueError(f"images: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return np.stack(arrays), images
-
-
-# ------------------------------------------------------------------ the label config
-def _choices_of(label_config: str) -> dict:
-    """``{"from_name", "to_name", "data_key", "choices"}`` of a label config's first ``<Choices>``."""
-    if not isinstance(label_config, str) or len(label_config) > (1 << 20):
-        raise ValueError("the label config is missing or too large")
-    try:
-        root = ET.fromstring(label_config)
-    except ET.ParseError as exc:
-        raise ValueError(f"the label config is not valid XML: {exc}") from None
-    choices = next(root.iter("Choices"), None)
-    if choices is None:
-        raise ValueError("the label config has no <Choices>: skdfal classifies whole images")
-    to_name = choices.get("toName", "")
-    image = next((im for im in root.iter("Image") if im.get("name") == to_name), None)
-    if image is None:
-        raise ValueError(f"the label config's <Choices> points to {to_name!r}, which is no <Image>")
-    data_key = image.get("value", "").lstrip("$")
-    return {"from_name": choices.get("name", ""), "to_name": to_name, "data_key": data_key,
-            "choices": [c.get("value", "") for c in choices.iter("Choice")]}
-
-
-# ---------------------------------------------------------------------- the backend
-class LabelStudioBackend:
+class LabelStudioBackend(BackendTraining):
     """A Label Studio ML backend over a :class:`~skdfal.LabelingSession` (see the module docs).
 
     Open an existing backend folder with ``LabelStudioBackend(directory)``;
@@ -288,10 +122,13 @@ class LabelStudioBackend:
         The stopping rules' latest decision.
     """
 
-    def __init__(self, directory, *, label_studio_data=None, local_files_root=None, retrain_every=None,
-                 stopping="default", device=None, max_image_bytes=MAX_IMAGE_BYTES):
+    def __init__(self, directory: str | os.PathLike[str], *,
+                 label_studio_data: str | os.PathLike[str] | None = None,
+                 local_files_root: str | os.PathLike[str] | None = None, retrain_every: int | None = None,
+                 stopping: Any = "default", device: str | None = None,
+                 max_image_bytes: int = MAX_IMAGE_BYTES):
         self.directory = Path(directory)
-        info = _read_images_file(self.directory)
+        info = read_images_file(self.directory)
         self.session = LabelingSession(self.directory / SESSION_DIR, device=device)
         self._device = device
         try:
@@ -320,23 +157,24 @@ class LabelStudioBackend:
             self._lock = threading.RLock()  # the session and the annotation map
             self._wake = threading.Condition(self._lock)
             self._closing = False
-            self._annotations = _load_annotations(self.directory / ANNOTATIONS_FILE)
+            self._annotations = load_annotations(self.directory / ANNOTATIONS_FILE)
             self._annotation_log = open(self.directory / ANNOTATIONS_FILE, "ab")  # noqa: SIM115
             self._pending = self.session.stale
             self._busy = False
             self._config = None  # the project's label config, once Label Studio sent it
             self._trained_labels = None if self.session.stale else dict(self.session.labels)
             self._ranking = self._cold_ranking()
-            self._trainer = threading.Thread(target=self._train_loop, name="skdfal-retrain", daemon=True)
-            self._trainer.start()
+            self._start_training()
         except BaseException:
             self.session.close(save=False)
             raise
 
     # ---------------------------------------------------------------- creating
     @classmethod
-    def create(cls, directory, images, class_names, *, mode="L", size=None, estimator=None,
-               query_strategy="dfal_margin", n_instances=10, random_state=0, **kwargs) -> LabelStudioBackend:
+    def create(cls, directory: str | os.PathLike[str], images: str | os.PathLike[str],
+               class_names: Sequence[str], *, mode: str = "L", size: tuple[int, int] | None = None,
+               estimator: dict[str, Any] | None = None, query_strategy: str = "dfal_margin",
+               n_instances: int = 10, random_state: int = 0, **kwargs: Any) -> LabelStudioBackend:
         """Make a backend folder from a folder of images, then open it.
 
         Parameters
@@ -386,7 +224,7 @@ class LabelStudioBackend:
         """Check the project's label config against the session's classes; gives the model version."""
         schema = payload.get("schema") if isinstance(payload, dict) else None
         if schema:
-            config = _choices_of(schema)
+            config = choices_of(schema)
             choices = config["choices"]
             if choices != self.session.class_names:
                 raise ValueError(f"the project's <Choice> values {choices} are not the session's classes "
@@ -431,8 +269,8 @@ class LabelStudioBackend:
     def _config_of(self, label_config) -> dict:
         """The label config sent, else the last one seen, else a default naming the session's classes."""
         if label_config:
-            self._config = _choices_of(label_config)
-        return self._config or _choices_of(_default_config(self.session.class_names))
+            self._config = choices_of(label_config)
+        return self._config or choices_of(default_config(self.session.class_names))
 
     # ----------------------------------------------------------------- tasks
     def _task_index(self, task, data_key) -> int | None:
@@ -441,7 +279,7 @@ class LabelStudioBackend:
         url = data.get(data_key) if isinstance(data, dict) else None
         try:
             path = resolve_task_image(url, upload_root=self.upload_root, local_files_root=self.local_files_root)
-            digest = hashlib.sha256(_read_regular(path, self.max_image_bytes)).hexdigest()
+            digest = hashlib.sha256(read_regular(path, self.max_image_bytes)).hexdigest()
         except ValueError as exc:
             logger.warning("task %s: %s", task.get("id") if isinstance(task, dict) else "?", exc)
             return None
@@ -542,96 +380,6 @@ class LabelStudioBackend:
                 session.skip(action["index"])
         self._pending = True
 
-    # -------------------------------------------------------------- training
-    def _cold_ranking(self) -> dict:
-        """Before any model: the session's own random order (seeded), no pre-annotations."""
-        n = len(self.session.X_pool)
-        order = np.random.RandomState(self.session.config["random_state"]).permutation(n)
-        score = np.empty(n)
-        score[order] = np.arange(n) / n
-        if self._trained_labels is not None and self.session.n_labels and hasattr(self.session.learner, "estimator_"):
-            return self._rank(self.session.learner, self.session.available_indices(), self.session.n_labels)
-        return {"version": f"skdfal-{self.session.config['session_id'][:8]}-0", "score": score,
-                "labels": None, "proba": None}
-
-    def _rank(self, learner, available, n_labels) -> dict:
-        """Scores in ``[0, 1)``: the DFAL order of ``available`` (labeled images: 1); predictions."""
-        X_pool = self.session.X_pool
-        n = len(X_pool)
-        score = np.ones(n)
-        if len(available):
-            order, _ = learner.query(X_pool[available], n_instances=len(available))
-            score[available[np.asarray(order, dtype=np.int64)]] = np.arange(len(available)) / len(available)
-        proba = learner.predict_proba(X_pool)
-        return {"version": f"skdfal-{self.session.config['session_id'][:8]}-{n_labels}", "score": score,
-                "labels": np.argmax(proba, axis=1), "proba": np.max(proba, axis=1)}
-
-    def _train_loop(self) -> None:
-        from ..learners._stopping import check_stopping
-        from ._open import new_learner
-
-        while True:
-            with self._lock:
-                while not self._closing and not self._due():
-                    self._wake.wait(timeout=1.0)
-                if self._closing:
-                    return
-                labels = dict(self.session.labels)
-                X, y, flags = self.session._state.training_set(self.session.X_pool)
-                available = self.session.available_indices()
-                self._pending = False
-                self._busy = True
-            try:
-                learner = new_learner(self.session.config, self._device)
-                learner.fit(X, y)
-                if flags.any():
-                    learner.restore(learner.estimator_, X, y, flags)
-                ranking = self._rank(learner, available, len(labels))
-                decision = check_stopping(self.stopping, learner, self.session.X_pool)
-            except Exception:  # a failed retraining must not end the server: logged, retried on the next label
-                logger.exception("retraining on %d labels failed", len(labels))
-                with self._lock:
-                    self._busy = False
-                continue
-            with self._lock:
-                self._busy = False
-                if self._closing:
-                    return
-                self.session.learner.restore(learner.estimator_, X, y, flags)
-                self.session._stale = self.session.labels != labels
-                self._pending = self._pending or self.session._stale
-                try:
-                    self.session.save()
-                except OSError:
-                    logger.exception("saving the snapshot failed (the journal keeps every label)")
-                self._trained_labels = labels
-                self._ranking = ranking
-                self.stop_decision = decision
-            logger.info("retrained on %d labels: model version %s", len(labels), ranking["version"])
-            if decision is not None and decision.stop:
-                logger.warning("you may stop: %s", decision.reason)
-
-    def _due(self) -> bool:
-        if not self._pending or not self.session.labels:
-            return False
-        if self._trained_labels is None:
-            return True
-        changed = sum(1 for i, lab in self.session.labels.items() if self._trained_labels.get(i) != lab)
-        removed = sum(1 for i in self._trained_labels if i not in self.session.labels)
-        return changed + removed >= self.retrain_every
-
-    def wait_until_trained(self, timeout: float = 60.0) -> bool:
-        """Block until no retraining is due or running (tests, scripts); ``False`` on timeout."""
-        import time
-
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with self._lock:
-                if not self._busy and not self._due():
-                    return True
-            time.sleep(0.05)
-        return False
-
     def close(self) -> None:
         """Stop the retraining thread, save a snapshot, release the session."""
         with self._lock:
@@ -642,14 +390,15 @@ class LabelStudioBackend:
             self._annotation_log.close()
             self.session.close()
 
-    def __enter__(self):
+    def __enter__(self) -> LabelStudioBackend:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # ---------------------------------------------------------------- serving
-    def serve(self, host: str = "127.0.0.1", port: int = 9090, *, ready=None) -> None:
+    def serve(self, host: str = "127.0.0.1", port: int = 9090, *,
+              ready: Callable[[ThreadingHTTPServer], None] | None = None) -> None:
         """Answer Label Studio over HTTP until interrupted (Ctrl-C), then :meth:`close`.
 
         ``ready(server)`` is called once the socket listens (its
@@ -667,137 +416,3 @@ class LabelStudioBackend:
         finally:
             server.server_close()
             self.close()
-
-
-def _default_config(class_names) -> str:
-    choices = "".join(f'<Choice value="{_xml_escape(c)}"/>' for c in class_names)
-    return (f'<View><Image name="image" value="$image"/><Choices name="choice" toName="image">{choices}'
-            f"</Choices></View>")
-
-
-def _xml_escape(text: str) -> str:
-    from xml.sax.saxutils import quoteattr
-
-    return quoteattr(text)[1:-1]
-
-
-def _read_images_file(directory: Path) -> dict:
-    path = directory / IMAGES_FILE
-    if not directory.is_dir():
-        raise SessionError(f"{directory}: not a folder; make a backend with LabelStudioBackend.create or "
-                           "`skdfal serve-label-studio DIR --images FOLDER --classes ...`")
-    try:
-        info = json.loads(_read_regular(path, 256 << 20))
-    except ValueError as exc:
-        raise SessionError(f"{path}: missing or malformed ({exc})") from None
-    images = info.get("images") if isinstance(info, dict) else None
-    if info.get("kind") != "skdfal-label-studio" or not isinstance(images, list) or not all(
-            isinstance(i, dict) and isinstance(i.get("sha256"), str) for i in images):
-        raise SessionError(f"{path}: not a skdfal Label Studio image list")
-    return info
-
-
-def _load_annotations(path: Path) -> dict:
-    """``{annotation id: pool index}`` from ``annotations.jsonl`` (a torn last line is ignored)."""
-    found = {}
-    if not path.exists():
-        return found
-    for line in _read_regular(path, 256 << 20).splitlines():
-        try:
-            record = json.loads(line)
-            found[record["annotation"]] = int(record["index"])
-        except (ValueError, KeyError, TypeError):
-            logger.warning("%s: a damaged line skipped", path)
-    return found
-
-
-# ------------------------------------------------------------------- HTTP server
-class _Handler(BaseHTTPRequestHandler):
-    backend: LabelStudioBackend  # set on the subclass made per server
-    server_version = "skdfal-label-studio"
-
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        logger.debug("%s - %s", self.address_string(), format % args)
-
-    def _send(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        route = urllib.parse.urlsplit(self.path).path.rstrip("/")
-        if route in ("", "/health"):
-            self._send(200, self.backend.health())
-        elif route == "/versions":
-            self._send(200, {"versions": [self.backend.model_version]})
-        else:
-            self._send(404, {"error": f"no route {route}"})
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        route = urllib.parse.urlsplit(self.path).path.rstrip("/")
-        handlers = {"/setup": self.backend.setup, "/predict": self.backend.predict,
-                    "/webhook": self.backend.webhook, "/train": lambda payload: {"status": "ok"}}
-        if route not in handlers:
-            self._send(404, {"error": f"no route {route}"})
-            return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._send(411, {"error": "Content-Length required"})
-            return
-        if not 0 <= length <= MAX_BODY_BYTES:
-            self._send(413, {"error": f"request body over {MAX_BODY_BYTES} bytes"})
-            return
-        try:
-            payload = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError as exc:
-            self._send(400, {"error": f"not JSON: {exc}"})
-            return
-        try:
-            self._send(200, handlers[route](payload))
-        except (ValueError, TypeError, SessionError) as exc:
-            self._send(400, {"error": str(exc)})
-        except OSError as exc:  # the journal could not be written: Label Studio must not think it was
-            logger.exception("%s failed", route)
-            self._send(503, {"error": f"could not record it: {exc}"})
-
-
-def make_server(backend: LabelStudioBackend, host: str = "127.0.0.1", port: int = 9090) -> ThreadingHTTPServer:
-    """A threading HTTP server answering Label Studio for ``backend`` (not started)."""
-    handler = type("Handler", (_Handler,), {"backend": backend})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
-
-
-def serve_label_studio(directory, *, host: str = "127.0.0.1", port: int = 9090, images=None, classes=None,
-                       **kwargs: Any) -> None:
-    """Serve the Label Studio ML backend of ``directory``, creating it from ``images`` the first time.
-
-    Parameters
-    ----------
-    directory : path-like
-        The backend folder (see :class:`LabelStudioBackend`).
-    host, port
-        Where to listen (loopback by default: Label Studio on the same machine).
-    images : path-like, optional
-        Folder of pool images, to create the backend (first run only).
-    classes : list of str, optional
-        Class names, to create the backend (the project's ``<Choice>`` values).
-    **kwargs
-        Passed to :meth:`LabelStudioBackend.create` or the constructor.
-    """
-    directory = Path(directory)
-    create_keys = ("mode", "size", "estimator", "query_strategy", "n_instances", "random_state")
-    if (directory / IMAGES_FILE).exists():
-        if images is not None or classes is not None:
-            raise ValueError(f"{directory} holds a backend already; drop --images/--classes to resume it")
-        backend = LabelStudioBackend(directory, **{k: v for k, v in kwargs.items() if k not in create_keys})
-    else:
-        if images is None or not classes:
-            raise ValueError(f"{directory} holds no backend yet: pass images= (a folder) and classes= to create one")
-        backend = LabelStudioBackend.create(directory, images, classes, **kwargs)
-    backend.serve(host, port)

@@ -2,13 +2,8 @@
 
 from ._estimator import ActiveLearningClassifier
 from ._learner import ActiveLearner
-from ._stopping import (
-    LabelBudget,
-    MarginPlateau,
-    StabilizingPredictions,
-    StopDecision,
-    StoppingRule,
-)
+from ._stopping import LabelBudget, StopDecision, StoppingRule
+from ._stopping_rules import MarginPlateau, StabilizingPredictions
 
 __all__ = [
     "ActiveLearner",

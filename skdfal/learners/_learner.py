@@ -36,7 +36,7 @@ from ._inputs import (
     strategy_needs_model,
 )
 from ._state import LearnerState, Live
-from ._stopping import check_stopping
+from ._stopping import update_learner_stopping
 
 __all__ = ["ActiveLearner"]
 
@@ -92,12 +92,8 @@ class ActiveLearner(LearnerState):
     random_state : int, RandomState or None, default=None
         Draws bootstrap resamples and the cold start's first pick.
     stopping : stopping rule, list of rules or None, default=None
-        :class:`~skdfal.learners.StabilizingPredictions`,
-        :class:`~skdfal.learners.MarginPlateau`,
-        :class:`~skdfal.learners.LabelBudget` (or several): updated once
-        per round, on the first ``query`` after new labels (rules with a stop
-        set draw it from that query's pool).  They never stop anything
-        themselves: ``stop_reason_`` says when labeling may stop.
+        Rules (:class:`~skdfal.StabilizingPredictions`...) updated by the first ``query`` after new labels:
+        ``stop_decision_`` is their latest decision, ``stop_reason_`` why labeling may stop (or ``None``).
 
     Attributes
     ----------
@@ -118,11 +114,6 @@ class ActiveLearner(LearnerState):
         ``predict_proba`` refuse samples of another shape.
     classes_ : ndarray
         The model's classes, in the order of ``predict_proba``'s columns.
-    stop_decision_ : StopDecision
-        The stopping rules' latest decision (with ``stopping``, from the
-        first query with a model on).
-    stop_reason_ : str or None
-        Why labeling may stop, when the latest decision says so (else ``None``).
 
     Notes
     -----
@@ -177,7 +168,6 @@ class ActiveLearner(LearnerState):
         "warm_start": ["boolean"],
         "classes": ["array-like", None],
         "random_state": ["random_state"],
-        "stopping": "no_validation",
     }
 
     def __init__(
@@ -364,8 +354,7 @@ class ActiveLearner(LearnerState):
         has_model = self._prepare()
         if has_model:
             self._check_shape(pool_sample_shape(X_pool, net=self._torch()), "X_pool")
-            if self.stopping is not None:
-                self._update_stopping(X_pool)
+            update_learner_stopping(self, X_pool)  # once per round; nothing without ``stopping``
         if not has_model and strategy_needs_model(strategy):
             n_instances = requested_count(strategy, self, X_pool, query_args, query_kwargs)
             result = cold_start_query(X_pool, n_instances, self._rng())
@@ -387,15 +376,6 @@ class ActiveLearner(LearnerState):
         if return_metrics:
             return indices, instances, scores
         return indices, instances
-
-    def _update_stopping(self, X_pool) -> None:
-        # Once per round: a query repeated without new labels sees the same model.
-        seen = (self.n_labels_paid_ if hasattr(self, "is_adversarial_") else None, id(self.estimator_))
-        if getattr(self, "_stopping_seen", None) == seen:
-            return
-        self._stopping_seen = seen
-        self.stop_decision_ = check_stopping(self.stopping, self, X_pool)
-        self.stop_reason_ = self.stop_decision_.reason if self.stop_decision_.stop else None
 
     def transform_without_estimating(self, X: Rows) -> Any:
         """``X`` as the final estimator sees it: through every step of a ``Pipeline`` but the last.
