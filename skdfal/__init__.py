@@ -33,6 +33,8 @@ Learners
     ActiveLearningClassifier
         A whole simulated active learning run as one scikit-learn estimator
         (grid searches, pipelines, cross-validation).
+    StabilizingPredictions, MarginPlateau, LabelBudget, StopDecision
+        Stopping rules (``stopping=``): when labeling may stop, and why.
 Models and data
     LeNet5, VGG8
         The paper's networks.
@@ -47,6 +49,9 @@ Labeling by hand
         Crash-safe human-in-the-loop labeling saved in a directory.
     Labeler
         Its Jupyter widget (needs ipywidgets).
+    LabelStudioBackend, serve_label_studio
+        A Label Studio ML backend over a session: pre-annotations, DFAL
+        ordering by prediction score, background retraining.
     SessionError
         A session directory that cannot be used, naming the file.
 
@@ -57,8 +62,22 @@ Subpackages: ``skdfal.experiments`` (simulations and benchmarks),
 
 from .attacks import DeepFoolResult, deepfool
 from .datasets import load_digits_images, load_fashion_mnist, load_mnist, load_mnist_variation
-from .labeling import Labeler, LabelingSession, SessionError, make_digits_session
-from .learners import ActiveLearner, ActiveLearningClassifier
+from .labeling import (
+    Labeler,
+    LabelingSession,
+    LabelStudioBackend,
+    SessionError,
+    make_digits_session,
+    serve_label_studio,
+)
+from .learners import (
+    ActiveLearner,
+    ActiveLearningClassifier,
+    LabelBudget,
+    MarginPlateau,
+    StabilizingPredictions,
+    StopDecision,
+)
 from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
 from .strategies import (
     BADGE,
@@ -96,14 +115,19 @@ __all__ = [
     "DeepFoolResult",
     "EntropySampling",
     "Labeler",
+    "LabelBudget",
+    "LabelStudioBackend",
     "LabelingSession",
     "LeNet5",
     "LeastConfidence",
+    "MarginPlateau",
     "MarginSampling",
     "QueryStrategy",
     "RandomSampling",
     "SeededNeuralNetClassifier",
     "SessionError",
+    "StabilizingPredictions",
+    "StopDecision",
     "VGG8",
     "all_strategies",
     "badge",
@@ -122,4 +146,5 @@ __all__ = [
     "make_digits_session",
     "margin_sampling",
     "random_sampling",
+    "serve_label_studio",
 ]

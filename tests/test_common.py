@@ -40,6 +40,7 @@ def test_every_public_estimator_is_listed():
     """A new public estimator must join the checks below."""
     from sklearn.base import BaseEstimator
 
+    from skdfal.learners import StoppingRule
     from skdfal.strategies import QueryStrategy
 
     public = {
@@ -47,9 +48,9 @@ def test_every_public_estimator_is_listed():
         for name in skdfal.__all__
         if isinstance(getattr(skdfal, name), type)
         and issubclass(getattr(skdfal, name), BaseEstimator)
-        # strategies are parameter holders (no fit/predict); models are
-        # skorch nets, which scikit-learn's checks do not target.
-        and not issubclass(getattr(skdfal, name), (QueryStrategy, skdfal.SeededNeuralNetClassifier))
+        # strategies and stopping rules are parameter holders (no fit/predict);
+        # models are skorch nets, which scikit-learn's checks do not target.
+        and not issubclass(getattr(skdfal, name), (QueryStrategy, StoppingRule, skdfal.SeededNeuralNetClassifier))
     }
     assert public == {type(est).__name__ for est in _estimators()}
 

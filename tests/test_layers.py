@@ -54,7 +54,16 @@ def test_no_import_cycles():
     assert _cycles(adjacency) == []
 
 
+#: A guideline, not a reason to split a class: modules allowed past it, each with its reason
+#: and a ceiling of its own (issue 22: cut by responsibility, not by line count).
+LONG_MODULES = {
+    "learners/_learner.py": (520, "ActiveLearner is modAL's whole API in one class"),
+}
+
+
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_modules_stay_short(path):
     n_lines = len(path.read_text().splitlines())
-    assert n_lines <= 420, f"{path.name} has {n_lines} lines: split it"
+    limit, reason = LONG_MODULES.get(path.relative_to(PACKAGE).as_posix(), (420, None))
+    hint = f" (allowed {limit} because {reason})" if reason else ": split it by responsibility"
+    assert n_lines <= limit, f"{path.name} has {n_lines} lines{hint}"

@@ -18,7 +18,12 @@ __all__ = [
     "device_arg",
     "usage_error",
     "check_output_arg",
+    "stop_rule",
 ]
+
+STOP_HELP = ("when to say 'you may stop': 'stable' (predictions on a stop set stop changing, "
+             "Bloodgood & Vijay-Shanker 2009), 'margin' (the DFAL margins stop moving) or 'budget=N'; "
+             "repeat for several")
 
 
 def positive_int(text: str) -> int:
@@ -126,3 +131,17 @@ class RenamedOption(argparse.Action):
             file=sys.stderr,
         )
         setattr(namespace, self.dest, values)
+
+
+def stop_rule(text: str):
+    """A stopping rule: ``stable``, ``margin`` or ``budget=N`` (argparse type)."""
+    from ..learners import LabelBudget, MarginPlateau, StabilizingPredictions
+
+    name, _, value = text.partition("=")
+    if name == "stable" and not value:
+        return StabilizingPredictions()
+    if name == "margin" and not value:
+        return MarginPlateau()
+    if name == "budget" and value:
+        return LabelBudget(positive_int(value))
+    raise argparse.ArgumentTypeError(f"expected 'stable', 'margin' or 'budget=N', got {text!r}")

@@ -13,7 +13,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ._args import positive_int, steps_arg
+from ._args import STOP_HELP, positive_int, steps_arg, stop_rule
 
 __all__ = ["add_parser", "run_label_loop"]
 
@@ -42,6 +42,7 @@ def add_parser(sub):
                    help="with --new-digits: optimiser steps per retrain, 'auto' or a number (default auto)")
     p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
     p.add_argument("--max-labels", type=positive_int, default=None, help="stop after this many answers")
+    p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
     p.add_argument("--no-png", action="store_true", help="do not write SESSION_DIR/current.png")
     p.set_defaults(func=_cmd_label)
@@ -69,6 +70,7 @@ def _cmd_label(args) -> int:
         # OSError: a full disk or a read-only folder while creating; it names the file.
         print(f"skdfal label: {exc}", file=sys.stderr)
         return 2
+    session.stopping = args.stop
     with session:
         problem = None if args.no_png else _png_problem(session.directory / "current.png")
         if problem is not None:
@@ -141,8 +143,13 @@ def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answ
     print(f"{session!r}\n{HELP}", file=out)
     answers = 0
     shown = None
+    told = None  # the stopping decision already printed
     while max_answers is None or answers < max_answers:
         index = session.current()
+        decision = getattr(session, "stop_decision", None)
+        if decision is not None and decision.stop and decision is not told:
+            print(f"\nyou may stop: {decision.reason}", file=out, flush=True)
+            told = decision
         if index is None:
             print(f"pool exhausted: {session.n_labels} labels", file=out)
             break

@@ -1,4 +1,4 @@
-"""The ``skdfal`` command: ``run`` (the main job), ``benchmark``, ``label`` and ``--version``."""
+"""The ``skdfal`` command: ``run`` (the main job), ``benchmark``, ``label``, ``serve-label-studio``, ``--version``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import _benchmark, _label, _run
+from . import _benchmark, _label, _labelstudio, _run
 
 __all__ = ["main", "build_parser"]
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (_run, _benchmark, _label):
+    for command in (_run, _benchmark, _label, _labelstudio):
         command.add_parser(sub)
     return parser
 

@@ -38,6 +38,8 @@ def simulate(
     random_state: int = 0,
     strategy_name: str | None = None,
     on_round: Callable[[dict[str, Any]], None] | None = None,
+    stopping: Any = None,
+    stop_early: bool = False,
 ) -> list[dict[str, Any]]:
     """Run one active learning simulation and return its learning curve.
 
@@ -62,6 +64,12 @@ def simulate(
         Name written in the rows (default: the strategy's name).
     on_round : callable, optional
         Called with each row as soon as it exists (progress bars, journals).
+    stopping : stopping rule or list of rules, optional
+        :class:`~skdfal.StabilizingPredictions`, :class:`~skdfal.MarginPlateau`,
+        :class:`~skdfal.LabelBudget`: updated after every round, each row
+        then has ``stop`` (why labeling may stop, or ``""``).
+    stop_early : bool, default=False
+        End the run at the first round a rule says stop.
 
     Returns
     -------
@@ -89,4 +97,5 @@ def simulate(
     return simulate_run(
         learner, X_pool, y_pool, X_eval, y_eval, seed=random_state, strategy_name=name,
         n_initial=n_initial, n_instances=n_instances, n_rounds=n_rounds, on_row=on_round,
+        stopping=stopping, stop_early=stop_early,
     )

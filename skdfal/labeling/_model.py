@@ -49,7 +49,11 @@ class SessionModel:
         return bool(self.learner.adversarial_augmentation or (tags is not None and tags.adversarial_copies))
 
     def retrain(self: _Session) -> _Session:
-        """Fit the model on every label in force (and adversarial copies), then save a snapshot."""
+        """Fit the model on every label in force (and adversarial copies), then save a snapshot.
+
+        With ``stopping`` set, its rules are updated and ``stop_decision`` says
+        whether labeling may stop.
+        """
         X, y, flags = self._state.training_set(self.X_pool)
         if len(y) == 0:
             return self
@@ -63,6 +67,11 @@ class SessionModel:
             if flags.any():  # fit counts every row as paid: say which are free copies
                 learner.restore(learner.estimator_, X, y, flags)
         self._stale = False
+        if getattr(self, "stopping", None) is not None:
+            from ..learners._stopping import check_stopping
+
+            # The pool is the stop set's source: its draw is seeded, so a resumed session draws the same.
+            self.stop_decision = check_stopping(self.stopping, learner, self.X_pool)
         if not self.readonly:
             self.save()
         return self

@@ -96,6 +96,12 @@ class LabelingSession(SessionModel):
     X_pool : ndarray
     n_classes : int
     class_names : list of str
+    stopping : stopping rule, list of rules or None
+        Set it (``session.stopping = skdfal.StabilizingPredictions()``) to
+        have every retraining update the rules (not saved in the folder).
+    stop_decision : StopDecision or None
+        Their latest decision: ``str(session.stop_decision)`` reads "you may
+        stop: ..." with the reason once a rule says so.
 
     Raises
     ------
@@ -148,6 +154,8 @@ class LabelingSession(SessionModel):
         self.class_names = list(self.config["class_names"])
         self.n_classes = len(self.class_names)
         self._display = {}  # pool index -> adversarial copy of the current batch (or None)
+        self.stopping = None
+        self.stop_decision = None
 
     # ----------------------------------------------------------------- creating
     @classmethod

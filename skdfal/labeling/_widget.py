@@ -226,6 +226,9 @@ class Labeler:
             f"Pool sample <b>#{self.current}</b> &middot; {len(queue)} left in this batch &middot; "
             f"{session.n_labels} labeled, {len(session.skipped)} skipped"
         )
+        decision = session.stop_decision
+        if decision is not None and decision.stop:
+            self.status.value += f"<br><b>You may stop</b>: {html.escape(decision.reason)}"
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

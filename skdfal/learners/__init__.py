@@ -2,5 +2,15 @@
 
 from ._estimator import ActiveLearningClassifier
 from ._learner import ActiveLearner
+from ._stopping import LabelBudget, StopDecision, StoppingRule
+from ._stopping_rules import MarginPlateau, StabilizingPredictions
 
-__all__ = ["ActiveLearner", "ActiveLearningClassifier"]
+__all__ = [
+    "ActiveLearner",
+    "ActiveLearningClassifier",
+    "LabelBudget",
+    "MarginPlateau",
+    "StabilizingPredictions",
+    "StopDecision",
+    "StoppingRule",
+]

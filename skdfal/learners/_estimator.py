@@ -37,6 +37,7 @@ from ..utils._validation import resolve_size, warn_renamed
 from ._inputs import check_label_types
 from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run, strategy_name
+from ._stopping import as_rules
 
 __all__ = ["ActiveLearningClassifier"]
 
@@ -104,6 +105,12 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
         .. deprecated:: 0.1.0
            Use ``n_instances``.
+    stopping : stopping rule, list of rules or None, default=None
+        :class:`~skdfal.learners.StabilizingPredictions`,
+        :class:`~skdfal.learners.MarginPlateau` or
+        :class:`~skdfal.learners.LabelBudget` (cloned for each fit): the run
+        ends at the first round a rule says labeling may stop (``budget``
+        still caps it); ``stop_reason_`` says why.
 
     Attributes
     ----------
@@ -133,6 +140,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Rows of the final training set (adversarial copies included).
     n_rounds_ : int
         Query rounds run.
+    stop_reason_ : str or None
+        Why a stopping rule ended the run (``None``: the budget or the pool did).
     n_features_in_ : int
         As scikit-learn defines it (the channel count for images).
     input_shape_ : tuple
@@ -174,6 +183,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         random_state: RandomStateLike = None,
         verbose: int = 0,
         query_size: int | Literal["deprecated"] = "deprecated",
+        stopping: Any = None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -188,6 +198,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.random_state = random_state
         self.verbose = verbose
         self.query_size = query_size
+        self.stopping = stopping
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -203,6 +214,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "query_size": [Interval(Integral, 1, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
+        "stopping": "no_validation",
     }
 
     # ------------------------------------------------------------------ helpers
@@ -233,6 +245,10 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         # (skdfal.learners._loop.round_seed); a clone keeps the user's intact.
         strategy = self.query_strategy
         return clone(strategy) if hasattr(strategy, "get_params") else strategy
+
+    def _make_stopping(self):
+        rules = as_rules(self.stopping)
+        return [clone(rule) for rule in rules] or None
 
     def _make_estimator(self, rng):
         estimator = clone(self.estimator)
@@ -303,7 +319,11 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
             strategy_name=strategy_name(learner._strategy()), initial=labeled,
             n_instances=n_instances, budget=budget,
+            stopping=self._make_stopping(), stop_early=True,
         )
+        self.stop_reason_ = (curve[-1].pop("stop", "") or None) if curve else None
+        for row in curve:
+            row.pop("stop", None)
         rounds = [np.asarray(row.pop("queried").split(), dtype=np.int64) for row in curve]
         for row in curve:
             row["seed"] = seed

@@ -37,6 +37,7 @@ from ._inputs import (
     strategy_needs_model,
 )
 from ._state import LearnerState, Live
+from ._stopping import update_learner_stopping
 
 __all__ = ["ActiveLearner"]
 
@@ -96,6 +97,9 @@ class ActiveLearner(LearnerState):
         labels paid, training-set size); ``2``: also one per ``query``.
         Written with ``tqdm.write``, so a progress bar around the loop stays
         intact; it changes nothing else.
+    stopping : stopping rule, list of rules or None, default=None
+        Rules (:class:`~skdfal.StabilizingPredictions`...) updated by the first ``query`` after new labels:
+        ``stop_decision_`` is their latest decision, ``stop_reason_`` why labeling may stop (or ``None``).
 
     Attributes
     ----------
@@ -199,6 +203,7 @@ class ActiveLearner(LearnerState):
         classes: npt.ArrayLike | None = None,
         random_state: RandomStateLike = None,
         verbose: int = 0,
+        stopping: Any = None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -211,11 +216,12 @@ class ActiveLearner(LearnerState):
         self.warm_start = warm_start
         self.classes = classes
         self.random_state = random_state
+        self.stopping = stopping
         self.verbose = verbose
 
     def __setstate__(self, state):
-        # Pickles from before ``verbose`` existed load as silent learners.
-        super().__setstate__({"verbose": 0, **state})
+        # Pickles from before ``verbose`` and ``stopping`` existed load as silent learners without rules.
+        super().__setstate__({"verbose": 0, "stopping": None, **state})
 
     def _report(self, level: int, message: str) -> None:
         """Write ``message`` when ``verbose >= level`` (through tqdm, which keeps bars intact)."""
@@ -391,6 +397,7 @@ class ActiveLearner(LearnerState):
         has_model = self._prepare()
         if has_model:
             self._check_shape(pool_sample_shape(X_pool, net=self._torch()), "X_pool")
+            update_learner_stopping(self, X_pool)  # once per round; nothing without ``stopping``
         if not has_model and strategy_needs_model(strategy):
             n_instances = requested_count(strategy, self, X_pool, query_args, query_kwargs)
             result = cold_start_query(X_pool, n_instances, self._rng())

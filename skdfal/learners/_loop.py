@@ -223,6 +223,8 @@ def simulate_run(
     resume: list | None = None,
     before_fit: Callable[[object, int], None] | None = None,
     on_row: Callable[[dict], None] | None = None,
+    stopping=None,
+    stop_early: bool = False,
 ) -> list[dict]:
     """One simulated run: the oracle is ``y_pool``; returns its learning-curve rows.
 
@@ -258,6 +260,12 @@ def simulate_run(
         paid that the fit learns from (e.g. to set its training budget).
     on_row : callable, optional
         Called with each row as soon as it exists.
+    stopping : stopping rule or list of rules, optional
+        Updated after every round (its stop set drawn from ``X_pool``); each
+        row then also has ``stop``: the reason labeling may stop, or ``""``.
+    stop_early : bool, default=False
+        End the run at the first round a rule says stop (else the rules are
+        only recorded, to compare them with the whole curve).
 
     Returns
     -------
@@ -265,6 +273,9 @@ def simulate_run(
         Rows with the keys of :data:`COLUMNS` plus ``queried`` (the pool
         positions bought that round, space-separated).
     """
+    from ._stopping import as_rules, check_stopping
+
+    rules = as_rules(stopping)
     rows = []
     labeled = np.zeros(len(y_pool), dtype=bool)
     takes_seed = "random_state" in getattr(learner.query_strategy, "get_params", dict)()
@@ -272,6 +283,9 @@ def simulate_run(
     def emit(rnd, queried, query_time, fit_time):
         row = curve_row(learner, strategy_name, int(seed), rnd, X_eval, y_eval, query_time, fit_time)
         row["queried"] = " ".join(str(int(i)) for i in queried)
+        if rules:
+            decision = check_stopping(rules, learner, X_pool)
+            row["stop"] = decision.reason if decision.stop else ""
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -293,6 +307,8 @@ def simulate_run(
     learner.fit(take_rows(X_pool, bought), y_pool[bought])
     if not resume:
         emit(0, bought, 0.0, time.perf_counter() - start)
+        if stop_early and rows[-1].get("stop"):
+            return rows
 
     def subset_of(rnd, unlabeled):
         if subsample is None or subsample >= len(unlabeled):
@@ -312,4 +328,6 @@ def simulate_run(
         first_round=first_round, subset=subset_of, query_kwargs=query_kwargs, before_teach=before_teach,
     ):
         emit(done.index, done.chosen, done.query_time, done.fit_time)
+        if stop_early and rows[-1].get("stop"):
+            break
     return rows

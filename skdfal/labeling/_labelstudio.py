@@ -1,0 +1,418 @@
+"""A Label Studio ML backend that keeps its labels in a crash-safe :class:`LabelingSession`.
+
+Label Studio (Community Edition) asks an *ML backend* over HTTP for
+pre-annotations and tells it about new annotations through webhooks.  This
+module speaks that protocol (the routes of Label Studio's
+``label_studio/ml/api_connector.py``) with the standard library only:
+
+``GET /health``
+    ``{"status": "UP", "model_class": ..., "model_version": ...}``.
+``POST /setup``
+    Label Studio connects a project (``{"project", "schema", ...}``);
+    answered with ``{"model_version": ...}``, or an error when the project's
+    ``<Choices>`` are not the session's classes.
+``POST /predict``
+    ``{"tasks": [...], "label_config": ...}``; answered with
+    ``{"results": [...]}``, one per task: the predicted class as a
+    pre-annotation and a *score* that orders the pool by DFAL: the next batch
+    DFAL would query scores lowest (``0`` for the first), so sorting by
+    prediction score (ascending) in the Data Manager, or Label Studio's
+    "Uncertainty sampling" (lowest score first), shows it first.
+``POST /webhook``
+    ``ANNOTATION_CREATED``, ``ANNOTATIONS_CREATED``, ``ANNOTATION_UPDATED``,
+    ``ANNOTATIONS_DELETED``: the label goes into the session's journal (and
+    is fsync'd) before the webhook is answered; a cancelled (skipped) task is
+    a skip.
+
+**The session is the source of truth.**  The backend folder holds the
+session (``session/``), the list of pool images (``images.json``: names and
+SHA-256 digests) and ``annotations.jsonl`` (which Label Studio annotation
+labeled which pool image, so that a deletion, which names only the
+annotation, can be undone).  A ``kill -9`` loses no annotation the backend
+answered; a restart replays the journal and retrains.
+
+**Retraining never blocks predictions.**  After every ``retrain_every``
+new labels a background thread trains a fresh network on a copy of the
+labeled set, ranks the pool by DFAL with it, and only then swaps it in;
+``/predict`` answers from the latest ranking meanwhile.  Each retraining
+gives a new model version, so Label Studio's "Retrieve predictions" fetches
+the new scores.
+
+**Images are read safely.**  A task's image is found by its URL: uploads
+(``/data/upload/...``) under Label Studio's media folder, local files
+(``/data/local-files/?d=...``) under its document root.  A path that leaves
+its root (``..``, an absolute path, a link anywhere on the way), a special
+file or a file over ``max_image_bytes`` is refused; tasks are matched to pool
+images by the SHA-256 of the file, so no image from Label Studio is decoded
+at all.  The pool images themselves are decoded once, when the backend is
+created, by Pillow with a pixel bound.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ._fs import SessionError
+from ._ls_files import (
+    ANNOTATIONS_FILE,
+    IMAGES_FILE,
+    MAX_IMAGE_BYTES,
+    SESSION_DIR,
+    choices_of,
+    default_config,
+    load_annotations,
+    load_image_folder,
+    read_images_file,
+    read_regular,
+    resolve_task_image,
+)
+from ._ls_http import make_server
+from ._ls_training import BackendTraining
+from ._session import LabelingSession
+
+__all__ = ["LabelStudioBackend"]
+
+logger = logging.getLogger("skdfal.labelstudio")
+
+
+class LabelStudioBackend(BackendTraining):
+    """A Label Studio ML backend over a :class:`~skdfal.LabelingSession` (see the module docs).
+
+    Open an existing backend folder with ``LabelStudioBackend(directory)``;
+    create one with :meth:`create`.  :meth:`serve` answers Label Studio over
+    HTTP; the methods :meth:`health`, :meth:`setup`, :meth:`predict` and
+    :meth:`webhook` take and return the protocol's JSON as dicts, for
+    embedding in another server.
+
+    Parameters
+    ----------
+    directory : path-like
+        A folder made by :meth:`create`.
+    label_studio_data : path-like, default=None
+        Label Studio's data folder (``LABEL_STUDIO_BASE_DATA_DIR``); uploads
+        are read from its ``media/upload``.  Default: that variable, else
+        Label Studio's default (``~/.local/share/label-studio``).
+    local_files_root : path-like, default=None
+        Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` (default: that variable,
+        with or without the ``LABEL_STUDIO_`` prefix; else local files are refused).
+    retrain_every : int, default=None
+        Retrain after this many new labels (default: the session's batch size).
+    stopping : stopping rule, list of rules or None, default="default"
+        Updated after every retraining; when one says so, ``/health`` and
+        the log say "you may stop: ..." with the reason.  ``"default"``:
+        :class:`~skdfal.StabilizingPredictions` on up to 1000 pool images.
+    device : str, default=None
+        Passed to :class:`~skdfal.LabelingSession`.
+    max_image_bytes : int, default=32 MiB
+        Largest task image file read.
+
+    Attributes
+    ----------
+    session : LabelingSession
+    model_version : str
+        Changes with every retraining.
+    stop_decision : StopDecision or None
+        The stopping rules' latest decision.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *,
+                 label_studio_data: str | os.PathLike[str] | None = None,
+                 local_files_root: str | os.PathLike[str] | None = None, retrain_every: int | None = None,
+                 stopping: Any = "default", device: str | None = None,
+                 max_image_bytes: int = MAX_IMAGE_BYTES):
+        self.directory = Path(directory)
+        info = read_images_file(self.directory)
+        self.session = LabelingSession(self.directory / SESSION_DIR, device=device)
+        self._device = device
+        try:
+            if len(info["images"]) != len(self.session.X_pool):
+                raise SessionError(f"{self.directory / IMAGES_FILE}: lists {len(info['images'])} images, "
+                                   f"the session's pool has {len(self.session.X_pool)}")
+            self._by_digest = {}
+            for i, image in enumerate(info["images"]):
+                self._by_digest.setdefault(image["sha256"], i)
+            data = label_studio_data or os.environ.get("LABEL_STUDIO_BASE_DATA_DIR") or os.environ.get(
+                "BASE_DATA_DIR") or os.path.join(os.path.expanduser("~"), ".local", "share", "label-studio")
+            self.upload_root = Path(data) / "media" / "upload"
+            local = local_files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or os.environ.get(
+                "LOCAL_FILES_DOCUMENT_ROOT")
+            self.local_files_root = Path(local) if local else None
+            self.retrain_every = int(retrain_every or self.session.n_instances)
+            if self.retrain_every < 1:
+                raise ValueError(f"retrain_every must be a positive integer, got {retrain_every!r}")
+            self.max_image_bytes = int(max_image_bytes)
+            if stopping == "default":
+                from ..learners import StabilizingPredictions
+
+                stopping = StabilizingPredictions(stop_set_size=min(1000, len(self.session.X_pool)))
+            self.stopping = stopping
+            self.stop_decision = None
+            self._lock = threading.RLock()  # the session and the annotation map
+            self._wake = threading.Condition(self._lock)
+            self._closing = False
+            self._annotations = load_annotations(self.directory / ANNOTATIONS_FILE)
+            self._annotation_log = open(self.directory / ANNOTATIONS_FILE, "ab")  # noqa: SIM115
+            self._pending = self.session.stale
+            self._busy = False
+            self._config = None  # the project's label config, once Label Studio sent it
+            self._trained_labels = None if self.session.stale else dict(self.session.labels)
+            self._ranking = self._cold_ranking()
+            self._start_training()
+        except BaseException:
+            self.session.close(save=False)
+            raise
+
+    # ---------------------------------------------------------------- creating
+    @classmethod
+    def create(cls, directory: str | os.PathLike[str], images: str | os.PathLike[str],
+               class_names: Sequence[str], *, mode: str = "L", size: tuple[int, int] | None = None,
+               estimator: dict[str, Any] | None = None, query_strategy: str = "dfal_margin",
+               n_instances: int = 10, random_state: int = 0, **kwargs: Any) -> LabelStudioBackend:
+        """Make a backend folder from a folder of images, then open it.
+
+        Parameters
+        ----------
+        directory : path-like
+            A new or empty folder.
+        images : path-like
+            The pool: the image files that are (or will be) imported into
+            Label Studio, as uploads or local files (matched by content).
+        class_names : list of str
+            The values of the project's ``<Choice>`` tags, in order.
+        mode, size
+            As in :func:`load_image_folder`.
+        estimator, query_strategy, n_instances, random_state
+            As in :meth:`skdfal.LabelingSession.create`.
+        **kwargs
+            Passed to the constructor.
+        """
+        directory = Path(directory)
+        if directory.exists() and any(directory.iterdir()):
+            raise ValueError(f"directory: {directory} is not empty; open it with LabelStudioBackend({str(directory)!r})")
+        X, listed = load_image_folder(images, mode=mode, size=size)
+        names = [str(c) for c in class_names]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"class_names must be at least two distinct names, got {names}")
+        directory.mkdir(parents=True, exist_ok=True)
+        LabelingSession.create(directory / SESSION_DIR, X, class_names=names, estimator=estimator,
+                               query_strategy=query_strategy, n_instances=n_instances,
+                               random_state=random_state).close()
+        tmp = directory / (IMAGES_FILE + ".tmp")
+        tmp.write_text(json.dumps({"kind": "skdfal-label-studio", "version": 1, "images": listed}))
+        os.replace(tmp, directory / IMAGES_FILE)
+        return cls(directory, **kwargs)
+
+    # ------------------------------------------------------------ the protocol
+    @property
+    def model_version(self) -> str:
+        return self._ranking["version"]
+
+    def health(self) -> dict:
+        decision = self.stop_decision
+        return {"status": "UP", "model_class": "skdfal.DFAL", "model_version": self.model_version,
+                "n_labels": self.session.n_labels, "retrain_pending": bool(self._pending or self._busy),
+                "stop": decision.reason if decision is not None and decision.stop else None}
+
+    def setup(self, payload: dict) -> dict:
+        """Check the project's label config against the session's classes; gives the model version."""
+        schema = payload.get("schema") if isinstance(payload, dict) else None
+        if schema:
+            config = choices_of(schema)
+            choices = config["choices"]
+            if choices != self.session.class_names:
+                raise ValueError(f"the project's <Choice> values {choices} are not the session's classes "
+                                 f"{self.session.class_names} (same names, same order)")
+            self._config = config
+        return {"model_version": self.model_version}
+
+    def predict(self, payload: dict) -> dict:
+        """One prediction per task: the predicted class and the DFAL score (lowest: label first)."""
+        tasks = payload.get("tasks") if isinstance(payload, dict) else None
+        if not isinstance(tasks, list):
+            raise ValueError("predict: the request has no list of tasks")
+        config = self._config_of(payload.get("label_config"))
+        ranking = self._ranking  # one consistent ranking for the whole request, whatever retrains meanwhile
+        results = []
+        for task in tasks:
+            index = self._task_index(task, config["data_key"])
+            results.append(self._prediction(index, ranking, config))
+        return {"results": results}
+
+    def webhook(self, payload: dict) -> dict:
+        """Record what Label Studio says happened to annotations (durable before answering)."""
+        action = payload.get("action") if isinstance(payload, dict) else None
+        if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
+            annotations, tasks = payload.get("annotation"), payload.get("task")
+            if not isinstance(annotations, list):
+                annotations, tasks = [annotations], [tasks]
+            if not isinstance(tasks, list) or len(tasks) != len(annotations):
+                tasks = [None] * len(annotations)
+            project = payload.get("project")
+            config = self._config_of(project.get("label_config") if isinstance(project, dict) else None)
+            done = [self._record(a, t, config) for a, t in zip(annotations, tasks, strict=True)]
+            return {"status": "ok", "recorded": sum(done)}
+        if action == "ANNOTATIONS_DELETED":
+            removed = 0
+            for annotation in payload.get("annotations") or []:
+                if isinstance(annotation, dict):
+                    removed += self._forget(annotation.get("id"))
+            return {"status": "ok", "removed": removed}
+        return {"status": "ignored", "action": action}
+
+    def _config_of(self, label_config) -> dict:
+        """The label config sent, else the last one seen, else a default naming the session's classes."""
+        if label_config:
+            self._config = choices_of(label_config)
+        return self._config or choices_of(default_config(self.session.class_names))
+
+    # ----------------------------------------------------------------- tasks
+    def _task_index(self, task, data_key) -> int | None:
+        """The pool position of a task's image (``None``: not in the pool, or unreadable)."""
+        data = task.get("data") if isinstance(task, dict) else None
+        url = data.get(data_key) if isinstance(data, dict) else None
+        try:
+            path = resolve_task_image(url, upload_root=self.upload_root, local_files_root=self.local_files_root)
+            digest = hashlib.sha256(read_regular(path, self.max_image_bytes)).hexdigest()
+        except ValueError as exc:
+            logger.warning("task %s: %s", task.get("id") if isinstance(task, dict) else "?", exc)
+            return None
+        index = self._by_digest.get(digest)
+        if index is None:
+            logger.warning("task %s: its image %s is not in the pool the backend was made from",
+                           task.get("id"), path)
+        return index
+
+    def _prediction(self, index, ranking, config) -> dict:
+        version = ranking["version"]
+        if index is None:
+            return {"result": [], "score": 1.0, "model_version": version}
+        score = float(ranking["score"][index])
+        result = []
+        if ranking["labels"] is not None:
+            label = int(ranking["labels"][index])
+            result.append({
+                "from_name": config["from_name"], "to_name": config["to_name"], "type": "choices",
+                "value": {"choices": [self.session.class_names[label]]},
+                "score": float(ranking["proba"][index]),
+            })
+        return {"result": result, "score": score, "model_version": version}
+
+    # ----------------------------------------------------------- annotations
+    def _record(self, annotation, task, config) -> bool:
+        if not isinstance(annotation, dict):
+            return False
+        if task is None or not isinstance(task, dict):
+            task = annotation.get("task") if isinstance(annotation.get("task"), dict) else None
+        index = self._task_index(task, config["data_key"]) if task is not None else None
+        if index is None:
+            return False
+        label = None
+        if not annotation.get("was_cancelled"):
+            for item in annotation.get("result") or []:
+                if isinstance(item, dict) and item.get("from_name") == config["from_name"]:
+                    picked = (item.get("value") or {}).get("choices") or []
+                    if picked:
+                        label = picked[0]
+            if label is None:
+                logger.warning("annotation %s: no choice for %r; ignored", annotation.get("id"), config["from_name"])
+                return False
+        with self._lock:
+            self._remember(annotation.get("id"), index)
+            self._apply(index, label)
+            self._wake.notify_all()
+        return True
+
+    def _remember(self, annotation_id, index) -> None:
+        if annotation_id is None or self._annotations.get(annotation_id) == index:
+            return
+        line = json.dumps({"annotation": annotation_id, "index": index}).encode() + b"\n"
+        self._annotation_log.write(line)
+        self._annotation_log.flush()
+        os.fsync(self._annotation_log.fileno())
+        self._annotations[annotation_id] = index
+
+    def _forget(self, annotation_id) -> int:
+        with self._lock:
+            index = self._annotations.get(annotation_id)
+            if index is None or index not in self.session.labels and index not in self.session.skipped:
+                return 0
+            self._apply(index, None, remove=True)
+            self._wake.notify_all()
+            return 1
+
+    def _apply(self, index, label, *, remove=False) -> None:
+        """Label (``label``), skip (``None``) or forget (``remove``) pool image ``index`` (under the lock).
+
+        A change to an earlier answer undoes back to it and answers the later
+        ones again, in order: the session keeps its labels as a stack.
+        """
+        session = self.session
+        history = session.history
+        position = next((p for p, a in enumerate(history) if a["index"] == index), None)
+        if position is not None:
+            current = history[position]
+            same = (current["op"] == "skip" and label is None) if not remove else False
+            if not remove and current["op"] == "label" and label is not None:
+                same = session.class_names[current["label"]] == label or current["label"] == label
+            if same:
+                return
+            later = history[position + 1:]
+            for _ in range(len(history) - position):
+                session.undo()
+        else:
+            later = []
+        if not remove:
+            if label is None:
+                session.skip(index)
+            else:
+                session.teach(index, label)
+        for action in later:
+            if action["op"] == "label":
+                session.teach(action["index"], action["label"])
+            else:
+                session.skip(action["index"])
+        self._pending = True
+
+    def close(self) -> None:
+        """Stop the retraining thread, save a snapshot, release the session."""
+        with self._lock:
+            self._closing = True
+            self._wake.notify_all()
+        self._trainer.join(timeout=600)
+        with self._lock:
+            self._annotation_log.close()
+            self.session.close()
+
+    def __enter__(self) -> LabelStudioBackend:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- serving
+    def serve(self, host: str = "127.0.0.1", port: int = 9090, *,
+              ready: Callable[[ThreadingHTTPServer], None] | None = None) -> None:
+        """Answer Label Studio over HTTP until interrupted (Ctrl-C), then :meth:`close`.
+
+        ``ready(server)`` is called once the socket listens (its
+        ``server_address`` gives the port when ``port=0``).
+        """
+        server = make_server(self, host, port)
+        if ready is not None:
+            ready(server)
+        logger.warning("skdfal Label Studio backend on http://%s:%d (model %s)", *server.server_address[:2],
+                       self.model_version)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+            self.close()
