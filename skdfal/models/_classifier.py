@@ -14,6 +14,7 @@ import torch
 from skorch import NeuralNetClassifier
 from torch import nn
 
+from ..utils._heads import find_head, logits_of
 from ..utils._modules import check_device
 from ..utils._validation import check_count
 from ._training import StepBudget
@@ -29,6 +30,20 @@ def _check_input_shape(input_shape, *, allow_none=True):
     if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__") or not len(input_shape):
         raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}")
     return tuple(check_count(v, "input_shape") for v in input_shape)
+
+
+def _check_channel_stats(values, name):
+    """Per-channel means or standard deviations as a float32 vector (``None`` passes)."""
+    if values is None:
+        return None
+    arr = np.asarray(values, dtype=object if isinstance(values, (str, bytes)) else None)
+    if arr.ndim != 1 or not arr.size or arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
+        raise ValueError(f"{name} must be a sequence of numbers, one per channel, got {values!r}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all() or (name == "input_std" and (arr <= 0).any()):
+        limit = "positive finite" if name == "input_std" else "finite"
+        raise ValueError(f"{name} must hold {limit} numbers, got {values!r}")
+    return arr.astype(np.float32)
 
 
 def _check_scale(input_scale):
@@ -90,6 +105,27 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         every fit, so that a labeled set skewed towards a few classes (what
         uncertainty sampling buys) does not tilt the model.  Needs a
         ``CrossEntropyLoss`` criterion.
+    input_mean, input_std : sequence of float or None, default=None
+        Per-channel normalisation after ``input_scale``: channel ``c`` (axis
+        1 of the reshaped input) becomes ``(x - input_mean[c]) / input_std[c]``,
+        e.g. ImageNet's statistics for a pretrained backbone.  Either may be
+        ``None`` (mean 0, standard deviation 1).
+    freeze : bool, default=False
+        Train the head only (see ``head``): every other parameter keeps
+        ``requires_grad=False`` and stays out of the optimiser, and every
+        other layer runs in eval mode while training, so batch-norm
+        statistics do not move either.  The backbone's weights are then
+        bit-identical after any number of fits.
+    head : str or None, default=None
+        Name of the trainable head in the module (``"fc"`` for a torchvision
+        ResNet, ``"classifier"`` for skdfal's nets or Hugging Face models).
+        ``None``: the ``head`` of a module with ``backbone`` and ``head``
+        attributes (:class:`~skdfal.models.BackboneHead`), else the last
+        ``nn.Linear``.  Used by ``freeze``.
+
+    Modules whose forward returns a tuple ``(logits, ...)`` or an object with
+    a ``.logits`` tensor (Hugging Face image models) train and predict on
+    those logits.
     **kwargs
         skorch's parameters (``classes``, ``max_epochs``, ``device`` ...).
 
@@ -111,9 +147,15 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
     def __init__(
         self, module: type[nn.Module] | nn.Module, *, random_state: int | None = None,
         input_shape: Sequence[int] | None = None, input_scale: float | None = None,
-        full_batches: bool = False, class_weight: str | None = None, **kwargs: Any,
+        full_batches: bool = False, class_weight: str | None = None,
+        input_mean: Sequence[float] | None = None, input_std: Sequence[float] | None = None,
+        freeze: bool = False, head: str | None = None, **kwargs: Any,
     ):
         super().__init__(module, **kwargs)
+        self.input_mean = input_mean
+        self.input_std = input_std
+        self.freeze = freeze
+        self.head = head
         self.random_state = random_state
         self.input_shape = input_shape
         self.input_scale = input_scale
@@ -139,9 +181,48 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         _check_class_weight(self.class_weight)
         if not isinstance(self.full_batches, (bool, np.bool_)):
             raise ValueError(f"full_batches must be True or False, got {self.full_batches!r}")
+        if not isinstance(self.freeze, (bool, np.bool_)):
+            raise ValueError(f"freeze must be True or False, got {self.freeze!r}")
+        _check_channel_stats(self.input_mean, "input_mean")
+        _check_channel_stats(self.input_std, "input_std")
         self.label_set_ = None  # a fresh module learns a fresh label encoding
         with self._seeded():
             return super().initialize()
+
+    def initialize_module(self) -> SeededNeuralNetClassifier:
+        super().initialize_module()
+        if self.freeze:
+            head = self._head_layers()
+            for layer in self.module_.modules():
+                if layer not in head:
+                    for param in layer.parameters(recurse=False):
+                        param.requires_grad_(False)
+        return self
+
+    def _head_layers(self):
+        """The head's layers (a set, by identity)."""
+        try:
+            _, layer = find_head(self.module_, self.head)
+        except ValueError as exc:
+            raise ValueError(f"freeze=True needs the module's head: {exc}") from None
+        return set(layer.modules())
+
+    def get_all_learnable_params(self):
+        # Frozen parameters stay out of the optimiser: no state, no weight decay.
+        for name, param in super().get_all_learnable_params():
+            if param.requires_grad:
+                yield name, param
+
+    def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
+        """The module's logits on a batch (a tuple's first item, or ``.logits``)."""
+        if self.freeze and self.module_.training:
+            # Layer by layer (eval() would recurse into the head): the
+            # backbone's dropout and batch-norm statistics stay as they are.
+            head = self._head_layers()
+            for layer in self.module_.modules():
+                if layer not in head:
+                    layer.training = False
+        return logits_of(super().infer(x, **fit_params))
 
     def partial_fit(
         self, X: Any, y: Any = None, classes: npt.ArrayLike | None = None, **fit_params: Any
@@ -230,10 +311,44 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = self._reshape(X, _check_input_shape(self.input_shape))
         if self.input_scale is not None:
             X = X * _check_scale(self.input_scale)
+        mean, std = self._channel_stats(X)
+        if mean is not None:
+            X = X - mean
+        if std is not None:
+            X = X / std
         return X
 
+    def _channel_stats(self, X):
+        """``input_mean`` and ``input_std`` shaped to broadcast over ``X``'s channel axis."""
+        stats = [_check_channel_stats(self.input_mean, "input_mean"), _check_channel_stats(self.input_std, "input_std")]
+        if stats[0] is None and stats[1] is None:
+            return None, None
+        n_channels = next(len(s) for s in stats if s is not None)
+        if any(s is not None and len(s) != n_channels for s in stats):
+            raise ValueError(
+                f"input_mean and input_std must have one value per channel each, got {self.input_mean!r} "
+                f"and {self.input_std!r}"
+            )
+        if X.ndim < 2 or X.shape[1] != n_channels:
+            raise ValueError(
+                f"input_mean/input_std have {n_channels} channels but X samples have shape "
+                f"{tuple(X.shape[1:])} (channels first; set input_shape to reshape flat rows)"
+            )
+        shape = (1, n_channels) + (1,) * (X.ndim - 2)
+        out = []
+        for s in stats:
+            if s is not None and isinstance(X, torch.Tensor):
+                s = torch.as_tensor(s, device=X.device, dtype=X.dtype)
+            out.append(None if s is None else s.reshape(shape))
+        return out[0], out[1]
+
     def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
-        """Undo ``input_scale`` (the reshape is left to the caller, who knows the raw shape)."""
+        """Undo the channel normalisation and ``input_scale`` (the reshape is left to the caller)."""
+        mean, std = self._channel_stats(Xt)
+        if std is not None:
+            Xt = Xt * std
+        if mean is not None:
+            Xt = Xt + mean
         if self.input_scale is None:
             return Xt
         return Xt / _check_scale(self.input_scale)

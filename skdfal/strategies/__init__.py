@@ -2,7 +2,7 @@
 
 from ._base import QueryStrategy, StrategyTags, as_function
 from ._bayesian import BALD, bald
-from ._dfal import DFALMargin, deepfool_pool, dfal_margin
+from ._dfal import DFALMargin, deepfool_pool, dfal_margin, pool_embeddings
 from ._dfal_badge import DFALBadge, dfal_badge
 from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
 from ._peers import SkactivemlStrategy, skactiveml_strategy
@@ -33,6 +33,7 @@ __all__ = [
     "DFALMargin",
     "dfal_margin",
     "deepfool_pool",
+    "pool_embeddings",
     "DFALBadge",
     "dfal_badge",
     "screen_pool",

@@ -7,6 +7,7 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
+import os
 import warnings
 from numbers import Integral, Real
 from typing import Any, Literal
@@ -18,9 +19,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import deepfool
+from ..utils._heads import unwrap_logits
 from ..utils._pool import iter_batches, pool_length, take_rows
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._torch import head_space_model, resolve_torch_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
+from ..utils._validation import check_count
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._dfal_batch import cluster_smallest, labels_paid
 from ._diversity import penultimate_features
@@ -28,7 +31,7 @@ from ._random import RandomSampling
 from ._screening import screen_pool
 from ._selection import TopN
 
-__all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
+__all__ = ["DFALMargin", "dfal_margin", "deepfool_pool", "pool_embeddings"]
 
 #: Sort key of an unflipped sample (margin inf): above every finite margin,
 #: with a random part so that ties among them are broken at random.
@@ -89,10 +92,70 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
             # what the user can act on.
             raise ValueError(
                 f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
-                f"{type(model.module).__name__}: {exc}"
+                f"{type(unwrap_logits(model.module)).__name__}: {exc}"
             ) from exc
         checked_fit = True
         yield start, x, result
+
+
+def pool_embeddings(
+    classifier: Any, X_pool: Pool, *, head: str | None = None, batch_size: int = 256,
+    out: str | os.PathLike[str] | None = None,
+) -> np.ndarray:
+    """What the net's head receives for every pool sample: the backbone's embeddings.
+
+    The net runs forward once per sample (eval mode, no gradients), batch
+    by batch.  With a frozen backbone the embeddings do not change from
+    round to round: compute them once, then score each round with
+    ``DFALMargin()(head_module, embeddings, n)`` (the margins are the same
+    as ``DFALMargin(space="head")`` gives, without the backbone's forward).
+
+    Parameters
+    ----------
+    classifier : object
+        A fitted skorch net, a ``Pipeline`` ending in one, an active learner
+        or a ``torch.nn.Module``.
+    X_pool : array-like, Dataset or iterable of batches
+    head : str or None, default=None
+        The head's layer name (see :class:`DFALMargin`'s ``head``).
+    batch_size : int, default=256
+    out : path or None, default=None
+        Write the embeddings to this ``.npy`` file, memory-mapped, and
+        return the map (for pools whose embeddings do not fit in memory; the
+        pool's length must be known).  ``None``: an in-memory array.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, *embedding_shape), float32
+        A ``numpy.memmap`` with ``out``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdfal.strategies import pool_embeddings
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
+    >>> pool_embeddings(net, np.ones((5, 4), dtype=np.float32)).shape
+    (5, 6)
+    """
+    batch_size = check_count(batch_size, "batch_size")
+    model = head_space_model(classifier, head)
+    n_pool = pool_length(X_pool)
+    if out is not None and n_pool is None:
+        raise ValueError("out= needs a pool of known length (an array, tensor or Dataset)")
+    parts, stored = [], None
+    for start, z in iter_batches(X_pool, batch_size, model=model):
+        z = to_numpy(z).astype(np.float32, copy=False)
+        if out is None:
+            parts.append(z)
+            continue
+        if stored is None:
+            stored = np.lib.format.open_memmap(os.fspath(out), mode="w+", dtype=np.float32,
+                                               shape=(n_pool,) + z.shape[1:])
+        stored[start:start + len(z)] = z
+    if stored is not None:
+        stored.flush()
+        return stored
+    return np.concatenate(parts)
 
 
 class DFALMargin(QueryStrategy):
@@ -158,6 +221,21 @@ class DFALMargin(QueryStrategy):
         ``score`` (and Dask scoring) still attack every sample.
     screening_candidates : int, default=2
         Classes measured by the first-order margin (the prediction included).
+    space : {"input", "head"}, default="input"
+        Where the margin is measured.  ``"input"``: in the net's input space
+        (pixels), as in the paper.  ``"head"``: DeepFool attacks only the
+        trainable head, over the embeddings the backbone gives the pool (one
+        forward pass of the net per sample, no gradient through the
+        backbone): the margin is then a distance between feature vectors,
+        not between images, and cheap for a large frozen backbone (see the
+        user guide, "Head-space DFAL").  ``clip`` and adversarial copies
+        belong to the input space and are refused there.
+    head : str or None, default=None
+        With ``space="head"``: the head's layer name in the module (``"fc"``
+        for a torchvision ResNet, ``"classifier"`` for LeNet5 and Hugging
+        Face models); ``None`` takes the ``head`` of a ``backbone``/``head``
+        module, else the last ``nn.Linear``.  It must be the last layer (its
+        output the net's logits), which is checked.
 
     Examples
     --------
@@ -184,6 +262,8 @@ class DFALMargin(QueryStrategy):
         "cold_start": [Interval(Integral, 0, None, closed="left")],
         "screening": ["boolean"],
         "screening_candidates": [Interval(Integral, 2, None, closed="left")],
+        "space": [StrOptions({"input", "head"})],
+        "head": [None, str],
     }
 
     def __init__(
@@ -203,6 +283,8 @@ class DFALMargin(QueryStrategy):
         cold_start: int = 0,
         screening: bool = False,
         screening_candidates: int = 2,
+        space: Literal["input", "head"] = "input",
+        head: str | None = None,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -218,6 +300,8 @@ class DFALMargin(QueryStrategy):
         self.cold_start = cold_start
         self.screening = screening
         self.screening_candidates = screening_candidates
+        self.space = space
+        self.head = head
 
     def _deepfool_params(self):
         return {
@@ -274,7 +358,7 @@ class DFALMargin(QueryStrategy):
         if n_known is not None:
             n_keep = max(n_instances, min(n_keep, n_known))
         result = screen_pool(
-            classifier, X_pool, n_keep, screening_candidates=self.screening_candidates,
+            self._torch_model(classifier), X_pool, n_keep, screening_candidates=self.screening_candidates,
             batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
             **self._deepfool_params(),
         )
@@ -292,12 +376,23 @@ class DFALMargin(QueryStrategy):
         """Positions of ``n_instances`` kept candidates spread out by k-means (see ``batch_diversity``)."""
         embeddings = payload
         if self.batch_diversity == "features":
-            embeddings = torch.as_tensor(penultimate_features(_module_of(classifier), embeddings))
+            embeddings = torch.as_tensor(penultimate_features(self._torch_model(classifier).module, embeddings))
         return cluster_smallest(embeddings, key, n_instances, rng)
+
+    def _torch_model(self, classifier):
+        """The model attacked: the whole net, or its head over the backbone's embeddings."""
+        if self.space != "head":
+            return resolve_torch_model(classifier)
+        if self.clip is not None:
+            raise ValueError(
+                f"clip={self.clip!r} bounds the input space; with space='head' the margin is measured "
+                "between embeddings, which it does not bound: leave clip=None"
+            )
+        return head_space_model(classifier, self.head)
 
     def _iter_attacks(self, classifier, X_pool):
         """``(x, DeepFoolResult)`` per batch, with perturbations only when directions are needed."""
-        model = resolve_torch_model(classifier)
+        model = self._torch_model(classifier)
         keep = self.batch_diversity == "directions"
         from tqdm.auto import tqdm
 
@@ -349,6 +444,11 @@ class DFALMargin(QueryStrategy):
         converged : numpy.ndarray of bool
             Which copies really change the prediction.
         """
+        if self.space == "head":
+            raise ValueError(
+                "adversarial copies are images: with space='head' DeepFool perturbs embeddings, "
+                "not inputs; use space='input' for adversarial copies"
+            )
         model = resolve_torch_model(classifier)
         advs, flips = [], []
         for _, x, result in deepfool_pool(
@@ -366,7 +466,3 @@ dfal_margin = as_function(
     "DFAL query strategy: the pool samples with the smallest DeepFool perturbation.",
 )
 
-
-def _module_of(classifier):
-    """The torch module behind ``classifier`` (for features of net-space rows)."""
-    return resolve_torch_model(classifier).module
