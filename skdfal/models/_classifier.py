@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -14,9 +14,10 @@ import torch
 from skorch import NeuralNetClassifier
 from torch import nn
 
-from ..utils._heads import find_head, logits_of
+from ..utils._heads import logits_of
 from ..utils._modules import check_device
 from ..utils._validation import check_count
+from ._frozen import _check_channel_stats, backbone_eval, channel_stats, freeze_backbone
 from ._training import StepBudget
 
 __all__ = ["SeededNeuralNetClassifier"]
@@ -30,20 +31,6 @@ def _check_input_shape(input_shape, *, allow_none=True):
     if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__") or not len(input_shape):
         raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}")
     return tuple(check_count(v, "input_shape") for v in input_shape)
-
-
-def _check_channel_stats(values, name):
-    """Per-channel means or standard deviations as a float32 vector (``None`` passes)."""
-    if values is None:
-        return None
-    arr = np.asarray(values, dtype=object if isinstance(values, (str, bytes)) else None)
-    if arr.ndim != 1 or not arr.size or arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
-        raise ValueError(f"{name} must be a sequence of numbers, one per channel, got {values!r}")
-    arr = arr.astype(np.float64)
-    if not np.isfinite(arr).all() or (name == "input_std" and (arr <= 0).any()):
-        limit = "positive finite" if name == "input_std" else "finite"
-        raise ValueError(f"{name} must hold {limit} numbers, got {values!r}")
-    return arr.astype(np.float32)
 
 
 def _check_scale(input_scale):
@@ -192,22 +179,10 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
     def initialize_module(self) -> SeededNeuralNetClassifier:
         super().initialize_module()
         if self.freeze:
-            head = self._head_layers()
-            for layer in self.module_.modules():
-                if layer not in head:
-                    for param in layer.parameters(recurse=False):
-                        param.requires_grad_(False)
+            freeze_backbone(self.module_, self.head)
         return self
 
-    def _head_layers(self):
-        """The head's layers (a set, by identity)."""
-        try:
-            _, layer = find_head(self.module_, self.head)
-        except ValueError as exc:
-            raise ValueError(f"freeze=True needs the module's head: {exc}") from None
-        return set(layer.modules())
-
-    def get_all_learnable_params(self):
+    def get_all_learnable_params(self) -> Iterator[tuple[str, nn.Parameter]]:
         # Frozen parameters stay out of the optimiser: no state, no weight decay.
         for name, param in super().get_all_learnable_params():
             if param.requires_grad:
@@ -216,12 +191,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
     def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
         """The module's logits on a batch (a tuple's first item, or ``.logits``)."""
         if self.freeze and self.module_.training:
-            # Layer by layer (eval() would recurse into the head): the
-            # backbone's dropout and batch-norm statistics stay as they are.
-            head = self._head_layers()
-            for layer in self.module_.modules():
-                if layer not in head:
-                    layer.training = False
+            backbone_eval(self.module_, self.head)
         return logits_of(super().infer(x, **fit_params))
 
     def partial_fit(
@@ -319,28 +289,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         return X
 
     def _channel_stats(self, X):
-        """``input_mean`` and ``input_std`` shaped to broadcast over ``X``'s channel axis."""
-        stats = [_check_channel_stats(self.input_mean, "input_mean"), _check_channel_stats(self.input_std, "input_std")]
-        if stats[0] is None and stats[1] is None:
-            return None, None
-        n_channels = next(len(s) for s in stats if s is not None)
-        if any(s is not None and len(s) != n_channels for s in stats):
-            raise ValueError(
-                f"input_mean and input_std must have one value per channel each, got {self.input_mean!r} "
-                f"and {self.input_std!r}"
-            )
-        if X.ndim < 2 or X.shape[1] != n_channels:
-            raise ValueError(
-                f"input_mean/input_std have {n_channels} channels but X samples have shape "
-                f"{tuple(X.shape[1:])} (channels first; set input_shape to reshape flat rows)"
-            )
-        shape = (1, n_channels) + (1,) * (X.ndim - 2)
-        out = []
-        for s in stats:
-            if s is not None and isinstance(X, torch.Tensor):
-                s = torch.as_tensor(s, device=X.device, dtype=X.dtype)
-            out.append(None if s is None else s.reshape(shape))
-        return out[0], out[1]
+        return channel_stats(X, self.input_mean, self.input_std)
 
     def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
         """Undo the channel normalisation and ``input_scale`` (the reshape is left to the caller)."""

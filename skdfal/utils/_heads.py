@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -74,7 +75,7 @@ class LogitsOf(nn.Module):
         super().__init__()
         self.wrapped = module
 
-    def forward(self, *args, **kwargs) -> torch.Tensor:
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         return logits_of(self.wrapped(*args, **kwargs))
 
 
