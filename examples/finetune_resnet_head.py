@@ -75,7 +75,7 @@ print("images:", X.shape, X.dtype)
 
 old, new = rng.permutation(np.flatnonzero(y < 5)), rng.permutation(np.flatnonzero(y >= 5))
 source, source_test = old[:1500], old[1500:1800]  # the "pretraining" task: digits 0-4
-target, test = new[:600], new[600:1000]           # the new task: a pool of 600, 400 to test on
+target, test = new[:400], new[400:700]            # the new task: a pool of 400, 300 to test on
 mean, std = X[source].mean(axis=(0, 2, 3)).tolist(), X[source].std(axis=(0, 2, 3)).tolist()
 
 # %% [markdown]
@@ -86,7 +86,7 @@ mean, std = X[source].mean(axis=(0, 2, 3)).tolist(), X[source].std(axis=(0, 2, 3
 # ``input_mean``/``input_std`` normalise each channel inside the net.
 
 # %%
-pretrain = make_classifier(resnet18(num_classes=5), n_classes=5, train_steps=150, input_mean=mean,
+pretrain = make_classifier(resnet18(num_classes=5), n_classes=5, train_steps=100, input_mean=mean,
                            input_std=std, random_state=0)
 pretrain.fit(X[source], y[source])
 print(f"pretraining accuracy on held-out digits 0-4: {pretrain.score(X[source_test], y[source_test]):.3f}")
@@ -104,10 +104,10 @@ backbone.fc = torch.nn.Identity()  # the backbone now returns its 512 features
 
 
 # %%
-def run(strategy, rounds=4, start=10, per_round=10):
+def run(strategy, rounds=3, start=10, per_round=10):
     torch.manual_seed(0)
     module = BackboneHead(backbone, torch.nn.Linear(512, 5))
-    net = make_classifier(module, classes=[5, 6, 7, 8, 9], freeze=True, train_steps=100, input_mean=mean,
+    net = make_classifier(module, classes=[5, 6, 7, 8, 9], freeze=True, train_steps=50, input_mean=mean,
                           input_std=std, random_state=0)
     labelled = list(target[:start])
     learner = ActiveLearner(net, query_strategy=strategy).fit(X[labelled], y[labelled])
