@@ -84,7 +84,26 @@ def build_net(args, X_lab, y_lab, mean, std):
 
 
 def _peak_rss_bytes():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    """The process's peak resident set (VmHWM; ru_maxrss, KiB on Linux, where /proc is absent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reset_peak_rss():
+    """Start the peak over from the current resident set (Linux >= 4.0).
+
+    A spawned child inherits its parent's ru_maxrss across exec, so without
+    this every method would report the parent's peak (the data set it made).
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def _run_method(method, state_path, pool_path, meta, repeats, queue):
@@ -105,6 +124,7 @@ def _run_method(method, state_path, pool_path, meta, repeats, queue):
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+    _reset_peak_rss()
     base_rss = _peak_rss_bytes()
     strategy = {
         "exact": DFALMargin(),
