@@ -6,7 +6,9 @@ Sphinx can cache (a function defined in ``conf.py`` cannot be pickled).
 
 from pathlib import Path
 
-ORDER = ["quick_start.py", "strategy_comparison.py", "pipeline.py", "labeling_session.py"]
+ORDER = [
+    "quick_start.py", "strategy_comparison.py", "pipeline.py", "finetune_resnet_head.py", "labeling_session.py",
+]
 
 
 def example_order(path):

@@ -10,6 +10,8 @@ Attacks
 Query strategies (modAL's protocol ``(classifier, X_pool, n_instances) -> (indices, scores)``)
     DFALMargin, dfal_margin
         DFAL: the smallest DeepFool perturbation first.
+    pool_embeddings
+        The embeddings a net's head receives (head-space DFAL over a frozen backbone).
     DFALBadge, dfal_badge
         DFAL margins with a BADGE-style batch (k-means++ weighted by 1/margin).
     RandomSampling, random_sampling
@@ -38,8 +40,10 @@ Learners
 Models and data
     LeNet5, VGG8
         The paper's networks.
+    BackboneHead
+        A backbone under a new trainable head (``freeze=True`` trains the head only).
     make_classifier
-        A skorch classifier set up for active learning.
+        A skorch classifier set up for active learning (any torch classifier).
     SeededNeuralNetClassifier
         The skorch classifier ``make_classifier`` returns.
     load_digits_images, load_mnist, load_fashion_mnist, load_mnist_variation
@@ -78,7 +82,7 @@ from .learners import (
     StabilizingPredictions,
     StopDecision,
 )
-from .models import VGG8, LeNet5, SeededNeuralNetClassifier, make_classifier
+from .models import VGG8, BackboneHead, LeNet5, SeededNeuralNetClassifier, make_classifier
 from .strategies import (
     BADGE,
     BALD,
@@ -99,6 +103,7 @@ from .strategies import (
     entropy_sampling,
     least_confidence,
     margin_sampling,
+    pool_embeddings,
     random_sampling,
 )
 
@@ -109,6 +114,7 @@ __all__ = [
     "ActiveLearningClassifier",
     "BADGE",
     "BALD",
+    "BackboneHead",
     "CoreSet",
     "DFALBadge",
     "DFALMargin",
@@ -145,6 +151,7 @@ __all__ = [
     "make_classifier",
     "make_digits_session",
     "margin_sampling",
+    "pool_embeddings",
     "random_sampling",
     "serve_label_studio",
 ]

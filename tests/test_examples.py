@@ -25,6 +25,7 @@ WRITES = {
     "quick_start.py": ["margins.png", "gallery.png"],
     "strategy_comparison.py": ["learning_curves.png"],
     "pipeline.py": ["pipeline.html"],
+    "finetune_resnet_head.py": ["finetune_resnet_head.png"],
 }
 
 

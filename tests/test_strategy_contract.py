@@ -38,6 +38,8 @@ BAD_VALUES = {
     "progress": "yes",
     "screening": "yes",
     "screening_candidates": 1,
+    "space": "pixels",
+    "head": 3,
     "X_labeled": 5,
     "batch_diversity": "clusters",
     "diversity_factor": 0,

@@ -16,6 +16,11 @@ rot-bg-img rotated, then on a photograph patch
 
 The digit's own pixels (non-zero after any rotation) are never changed by a
 background.  Images stay float32 in [0, 1], shaped ``(n, 1, 28, 28)``.
+
+``colour=True`` makes colour images ``(n, 3, 28, 28)`` from the same draws:
+the grayscale digit on all three channels, over colour patches of the
+photographs (bg-img, rot-bg-img) or per-channel noise (bg-rand); the luma of
+a colour photograph patch is the grayscale variation's patch.
 """
 
 from __future__ import annotations
@@ -42,18 +47,20 @@ _SPLIT_INDEX = {"train": 0, "test": 1}
 @overload
 def load_mnist_variation(
     name: _Variation, folder: _Folder, split: Literal["train", "test"] = ..., *,
-    random_state: int = ...,
+    random_state: int = ..., colour: bool = ...,
 ) -> Split: ...
 @overload
 def load_mnist_variation(
     name: _Variation, folder: _Folder, split: Literal["both"], *, random_state: int = ...,
+    colour: bool = ...,
 ) -> BothSplits: ...
 @overload
 def load_mnist_variation(
-    name: _Variation, folder: _Folder, split: str, *, random_state: int = ...,
+    name: _Variation, folder: _Folder, split: str, *, random_state: int = ..., colour: bool = ...,
 ) -> Split | BothSplits: ...
 def load_mnist_variation(
     name: _Variation, folder: _Folder, split: str = "train", *, random_state: int = 0,
+    colour: bool = False,
 ) -> Split | BothSplits:
     """An MNIST variation, generated from MNIST's IDX files in ``folder``.
 
@@ -72,10 +79,13 @@ def load_mnist_variation(
         ``"both"`` returns ``X_train, y_train, X_test, y_test``.
     random_state : int >= 0, default=0
         Seeds the angles, noise and patches.
+    colour : bool, default=False
+        Colour images, 3x28x28 (see the module's notes): for choosing and
+        testing colour models offline.
 
     Returns
     -------
-    X : ndarray of shape (n, 1, 28, 28), float32 in [0, 1]
+    X : ndarray of shape (n, 1, 28, 28), or (n, 3, 28, 28) with ``colour``, float32 in [0, 1]
     y : ndarray of shape (n,), int64 in 0..9 (MNIST's labels, unchanged)
 
     Raises
@@ -98,25 +108,33 @@ def load_mnist_variation(
         raise ValueError(f"split must be 'train', 'test' or 'both', got {split!r}")
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise ValueError(f"random_state must be an integer >= 0, got {random_state!r}")
+    if not isinstance(colour, (bool, np.bool_)):
+        raise ValueError(f"colour must be True or False, got {colour!r}")
     parts = ("train", "test") if split == "both" else (split,)
     out: list[np.ndarray] = []
     for part in parts:
         X, y = load_mnist(folder, part)
         rng = np.random.default_rng([int(random_state), zlib.crc32(name.encode()), _SPLIT_INDEX[part]])
-        out += [make_variation(X, name, rng), y]
+        out += [make_variation(X, name, rng, colour=bool(colour)), y]
     return tuple(out)  # type: ignore[return-value]
 
 
 def make_variation(
-    X: npt.NDArray[np.float32], name: str, rng: np.random.Generator
+    X: npt.NDArray[np.float32], name: str, rng: np.random.Generator, *, colour: bool = False
 ) -> npt.NDArray[np.float32]:
-    """Apply variation ``name`` to digit images ``X`` of shape ``(n, 1, h, w)`` in [0, 1]."""
+    """Apply variation ``name`` to digit images ``X`` of shape ``(n, 1, h, w)`` in [0, 1].
+
+    ``colour=True``: the digit on three channels over a colour background.
+    """
     if name.startswith("rot"):
         X = rotate_images(X, rng.uniform(0.0, 360.0, size=len(X)))
+    if colour:
+        X = np.repeat(X, 3, axis=1)
     if name.endswith("bg-rand"):
         X = on_background(X, rng.uniform(0.0, 1.0, size=X.shape).astype(np.float32))
     elif name.endswith("bg-img"):
-        X = on_background(X, photo_patches(len(X), X.shape[-2:], rng)[:, None])
+        patches = photo_patches(len(X), X.shape[-2:], rng, colour=colour)
+        X = on_background(X, patches if colour else patches[:, None])
     return X
 
 
@@ -143,19 +161,34 @@ def on_background(digits: npt.NDArray[np.float32], background: npt.NDArray[np.fl
     return np.where(digits > 0, digits, background).astype(np.float32, copy=False)
 
 
-def photo_patches(n: int, size: tuple[int, int], rng: np.random.Generator) -> npt.NDArray[np.float32]:
-    """``n`` random grayscale patches of ``size`` from scikit-learn's two sample photographs."""
-    photos = _gray_photos()
+def photo_patches(
+    n: int, size: tuple[int, int], rng: np.random.Generator, *, colour: bool = False
+) -> npt.NDArray[np.float32]:
+    """``n`` random patches of ``size`` from scikit-learn's two sample photographs.
+
+    Grayscale ``(n, h, w)``, or ``(n, 3, h, w)`` with ``colour`` (the same
+    windows for the same draws).
+    """
+    photos = _colour_photos() if colour else _gray_photos()
     h, w = size
     which = rng.integers(0, len(photos), size=n)
-    out = np.empty((n, h, w), dtype=np.float32)
+    out = np.empty((n, 3, h, w) if colour else (n, h, w), dtype=np.float32)
     for k, photo in enumerate(photos):
         rows = np.flatnonzero(which == k)
-        top = rng.integers(0, photo.shape[0] - h + 1, size=len(rows))
-        left = rng.integers(0, photo.shape[1] - w + 1, size=len(rows))
-        windows = np.lib.stride_tricks.sliding_window_view(photo, (h, w))
-        out[rows] = windows[top, left]
+        height, width = photo.shape[-2:]
+        top = rng.integers(0, height - h + 1, size=len(rows))
+        left = rng.integers(0, width - w + 1, size=len(rows))
+        windows = np.lib.stride_tricks.sliding_window_view(photo, (h, w), axis=(-2, -1))
+        # (channels, top, left, h, w) for a colour photograph: windows first.
+        out[rows] = np.moveaxis(windows[:, top, left], 0, 1) if colour else windows[top, left]
     return out
+
+
+def _colour_photos() -> list[npt.NDArray[np.float32]]:
+    """The two photographs as (3, height, width) float32 in [0, 1]."""
+    from sklearn.datasets import load_sample_images
+
+    return [np.moveaxis(img.astype(np.float32) / np.float32(255.0), -1, 0) for img in load_sample_images().images]
 
 
 def _gray_photos() -> list[npt.NDArray[np.float32]]:

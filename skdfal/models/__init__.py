@@ -2,10 +2,11 @@
 
 from ._classifier import SeededNeuralNetClassifier
 from ._factory import make_classifier
-from ._nets import VGG8, LeNet5
+from ._nets import VGG8, BackboneHead, LeNet5
 from ._training import RandomShift, StepBudget, auto_steps, batches_per_epoch
 
 __all__ = [
+    "BackboneHead",
     "LeNet5",
     "RandomShift",
     "SeededNeuralNetClassifier",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -14,9 +14,11 @@ import torch
 from skorch import NeuralNetClassifier
 from torch import nn
 
+from ..utils._heads import logits_of
 from ..utils._modules import check_device
 from ..utils._validation import check_count
 from ..utils._warnings import warn_user
+from ._frozen import _check_channel_stats, backbone_eval, channel_stats, freeze_backbone
 from ._training import StepBudget
 
 __all__ = ["SeededNeuralNetClassifier"]
@@ -91,6 +93,27 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         every fit, so that a labeled set skewed towards a few classes (what
         uncertainty sampling buys) does not tilt the model.  Needs a
         ``CrossEntropyLoss`` criterion.
+    input_mean, input_std : sequence of float or None, default=None
+        Per-channel normalisation after ``input_scale``: channel ``c`` (axis
+        1 of the reshaped input) becomes ``(x - input_mean[c]) / input_std[c]``,
+        e.g. ImageNet's statistics for a pretrained backbone.  Either may be
+        ``None`` (mean 0, standard deviation 1).
+    freeze : bool, default=False
+        Train the head only (see ``head``): every other parameter keeps
+        ``requires_grad=False`` and stays out of the optimiser, and every
+        other layer runs in eval mode while training, so batch-norm
+        statistics do not move either.  The backbone's weights are then
+        bit-identical after any number of fits.
+    head : str or None, default=None
+        Name of the trainable head in the module (``"fc"`` for a torchvision
+        ResNet, ``"classifier"`` for skdfal's nets or Hugging Face models).
+        ``None``: the ``head`` of a module with ``backbone`` and ``head``
+        attributes (:class:`~skdfal.models.BackboneHead`), else the last
+        ``nn.Linear``.  Used by ``freeze``.
+
+    Modules whose forward returns a tuple ``(logits, ...)`` or an object with
+    a ``.logits`` tensor (Hugging Face image models) train and predict on
+    those logits.
     **kwargs
         skorch's parameters (``classes``, ``max_epochs``, ``device`` ...).
 
@@ -112,9 +135,15 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
     def __init__(
         self, module: type[nn.Module] | nn.Module, *, random_state: int | None = None,
         input_shape: Sequence[int] | None = None, input_scale: float | None = None,
-        full_batches: bool = False, class_weight: str | None = None, **kwargs: Any,
+        full_batches: bool = False, class_weight: str | None = None,
+        input_mean: Sequence[float] | None = None, input_std: Sequence[float] | None = None,
+        freeze: bool = False, head: str | None = None, **kwargs: Any,
     ):
         super().__init__(module, **kwargs)
+        self.input_mean = input_mean
+        self.input_std = input_std
+        self.freeze = freeze
+        self.head = head
         self.random_state = random_state
         self.input_shape = input_shape
         self.input_scale = input_scale
@@ -140,10 +169,32 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         _check_class_weight(self.class_weight)
         if not isinstance(self.full_batches, (bool, np.bool_)):
             raise ValueError(f"full_batches must be True or False, got {self.full_batches!r}")
+        if not isinstance(self.freeze, (bool, np.bool_)):
+            raise ValueError(f"freeze must be True or False, got {self.freeze!r}")
+        _check_channel_stats(self.input_mean, "input_mean")
+        _check_channel_stats(self.input_std, "input_std")
         self.label_set_ = None  # a fresh module learns a fresh label encoding
         self.fit_unit_floats_ = None  # what the fresh module is trained on is not known yet
         with self._seeded():
             return super().initialize()
+
+    def initialize_module(self) -> SeededNeuralNetClassifier:
+        super().initialize_module()
+        if self.freeze:
+            freeze_backbone(self.module_, self.head)
+        return self
+
+    def get_all_learnable_params(self) -> Iterator[tuple[str, nn.Parameter]]:
+        # Frozen parameters stay out of the optimiser: no state, no weight decay.
+        for name, param in super().get_all_learnable_params():
+            if param.requires_grad:
+                yield name, param
+
+    def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
+        """The module's logits on a batch (a tuple's first item, or ``.logits``)."""
+        if self.freeze and self.module_.training:
+            backbone_eval(self.module_, self.head)
+        return logits_of(super().infer(x, **fit_params))
 
     def partial_fit(
         self, X: Any, y: Any = None, classes: npt.ArrayLike | None = None, **fit_params: Any
@@ -235,10 +286,23 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = self._reshape(X, _check_input_shape(self.input_shape))
         if self.input_scale is not None:
             X = X * _check_scale(self.input_scale)
+        mean, std = self._channel_stats(X)
+        if mean is not None:
+            X = X - mean
+        if std is not None:
+            X = X / std
         return X
 
+    def _channel_stats(self, X):
+        return channel_stats(X, self.input_mean, self.input_std)
+
     def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
-        """Undo ``input_scale`` (the reshape is left to the caller, who knows the raw shape)."""
+        """Undo the channel normalisation and ``input_scale`` (the reshape is left to the caller)."""
+        mean, std = self._channel_stats(Xt)
+        if std is not None:
+            Xt = Xt * std
+        if mean is not None:
+            Xt = Xt + mean
         if self.input_scale is None:
             return Xt
         return Xt / _check_scale(self.input_scale)

@@ -36,9 +36,14 @@ def make_classifier(
     lr: float | None = None,
     lr_schedule: Literal["onecycle", "cosine"] | None = "onecycle",
     shift: Literal["auto"] | int = "auto",
+    flip: bool = False,
     batch_size: int = 32,
     full_batches: bool = True,
     class_weight: Literal["balanced"] | None = None,
+    input_mean: Sequence[float] | None = None,
+    input_std: Sequence[float] | None = None,
+    freeze: bool = False,
+    head: str | None = None,
     device: Device | None = "cpu",
     random_state: int | None = 0,
     **kwargs: Any,
@@ -60,6 +65,12 @@ def make_classifier(
     Parameters
     ----------
     module : {"lenet5", "vgg8"} or torch.nn.Module class/instance, default="lenet5"
+        Any torch classifier: torchvision and timm models built with their
+        own constructors (``torchvision.models.resnet18(num_classes=10)``),
+        a :class:`~skdfal.models.BackboneHead`, or a module whose forward
+        returns a tuple ``(logits, ...)`` or an object with ``.logits``
+        (Hugging Face image models): training, prediction and the
+        strategies all use those logits.
     input_shape : tuple of int or None, default=None
         Shape of one sample as the module takes it.  For the named modules
         ``(channels, height, width)``, default ``(1, 28, 28)``; the module is
@@ -90,6 +101,9 @@ def make_classifier(
     shift : "auto" or int, default="auto"
         Largest random shift of training images, in pixels (0: none; see
         :class:`~skdfal.models.RandomShift`).
+    flip : bool, default=False
+        Also mirror training images left-right at random: for photographs
+        of objects, where it preserves the label (not for digits).
     batch_size : int >= 1, default=32
     full_batches : bool, default=True
         Train on whole batches only: each shuffled epoch drops its last,
@@ -97,6 +111,17 @@ def make_classifier(
     class_weight : {"balanced"} or None, default=None
         Weigh the loss of each class by the inverse of its share of the
         training set, recomputed at every fit.
+    input_mean, input_std : sequence of float or None, default=None
+        Per-channel normalisation after ``input_scale`` (e.g. ImageNet's
+        ``(0.485, 0.456, 0.406)`` and ``(0.229, 0.224, 0.225)`` for a
+        pretrained backbone).
+    freeze : bool, default=False
+        Train only the head: the backbone's weights and batch-norm statistics
+        never change (see :class:`SeededNeuralNetClassifier`).
+    head : str or None, default=None
+        The head's layer name (``"fc"`` for a torchvision ResNet); ``None``:
+        the ``head`` of a ``backbone``/``head`` module, else the last
+        ``nn.Linear``.
     device : str, torch.device or None, default="cpu"
         Refused at once when this machine cannot use it (``"cuda"`` without CUDA);
         ``None`` leaves the module where it is (skorch's convention).
@@ -129,6 +154,9 @@ def make_classifier(
     lr = _check_positive(lr, "lr")
     input_scale = _check_scale(input_scale)
     check_device(device)
+    for name, flag in (("flip", flip), ("freeze", freeze)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
     if random_state is not None:
         random_state = check_count(random_state, "random_state", minimum=0)
     if classes is not None:
@@ -168,7 +196,7 @@ def make_classifier(
     if max_epochs is None:
         budget = StepBudget(steps=train_steps, schedule=lr_schedule)
         budget._check()  # named now, not at the first fit
-        kwargs.setdefault("callbacks", [("step_budget", budget), ("random_shift", RandomShift(max_shift=shift))])
+        kwargs.setdefault("callbacks", [("step_budget", budget), ("random_shift", RandomShift(max_shift=shift, flip=bool(flip)))])
         max_epochs = 1  # epochs come from the step budget (SeededNeuralNetClassifier.fit_loop)
     return SeededNeuralNetClassifier(
         module,
@@ -181,6 +209,10 @@ def make_classifier(
         input_scale=input_scale,
         full_batches=full_batches,
         class_weight=class_weight,
+        input_mean=input_mean,
+        input_std=input_std,
+        freeze=bool(freeze),
+        head=head,
         **kwargs,
     )
 

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..utils._heads import logits_of
 from ..utils._validation import check_count
 
-__all__ = ["LeNet5", "VGG8"]
+__all__ = ["BackboneHead", "LeNet5", "VGG8"]
 
 
 def _pair(size) -> tuple[int, int]:
@@ -132,3 +133,50 @@ class VGG8(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.embedding(self.features(x)))
+
+
+class BackboneHead(nn.Module):
+    """A backbone (pretrained or not) under a new trainable head: ``head(backbone(x))``.
+
+    The ``backbone`` and ``head`` attributes are the convention that
+    ``make_classifier(freeze=True)`` and ``DFALMargin(space="head")`` look
+    for: the first is frozen, the second attacked over the backbone's
+    embeddings.
+
+    Parameters
+    ----------
+    backbone : torch.nn.Module
+        Maps images to features: a torchvision ResNet whose ``fc`` is
+        ``nn.Identity()``, a timm model built with ``num_classes=0``...  A
+        tuple or ``.logits`` output is read as a tensor; features of more
+        than one axis are flattened.
+    head : torch.nn.Module or int
+        The head, or the number of classes for a new ``nn.Linear`` over the
+        backbone's features (``n_features`` then needed).
+    n_features : int or None, default=None
+        Width of the backbone's features, for an ``int`` head.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdfal.models import BackboneHead
+    >>> net = BackboneHead(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 5)), 3, n_features=5)
+    >>> net(torch.zeros(2, 3, 2, 2)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module | int, n_features: int | None = None):
+        super().__init__()
+        if not isinstance(backbone, nn.Module):
+            raise ValueError(f"backbone must be a torch.nn.Module, got {type(backbone).__name__}")
+        if not isinstance(head, nn.Module):
+            n_classes = check_count(head, "head", minimum=2)
+            if n_features is None:
+                raise ValueError("n_features is needed to build a new head of head classes")
+            head = nn.Linear(check_count(n_features, "n_features"), n_classes)
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = logits_of(self.backbone(x))
+        return self.head(z.flatten(1) if z.ndim > 2 else z)

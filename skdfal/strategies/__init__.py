@@ -5,6 +5,7 @@ from ._bayesian import BALD, bald
 from ._dfal import DFALMargin, deepfool_pool, dfal_margin
 from ._dfal_badge import DFALBadge, dfal_badge
 from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
+from ._head_space import pool_embeddings
 from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
 from ._registry import RegisteredStrategy, all_strategies, get_strategy, strategy_tags
@@ -33,6 +34,7 @@ __all__ = [
     "DFALMargin",
     "dfal_margin",
     "deepfool_pool",
+    "pool_embeddings",
     "DFALBadge",
     "dfal_badge",
     "screen_pool",

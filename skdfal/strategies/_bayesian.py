@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
+from ..utils._heads import unwrap_logits
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import Pool, QueryResult, RandomStateLike
@@ -89,10 +90,11 @@ def _split_deterministic_head(module):
     """
     from ..models import VGG8, LeNet5
 
-    if type(module) in (LeNet5, VGG8) and not any(
-        isinstance(m, nn.modules.dropout._DropoutNd) for m in module.features.modules()
+    inner = unwrap_logits(module)
+    if type(inner) in (LeNet5, VGG8) and not any(
+        isinstance(m, nn.modules.dropout._DropoutNd) for m in inner.features.modules()
     ):
-        return module.features, nn.Sequential(module.embedding, module.classifier)
+        return inner.features, nn.Sequential(inner.embedding, inner.classifier)
     return None, module
 
 

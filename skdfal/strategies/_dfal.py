@@ -17,8 +17,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import deepfool
+from ..utils._heads import unwrap_logits
 from ..utils._pool import iter_batches, pool_length, take_rows
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._torch import head_space_model, resolve_torch_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
 from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
@@ -89,7 +90,7 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
             # what the user can act on.
             raise ValueError(
                 f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
-                f"{type(model.module).__name__}: {exc}"
+                f"{type(unwrap_logits(model.module)).__name__}: {exc}"
             ) from exc
         checked_fit = True
         yield start, x, result
@@ -158,6 +159,21 @@ class DFALMargin(QueryStrategy):
         ``score`` (and Dask scoring) still attack every sample.
     screening_candidates : int, default=2
         Classes measured by the first-order margin (the prediction included).
+    space : {"input", "head"}, default="input"
+        Where the margin is measured.  ``"input"``: in the net's input space
+        (pixels), as in the paper.  ``"head"``: DeepFool attacks only the
+        trainable head, over the embeddings the backbone gives the pool (one
+        forward pass of the net per sample, no gradient through the
+        backbone): the margin is then a distance between feature vectors,
+        not between images, and cheap for a large frozen backbone (see the
+        user guide, "Head-space DFAL").  ``clip`` and adversarial copies
+        belong to the input space and are refused there.
+    head : str or None, default=None
+        With ``space="head"``: the head's layer name in the module (``"fc"``
+        for a torchvision ResNet, ``"classifier"`` for LeNet5 and Hugging
+        Face models); ``None`` takes the ``head`` of a ``backbone``/``head``
+        module, else the last ``nn.Linear``.  It must be the last layer (its
+        output the net's logits), which is checked.
 
     Examples
     --------
@@ -184,6 +200,8 @@ class DFALMargin(QueryStrategy):
         "cold_start": [Interval(Integral, 0, None, closed="left")],
         "screening": ["boolean"],
         "screening_candidates": [Interval(Integral, 2, None, closed="left")],
+        "space": [StrOptions({"input", "head"})],
+        "head": [None, str],
     }
 
     def __init__(
@@ -203,6 +221,8 @@ class DFALMargin(QueryStrategy):
         cold_start: int = 0,
         screening: bool = False,
         screening_candidates: int = 2,
+        space: Literal["input", "head"] = "input",
+        head: str | None = None,
     ):
         self.max_iter = max_iter
         self.overshoot = overshoot
@@ -218,6 +238,8 @@ class DFALMargin(QueryStrategy):
         self.cold_start = cold_start
         self.screening = screening
         self.screening_candidates = screening_candidates
+        self.space = space
+        self.head = head
 
     def _deepfool_params(self):
         return {
@@ -274,7 +296,7 @@ class DFALMargin(QueryStrategy):
         if n_known is not None:
             n_keep = max(n_instances, min(n_keep, n_known))
         result = screen_pool(
-            classifier, X_pool, n_keep, screening_candidates=self.screening_candidates,
+            self._torch_model(classifier), X_pool, n_keep, screening_candidates=self.screening_candidates,
             batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
             **self._deepfool_params(),
         )
@@ -292,12 +314,23 @@ class DFALMargin(QueryStrategy):
         """Positions of ``n_instances`` kept candidates spread out by k-means (see ``batch_diversity``)."""
         embeddings = payload
         if self.batch_diversity == "features":
-            embeddings = torch.as_tensor(penultimate_features(_module_of(classifier), embeddings))
+            embeddings = torch.as_tensor(penultimate_features(self._torch_model(classifier).module, embeddings))
         return cluster_smallest(embeddings, key, n_instances, rng)
+
+    def _torch_model(self, classifier):
+        """The model attacked: the whole net, or its head over the backbone's embeddings."""
+        if self.space != "head":
+            return resolve_torch_model(classifier)
+        if self.clip is not None:
+            raise ValueError(
+                f"clip={self.clip!r} bounds the input space; with space='head' the margin is measured "
+                "between embeddings, which it does not bound: leave clip=None"
+            )
+        return head_space_model(classifier, self.head)
 
     def _iter_attacks(self, classifier, X_pool):
         """``(x, DeepFoolResult)`` per batch, with perturbations only when directions are needed."""
-        model = resolve_torch_model(classifier)
+        model = self._torch_model(classifier)
         keep = self.batch_diversity == "directions"
         from tqdm.auto import tqdm
 
@@ -347,6 +380,11 @@ class DFALMargin(QueryStrategy):
         converged : numpy.ndarray of bool
             Which copies really change the prediction.
         """
+        if self.space == "head":
+            raise ValueError(
+                "adversarial copies are images: with space='head' DeepFool perturbs embeddings, "
+                "not inputs; use space='input' for adversarial copies"
+            )
         model = resolve_torch_model(classifier)
         advs, flips = [], []
         for _, x, result in deepfool_pool(
@@ -364,7 +402,3 @@ dfal_margin = as_function(
     "DFAL query strategy: the pool samples with the smallest DeepFool perturbation.",
 )
 
-
-def _module_of(classifier):
-    """The torch module behind ``classifier`` (for features of net-space rows)."""
-    return resolve_torch_model(classifier).module

@@ -19,6 +19,7 @@ import torch
 from sklearn.utils import check_random_state
 from torch import nn
 
+from ..utils._heads import unwrap_logits
 from ..utils._modules import frozen_eval
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
@@ -42,7 +43,7 @@ def _last_linear(module: nn.Module) -> nn.Linear:
             last = m
     if last is None:
         raise TypeError(
-            f"{type(module).__name__} has no nn.Linear layer: core-set and BADGE need the "
+            f"{type(unwrap_logits(module)).__name__} has no nn.Linear layer: core-set and BADGE need the "
             "input of the last linear layer as the penultimate representation"
         )
     return last

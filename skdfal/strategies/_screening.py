@@ -47,6 +47,7 @@ from sklearn.utils import check_random_state
 
 from ..attacks._deepfool import deepfool
 from ..attacks._screening import first_order_margins
+from ..utils._heads import unwrap_logits
 from ..utils._pool import iter_batches, pool_length, take_rows
 from ..utils._torch import TorchModel, resolve_torch_model, to_numpy
 from ..utils._validation import check_count
@@ -257,7 +258,7 @@ def _fits(attack, module, x, **params):
     except RuntimeError as exc:
         raise ValueError(
             f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
-            f"{type(module).__name__}: {exc}"
+            f"{type(unwrap_logits(module)).__name__}: {exc}"
         ) from exc
 
 

@@ -1,5 +1,6 @@
 """Torch utilities under everything else: modules, conversion, pools, validation."""
 
+from ._heads import LogitsOf, find_head, logits_of
 from ._modules import check_device, frozen_eval, module_device_dtype
 from ._pool import (
     check_batch_finite,
@@ -9,11 +10,22 @@ from ._pool import (
     pool_length,
     take_rows,
 )
-from ._torch import TorchModel, resolve_torch_model, to_numpy, to_tensor, unwrap_learner
+from ._torch import (
+    TorchModel,
+    head_space_model,
+    resolve_torch_model,
+    to_numpy,
+    to_tensor,
+    unwrap_learner,
+)
 from ._validation import check_count, resolve_size
 
 __all__ = [
+    "LogitsOf",
     "TorchModel",
+    "find_head",
+    "head_space_model",
+    "logits_of",
     "check_batch_finite",
     "check_count",
     "check_device",

@@ -19,10 +19,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from torch import nn
 
-from ._modules import module_device_dtype
+from ._heads import LogitsOf, check_head_output, find_head, head_inputs, unwrap_logits
+from ._modules import frozen_eval, module_device_dtype
 from ._typing import Device, Rows
 
-__all__ = ["TorchModel", "resolve_torch_model", "to_tensor", "to_numpy", "unwrap_learner"]
+__all__ = ["TorchModel", "head_space_model", "resolve_torch_model", "to_tensor", "to_numpy", "unwrap_learner"]
 
 
 @dataclass
@@ -32,7 +33,8 @@ class TorchModel:
     Attributes
     ----------
     module : torch.nn.Module
-        Maps net inputs to logits.
+        Maps net inputs to logits (a module returning a tuple or an object
+        with ``.logits`` comes wrapped in a :class:`~skdfal.utils.LogitsOf`).
     device : torch.device
         Where the module's parameters live.
     dtype : torch.dtype
@@ -107,14 +109,16 @@ def _pipeline_maps(pipe: Pipeline):
 def _with_net_input(net, transform, inverse):
     """Add a net's own input preparation (reshape, scale) after a pipeline's steps.
 
-    skdfal's :class:`~skdfal.SeededNeuralNetClassifier` reshapes flat rows and
-    scales its input inside ``fit`` and ``predict``; a strategy that feeds
+    skdfal's :class:`~skdfal.SeededNeuralNetClassifier` reshapes flat rows,
+    scales and normalises its input inside ``fit`` and ``predict``; a strategy that feeds
     the module directly must do the same, and map adversarial copies back.
     Nets that do neither (skorch's own, or no ``input_shape``/``input_scale``)
     leave the maps as they are.
     """
     prepare = getattr(net, "transform_input", None)
-    if prepare is None or (getattr(net, "input_shape", None) is None and getattr(net, "input_scale", None) is None):
+    if prepare is None or all(
+        getattr(net, name, None) is None for name in ("input_shape", "input_scale", "input_mean", "input_std")
+    ):
         return transform, inverse
     head, head_inverse = transform, inverse
     restore = net.inverse_transform_input
@@ -174,7 +178,49 @@ def resolve_torch_model(classifier: Any) -> TorchModel:
             f"{type(obj).__name__}."
         )
     device, dtype = module_device_dtype(module)
-    return TorchModel(module, device, dtype, transform, inverse, net)
+    # Tuples and Hugging Face outputs become logits here, once, for every
+    # strategy and the attack (a tensor output passes through unchanged).
+    return TorchModel(LogitsOf(unwrap_logits(module)), device, dtype, transform, inverse, net)
+
+
+def head_space_model(classifier: Any, head: str | None = None) -> TorchModel:
+    """The head of ``classifier`` as a model of its own, fed with the backbone's embeddings.
+
+    The returned model's ``module`` is the head, and its ``transform`` maps a
+    raw batch to the head's input: the whole net runs forward once on it
+    (eval mode, no gradients, its own input preparation first) and the
+    embedding is caught on its way into the head.  DeepFool on this model
+    measures margins in the embedding space: distances between feature
+    vectors, not between images.
+
+    Parameters
+    ----------
+    classifier : object
+        As for :func:`resolve_torch_model`.
+    head : str or None, default=None
+        The head's layer name (see :func:`~skdfal.utils.find_head`).
+
+    Raises
+    ------
+    ValueError
+        When the named layer is not the last one (its output is not the
+        net's logits), or runs more than once per forward.
+    """
+    full = resolve_torch_model(classifier)
+    inner = unwrap_logits(full.module)
+    owner = type(inner).__name__
+
+    def embed(batch):
+        x = to_tensor(batch, full.device, full.dtype) if full.transform is None else full.as_tensor(batch)
+        with head_inputs(inner, head) as seen, frozen_eval(full.module), torch.no_grad():
+            logits = full.module(x)
+            return check_head_output(seen, logits, owner).detach()
+
+    _, layer = find_head(inner, head)
+    device, dtype = module_device_dtype(layer)
+    if next(iter(layer.parameters()), None) is None:
+        device, dtype = full.device, full.dtype
+    return TorchModel(LogitsOf(layer), device, dtype, embed, None, full.net)
 
 
 def to_tensor(
