@@ -184,8 +184,12 @@ def test_unknown_and_unreadable_tasks_get_an_empty_prediction(setup):
 
 def test_annotations_train_and_order_the_pool_by_dfal(setup):
     backend, X, y, _ = setup
-    for i in range(10):
-        backend.webhook(created(i, y[i]))
+    # Holding the backend's lock keeps the retraining thread waiting, so that it sees all ten
+    # labels at once (otherwise a first retraining may start after any of them, and the next
+    # is due only five labels later: the model's version would depend on timing).
+    with backend._lock:
+        for i in range(10):
+            backend.webhook(created(i, y[i]))
     assert backend.session.labels == {i: int(y[i]) for i in range(10)}  # journaled on receipt
     assert backend.wait_until_trained(300)
     assert backend.model_version.endswith("-10")

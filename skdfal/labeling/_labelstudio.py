@@ -32,8 +32,10 @@ annotation, can be undone).  A ``kill -9`` loses no annotation the backend
 answered; a restart replays the journal and retrains.
 
 **Retraining never blocks predictions.**  After every ``retrain_every``
-new labels a background thread trains a fresh network on a copy of the
-labeled set, ranks the pool by DFAL with it, and only then swaps it in;
+new labels, and once no label has come for ``settle_seconds`` (2 s) while
+some are not in the model yet (so that a pause in labeling always leaves a
+model of every label), a background thread trains a fresh network on a copy
+of the labeled set, ranks the pool by DFAL with it, and only then swaps it in;
 ``/predict`` answers from the latest ranking meanwhile.  Each retraining
 gives a new model version, so Label Studio's "Retrieve predictions" fetches
 the new scores.
@@ -54,6 +56,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -379,6 +382,7 @@ class LabelStudioBackend(BackendTraining):
             else:
                 session.skip(action["index"])
         self._pending = True
+        self._last_label = time.monotonic()
 
     def close(self) -> None:
         """Stop the retraining thread, save a snapshot, release the session."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import numpy as np
 
@@ -20,6 +21,9 @@ logger = logging.getLogger("skdfal.labelstudio")
 
 class BackendTraining:
     """Retraining thread and ranking of the Label Studio backend (reads its session and lock)."""
+
+    #: Seconds without a new label after which labels not yet in the model are trained on.
+    settle_seconds = 2.0
 
     def _start_training(self) -> None:
         self._trainer = threading.Thread(target=self._train_loop, name="skdfal-retrain", daemon=True)
@@ -93,23 +97,32 @@ class BackendTraining:
             if decision is not None and decision.stop:
                 logger.warning("you may stop: %s", decision.reason)
 
+    def _untrained(self) -> int:
+        """Labels given, changed or removed since the model was trained."""
+        if self._trained_labels is None:
+            return len(self.session.labels)
+        changed = sum(1 for i, lab in self.session.labels.items() if self._trained_labels.get(i) != lab)
+        return changed + sum(1 for i in self._trained_labels if i not in self.session.labels)
+
     def _due(self) -> bool:
         if not self._pending or not self.session.labels:
             return False
         if self._trained_labels is None:
             return True
-        changed = sum(1 for i, lab in self.session.labels.items() if self._trained_labels.get(i) != lab)
-        removed = sum(1 for i in self._trained_labels if i not in self.session.labels)
-        return changed + removed >= self.retrain_every
+        untrained = self._untrained()
+        if untrained >= self.retrain_every:
+            return True
+        # Catch up once labeling pauses: the model should not stay behind the last few labels.
+        quiet = time.monotonic() - getattr(self, "_last_label", 0.0) >= self.settle_seconds
+        return untrained > 0 and quiet
 
     def wait_until_trained(self, timeout: float = 60.0) -> bool:
         """Block until no retraining is due or running (tests, scripts); ``False`` on timeout."""
-        import time
-
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._lock:
-                if not self._busy and not self._due():
+                # Labels the model lacks are trained on soon (at the latest once labeling pauses).
+                if not self._busy and not self._due() and not (self._pending and self._untrained()):
                     return True
             time.sleep(0.05)
         return False
