@@ -43,8 +43,9 @@ def pool_embeddings(
 
     Returns
     -------
-    ndarray of shape (n_samples, *embedding_shape), float32
-        A ``numpy.memmap`` with ``out``.
+    ndarray of shape (n_samples, ...), float32
+        One embedding per sample, shaped as the head's input; a
+        ``numpy.memmap`` with ``out``.
 
     Examples
     --------
