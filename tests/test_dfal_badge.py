@@ -3,26 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from test_dfal_batch import POOL, corner_model
 
 from skdfal import DFALBadge, DFALMargin, dfal_badge
 from skdfal.strategies._dfal_badge import boundary_embeddings
 
-
-def corner_model():
-    # logits (0, x1, x2): class 0 where both coordinates are negative; the
-    # 0-vs-1 boundary is x1 = 0 (distance |x1|), the 0-vs-2 boundary x2 = 0.
-    lin = torch.nn.Linear(2, 3)
-    with torch.no_grad():
-        lin.weight.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
-        lin.bias.zero_()
-    return lin
-
-
-# Three samples near the x1 = 0 boundary, two near x2 = 0, one far from both.
-POOL = np.array(
-    [[-0.10, -5.0], [-0.11, -5.0], [-0.12, -5.0], [-5.0, -0.20], [-5.0, -0.21], [-5.0, -5.0]],
-    dtype=np.float32,
-)
+# The corner model and pool of the DFAL batch tests: distances to the boundaries are |x1|, |x2|.
 GROUP = np.array([1, 1, 1, 2, 2, 0])  # which boundary each sample is next to (0: neither)
 
 
