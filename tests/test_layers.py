@@ -58,6 +58,7 @@ def test_no_import_cycles():
 #: and a ceiling of its own (issue 22: cut by responsibility, not by line count).
 LONG_MODULES = {
     "learners/_learner.py": (520, "ActiveLearner is modAL's whole API in one class"),
+    "models/_classifier.py": (500, "skorch's hooks (inputs, labels, batches, frozen layers) live on one class"),
 }
 
 

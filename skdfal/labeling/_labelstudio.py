@@ -32,10 +32,9 @@ annotation, can be undone).  A ``kill -9`` loses no annotation the backend
 answered; a restart replays the journal and retrains.
 
 **Retraining never blocks predictions.**  After every ``retrain_every``
-new labels, and once no label has come for ``settle_seconds`` (2 s) while
-some are not in the model yet (so that a pause in labeling always leaves a
-model of every label), a background thread trains a fresh network on a copy
-of the labeled set, ranks the pool by DFAL with it, and only then swaps it in;
+new labels, and when labeling pauses for 2 s with labels the model lacks, a
+background thread trains a fresh network on a copy of the labeled set,
+ranks the pool by DFAL with it, and only then swaps it in;
 ``/predict`` answers from the latest ranking meanwhile.  Each retraining
 gives a new model version, so Label Studio's "Retrieve predictions" fetches
 the new scores.
@@ -381,8 +380,7 @@ class LabelStudioBackend(BackendTraining):
                 session.teach(action["index"], action["label"])
             else:
                 session.skip(action["index"])
-        self._pending = True
-        self._last_label = time.monotonic()
+        self._pending, self._last_label = True, time.monotonic()  # see BackendTraining._due
 
     def close(self) -> None:
         """Stop the retraining thread, save a snapshot, release the session."""

@@ -39,8 +39,9 @@ def _dropout_layers(module: nn.Module, indexes: Sequence[int] | None) -> list[nn
 
     ``indexes`` counts as modAL's ``dropout_layer_indexes`` does (positions in
     ``list(module.modules())``, the module itself at 0); empty means all.
+    Positions count in the user's module, not in skdfal's logits wrapper.
     """
-    modules = list(module.modules())
+    modules = list(unwrap_logits(module).modules())
     if not indexes:
         return [m for m in modules if _is_dropout(m)]
     chosen = []
