@@ -104,12 +104,11 @@ def load_mnist_variation(
     """
     if name not in VARIATIONS:
         raise ValueError(f"unknown MNIST variation {name!r}; choose from {', '.join(VARIATIONS)}")
-    if split not in ("train", "test", "both"):
-        raise ValueError(f"split must be 'train', 'test' or 'both', got {split!r}")
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise ValueError(f"random_state must be an integer >= 0, got {random_state!r}")
     if not isinstance(colour, (bool, np.bool_)):
         raise ValueError(f"colour must be True or False, got {colour!r}")
+    # load_mnist checks ``split`` (one message for every loader of the package).
     parts = ("train", "test") if split == "both" else (split,)
     out: list[np.ndarray] = []
     for part in parts:
