@@ -30,8 +30,9 @@ minutes and without downloading anything:
 It runs as a plain script too (``python examples/finetune_resnet_head.py``);
 the figure is shown inline in Jupyter and saved to the folder named by
 ``SKDFAL_EXAMPLES_OUT`` (a temporary folder otherwise).  MNIST's files are
-read from ``SKDFAL_MNIST_DIR`` (default ``../shared/data/mnist``); without
-them, scikit-learn's 8x8 digits on colour noise stand in.
+read from ``SKDFAL_MNIST_DIR`` (default: ``shared/data/mnist`` beside the
+repository, found from the repository root, ``examples/`` or ``docs/``);
+without them, scikit-learn's 8x8 digits on colour noise stand in.
 """
 
 # %%
@@ -49,7 +50,10 @@ from skdfal.datasets import load_mnist_variation
 
 OUT = Path(os.environ.get("SKDFAL_EXAMPLES_OUT") or tempfile.mkdtemp(prefix="skdfal-resnet-head-"))
 OUT.mkdir(parents=True, exist_ok=True)
-MNIST_DIR = Path(os.environ.get("SKDFAL_MNIST_DIR", "../shared/data/mnist"))
+# Run from the repository root, from examples/ (Jupyter) or from docs/ (the gallery).
+MNIST_DIR = Path(os.environ.get("SKDFAL_MNIST_DIR") or next(
+    (path for path in ("../shared/data/mnist", "../../shared/data/mnist") if Path(path).is_dir()),
+    "../shared/data/mnist"))
 torch.manual_seed(0)
 rng = np.random.RandomState(0)
 
@@ -74,8 +78,9 @@ except FileNotFoundError:
 print("images:", X.shape, X.dtype)
 
 old, new = rng.permutation(np.flatnonzero(y < 5)), rng.permutation(np.flatnonzero(y >= 5))
-source, source_test = old[:1500], old[1500:1800]  # the "pretraining" task: digits 0-4
-target, test = new[:400], new[400:700]            # the new task: a pool of 400, 300 to test on
+# At most 1,500 images to pretrain on and 400 in the pool; 300 to test each (digits have ~900 a task).
+source_test, source = old[:300], old[300:1800]  # the "pretraining" task: digits 0-4
+test, target = new[:300], new[300:700]          # the new task: a pool of 400, 300 to test on
 mean, std = X[source].mean(axis=(0, 2, 3)).tolist(), X[source].std(axis=(0, 2, 3)).tolist()
 
 # %% [markdown]
