@@ -208,8 +208,9 @@ def test_annotations_train_and_order_the_pool_by_dfal(setup):
 
     from skdfal import deepfool
 
-    module = backend.session.learner.estimator_.module_
-    norms = deepfool(module, torch.as_tensor(X[10:])).norms.numpy()
+    net = backend.session.learner.estimator_
+    # DeepFool on the module, with the net's own input preparation (standardisation).
+    norms = deepfool(net.module_, torch.as_tensor(net.transform_input(X[10:]))).norms.numpy()
     by_score = 10 + np.argsort(scores[10:], kind="stable")
     by_margin = 10 + np.argsort(norms, kind="stable")
     assert set(by_score[:5]) == set(by_margin[:5])

@@ -225,4 +225,8 @@ def _restore_model(learner, state, X_pool, weights, config, device):
     except RuntimeError as exc:
         raise SessionError(f"{snapdir.where(name)}: weights do not fit the session's network: {exc}") from None
     X, y, flags = state.training_set(X_pool)
+    if hasattr(estimator, "fit_input_stats"):
+        # Input statistics learned by fit ("auto") are not in the state_dict:
+        # learn them again from the same training set.
+        estimator.fit_input_stats(X)
     learner.restore(estimator, X, y, flags)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 import torch
+from sklearn.exceptions import NotFittedError
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -18,7 +19,13 @@ from ..utils._heads import logits_of
 from ..utils._modules import check_device
 from ..utils._validation import check_count
 from ..utils._warnings import warn_user
-from ._frozen import _check_channel_stats, backbone_eval, channel_stats, freeze_backbone
+from ._frozen import (
+    _check_channel_stats,
+    backbone_eval,
+    channel_stats,
+    fit_channel_stats,
+    freeze_backbone,
+)
 from ._training import StepBudget
 
 __all__ = ["SeededNeuralNetClassifier"]
@@ -93,11 +100,14 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         every fit, so that a labeled set skewed towards a few classes (what
         uncertainty sampling buys) does not tilt the model.  Needs a
         ``CrossEntropyLoss`` criterion.
-    input_mean, input_std : sequence of float or None, default=None
+    input_mean, input_std : "auto", sequence of float or None, default=None
         Per-channel normalisation after ``input_scale``: channel ``c`` (axis
         1 of the reshaped input) becomes ``(x - input_mean[c]) / input_std[c]``,
-        e.g. ImageNet's statistics for a pretrained backbone.  Either may be
-        ``None`` (mean 0, standard deviation 1).
+        e.g. ImageNet's statistics for a pretrained backbone.  ``"auto"``:
+        each channel's mean and standard deviation over the training inputs
+        of the first fit of a fresh module (``input_mean_``/``input_std_``;
+        :meth:`fit_input_stats`), kept by later ``partial_fit`` calls.
+        Either may be ``None`` (mean 0, standard deviation 1).
     freeze : bool, default=False
         Train the head only (see ``head``): every other parameter keeps
         ``requires_grad=False`` and stays out of the optimiser, and every
@@ -174,6 +184,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         _check_channel_stats(self.input_mean, "input_mean")
         _check_channel_stats(self.input_std, "input_std")
         self.label_set_ = None  # a fresh module learns a fresh label encoding
+        self.input_mean_ = self.input_std_ = None  # and fresh "auto" input statistics
         self.fit_unit_floats_ = None  # what the fresh module is trained on is not known yet
         with self._seeded():
             return super().initialize()
@@ -202,8 +213,39 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         if not self.initialized_:
             self.initialize()  # skorch would; here first, so the note below survives it
         self._note_input_range(X)
+        if self._auto_stats() and getattr(self, "input_mean_", None) is None:
+            self.fit_input_stats(X)
         with self._seeded():
             return super().partial_fit(X, y, classes=classes, **fit_params)
+
+    def _auto_stats(self) -> bool:
+        return any(isinstance(v, str) and v == "auto" for v in (self.input_mean, self.input_std))
+
+    def fit_input_stats(self, X: Any) -> SeededNeuralNetClassifier:
+        """Learn the ``"auto"`` input statistics from ``X`` (``input_mean_``, ``input_std_``).
+
+        ``partial_fit`` calls it on the first training inputs of a fresh
+        module; call it yourself when you give a module trained weights
+        without fitting it (the statistics are not in its ``state_dict``),
+        with the inputs it was trained on.  Does nothing unless
+        ``input_mean`` or ``input_std`` is ``"auto"``.
+
+        Raises
+        ------
+        ValueError
+            When ``X`` is not an array, a tensor or a list of samples (a
+            Dataset or DataFrame: pass the statistics as numbers instead).
+        """
+        if not self._auto_stats():
+            return self
+        prepared = self._prepare_input(X)
+        if not isinstance(prepared, (np.ndarray, torch.Tensor)):
+            raise ValueError(
+                f"input_mean/input_std='auto' learn from arrays or tensors, got {type(X).__name__}; "
+                "pass the statistics as numbers (one per channel) instead"
+            )
+        self.input_mean_, self.input_std_ = fit_channel_stats(prepared)
+        return self
 
     # A StepBudget callback decides the number of epochs of each fit.
     _plans_epochs_from_budget = True
@@ -258,7 +300,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------------ inputs
     def transform_input(self, X: Any) -> Any:
-        """``X`` as the module takes it: float32, reshaped to ``input_shape``, scaled.
+        """``X`` as the module takes it: float32, reshaped to ``input_shape``, scaled, normalised.
 
         Numpy arrays and torch tensors are converted; anything else (a
         DataFrame, a Dataset, a dict) is returned unchanged for skorch.
@@ -268,6 +310,18 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         ValueError
             For non-numeric samples, or samples that do not fit ``input_shape``.
         """
+        X = self._prepare_input(X)
+        if not isinstance(X, (np.ndarray, torch.Tensor)):
+            return X
+        mean, std = self._channel_stats(X)
+        if mean is not None:
+            X = X - mean
+        if std is not None:
+            X = X / std
+        return X
+
+    def _prepare_input(self, X):
+        """``X`` cast to float32, reshaped and scaled (not normalised)."""
         if isinstance(X, torch.Tensor):
             if X.is_complex():
                 raise ValueError(f"X must be real numbers for a torch net, got dtype {X.dtype}")
@@ -286,15 +340,19 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = self._reshape(X, _check_input_shape(self.input_shape))
         if self.input_scale is not None:
             X = X * _check_scale(self.input_scale)
-        mean, std = self._channel_stats(X)
-        if mean is not None:
-            X = X - mean
-        if std is not None:
-            X = X / std
         return X
 
     def _channel_stats(self, X):
-        return channel_stats(X, self.input_mean, self.input_std)
+        mean, std = self.input_mean, self.input_std
+        if self._auto_stats():
+            if getattr(self, "input_mean_", None) is None:
+                raise NotFittedError(
+                    "input_mean/input_std='auto' are learned by the first fit: fit the net, or call "
+                    "fit_input_stats(X) after loading trained weights"
+                )
+            mean = self.input_mean_ if isinstance(mean, str) else mean
+            std = self.input_std_ if isinstance(std, str) else std
+        return channel_stats(X, mean, std)
 
     def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
         """Undo the channel normalisation and ``input_scale`` (the reshape is left to the caller)."""

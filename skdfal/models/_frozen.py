@@ -8,21 +8,45 @@ from torch import nn
 
 from ..utils._heads import find_head
 
-__all__ = ["backbone_eval", "channel_stats", "freeze_backbone"]
+__all__ = ["backbone_eval", "channel_stats", "fit_channel_stats", "freeze_backbone"]
 
 
 def _check_channel_stats(values, name):
-    """Per-channel means or standard deviations as a float32 vector (``None`` passes)."""
-    if values is None:
-        return None
+    """Per-channel means or standard deviations as a float32 vector (``None`` and ``"auto"`` pass)."""
+    if values is None or (isinstance(values, str) and values == "auto"):
+        return values
     arr = np.asarray(values, dtype=object if isinstance(values, (str, bytes)) else None)
     if arr.ndim != 1 or not arr.size or arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
-        raise ValueError(f"{name} must be a sequence of numbers, one per channel, got {values!r}")
+        raise ValueError(f"{name} must be a sequence of numbers, one per channel, 'auto' or None, got {values!r}")
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all() or (name == "input_std" and (arr <= 0).any()):
         limit = "positive finite" if name == "input_std" else "finite"
         raise ValueError(f"{name} must hold {limit} numbers, got {values!r}")
     return arr.astype(np.float32)
+
+
+def fit_channel_stats(X):
+    """Mean and standard deviation of each channel (axis 1) of ``X``, as float32 vectors.
+
+    A constant channel gets a standard deviation of 1 (it is only centred).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdfal.models._frozen import fit_channel_stats
+    >>> X = np.stack([np.full((2, 2), 3.0), np.arange(4.0).reshape(2, 2)])[None].repeat(2, 0)
+    >>> [s.round(3).tolist() for s in fit_channel_stats(X)]
+    [[3.0, 1.5], [1.0, 1.118]]
+    """
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim < 2 or not len(X):
+        raise ValueError(f"input_mean='auto' needs samples with a channel axis, got shape {X.shape}")
+    axes = (0,) + tuple(range(2, X.ndim))
+    mean, std = X.mean(axis=axes), X.std(axis=axes)
+    std[std < 1e-6] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
 
 
 def channel_stats(X, input_mean, input_std):
