@@ -17,8 +17,6 @@ from skdfal.experiments import COLUMNS, run_benchmark, simulate, summarize, summ
 from skdfal.experiments import _benchmark as benchmark  # noqa: E402
 from skdfal.plotting import plot_learning_curves  # noqa: E402
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
 TINY = dict(n_initial=10, n_instances=10, steps=20, progress=False)
 
 
@@ -89,9 +87,8 @@ def test_parallel_runs_match_serial(tmp_path):
     np.testing.assert_allclose(serial["accuracy"], parallel["accuracy"])
 
 
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
-def test_mnist_harness(tmp_path):
-    frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=MNIST_DIR, pool_size=1000,
+def test_mnist_harness(tmp_path, mnist_dir):
+    frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=mnist_dir, pool_size=1000,
                           test_size=300, budget=20, subsample=200, steps=5, progress=False)
     assert frame.groupby("strategy")["n_labels"].max().tolist() == [20, 20]
 

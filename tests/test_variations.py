@@ -13,9 +13,6 @@ from skdfal.datasets import VARIATIONS, load_mnist, load_mnist_variation
 from skdfal.datasets._variations import _gray_photos, on_background, photo_patches, rotate_images
 from skdfal.experiments import DATASETS, load_benchmark_data
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
-
 
 def _write_digits(folder: Path, n: int = 12, seed: int = 0) -> None:
     """Tiny MNIST-like files: a bright asymmetric stroke on a zero background."""
@@ -144,9 +141,8 @@ def test_benchmark_datasets_include_the_variations(fake_mnist):
         load_benchmark_data("mnist-rot")
 
 
-@needs_mnist
-def test_real_variation_is_mnist_with_its_labels():
-    X, y = load_mnist_variation("rot-bg-img", MNIST_DIR, "test")
+def test_real_variation_is_mnist_with_its_labels(mnist_dir):
+    X, y = load_mnist_variation("rot-bg-img", mnist_dir, "test")
     assert X.shape == (10000, 1, 28, 28) and y[:3].tolist() == [7, 2, 1]
     # A photograph behind every digit: far more light than MNIST's 13% mean.
     assert float(X.mean()) > 0.3
