@@ -212,6 +212,7 @@ def test_a_timm_model_goes_through_make_classifier_and_the_strategies():
     assert len(picks_head) == len(picks_input) == 2
 
 
+@pytest.mark.slow  # builds a transformers model (timm's test covers foreign models quickly)
 def test_a_hugging_face_image_model_goes_through_make_classifier_and_the_strategies():
     transformers = pytest.importorskip("transformers")
     X, y = _colour_pool(10, size=16)

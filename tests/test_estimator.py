@@ -99,6 +99,7 @@ def test_only_queried_labels_matter(small_digits):
     np.testing.assert_array_equal(other.predict_proba(X), clf.predict_proba(X))
 
 
+@pytest.mark.slow  # 3 active-learning fits of a CNN and a refit
 def test_strategies_query_differently_from_the_same_start(small_digits):
     X, y = small_digits
     fitted = {
@@ -184,6 +185,7 @@ def test_bad_parameters_are_reported(params, error):
 
 
 # -------------------------------------------------- grid searches and CV
+@pytest.mark.slow  # 6 active-learning fits of a CNN
 def test_grid_search_over_three_strategies_on_digits(small_digits):
     X, y = small_digits
     search = GridSearchCV(
@@ -201,6 +203,7 @@ def test_grid_search_over_three_strategies_on_digits(small_digits):
     assert search.best_estimator_.n_labels_paid_ == 60
 
 
+@pytest.mark.slow  # 6 active-learning fits of a CNN
 def test_grid_search_over_nested_parameters(small_digits):
     X, y = small_digits
     search = GridSearchCV(

@@ -20,6 +20,7 @@ from skdfal.plotting import plot_learning_curves  # noqa: E402
 TINY = dict(n_initial=10, n_instances=10, steps=20, progress=False)
 
 
+@pytest.mark.slow  # a whole benchmark on digits, then the CLI on the same rows
 def test_digits_end_to_end(tmp_path):
     out = tmp_path / "r.csv"
     frame = run_benchmark("digits", ["random", "entropy", "dfal", "dfal_adv"], [0], budget=30,
@@ -79,6 +80,7 @@ def test_budget_extension_continues_and_protocol_change_is_refused(tmp_path):
         run_benchmark("digits", ["nope"], [0], budget=30, **TINY)
 
 
+@pytest.mark.slow  # starts worker processes
 def test_parallel_runs_match_serial(tmp_path):
     kw = dict(budget=20, **TINY)
     serial = run_benchmark("digits", ["random", "bald"], [0], **kw)

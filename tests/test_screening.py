@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _marks import slow_except
 from _pools import POOL_KINDS, make_pool
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -163,7 +164,9 @@ def sparse_probe(monkeypatch):
     monkeypatch.setattr(_screening, "MIN_HELD_ROWS", 1)
 
 
-@pytest.mark.parametrize("kind", POOL_KINDS)
+# Seconds per container (the pool screened twice): the two streams, re-read and
+# read once, are the fast cases.
+@pytest.mark.parametrize("kind", slow_except(POOL_KINDS, "batch_list", "generator"))
 def test_every_pool_gives_the_same_picks(kind, weak_net, pool, tmp_path, sparse_probe):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -62,6 +62,7 @@ def test_background_spares_every_digit_pixel():
     np.testing.assert_array_equal(out[~ink], background[~ink])
 
 
+@pytest.mark.slow  # exhaustive search of the photographs
 def test_photo_patches_are_cut_from_the_photographs():
     patches = photo_patches(3, (28, 28), np.random.default_rng(0))
     photos = _gray_photos()

@@ -15,6 +15,23 @@ import importlib.util
 import numpy as np
 import pytest
 
+#: modAL's tests that take seconds each, marked ``slow`` here so that
+#: test_modal_core.py stays as modAL wrote it (tests/test_fast_subset.py
+#: checks that each name is one of its tests).
+SLOW_IN_MODAL_CORE = {
+    "TestEER::test_eer": "expected error reduction, a forest refit per sample and label, 240 setups x 4 types",
+    "TestActiveLearner::test_sparse_matrices": "360 learners on sparse pools",
+    "TestDisagreements::test_max_disagreement_sampling": "committees of forests on a grid of shapes",
+    "TestDisagreements::test_KL_max_disagreement": "committees on a grid of shapes",
+    "TestMultilabel::test_strategies": "every multilabel strategy on SVMs",
+    "TestDropout::test_get_predictions": "MC dropout on a skorch net, a grid of settings",
+    "TestDropout::test_mc_dropout_bald": "MC dropout on a skorch net",
+    "TestUncertainties::test_classifier_uncertainty": "about 10,000 cases of modAL's own measure",
+    "TestUncertainties::test_classifier_margin": "about 10,000 cases of modAL's own measure",
+    "TestUncertainties::test_classifier_entropy": "about 10,000 cases of modAL's own measure",
+    "TestCommittee::test_predict_proba": "committees on a grid of shapes",
+}
+
 if importlib.util.find_spec("modAL") is None:
     collect_ignore_glob = ["*"]
 else:
@@ -42,3 +59,10 @@ def _pandas_append(monkeypatch):
     pd = pytest.importorskip("pandas")
     if not hasattr(pd.DataFrame, "append"):
         monkeypatch.setattr(pd.DataFrame, "append", _append, raising=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name == "test_modal_core.py" and item.path.parent.name == "modal_compat":
+            if item.nodeid.split("::", 1)[-1] in SLOW_IN_MODAL_CORE:
+                item.add_marker(pytest.mark.slow)
