@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def test_the_fixture_reads_the_variable(monkeypatch, tmp_path, request):
     assert request.getfixturevalue("mnist_dir") == tmp_path
 
 
+@functools.cache
 def _code_strings(path: Path):
     """The string constants of a module's code, docstrings left out (they show commands)."""
     tree = ast.parse(path.read_text(), filename=str(path))
@@ -44,8 +46,8 @@ def _code_strings(path: Path):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
         and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
     }
-    return [node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+    return tuple(node.value for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings)
 
 
 def _offenders(folders, found, *, allowed=()):

@@ -12,6 +12,7 @@ from skdfal import load_digits_images, load_fashion_mnist, load_mnist
 from skdfal.datasets import read_idx
 
 
+@pytest.mark.slow  # reads all of MNIST
 def test_real_mnist_matches_published_properties(mnist_dir):
     X, y = load_mnist(mnist_dir, split="train")
     assert X.shape == (60000, 1, 28, 28) and X.dtype == np.float32 and y.dtype == np.int64

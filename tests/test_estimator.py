@@ -260,6 +260,7 @@ def test_pipeline_scaler_then_dfal_on_a_2d_network(small_digits):
     assert pipe.score(flat[300:], y[300:]) > 0.6
 
 
+@pytest.mark.slow  # an active-learning fit of a CNN in a pipeline
 def test_reshaping_step_feeds_images_to_a_cnn(small_digits):
     X, y = small_digits
     flat = X.reshape(len(X), -1)

@@ -68,6 +68,7 @@ def test_partial_run_is_replayed_to_the_same_result(tmp_path):
     assert len(pd.read_csv(cut)) == 4
 
 
+@pytest.mark.slow  # three benchmarks
 def test_budget_extension_continues_and_protocol_change_is_refused(tmp_path):
     out = tmp_path / "r.csv"
     run_benchmark("digits", ["coreset"], [0], budget=20, output=out, **TINY)
@@ -89,6 +90,7 @@ def test_parallel_runs_match_serial(tmp_path):
     np.testing.assert_allclose(serial["accuracy"], parallel["accuracy"])
 
 
+@pytest.mark.slow  # reads all of MNIST
 def test_mnist_harness(tmp_path, mnist_dir):
     frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=mnist_dir, pool_size=1000,
                           test_size=300, budget=20, subsample=200, steps=5, progress=False)
@@ -146,6 +148,7 @@ def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
     assert "least_confidence" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # two benchmarks and four figures
 def test_saved_figures_are_the_same_bytes_for_the_same_rows(tmp_path):
     """Committed figures must not change when their rows do not (no date, no random ids)."""
     from skdfal.experiments import save_learning_curves

@@ -21,6 +21,8 @@ TESTS = Path(__file__).resolve().parent
 WHOLLY_SLOW = {
     "test_crash_resume.py": "kills a labeling process at every write and checks what survives",
     "test_session_races.py": "races sessions in separate processes",
+    "test_session_fuzz.py": "a long Hypothesis run (test_session_hostile.py has quick cases)",
+    "test_distributed.py": "starts a Dask cluster of worker processes",
     "test_labelstudio_integration.py": "starts a Label Studio server",
 }
 

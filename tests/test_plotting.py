@@ -100,6 +100,7 @@ def test_query_gallery_names_the_true_and_the_predicted_label(fitted_net, digits
     _png(axes[0, 0].figure, tmp_path / "gallery_truth.png")
 
 
+@pytest.mark.slow  # an active-learning fit of a CNN
 def test_query_gallery_of_an_active_learning_classifier(digits, tmp_path):
     from skdfal import make_classifier
 

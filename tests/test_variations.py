@@ -142,6 +142,7 @@ def test_benchmark_datasets_include_the_variations(fake_mnist):
         load_benchmark_data("mnist-rot")
 
 
+@pytest.mark.slow  # reads MNIST and makes a variation of it
 def test_real_variation_is_mnist_with_its_labels(mnist_dir):
     X, y = load_mnist_variation("rot-bg-img", mnist_dir, "test")
     assert X.shape == (10000, 1, 28, 28) and y[:3].tolist() == [7, 2, 1]

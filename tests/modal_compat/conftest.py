@@ -19,7 +19,7 @@ import pytest
 #: test_modal_core.py stays as modAL wrote it (tests/test_fast_subset.py
 #: checks that each name is one of its tests).
 SLOW_IN_MODAL_CORE = {
-    "TestEER::test_eer": "expected error reduction, a forest refit per sample and label, 240 setups x 4 types",
+    "TestEER::test_eer": "expected error reduction, a forest refit per sample and label, 60 setups x 4 data types",
     "TestActiveLearner::test_sparse_matrices": "360 learners on sparse pools",
     "TestDisagreements::test_max_disagreement_sampling": "committees of forests on a grid of shapes",
     "TestDisagreements::test_KL_max_disagreement": "committees on a grid of shapes",
@@ -30,6 +30,18 @@ SLOW_IN_MODAL_CORE = {
     "TestUncertainties::test_classifier_margin": "about 10,000 cases of modAL's own measure",
     "TestUncertainties::test_classifier_entropy": "about 10,000 cases of modAL's own measure",
     "TestCommittee::test_predict_proba": "committees on a grid of shapes",
+    "TestActiveLearner::test_add_training_data": "729 learners on a grid of shapes (test_teach is the quick one)",
+    "TestCommittee::test_vote_proba": "committees on a grid of shapes",
+    "TestUtils::test_data_vstack": "modAL's own utility on a grid of shapes and types",
+    "TestMultilabel::test_SVM_loss": "SVMs on a grid of shapes",
+    "TestUtils::test_shuffled_argmax": "modAL's own utility on about 5,000 shapes",
+    "TestUtils::test_weighted_random": "modAL's own utility on about 5,000 shapes",
+    "TestUtils::test_multi_argmax": "modAL's own utility on about 5,000 shapes",
+    "TestDisagreements::test_vote_entropy_sampling": "committees on a grid of shapes",
+    "TestDisagreements::test_consensus_entropy_sampling": "committees on a grid of shapes",
+    "TestDisagreements::test_max_std_sampling": "committees on a grid of shapes",
+    "TestAcquisitionFunctions::test_selection": "modAL's BayesianOptimizer on about 5,000 shapes",
+    "TestDropout::test_mc_dropout_max_entropy": "MC dropout on a skorch net",
 }
 
 if importlib.util.find_spec("modAL") is None:
