@@ -138,6 +138,7 @@ def test_plot_learning_curves_draws_mean_and_band():
         plot_learning_curves([{"strategy": "a"}])
 
 
+@pytest.mark.slow  # a benchmark and its figures through the CLI
 def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
     out = tmp_path / "bench.csv"
     assert main(["benchmark", "--dataset", "digits", "--strategies", "random,least_confidence",

@@ -135,6 +135,7 @@ def test_margin_distribution_counts_every_sample(fitted_net, digits, tmp_path):
     _png(ax.figure, tmp_path / "margins.png")
 
 
+@pytest.mark.slow  # an active-learning fit of a CNN in a pipeline
 def test_query_gallery_through_a_pipeline_shows_raw_pixels(digits, tmp_path):
     """Flat features scaled inside a Pipeline: images come back in raw pixel space."""
     import torch

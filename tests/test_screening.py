@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from _marks import slow_except
 from _pools import POOL_KINDS, make_pool
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -165,9 +164,10 @@ def sparse_probe(monkeypatch):
     monkeypatch.setattr(_screening, "MIN_HELD_ROWS", 1)
 
 
-# Seconds per container (the pool screened twice): a stream read again, the
-# case that needs rows it did not keep, is the fast one.
-@pytest.mark.parametrize("kind", slow_except(POOL_KINDS, "batch_list"))
+# Seconds per container (a net trained, the pool screened twice); the fast
+# subset screens streams through the strategy contract (dfal_screen).
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", POOL_KINDS)
 def test_every_pool_gives_the_same_picks(kind, weak_net, pool, tmp_path, sparse_probe):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -42,6 +42,8 @@ SLOW_IN_MODAL_CORE = {
     "TestDisagreements::test_max_std_sampling": "committees on a grid of shapes",
     "TestAcquisitionFunctions::test_selection": "modAL's BayesianOptimizer on about 5,000 shapes",
     "TestDropout::test_mc_dropout_max_entropy": "MC dropout on a skorch net",
+    "TestDropout::test_mc_dropout_max_variationRatios": "MC dropout on a skorch net",
+    "TestDropout::test_mc_dropout_mean_st": "MC dropout on a skorch net",
 }
 
 if importlib.util.find_spec("modAL") is None:
