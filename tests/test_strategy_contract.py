@@ -109,8 +109,8 @@ def test_clone_and_params(entry, learner, pool_array):
 
 
 @by_name(ENTRIES)
-# Every strategy on every container is 112 cases: a file on disk and a stream
-# read once stay in the fast subset.
+# Every strategy times every container: a file on disk and a stream read once
+# stay in the fast subset, the other containers run in the full suite.
 @pytest.mark.parametrize("kind", slow_except(POOL_KINDS, "memmap", "generator"))
 def test_every_pool_gives_the_in_memory_answer(entry, kind, learner, pool_array, tmp_path):
     strategy = seeded(entry)
