@@ -122,6 +122,7 @@ def test_a_frozen_backbone_is_bit_identical_after_teach(freeze):
     learner.query(X[20:], n_instances=3)
 
 
+@pytest.mark.slow  # builds a ResNet
 def test_freeze_by_layer_name_on_a_torchvision_resnet():
     torchvision = pytest.importorskip("torchvision")
     X, y = _colour_pool(12, size=32)

@@ -248,6 +248,7 @@ def test_cross_validate(small_digits):
 
 
 # --------------------------------------------------------------- pipelines
+@pytest.mark.slow  # an active-learning fit in a pipeline
 def test_pipeline_scaler_then_dfal_on_a_2d_network(small_digits):
     X, y = small_digits
     flat = X.reshape(len(X), -1)

@@ -55,6 +55,7 @@ def test_finished_runs_are_not_recomputed(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(first, again, check_dtype=False)
 
 
+@pytest.mark.slow  # two benchmarks, one cut short (finished runs are checked quickly)
 def test_partial_run_is_replayed_to_the_same_result(tmp_path):
     full = tmp_path / "full.csv"
     ref = run_benchmark("digits", ["entropy"], [1], budget=40, output=full, **TINY)

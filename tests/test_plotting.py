@@ -57,6 +57,7 @@ def test_learning_curves_of_fitted_estimators(digits, tmp_path):
     _png(ax.figure, tmp_path / "curves.png")
 
 
+@pytest.mark.slow  # attacks and draws a gallery
 def test_query_gallery_shows_real_attacks(fitted_net, digits, tmp_path):
     X, y = digits
     pool = X[600:700]

@@ -44,6 +44,12 @@ SLOW_IN_MODAL_CORE = {
     "TestDropout::test_mc_dropout_max_entropy": "MC dropout on a skorch net",
     "TestDropout::test_mc_dropout_max_variationRatios": "MC dropout on a skorch net",
     "TestDropout::test_mc_dropout_mean_st": "MC dropout on a skorch net",
+    "TestActiveLearner::test_predict": "learners on a grid of shapes (test_query is the quick one)",
+    "TestActiveLearner::test_predict_proba": "learners on a grid of shapes (test_query is the quick one)",
+    "TestDisagreements::test_vote_entropy": "committees on a grid of shapes",
+    "TestDisagreements::test_consensus_entropy": "committees on a grid of shapes",
+    "TestBayesianOptimizer::test_get_max": "modAL's BayesianOptimizer on a grid of shapes",
+    "TestCommitteeRegressor::test_predict": "committees on a grid of shapes",
 }
 
 if importlib.util.find_spec("modAL") is None:
