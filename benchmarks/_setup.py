@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -9,7 +10,13 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+#: MNIST's IDX files: ``SKDFAL_MNIST_DIR``, else ``shared/data/mnist`` beside the
+#: repository (the tests read the same folder: tests/_data.py).
+MNIST_DIR = Path(os.environ.get("SKDFAL_MNIST_DIR") or REPO.parent / "shared" / "data" / "mnist")
+#: Trained nets and large_pool.py's pool file: ``SKDFAL_BENCH_CACHE``, else
+#: ``benchmarks/.cache`` in the checkout (git ignores it), so that a rerun
+#: finds them and nothing lands in a shared ``/tmp``.
+CACHE_DIR = Path(os.environ.get("SKDFAL_BENCH_CACHE") or REPO / "benchmarks" / ".cache")
 
 
 def source_commit() -> str:

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _setup import MNIST_DIR  # benchmarks/, the script's folder
 
 from skdfal.experiments import drop_rates, paired_differences, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "choose_on_hard_data"
-MNIST_DIR = HERE.parents[1] / "shared" / "data" / "mnist"
 
 #: DFAL configurations in the running, and the references they are measured against.
 CANDIDATES = ("dfal", "dfal_batch", "dfal_badge", "dfal_badge_features")

@@ -34,7 +34,7 @@ import psutil
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import REPO, get_model, load_data  # noqa: E402
+from _setup import CACHE_DIR, MNIST_DIR, REPO, get_model, load_data  # noqa: E402
 
 from skdfal import deepfool  # noqa: E402
 
@@ -559,8 +559,8 @@ def main(argv=None):
                     help="torch intra-op threads; 0 (default) keeps torch's default, one per core. "
                          "Use 1 on cores shared with other jobs: more threads then mostly wait "
                          "for each other")
-    ap.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
-    ap.add_argument("--cache-dir", default=os.environ.get("SKDFAL_BENCH_CACHE", "/tmp/skdfal-bench"))
+    ap.add_argument("--mnist-dir", default=str(MNIST_DIR))
+    ap.add_argument("--cache-dir", default=str(CACHE_DIR))
     ap.add_argument("--device", default="cpu",
                     help="where the model and pool live (e.g. cuda); every implementation runs there")
     ap.add_argument("--as-trained", action="store_true",

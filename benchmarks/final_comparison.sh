@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The final comparison of docs/results.md (issue 10, item 6; issue 14, item 2).
 #
-#   bash benchmarks/final_comparison.sh [MNIST_DIR]
+#   bash benchmarks/final_comparison.sh [MNIST_DIR]    # default: $SKDFAL_MNIST_DIR, else ../shared/data/mnist
 #
 # Resumable: every step appends rows to its CSV as they come, and rerunning the
 # script continues where it stopped (finished runs are kept, partial ones replayed).
 # Order: what the issue needs most comes first.  Each step prints its wall time.
 set -euo pipefail
-MNIST_DIR=${1:-../shared/data/mnist}
+MNIST_DIR=${1:-${SKDFAL_MNIST_DIR:-../shared/data/mnist}}
 OUT=${OUT:-docs/results/final}
 mkdir -p "$OUT"
 ALL=random,entropy,bald,coreset,badge,skal_entropy,skal_badge,skal_typiclust,dfal,dfal_adv,dfal_batch

@@ -4,7 +4,8 @@ Run from the repository root::
 
     python benchmarks/large_pool.py
 
-Writes the pool under /tmp (MNIST's 70,000 images repeated; digits as
+Writes the pool to ``--path`` (default: ``benchmarks/.cache/``, or
+``SKDFAL_BENCH_CACHE``; MNIST's 70,000 images repeated, digits as
 fallback), then, for each pool size, scores it in a fresh process with
 ``DFALMargin()(lenet5, memmap, n_instances=100)`` (default DeepFool: all
 classes, L2, max_iter 50, overshoot 0.02) and reports time and peak resident
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import REPO, get_model, load_data  # noqa: E402
+from _setup import CACHE_DIR, REPO, get_model, load_data  # noqa: E402
 
 SHAPE = (1, 28, 28)
 
@@ -162,13 +163,14 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=1_000_000, help="images in the pool file")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
                     help="pool sizes scored (first rows of the file)")
-    ap.add_argument("--path", default="/tmp/skdfal_pool.f32")
+    ap.add_argument("--path", default=str(CACHE_DIR / "skdfal_pool.f32"),
+                    help="the pool file (default: in the cache folder)")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch intra-op threads; 0 (default) keeps torch's default, one per core")
     ap.add_argument("--candidates", type=int, default=None,
                     help="DFALMargin(candidates=...): None attacks every class")
     ap.add_argument("--keep", action="store_true", help="keep the pool file")
-    ap.add_argument("--cache-dir", default=os.environ.get("SKDFAL_BENCH_CACHE", "/tmp/skdfal-bench"))
+    ap.add_argument("--cache-dir", default=str(CACHE_DIR))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "large_pool.json"))
     ap.add_argument("--doc", default=str(REPO / "docs" / "performance.md"))
     ap.add_argument("--score", nargs=2, type=int, metavar=("ROWS", "N_TOTAL"), help=argparse.SUPPRESS)

@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 # The checkout's skdfal, not another installed copy.
 sys.path.insert(0, str(HERE.parent))
-from _setup import get_model, load_data, source_commit  # noqa: E402
+from _setup import CACHE_DIR, get_model, load_data, source_commit  # noqa: E402
 from deepfool_speed import OtherCpuUse, clock, machine, publish, write_section  # noqa: E402
 
 import skdfal  # noqa: E402
@@ -183,7 +183,7 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0, help="0 (default): torch's default threads")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--cache-dir", default=os.environ.get("SKDFAL_BENCH_CACHE", "/tmp/skdfal-bench"))
+    ap.add_argument("--cache-dir", default=str(CACHE_DIR))
     ap.add_argument("--tag", default="screening")
     ap.add_argument("--out", default=None, help="results file (default benchmarks/results/TAG.json)")
     ap.add_argument("--doc", default=None, help="also write the table into this markdown file")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _setup import source_commit  # benchmarks/, the script's folder
+from _setup import MNIST_DIR, source_commit  # benchmarks/, the script's folder
 
 from skdfal.experiments import drop_rates, load_benchmark_data, run_benchmark
 
@@ -124,7 +124,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(HERE.parents[1] / "shared" / "data" / "mnist"))
+    parser.add_argument("--data-dir", default=str(MNIST_DIR))
     parser.add_argument("--datasets", default="mnist-bg-img,mnist-rot")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--strategies", default="random,entropy,dfal")

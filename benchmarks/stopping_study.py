@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _setup import MNIST_DIR  # benchmarks/, the script's folder
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "stopping_study"
-MNIST_DIR = HERE.parents[1] / "shared" / "data" / "mnist"
 
 DATASETS = ("digits", "mnist", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img")
 SEEDS = (0, 1, 2, 3, 4)

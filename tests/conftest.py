@@ -1,14 +1,14 @@
-"""Shared fixtures: small trained nets on bundled digits (no downloads)."""
+"""Shared fixtures: small trained nets on bundled digits (no downloads), MNIST's folder when present."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import threadpoolctl
 import torch
+from _data import find_mnist_dir
 
 # Tests share 2 cores with each other's processes; one intra-op thread keeps
 # timings stable and avoids oversubscription.
@@ -21,7 +21,15 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_var, os.environ.get("SKDFAL_TEST_THREADS", "1"))
 threadpoolctl.threadpool_limits(int(os.environ.get("SKDFAL_TEST_THREADS", "1")))
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+@pytest.fixture
+def mnist_dir():
+    """MNIST's IDX files: ``SKDFAL_MNIST_DIR``, else ``shared/data/mnist`` beside the repository.
+
+    The test is skipped when the default folder is absent, and fails when the
+    variable names a folder that is not there (see ``_data.find_mnist_dir``).
+    """
+    return find_mnist_dir()
 
 
 @pytest.fixture(scope="session")

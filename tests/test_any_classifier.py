@@ -122,6 +122,7 @@ def test_a_frozen_backbone_is_bit_identical_after_teach(freeze):
     learner.query(X[20:], n_instances=3)
 
 
+@pytest.mark.slow  # builds a ResNet
 def test_freeze_by_layer_name_on_a_torchvision_resnet():
     torchvision = pytest.importorskip("torchvision")
     X, y = _colour_pool(12, size=32)
@@ -212,6 +213,7 @@ def test_a_timm_model_goes_through_make_classifier_and_the_strategies():
     assert len(picks_head) == len(picks_input) == 2
 
 
+@pytest.mark.slow  # builds a transformers model (timm's test covers foreign models quickly)
 def test_a_hugging_face_image_model_goes_through_make_classifier_and_the_strategies():
     transformers = pytest.importorskip("transformers")
     X, y = _colour_pool(10, size=16)

@@ -10,6 +10,7 @@ import skdfal
 from skdfal.cli import main
 
 
+@pytest.mark.slow  # the main job, DFAL and random, end to end
 def test_run_compares_dfal_and_random(tmp_path, capsys):
     out = tmp_path / "rows.csv"
     code = main(

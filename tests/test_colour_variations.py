@@ -62,6 +62,7 @@ def test_colour_backgrounds_are_photograph_patches_whose_luma_is_the_gray_one(fa
     assert np.abs(X[:, 0] - X[:, 2]).max() > 0.05
 
 
+@pytest.mark.slow  # exhaustive search of the photographs
 def test_colour_patches_are_cut_from_the_photographs():
     patches = photo_patches(3, (28, 28), np.random.default_rng(0), colour=True)
     assert patches.shape == (3, 3, 28, 28)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,20 +11,16 @@ import pytest
 from skdfal import load_digits_images, load_fashion_mnist, load_mnist
 from skdfal.datasets import read_idx
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
-needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
-
-
-@needs_mnist
-def test_real_mnist_matches_published_properties():
-    X, y = load_mnist(MNIST_DIR, split="train")
+@pytest.mark.slow  # reads all of MNIST
+def test_real_mnist_matches_published_properties(mnist_dir):
+    X, y = load_mnist(mnist_dir, split="train")
     assert X.shape == (60000, 1, 28, 28) and X.dtype == np.float32 and y.dtype == np.int64
     assert y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert np.bincount(y).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert X.min() == 0.0 and X.max() == 1.0
     assert abs(float(X.mean()) - 0.1307) < 1e-4 and abs(float(X.std()) - 0.3081) < 1e-4
-    X_train, y_train, X_test, y_test = load_mnist(MNIST_DIR, split="both")
+    X_train, y_train, X_test, y_test = load_mnist(mnist_dir, split="both")
     assert X_test.shape == (10000, 1, 28, 28) and y_test[:3].tolist() == [7, 2, 1]
     np.testing.assert_array_equal(y_train, y)
 

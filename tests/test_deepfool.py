@@ -153,6 +153,7 @@ def reference_deepfool(module, x, max_iter=50, overshoot=OVERSHOOT, eps=EPS):
     return math.inf, label, label, max_iter
 
 
+@pytest.mark.slow  # a per-sample DeepFool loop (the affine cases check against closed forms quickly)
 def test_batched_matches_per_sample_reference_on_trained_cnn(fitted_net, digits):
     X, _ = digits
     module = fitted_net.module_

@@ -43,6 +43,7 @@ def test_object_and_function_forms_agree_and_clone(fitted_net, pool):
     assert strategy.overshoot == 0.05
 
 
+@pytest.mark.slow  # scores the pool twice
 def test_progress_bar_counts_every_sample_and_changes_nothing(fitted_net, pool, capsys):
     quiet = DFALMargin(batch_size=64)(fitted_net, pool, 5)
     capsys.readouterr()

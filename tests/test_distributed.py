@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a cluster of worker processes, each importing torch
 
 from distributed import Client, LocalCluster  # noqa: E402
 

@@ -99,6 +99,7 @@ def test_only_queried_labels_matter(small_digits):
     np.testing.assert_array_equal(other.predict_proba(X), clf.predict_proba(X))
 
 
+@pytest.mark.slow  # 3 active-learning fits of a CNN and a refit
 def test_strategies_query_differently_from_the_same_start(small_digits):
     X, y = small_digits
     fitted = {
@@ -184,6 +185,7 @@ def test_bad_parameters_are_reported(params, error):
 
 
 # -------------------------------------------------- grid searches and CV
+@pytest.mark.slow  # 6 active-learning fits of a CNN
 def test_grid_search_over_three_strategies_on_digits(small_digits):
     X, y = small_digits
     search = GridSearchCV(
@@ -201,6 +203,7 @@ def test_grid_search_over_three_strategies_on_digits(small_digits):
     assert search.best_estimator_.n_labels_paid_ == 60
 
 
+@pytest.mark.slow  # 6 active-learning fits of a CNN
 def test_grid_search_over_nested_parameters(small_digits):
     X, y = small_digits
     search = GridSearchCV(
@@ -245,6 +248,7 @@ def test_cross_validate(small_digits):
 
 
 # --------------------------------------------------------------- pipelines
+@pytest.mark.slow  # an active-learning fit in a pipeline
 def test_pipeline_scaler_then_dfal_on_a_2d_network(small_digits):
     X, y = small_digits
     flat = X.reshape(len(X), -1)
@@ -257,6 +261,7 @@ def test_pipeline_scaler_then_dfal_on_a_2d_network(small_digits):
     assert pipe.score(flat[300:], y[300:]) > 0.6
 
 
+@pytest.mark.slow  # an active-learning fit of a CNN in a pipeline
 def test_reshaping_step_feeds_images_to_a_cnn(small_digits):
     X, y = small_digits
     flat = X.reshape(len(X), -1)

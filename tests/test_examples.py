@@ -39,6 +39,7 @@ def test_the_documented_examples_exist():
     assert set(WRITES) <= {path.name for path in EXAMPLES}
 
 
+@pytest.mark.slow  # each example in a fresh interpreter, up to minutes (a ResNet)
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_as_a_script(path, tmp_path):
     proc = subprocess.run(
@@ -102,6 +103,7 @@ def percent_to_notebook(text):
     return nbformat.v4.new_notebook(cells=cells)
 
 
+@pytest.mark.slow  # starts a Jupyter kernel and runs the quick start
 def test_quick_start_runs_as_a_notebook(tmp_path, monkeypatch):
     pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -127,6 +129,7 @@ def test_quick_start_runs_as_a_notebook(tmp_path, monkeypatch):
     assert len(shown) == 2
 
 
+@pytest.mark.slow  # the labeling example in a fresh interpreter
 def test_labeling_example_runs_without_ipywidgets(tmp_path):
     """A plain ``pip install skdfal`` has no ipywidgets: the example answers through the session."""
     blocked = (

@@ -17,11 +17,10 @@ from skdfal.experiments import COLUMNS, run_benchmark, simulate, summarize, summ
 from skdfal.experiments import _benchmark as benchmark  # noqa: E402
 from skdfal.plotting import plot_learning_curves  # noqa: E402
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
 TINY = dict(n_initial=10, n_instances=10, steps=20, progress=False)
 
 
+@pytest.mark.slow  # a whole benchmark on digits, then the CLI on the same rows
 def test_digits_end_to_end(tmp_path):
     out = tmp_path / "r.csv"
     frame = run_benchmark("digits", ["random", "entropy", "dfal", "dfal_adv"], [0], budget=30,
@@ -56,6 +55,7 @@ def test_finished_runs_are_not_recomputed(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(first, again, check_dtype=False)
 
 
+@pytest.mark.slow  # two benchmarks, one cut short (finished runs are checked quickly)
 def test_partial_run_is_replayed_to_the_same_result(tmp_path):
     full = tmp_path / "full.csv"
     ref = run_benchmark("digits", ["entropy"], [1], budget=40, output=full, **TINY)
@@ -69,6 +69,7 @@ def test_partial_run_is_replayed_to_the_same_result(tmp_path):
     assert len(pd.read_csv(cut)) == 4
 
 
+@pytest.mark.slow  # three benchmarks
 def test_budget_extension_continues_and_protocol_change_is_refused(tmp_path):
     out = tmp_path / "r.csv"
     run_benchmark("digits", ["coreset"], [0], budget=20, output=out, **TINY)
@@ -81,6 +82,7 @@ def test_budget_extension_continues_and_protocol_change_is_refused(tmp_path):
         run_benchmark("digits", ["nope"], [0], budget=30, **TINY)
 
 
+@pytest.mark.slow  # starts worker processes
 def test_parallel_runs_match_serial(tmp_path):
     kw = dict(budget=20, **TINY)
     serial = run_benchmark("digits", ["random", "bald"], [0], **kw)
@@ -89,9 +91,9 @@ def test_parallel_runs_match_serial(tmp_path):
     np.testing.assert_allclose(serial["accuracy"], parallel["accuracy"])
 
 
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
-def test_mnist_harness(tmp_path):
-    frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=MNIST_DIR, pool_size=1000,
+@pytest.mark.slow  # reads all of MNIST
+def test_mnist_harness(tmp_path, mnist_dir):
+    frame = run_benchmark("mnist", ["random", "badge"], [0], data_dir=mnist_dir, pool_size=1000,
                           test_size=300, budget=20, subsample=200, steps=5, progress=False)
     assert frame.groupby("strategy")["n_labels"].max().tolist() == [20, 20]
 
@@ -137,6 +139,7 @@ def test_plot_learning_curves_draws_mean_and_band():
         plot_learning_curves([{"strategy": "a"}])
 
 
+@pytest.mark.slow  # a benchmark and its figures through the CLI
 def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
     out = tmp_path / "bench.csv"
     assert main(["benchmark", "--dataset", "digits", "--strategies", "random,least_confidence",
@@ -147,6 +150,7 @@ def test_cli_benchmark_writes_csv_plot_and_summary(tmp_path, capsys):
     assert "least_confidence" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # two benchmarks and four figures
 def test_saved_figures_are_the_same_bytes_for_the_same_rows(tmp_path):
     """Committed figures must not change when their rows do not (no date, no random ids)."""
     from skdfal.experiments import save_learning_curves

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from skdfal.cli import main
 from skdfal.labeling import LabelingSession, make_digits_session
@@ -80,6 +81,7 @@ def test_errors_are_reported_not_raised(tmp_path, monkeypatch, capsys):
     assert code == 2 and "session.json: missing" in out.err
 
 
+@pytest.mark.slow  # the console command in a fresh interpreter
 def test_console_command_in_a_subprocess(tmp_path):
     directory = tmp_path / "s"
     proc = subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _marks import slow_except
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -137,7 +138,7 @@ def test_teach_rejects_wrong_shape_and_nan(digits):
         learner.teach(bad, y[20:22])
 
 
-@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+@pytest.mark.parametrize("dump", slow_except(["pickle", "joblib"], "pickle"))  # seconds each
 def test_a_saved_learner_goes_on_where_it_stopped(digits, tmp_path, dump):
     """Save a fitted learner (skorch net, DFAL, free labels), load it, and keep querying and teaching."""
     import pickle

@@ -36,6 +36,7 @@ def test_seeded_classifier_is_reproducible_and_leaves_global_rng(digits):
     assert not np.allclose(a.predict_proba(X[:50]), c.predict_proba(X[:50]))
 
 
+@pytest.mark.slow  # trains three CNNs to accuracy
 def test_classifier_learns_digits_and_accepts_float64(digits):
     X, y = digits
     net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=25, random_state=0)

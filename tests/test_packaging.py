@@ -88,6 +88,7 @@ def test_every_import_is_declared():
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow  # walks every module's imports again
 def test_the_audit_sees_the_heavy_imports():
     seen = {module for module, *_ in _third_party_imports()}
     assert {"torch", "numpy", "sklearn", "skorch", "pandas", "matplotlib"} <= seen

@@ -57,6 +57,7 @@ def test_learning_curves_of_fitted_estimators(digits, tmp_path):
     _png(ax.figure, tmp_path / "curves.png")
 
 
+@pytest.mark.slow  # attacks and draws a gallery
 def test_query_gallery_shows_real_attacks(fitted_net, digits, tmp_path):
     X, y = digits
     pool = X[600:700]
@@ -100,6 +101,7 @@ def test_query_gallery_names_the_true_and_the_predicted_label(fitted_net, digits
     _png(axes[0, 0].figure, tmp_path / "gallery_truth.png")
 
 
+@pytest.mark.slow  # an active-learning fit of a CNN
 def test_query_gallery_of_an_active_learning_classifier(digits, tmp_path):
     from skdfal import make_classifier
 
@@ -134,6 +136,7 @@ def test_margin_distribution_counts_every_sample(fitted_net, digits, tmp_path):
     _png(ax.figure, tmp_path / "margins.png")
 
 
+@pytest.mark.slow  # an active-learning fit of a CNN in a pipeline
 def test_query_gallery_through_a_pipeline_shows_raw_pixels(digits, tmp_path):
     """Flat features scaled inside a Pipeline: images come back in raw pixel space."""
     import torch

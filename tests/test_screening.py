@@ -126,6 +126,7 @@ def test_lenet5_screening_picks_the_exact_top_n(fitted_net, pool, n):
     np.testing.assert_allclose(norms, exact_norms, rtol=1e-5)
 
 
+@pytest.mark.slow  # screens the pool with two nets
 def test_a_weak_model_needs_a_longer_shortlist(fitted_net, weak_net, pool):
     strong = screen_pool(fitted_net, pool, 5)
     with pytest.warns(UserWarning, match="predicts class"):
@@ -163,6 +164,9 @@ def sparse_probe(monkeypatch):
     monkeypatch.setattr(_screening, "MIN_HELD_ROWS", 1)
 
 
+# Seconds per container (a net trained, the pool screened twice); the fast
+# subset screens streams through the strategy contract (dfal_screen).
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", POOL_KINDS)
 def test_every_pool_gives_the_same_picks(kind, weak_net, pool, tmp_path, sparse_probe):
     with warnings.catch_warnings():

@@ -45,6 +45,7 @@ class StreamedScores(QueryStrategy):
             yield self.scores[start : start + self.chunk].copy()
 
 
+@pytest.mark.slow  # streams 2,000,000 scores
 def test_selection_memory_does_not_grow_with_the_pool():
     n_pool = 2_000_000  # 16 MB of float64 scores if they were all kept
     scores = np.random.RandomState(0).rand(n_pool)

@@ -35,7 +35,10 @@ from hypothesis import strategies as st
 
 from skdfal.labeling import SessionError
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="links and named pipes as POSIX has them")
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="links and named pipes as POSIX has them"),
+    pytest.mark.slow,  # a long Hypothesis run (test_session_hostile.py has the quick cases)
+]
 
 #: Examples per property; each opens a session (about 0.1 s on an idle core).
 EXAMPLES = 60

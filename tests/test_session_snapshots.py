@@ -113,6 +113,7 @@ def test_a_reader_overtaken_by_two_commits_starts_again(tmp_path, digits, monkey
     writer.close(save=False)
 
 
+@pytest.mark.slow  # retrains the session 16 times
 def test_a_reader_gives_up_on_a_snapshot_that_never_holds_still(tmp_path, digits, monkeypatch):
     writer, _ = _make(tmp_path / "s", digits)
     _after_manifest(monkeypatch, lambda generation: (writer.retrain(), writer.retrain()))

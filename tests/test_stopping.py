@@ -223,6 +223,7 @@ def test_harness_records_when_each_rule_would_stop():
     assert [r["n_labels"] for r in early] == [10, 20, 30]
 
 
+@pytest.mark.slow  # trains a CNN and attacks its stop set each round
 def test_margin_plateau_measures_deepfool_margins_of_a_net():
     from skdfal import load_digits_images, make_classifier
 

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _marks import slow_except
 from _pools import POOL_KINDS, make_pool
 from sklearn.base import clone
 
@@ -108,7 +109,9 @@ def test_clone_and_params(entry, learner, pool_array):
 
 
 @by_name(ENTRIES)
-@pytest.mark.parametrize("kind", POOL_KINDS)
+# Every strategy times every container: a file on disk and a stream read once
+# stay in the fast subset, the other containers run in the full suite.
+@pytest.mark.parametrize("kind", slow_except(POOL_KINDS, "memmap", "generator"))
 def test_every_pool_gives_the_in_memory_answer(entry, kind, learner, pool_array, tmp_path):
     strategy = seeded(entry)
     ref_idx, ref_scores = strategy(learner, pool_array, n_instances=N_QUERY)

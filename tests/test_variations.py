@@ -13,9 +13,6 @@ from skdfal.datasets import VARIATIONS, load_mnist, load_mnist_variation
 from skdfal.datasets._variations import _gray_photos, on_background, photo_patches, rotate_images
 from skdfal.experiments import DATASETS, load_benchmark_data
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
-
 
 def _write_digits(folder: Path, n: int = 12, seed: int = 0) -> None:
     """Tiny MNIST-like files: a bright asymmetric stroke on a zero background."""
@@ -65,6 +62,7 @@ def test_background_spares_every_digit_pixel():
     np.testing.assert_array_equal(out[~ink], background[~ink])
 
 
+@pytest.mark.slow  # exhaustive search of the photographs
 def test_photo_patches_are_cut_from_the_photographs():
     patches = photo_patches(3, (28, 28), np.random.default_rng(0))
     photos = _gray_photos()
@@ -144,9 +142,9 @@ def test_benchmark_datasets_include_the_variations(fake_mnist):
         load_benchmark_data("mnist-rot")
 
 
-@needs_mnist
-def test_real_variation_is_mnist_with_its_labels():
-    X, y = load_mnist_variation("rot-bg-img", MNIST_DIR, "test")
+@pytest.mark.slow  # reads MNIST and makes a variation of it
+def test_real_variation_is_mnist_with_its_labels(mnist_dir):
+    X, y = load_mnist_variation("rot-bg-img", mnist_dir, "test")
     assert X.shape == (10000, 1, 28, 28) and y[:3].tolist() == [7, 2, 1]
     # A photograph behind every digit: far more light than MNIST's 13% mean.
     assert float(X.mean()) > 0.3

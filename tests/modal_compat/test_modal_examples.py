@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).parent / "examples"
-SLOW = {"bagging", "ensemble", "shape_learning", "stream_based_sampling", "custom_query_strategies"}
+SLOW = {"bagging", "ensemble", "shape_learning", "stream_based_sampling", "custom_query_strategies",
+        "query_by_committee"}
 MODAL_INTERNAL = {
     "bayesian_optimization": (
         "modAL-internal: modAL's own BayesianOptimizer (no skdfal counterpart) calls "

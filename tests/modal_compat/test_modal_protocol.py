@@ -91,6 +91,7 @@ def test_partial_batch_strategy_sees_the_current_training_set(iris):
     assert seen == [6, 9]
 
 
+@pytest.mark.slow  # expected error reduction refits per sample and label
 def test_expected_error_reduction_gets_its_own_arguments(iris):
     X, y = iris
     learner = ActiveLearner(
@@ -117,6 +118,7 @@ def test_live_state_and_constructor_parameters(iris):
     assert len(twin.X_training) == 10
 
 
+@pytest.mark.slow  # trains a CNN, then MC dropout
 def test_modal_dropout_on_a_fitted_skdfal_learner(digits):
     X, y = digits
     net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
