@@ -20,7 +20,11 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._pool import take_rows
+from ..utils._sklearn_compat import (
     HasMethods,
     Hidden,
     Interval,
@@ -28,10 +32,6 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
-
-from ..utils._pool import take_rows
 from ..utils._typing import RandomStateLike
 from ..utils._validation import resolve_size, warn_renamed
 from ._inputs import check_label_types

@@ -8,7 +8,8 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError
+
+from ._sklearn_compat import InvalidParameterError
 
 __all__ = ["check_count", "renamed_parameter", "resolve_size", "warn_renamed"]
 
