@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils._validation import check_count
 from ._formats import decode_array
 from ._fs import SessionError
 
@@ -16,9 +17,7 @@ __all__ = ["LabelState", "class_label", "pool_index", "positive_count"]
 
 def positive_count(value, name: str) -> int:
     """``value`` as a count >= 1 (numpy integers accepted), else ``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_count(value, name, error=ValueError)
 
 
 def pool_index(index, n_pool: int) -> int:

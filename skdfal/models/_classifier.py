@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -16,7 +15,7 @@ from torch import nn
 
 from ..utils._heads import logits_of
 from ..utils._modules import check_device
-from ..utils._validation import check_count
+from ..utils._validation import check_count, check_positive_real
 from ..utils._warnings import warn_user
 from ._frozen import _check_channel_stats, backbone_eval, channel_stats, freeze_backbone
 from ._training import StepBudget
@@ -35,16 +34,7 @@ def _check_input_shape(input_shape, *, allow_none=True):
 
 
 def _check_scale(input_scale):
-    if input_scale is None:
-        return None
-    if (
-        isinstance(input_scale, (bool, np.bool_))
-        or not isinstance(input_scale, numbers.Real)
-        or not math.isfinite(input_scale)
-        or input_scale <= 0
-    ):
-        raise ValueError(f"input_scale must be a positive finite number or None, got {input_scale!r}")
-    return float(input_scale)
+    return check_positive_real(input_scale, "input_scale", allow_none=True)
 
 
 class SeededNeuralNetClassifier(NeuralNetClassifier):
