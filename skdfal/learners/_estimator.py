@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -315,12 +316,16 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
-        curve = self._run(
-            learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
-            strategy_name=strategy_name(learner._strategy()), initial=labeled,
-            n_instances=n_instances, budget=budget,
-            stopping=self._make_stopping(), stop_early=True,
-        )
+        # X and y were checked above, once: the rounds hand rows of them on,
+        # and scikit-learn's own switch spares every later check the
+        # finiteness scan of data already known finite.
+        with config_context(assume_finite=True):
+            curve = self._run(
+                learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
+                strategy_name=strategy_name(learner._strategy()), initial=labeled,
+                n_instances=n_instances, budget=budget,
+                stopping=self._make_stopping(), stop_early=True,
+            )
         self.stop_reason_ = (curve[-1].pop("stop", "") or None) if curve else None
         for row in curve:
             row.pop("stop", None)

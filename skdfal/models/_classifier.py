@@ -154,15 +154,12 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         # Parameters are checked here, not in __init__ (scikit-learn's rule),
         # so that a bad device or shape is named before any torch error.
         check_device(self.device)
-        _check_input_shape(self.input_shape)
-        _check_scale(self.input_scale)
+        self._input_params()
         _check_class_weight(self.class_weight)
         if not isinstance(self.full_batches, (bool, np.bool_)):
             raise ValueError(f"full_batches must be True or False, got {self.full_batches!r}")
         if not isinstance(self.freeze, (bool, np.bool_)):
             raise ValueError(f"freeze must be True or False, got {self.freeze!r}")
-        _check_channel_stats(self.input_mean, "input_mean")
-        _check_channel_stats(self.input_std, "input_std")
         self.label_set_ = None  # a fresh module learns a fresh label encoding
         self.fit_unit_floats_ = None  # what the fresh module is trained on is not known yet
         with self._seeded():
@@ -272,10 +269,11 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = X.astype(np.float32, copy=False)
         else:
             return X
-        if self.input_shape is not None:
-            X = self._reshape(X, _check_input_shape(self.input_shape))
-        if self.input_scale is not None:
-            X = X * _check_scale(self.input_scale)
+        shape, scale, _, _ = self._input_params()
+        if shape is not None:
+            X = self._reshape(X, shape)
+        if scale is not None:
+            X = X * scale
         mean, std = self._channel_stats(X)
         if mean is not None:
             X = X - mean
@@ -283,8 +281,25 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = X / std
         return X
 
+    def _input_params(self):
+        """``(input_shape, input_scale, input_mean, input_std)`` checked, once per value.
+
+        ``initialize`` checks them, so that a bad one is named before torch
+        runs; every batch transformed after it reuses that check, until
+        ``set_params`` brings new values (checked at their first use).
+        """
+        raw = (self.input_shape, self.input_scale, self.input_mean, self.input_std)
+        memo = self.__dict__.get("_checked_input_params_")
+        if memo is None or any(old is not new for old, new in zip(memo[0], raw, strict=True)):
+            checked = (
+                _check_input_shape(raw[0]), _check_scale(raw[1]),
+                _check_channel_stats(raw[2], "input_mean"), _check_channel_stats(raw[3], "input_std"),
+            )
+            memo = self.__dict__["_checked_input_params_"] = (raw, checked)
+        return memo[1]
+
     def _channel_stats(self, X):
-        return channel_stats(X, self.input_mean, self.input_std)
+        return channel_stats(X, self.input_mean, self.input_std, checked=self._input_params()[2:])
 
     def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
         """Undo the channel normalisation and ``input_scale`` (the reshape is left to the caller)."""
@@ -293,9 +308,8 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             Xt = Xt * std
         if mean is not None:
             Xt = Xt + mean
-        if self.input_scale is None:
-            return Xt
-        return Xt / _check_scale(self.input_scale)
+        scale = self._input_params()[1]
+        return Xt if scale is None else Xt / scale
 
     def _note_input_range(self, X):
         """Remember whether every training input so far was floats in [0, 1] (``fit_unit_floats_``).

@@ -68,6 +68,12 @@ def renamed_parameter(old: str, new: str):
     return decorate
 
 
+@functools.lru_cache(maxsize=64)
+def _integers(minimum: int, maximum: int | None) -> Interval:
+    # Built once per bounds: scikit-learn checks an Interval's own arguments when it is made.
+    return Interval(numbers.Integral, minimum, maximum, closed="left" if maximum is None else "both")
+
+
 def check_count(
     value: object, name: str, *, minimum: int = 1, maximum: int | None = None, allow_none: bool = False,
     error: type[Exception] = InvalidParameterError, alternatives: str = "",
@@ -114,8 +120,7 @@ def check_count(
     """
     if value is None and allow_none:
         return None
-    allowed = Interval(numbers.Integral, minimum, maximum, closed="left" if maximum is None else "both")
-    if isinstance(value, (bool, np.bool_)) or not allowed.is_satisfied_by(value):
+    if isinstance(value, (bool, np.bool_)) or not _integers(minimum, maximum).is_satisfied_by(value):
         bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         extra = " or None" if allow_none else ""
         raise error(f"{name} must be {alternatives}an integer {bounds}{extra}, got {value!r}")
