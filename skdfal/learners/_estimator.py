@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -396,7 +397,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if len(model_classes) == len(self.classes_) and (model_classes == self.classes_).all():
             return proba
         full = np.zeros((proba.shape[0], len(self.classes_)), dtype=proba.dtype)
-        full[:, np.searchsorted(self.classes_, model_classes)] = proba
+        full[:, LabelEncoder().fit(self.classes_).transform(model_classes)] = proba
         return full
 
     def predict_log_proba(self, X: npt.ArrayLike) -> np.ndarray:

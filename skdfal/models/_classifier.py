@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 import torch
+from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -382,7 +383,9 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
                 )
             return y.astype(np.int64)
         if getattr(self, "label_set_", None) is None:
-            self.label_set_ = np.unique(y)
+            # scikit-learn's encoding (sorted unique labels); _positions gives the
+            # message that names the labels of the first fit for an unknown one.
+            self.label_set_ = LabelEncoder().fit(y).classes_
         return _positions(y, self.label_set_, "the labels of the first fit")
 
     def check_data(self, X: Any, y: Any) -> None:

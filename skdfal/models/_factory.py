@@ -10,6 +10,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from ..utils._errors import is_out_of_memory
 from ..utils._modules import check_device
 from ..utils._typing import Device
 from ..utils._validation import check_count, check_positive_real
@@ -222,6 +223,10 @@ def _try_build(module_cls, input_shape, kwargs):
         with torch.random.fork_rng(devices=[]):
             module_cls(**params)
     except (RuntimeError, ValueError) as exc:
+        if is_out_of_memory(exc):  # a shape the module takes, only too large for this machine
+            raise MemoryError(
+                f"{module_cls.__name__} for input_shape={input_shape} needs more memory than is free: {exc}"
+            ) from None
         raise ValueError(
             f"input_shape={input_shape} does not fit {module_cls.__name__}: {exc}"
         ) from None
