@@ -147,10 +147,8 @@ class LabelStudioBackend(BackendTraining):
             local = local_files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or os.environ.get(
                 "LOCAL_FILES_DOCUMENT_ROOT")
             self.local_files_root = Path(local) if local else None
-            self.retrain_every = check_count(
-                self.session.n_instances if retrain_every is None else retrain_every, "retrain_every",
-                error=ValueError,
-            )
+            every = self.session.n_instances if retrain_every is None else retrain_every
+            self.retrain_every = check_count(every, "retrain_every", error=ValueError)
             self.max_image_bytes = int(max_image_bytes)
             if stopping == "default":
                 from ..learners import StabilizingPredictions

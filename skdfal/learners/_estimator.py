@@ -317,9 +317,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
-        # X and y were checked above, once: the rounds hand rows of them on,
-        # and scikit-learn's own switch spares every later check the
-        # finiteness scan of data already known finite.
+        # X and y were checked once, above: the rounds take rows of them, known finite.
         with config_context(assume_finite=True):
             curve = self._run(
                 learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
