@@ -47,7 +47,7 @@ class LabeledSet:
     Examples
     --------
     >>> import numpy as np
-    >>> from skdfal.learners._labeled import LabeledSet
+    >>> from skdfal.learners import LabeledSet
     >>> s = LabeledSet.paid(np.zeros((2, 3)), np.array([0, 1]))
     >>> new = LabeledSet.paid(np.ones((1, 3)), np.array([1])).with_copies(np.ones((1, 3)), np.array([1]))
     >>> s = s.extend(new)

@@ -106,7 +106,7 @@ class ActiveLearner(LearnerState):
     ----------
     estimator_ : estimator
         The model the learner works with (also read as ``estimator``).
-    labeled_set_ : LabeledSet
+    labeled_set_ : :class:`~skdfal.learners.LabeledSet`
         The training set, its adversarial flags and the labels paid, kept
         together; the four attributes below read it.
     X_training_, y_training_ : array-like
