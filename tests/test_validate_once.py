@@ -149,13 +149,12 @@ def test_check_positive_real(value):
 
 def test_sessions_and_training_callbacks_share_the_count_check():
     from skdfal.labeling._spec import _count
-    from skdfal.labeling._state import positive_count
     from skdfal.models._training import RandomShift, StepBudget
 
     with pytest.raises(ValueError, match=r"n_instances must be an integer in \[1, 5\], got 2.5"):
         _count(2.5, "n_instances", high=5)
     with pytest.raises(ValueError, match="n_instances must be an integer >= 1, got True"):
-        positive_count(True, "n_instances")
+        check_count(True, "n_instances", error=ValueError)
     with pytest.raises(ValueError, match="steps must be 'auto', a callable or an integer >= 1, got 2.5"):
         StepBudget(steps=2.5)._check()
     with pytest.raises(ValueError, match="max_shift must be 'auto' or an integer >= 0, got -1"):

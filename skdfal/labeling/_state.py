@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils._validation import check_count
 from ._formats import decode_array
 from ._fs import SessionError
 
-__all__ = ["LabelState", "class_label", "pool_index", "positive_count"]
-
-
-def positive_count(value, name: str) -> int:
-    """``value`` as a count >= 1 (numpy integers accepted), else ``ValueError`` naming ``name``."""
-    return check_count(value, name, error=ValueError)
+__all__ = ["LabelState", "class_label", "pool_index"]
 
 
 def pool_index(index, n_pool: int) -> int:
