@@ -1,10 +1,12 @@
-"""The learner's state: live modAL attributes, input checks, the labeled set and retraining.
+"""The learner's model and how labels reach it: live modAL attributes, input checks, retraining.
 
 Everything :class:`~skdfal.ActiveLearner` does between "labels arrive" and
 "the model is retrained" lives here, in the order modAL's ``Committee``
 calls it on its members: ``_add_training_data`` (check, then store), then
-``_fit_to_known`` or ``_fit_on_new``.  Every check runs before the state
-changes, so a refused ``teach`` leaves the learner as it was.
+``_fit_to_known`` or ``_fit_on_new``.  The labeled set itself is a
+:class:`~skdfal.learners.LabeledSet` (``_labeled.py``); every check runs
+before the learner swaps it for the extended one, so a refused ``teach``
+leaves the learner as it was.
 """
 
 from __future__ import annotations
