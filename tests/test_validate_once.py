@@ -187,3 +187,15 @@ def test_error_kinds():
         "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
     ))
     assert not is_device_mismatch(RuntimeError("CUDA out of memory"))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(n_instances=2.5), "n_instances must be an integer >= 1, got 2.5"),  # was cut to 2
+    (dict(batch_size=0), "batch_size must be an integer >= 1, got 0"),
+    (dict(subsample=True), "subsample must be an integer >= 1 or None, got True"),  # was 1
+])
+def test_run_benchmark_checks_its_counts_at_the_door(bad, message):
+    from skdfal.experiments import run_benchmark
+
+    with pytest.raises(ValueError, match=message):
+        run_benchmark("digits", ["random"], [0], progress=False, **bad)
