@@ -66,7 +66,8 @@ def add_parser(sub):
                    help="optimiser steps per fit: 'auto' (grows with the labels paid) or a number (default auto)")
     p.add_argument("--model", choices=["lenet5", "vgg8"], default="lenet5")
     p.add_argument("--lr", type=positive_float, default=None, help="peak learning rate (default: make_classifier's)")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32,
+                   help="samples per training step (the optimiser's minibatch; default 32)")
     p.add_argument("--class-weight", choices=["balanced"], default=None,
                    help="weigh each class's loss by the inverse of its share of the labeled set")
     p.add_argument("--device", type=device_arg, default="cpu", help="torch device (default cpu)")

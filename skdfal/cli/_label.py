@@ -37,7 +37,7 @@ def add_parser(sub):
         help="create a demo session on scikit-learn's digits in SESSION_DIR if it holds none",
     )
     p.add_argument("--strategy", default="dfal_margin", help="with --new-digits: strategy (default dfal_margin)")
-    p.add_argument("--n-instances", type=positive_int, default=10, help="with --new-digits: batch size (default 10)")
+    p.add_argument("--n-instances", type=positive_int, default=10, help="with --new-digits: labels asked per round (default 10)")
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="with --new-digits: optimiser steps per retrain, 'auto' or a number (default auto)")
     p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
@@ -154,7 +154,7 @@ def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answ
             print(f"pool exhausted: {session.n_labels} labels", file=out)
             break
         if index != shown:
-            print(f"\n#{index}  ({len(session.queue)} left in batch, {session.n_labels} labeled)", file=out)
+            print(f"\n#{index}  ({len(session.queue)} left this round, {session.n_labels} labeled)", file=out)
             _show(session, index, out, ascii_images, png)
             shown = index
         print("label> ", end="", file=out, flush=True)

@@ -47,7 +47,7 @@ def add_parser(sub):
     p.add_argument("--mode", choices=("L", "RGB"), default="L", help="first run: grayscale or colour (default L)")
     p.add_argument("--size", type=_size, default=None, help="first run: resize images to HEIGHTxWIDTH")
     p.add_argument("--strategy", default="dfal_margin", help="first run: query strategy (default dfal_margin)")
-    p.add_argument("--n-instances", type=positive_int, default=10, help="first run: batch size (default 10)")
+    p.add_argument("--n-instances", type=positive_int, default=10, help="first run: labels asked per round (default 10)")
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="first run: optimiser steps per retrain, 'auto' or a number (default auto)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -58,7 +58,7 @@ def add_parser(sub):
     p.add_argument("--local-files-root", type=Path, default=None,
                    help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for local-files images")
     p.add_argument("--retrain-every", type=positive_int, default=None,
-                   help="retrain after this many new annotations (default: the batch size)")
+                   help="retrain after this many new annotations (default: --n-instances)")
     p.add_argument("--device", default=None, help="torch device (default: the session's)")
     p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--verbose", action="store_true", help="log every request")

@@ -270,15 +270,20 @@ def run_benchmark(
     for name in strategies:
         make_strategy(name)  # fail early on a typo, or a missing optional extra
         all_strategies()[name].check_available()
+    # Checked here, once: the runs (and their worker processes) trust the protocol.
+    n_initial, n_instances, budget, batch_size = (
+        check_count(v, name) for v, name in
+        ((n_initial, "n_initial"), (n_instances, "n_instances"), (budget, "budget"), (batch_size, "batch_size"))
+    )
     if budget < n_initial:
         raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
     protocol = {
-        "dataset": dataset if data is None else "arrays", "n_initial": int(n_initial),
-        "n_instances": int(n_instances), "budget": int(budget), "retrain": retrain,
+        "dataset": dataset if data is None else "arrays", "n_initial": n_initial,
+        "n_instances": n_instances, "budget": budget, "retrain": retrain,
         "steps": steps if steps == "auto" else check_count(steps, "steps"), "model": model,
         "lr": None if lr is None else float(lr),
-        "batch_size": int(batch_size), "device": device,
-        "subsample": None if subsample is None else int(subsample),
+        "batch_size": batch_size, "device": device,
+        "subsample": check_count(subsample, "subsample", allow_none=True),
         "pool_size": pool_size, "test_size": test_size, "validation_size": validation_size,
         # Recorded even when empty: rows of an older trainer do not resume under a newer one.
         "classifier_params": dict(classifier_params or {}),

@@ -61,6 +61,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ..utils._validation import check_count
 from ._fs import SessionError
 from ._ls_files import (
     ANNOTATIONS_FILE,
@@ -146,9 +147,8 @@ class LabelStudioBackend(BackendTraining):
             local = local_files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or os.environ.get(
                 "LOCAL_FILES_DOCUMENT_ROOT")
             self.local_files_root = Path(local) if local else None
-            self.retrain_every = int(retrain_every or self.session.n_instances)
-            if self.retrain_every < 1:
-                raise ValueError(f"retrain_every must be a positive integer, got {retrain_every!r}")
+            every = self.session.n_instances if retrain_every is None else retrain_every
+            self.retrain_every = check_count(every, "retrain_every", error=ValueError)
             self.max_image_bytes = int(max_image_bytes)
             if stopping == "default":
                 from ..learners import StabilizingPredictions

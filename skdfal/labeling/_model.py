@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ._state import positive_count
+from ..utils._validation import check_count
 
 __all__ = ["SessionModel"]
 
@@ -98,7 +98,7 @@ class SessionModel:
         ValueError
             ``n_instances`` is not a positive integer (``2.5``, ``-1``, ``0``).
         """
-        n = self.n_instances if n_instances is None else positive_count(n_instances, "n_instances")
+        n = self.n_instances if n_instances is None else check_count(n_instances, "n_instances", error=ValueError)
         available = self.available_indices()
         n = min(n, len(available))
         if n == 0:

@@ -223,6 +223,10 @@ def _restore_model(learner, state, X_pool, weights, config, device):
     try:
         estimator.module_.load_state_dict(state_dict)
     except RuntimeError as exc:
+        # torch says "Error(s) in loading state_dict" for missing, extra or misshapen tensors;
+        # anything else (memory, devices) is not the file's fault and keeps its own words.
+        if "state_dict" not in str(exc):
+            raise
         raise SessionError(f"{snapdir.where(name)}: weights do not fit the session's network: {exc}") from None
     X, y, flags = state.training_set(X_pool)
     if hasattr(estimator, "fit_input_stats"):

@@ -28,6 +28,7 @@ import re
 import time
 import uuid
 
+from ..utils._validation import check_count
 from ._fs import SessionError
 
 FORMAT_VERSION = 1
@@ -53,11 +54,7 @@ def _is_int(value) -> bool:
 
 def _count(value, what, low=1, high=2**31 - 1) -> int:
     """``value`` as an int in ``[low, high]`` (numpy integers accepted), else ``ValueError``."""
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
-        raise ValueError(f"{what} must be an integer in [{low}, {high}], got {value!r}")
-    return int(value)
+    return check_count(value, what, minimum=low, maximum=high, error=ValueError)
 
 
 def check_device(device, what="device") -> str:

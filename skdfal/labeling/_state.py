@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..learners._labeled import LabeledSet
 from ._formats import decode_array
 from ._fs import SessionError
 
-__all__ = ["LabelState", "class_label", "pool_index", "positive_count"]
-
-
-def positive_count(value, name: str) -> int:
-    """``value`` as a count >= 1 (numpy integers accepted), else ``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+__all__ = ["LabelState", "class_label", "pool_index"]
 
 
 def pool_index(index, n_pool: int) -> int:
@@ -136,9 +130,10 @@ class LabelState:
         X = X_pool[np.asarray([a["index"] for a in labels], dtype=np.int64)]
         y = np.asarray([a["label"] for a in labels], dtype=np.int64)
         copies = [(self.adversarial[a["seq"]], a["label"]) for a in labels if a["seq"] in self.adversarial]
-        flags = np.zeros(len(y), dtype=bool)
+        labeled = LabeledSet.paid(X, y)
         if copies:
-            X = np.concatenate([X, np.stack([c for c, _ in copies]).astype(X.dtype, copy=False)])
-            y = np.concatenate([y, np.asarray([label for _, label in copies], dtype=np.int64)])
-            flags = np.concatenate([flags, np.ones(len(copies), dtype=bool)])
-        return X, y, flags
+            labeled = labeled.with_copies(
+                np.stack([c for c, _ in copies]).astype(X.dtype, copy=False),
+                np.asarray([label for _, label in copies], dtype=np.int64),
+            )
+        return labeled.X, labeled.y, labeled.is_adversarial

@@ -18,9 +18,15 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._pool import take_rows
+from ..utils._sklearn_compat import (
     HasMethods,
     Hidden,
     Interval,
@@ -28,10 +34,6 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
-
-from ..utils._pool import take_rows
 from ..utils._typing import RandomStateLike
 from ..utils._validation import resolve_size, warn_renamed
 from ._inputs import check_label_types
@@ -315,12 +317,14 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
-        curve = self._run(
-            learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
-            strategy_name=strategy_name(learner._strategy()), initial=labeled,
-            n_instances=n_instances, budget=budget,
-            stopping=self._make_stopping(), stop_early=True,
-        )
+        # X and y were checked once, above: the rounds take rows of them, known finite.
+        with config_context(assume_finite=True):
+            curve = self._run(
+                learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
+                strategy_name=strategy_name(learner._strategy()), initial=labeled,
+                n_instances=n_instances, budget=budget,
+                stopping=self._make_stopping(), stop_early=True,
+            )
         self.stop_reason_ = (curve[-1].pop("stop", "") or None) if curve else None
         for row in curve:
             row.pop("stop", None)
@@ -391,7 +395,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if len(model_classes) == len(self.classes_) and (model_classes == self.classes_).all():
             return proba
         full = np.zeros((proba.shape[0], len(self.classes_)), dtype=proba.dtype)
-        full[:, np.searchsorted(self.classes_, model_classes)] = proba
+        full[:, LabelEncoder().fit(self.classes_).transform(model_classes)] = proba
         return full
 
     def predict_log_proba(self, X: npt.ArrayLike) -> np.ndarray:

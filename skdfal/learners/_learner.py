@@ -22,11 +22,11 @@ from typing import Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import clone
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..strategies._dfal import dfal_margin
 from ..strategies._uncertainty import least_confidence
+from ..utils._sklearn_compat import StrOptions
 from ..utils._typing import Pool, RandomStateLike, Rows
 from ._inputs import (
     check_not_regressor,
@@ -36,6 +36,7 @@ from ._inputs import (
     rows,
     strategy_needs_model,
 )
+from ._labeled import LabeledSet
 from ._state import LearnerState, Live
 from ._stopping import update_learner_stopping
 
@@ -105,6 +106,9 @@ class ActiveLearner(LearnerState):
     ----------
     estimator_ : estimator
         The model the learner works with (also read as ``estimator``).
+    labeled_set_ : :class:`~skdfal.learners.LabeledSet`
+        The training set, its adversarial flags and the labels paid, kept
+        together; the four attributes below read it.
     X_training_, y_training_ : array-like
         Training set, adversarial copies included (also read as
         ``X_training`` and ``y_training``); ``None`` for a learner using a
@@ -220,8 +224,15 @@ class ActiveLearner(LearnerState):
         self.verbose = verbose
 
     def __setstate__(self, state):
-        # Pickles from before ``verbose`` and ``stopping`` existed load as silent learners without rules.
-        super().__setstate__({"verbose": 0, "stopping": None, **state})
+        # Pickles from before ``verbose`` and ``stopping`` existed load as silent learners without rules,
+        # and those from before ``labeled_set_`` with their four fields gathered into one.
+        state = {"verbose": 0, "stopping": None, **state}
+        if "is_adversarial_" in state:
+            state["labeled_set_"] = LabeledSet(
+                state.pop("X_training_"), state.pop("y_training_"), state.pop("is_adversarial_"),
+                state.pop("n_labels_paid_"),
+            )
+        super().__setstate__(state)
 
     def _report(self, level: int, message: str) -> None:
         """Write ``message`` when ``verbose >= level`` (through tqdm, which keeps bars intact)."""
@@ -261,9 +272,7 @@ class ActiveLearner(LearnerState):
         if self.classes is not None and fixed is not None and len(set(map(repr, fixed.tolist()))) != len(fixed):
             raise ValueError(f"classes must not repeat a label, got {fixed.tolist()}")
         self.input_shape_ = shape
-        self.X_training_, self.y_training_ = X_keep, y
-        self.is_adversarial_ = np.zeros(len(y), dtype=bool)
-        self.n_labels_paid_ = len(y)
+        self.labeled_set_ = LabeledSet.paid(X_keep, y)
         self.__dict__.pop("_bootstrap_rng", None)
         self.estimator_ = clone(self._template(), safe=False)
         self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
@@ -300,16 +309,40 @@ class ActiveLearner(LearnerState):
         if flags.shape != (len(y),):
             raise ValueError(f"is_adversarial must have one flag per sample ({len(y)}), got shape {flags.shape}")
         self.input_shape_ = shape
-        self.X_training_, self.y_training_, self.is_adversarial_ = X_keep, y, flags
-        self.n_labels_paid_ = int((~flags).sum())
+        self.labeled_set_ = LabeledSet.restored(X_keep, y, flags)
         self.estimator_ = estimator
         self._set_classes()
         return self
 
+    # The labeled set's four facts, read-only: ``labeled_set_`` changes them together.
+    @property
+    def X_training_(self) -> Any:
+        return self._labeled_set().X
+
+    @property
+    def y_training_(self) -> np.ndarray | None:
+        return self._labeled_set().y
+
+    @property
+    def is_adversarial_(self) -> np.ndarray:
+        return self._labeled_set().is_adversarial
+
+    @property
+    def n_labels_paid_(self) -> int:
+        return self._labeled_set().n_paid
+
     @property
     def n_training_samples_(self) -> int:
         check_is_fitted(self, "is_adversarial_")
-        return int(len(self.is_adversarial_))
+        return len(self._labeled_set())
+
+    def _labeled_set(self) -> LabeledSet:
+        # AttributeError (not KeyError) before the first fit, so hasattr and
+        # check_is_fitted read these attributes as scikit-learn's fitted ones.
+        try:
+            return self.__dict__["labeled_set_"]
+        except KeyError:
+            raise AttributeError(f"This {type(self).__name__} has no labeled set yet") from None
 
     def teach(
         self, X: Rows, y: npt.ArrayLike, bootstrap: bool = False, only_new: bool = False,

@@ -1,10 +1,12 @@
-"""The learner's state: live modAL attributes, input checks, the labeled set and retraining.
+"""The learner's model and how labels reach it: live modAL attributes, input checks, retraining.
 
 Everything :class:`~skdfal.ActiveLearner` does between "labels arrive" and
 "the model is retrained" lives here, in the order modAL's ``Committee``
 calls it on its members: ``_add_training_data`` (check, then store), then
-``_fit_to_known`` or ``_fit_on_new``.  Every check runs before the state
-changes, so a refused ``teach`` leaves the learner as it was.
+``_fit_to_known`` or ``_fit_on_new``.  The labeled set itself is a
+:class:`~skdfal.learners.LabeledSet` (``_labeled.py``); every check runs
+before the learner swaps it for the extended one, so a refused ``teach``
+leaves the learner as it was.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
 from ..attacks import deepfool
-from ..utils._pool import concat_rows, iter_batches
+from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import Rows
 from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
+from ._labeled import LabeledSet
 
 __all__ = ["LearnerState", "Live"]
 
@@ -42,8 +45,10 @@ class Live:
             return self
         if self.name == "estimator":
             obj._prepare()  # modAL fits at construction; skdfal at first use
-        state = obj.__dict__
-        return state[self.fitted_name] if self.fitted_name in state else state.get(self.name)
+        try:
+            return getattr(obj, self.fitted_name)
+        except AttributeError:  # no live state yet: the constructor's argument
+            return obj.__dict__.get(self.name)
 
     def __set__(self, obj, value):
         obj.__dict__[self.name] = value
@@ -105,13 +110,11 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         if X0 is not None:
             self.fit(X0, y0, bootstrap=self.bootstrap_init)
             return True
-        if "X_training_" not in state and is_fitted(self._template()):
+        if "labeled_set_" not in state and is_fitted(self._template()):
             self._validate_params()
             # A copy: the user's object stays untouched (scikit-learn's rule).
             self.estimator_ = copy.deepcopy(self._template())
-            self.X_training_ = self.y_training_ = None
-            self.is_adversarial_ = np.zeros(0, dtype=bool)
-            self.n_labels_paid_ = 0
+            self.labeled_set_ = LabeledSet()  # the model's own training rows are not ours
             self._set_classes()
             return True
         return False
@@ -119,8 +122,9 @@ class LearnerState(ClassifierMixin, BaseEstimator):
     def _set_classes(self):
         # getattr's default also covers a skorch net that could not infer them.
         classes = getattr(self.estimator_, "classes_", None)
-        if classes is None and self.__dict__.get("y_training_") is not None and _is_classifier(self._template()):
-            classes = np.unique(self.y_training_)
+        labeled = self.__dict__.get("labeled_set_")
+        if classes is None and labeled is not None and labeled.y is not None and _is_classifier(self._template()):
+            classes = np.unique(labeled.y)
         if classes is not None:
             self.classes_ = np.asarray(classes)
 
@@ -187,28 +191,20 @@ class LearnerState(ClassifierMixin, BaseEstimator):
     def _add_training_data(self, X, y):
         """Check ``(X, y)``, add it (and its adversarial copies) to the labeled set; no retraining."""
         has_model = self._prepare()
-        first = self.__dict__.get("X_training_") is None
+        labeled = self.__dict__.get("labeled_set_", LabeledSet())
+        first = labeled.empty
         X_keep, shape = self._check_X(X, reset=first)
         if not first:
             self._check_shape(shape)
-        y = self._check_y(y, X_keep, None if first else self.y_training_)
-        X_new, y_new, flags = X_keep, y, np.zeros(len(y), dtype=bool)
+        y = self._check_y(y, X_keep, None if first else labeled.y)
+        new = LabeledSet.paid(X_keep, y)
         if self.adversarial_augmentation and has_model:
             X_adv, y_adv = self.adversarial_copies(X_keep, y)
-            X_new = concat_rows(X_keep, X_adv.astype(np.float32, copy=False))
-            y_new = np.concatenate([y, y_adv])
-            flags = np.concatenate([flags, np.ones(len(y_adv), dtype=bool)])
+            new = new.with_copies(X_adv.astype(np.float32, copy=False), y_adv)
         if first:
             self.input_shape_ = shape
-            self.X_training_, self.y_training_, self.is_adversarial_ = X_new, y_new, flags
-            self.n_labels_paid_ = self.__dict__.get("n_labels_paid_", 0) + len(y)
-        else:
-            X_all = concat_rows(self.X_training_, X_new)
-            self.y_training_ = np.concatenate([self.y_training_, y_new])
-            self.X_training_ = X_all
-            self.is_adversarial_ = np.concatenate([self.is_adversarial_, flags])
-            self.n_labels_paid_ += len(y)
-        return X_new, y_new
+        self.labeled_set_ = labeled.extend(new)  # one assignment, after every check
+        return new.X, new.y
 
     def _resample(self, X, y, bootstrap):
         if not bootstrap:

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+
+from ..utils._sklearn_compat import Interval
 
 __all__ = ["LabelBudget", "StopDecision", "StoppingRule", "as_rules", "check_stopping", "update_learner_stopping"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.utils._param_validation import Interval
 
+from ..utils._sklearn_compat import Interval
 from ..utils._typing import RandomStateLike
 from ._stopping import StoppingRule
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -12,12 +11,13 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNetClassifier
 from torch import nn
 
 from ..utils._heads import logits_of
 from ..utils._modules import check_device
-from ..utils._validation import check_count
+from ..utils._validation import check_count, check_positive_real
 from ..utils._warnings import warn_user
 from ._frozen import (
     _check_channel_stats,
@@ -42,16 +42,7 @@ def _check_input_shape(input_shape, *, allow_none=True):
 
 
 def _check_scale(input_scale):
-    if input_scale is None:
-        return None
-    if (
-        isinstance(input_scale, (bool, np.bool_))
-        or not isinstance(input_scale, numbers.Real)
-        or not math.isfinite(input_scale)
-        or input_scale <= 0
-    ):
-        raise ValueError(f"input_scale must be a positive finite number or None, got {input_scale!r}")
-    return float(input_scale)
+    return check_positive_real(input_scale, "input_scale", allow_none=True)
 
 
 class SeededNeuralNetClassifier(NeuralNetClassifier):
@@ -174,15 +165,12 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
         # Parameters are checked here, not in __init__ (scikit-learn's rule),
         # so that a bad device or shape is named before any torch error.
         check_device(self.device)
-        _check_input_shape(self.input_shape)
-        _check_scale(self.input_scale)
+        self._input_params()
         _check_class_weight(self.class_weight)
         if not isinstance(self.full_batches, (bool, np.bool_)):
             raise ValueError(f"full_batches must be True or False, got {self.full_batches!r}")
         if not isinstance(self.freeze, (bool, np.bool_)):
             raise ValueError(f"freeze must be True or False, got {self.freeze!r}")
-        _check_channel_stats(self.input_mean, "input_mean")
-        _check_channel_stats(self.input_std, "input_std")
         self.label_set_ = None  # a fresh module learns a fresh label encoding
         self.input_mean_ = self.input_std_ = None  # and fresh "auto" input statistics
         self.fit_unit_floats_ = None  # what the fresh module is trained on is not known yet
@@ -336,14 +324,32 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             X = X.astype(np.float32, copy=False)
         else:
             return X
-        if self.input_shape is not None:
-            X = self._reshape(X, _check_input_shape(self.input_shape))
-        if self.input_scale is not None:
-            X = X * _check_scale(self.input_scale)
+        shape, scale, _, _ = self._input_params()
+        if shape is not None:
+            X = self._reshape(X, shape)
+        if scale is not None:
+            X = X * scale
         return X
 
+    def _input_params(self):
+        """``(input_shape, input_scale, input_mean, input_std)`` checked, once per value.
+
+        ``initialize`` checks them, so that a bad one is named before torch
+        runs; every batch transformed after it reuses that check, until
+        ``set_params`` brings new values (checked at their first use).
+        """
+        raw = (self.input_shape, self.input_scale, self.input_mean, self.input_std)
+        memo = self.__dict__.get("_checked_input_params_")
+        if memo is None or any(old is not new for old, new in zip(memo[0], raw, strict=True)):
+            checked = (
+                _check_input_shape(raw[0]), _check_scale(raw[1]),
+                _check_channel_stats(raw[2], "input_mean"), _check_channel_stats(raw[3], "input_std"),
+            )
+            memo = self.__dict__["_checked_input_params_"] = (raw, checked)
+        return memo[1]
+
     def _channel_stats(self, X):
-        mean, std = self.input_mean, self.input_std
+        _, _, mean, std = self._input_params()
         if self._auto_stats():
             if getattr(self, "input_mean_", None) is None:
                 raise NotFittedError(
@@ -352,7 +358,7 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
                 )
             mean = self.input_mean_ if isinstance(mean, str) else mean
             std = self.input_std_ if isinstance(std, str) else std
-        return channel_stats(X, mean, std)
+        return channel_stats(X, None, None, checked=(mean, std))
 
     def inverse_transform_input(self, Xt: _ArrayT) -> _ArrayT:
         """Undo the channel normalisation and ``input_scale`` (the reshape is left to the caller)."""
@@ -361,9 +367,8 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             Xt = Xt * std
         if mean is not None:
             Xt = Xt + mean
-        if self.input_scale is None:
-            return Xt
-        return Xt / _check_scale(self.input_scale)
+        scale = self._input_params()[1]
+        return Xt if scale is None else Xt / scale
 
     def _note_input_range(self, X):
         """Remember whether every training input so far was floats in [0, 1] (``fit_unit_floats_``).
@@ -436,7 +441,9 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
                 )
             return y.astype(np.int64)
         if getattr(self, "label_set_", None) is None:
-            self.label_set_ = np.unique(y)
+            # scikit-learn's encoding (sorted unique labels); _positions gives the
+            # message that names the labels of the first fit for an unknown one.
+            self.label_set_ = LabelEncoder().fit(y).classes_
         return _positions(y, self.label_set_, "the labels of the first fit")
 
     def check_data(self, X: Any, y: Any) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -12,9 +10,10 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from ..utils._errors import is_out_of_memory
 from ..utils._modules import check_device
 from ..utils._typing import Device
-from ..utils._validation import check_count
+from ..utils._validation import check_count, check_positive_real
 from ._classifier import SeededNeuralNetClassifier, _check_input_shape, _check_scale
 from ._nets import VGG8, LeNet5
 from ._training import RandomShift, StepBudget
@@ -156,7 +155,7 @@ def make_classifier(
     batch_size = check_count(batch_size, "batch_size")
     if lr is None:
         lr = 1e-3 if max_epochs is not None else 5e-3
-    lr = _check_positive(lr, "lr")
+    lr = check_positive_real(lr, "lr")
     input_scale = _check_scale(input_scale)
     check_device(device)
     for name, flag in (("flip", flip), ("freeze", freeze)):
@@ -222,17 +221,6 @@ def make_classifier(
     )
 
 
-def _check_positive(value, name):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
 def _try_build(module_cls, input_shape, kwargs):
     """Build the named module once: a shape it cannot take is named now, not at fit."""
     params = {k[len("module__"):]: v for k, v in kwargs.items() if k.startswith("module__")}
@@ -240,6 +228,10 @@ def _try_build(module_cls, input_shape, kwargs):
         with torch.random.fork_rng(devices=[]):
             module_cls(**params)
     except (RuntimeError, ValueError) as exc:
+        if is_out_of_memory(exc):  # a shape the module takes, only too large for this machine
+            raise MemoryError(
+                f"{module_cls.__name__} for input_shape={input_shape} needs more memory than is free: {exc}"
+            ) from None
         raise ValueError(
             f"input_shape={input_shape} does not fit {module_cls.__name__}: {exc}"
         ) from None

@@ -49,9 +49,15 @@ def fit_channel_stats(X):
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def channel_stats(X, input_mean, input_std):
-    """``input_mean`` and ``input_std`` shaped to broadcast over ``X``'s channel axis (or ``None``)."""
-    stats = [_check_channel_stats(input_mean, "input_mean"), _check_channel_stats(input_std, "input_std")]
+def channel_stats(X, input_mean, input_std, *, checked=None):
+    """``input_mean`` and ``input_std`` shaped to broadcast over ``X``'s channel axis (or ``None``).
+
+    ``checked``: the two as :func:`_check_channel_stats` returned them, when
+    the caller has checked them already (the net does so once, not per batch).
+    """
+    if checked is None:
+        checked = (_check_channel_stats(input_mean, "input_mean"), _check_channel_stats(input_std, "input_std"))
+    stats = list(checked)
     if stats[0] is None and stats[1] is None:
         return None, None
     n_channels = next(len(s) for s in stats if s is not None)

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from skorch.callbacks import Callback
 
+from ..utils._validation import check_count
+
 __all__ = ["RandomShift", "StepBudget", "auto_steps", "batches_per_epoch"]
 
 
@@ -111,10 +113,8 @@ class StepBudget(Callback):
         self.pct_start = pct_start
 
     def _check(self):
-        if not (self.steps == "auto" or callable(self.steps) or (
-            isinstance(self.steps, numbers.Integral) and not isinstance(self.steps, bool) and self.steps >= 1
-        )):
-            raise ValueError(f"steps must be 'auto', a callable or an integer >= 1, got {self.steps!r}")
+        if not (self.steps == "auto" or callable(self.steps)):
+            check_count(self.steps, "steps", error=ValueError, alternatives="'auto', a callable or ")
         if self.schedule not in ("onecycle", "cosine", None):
             raise ValueError(f"schedule must be 'onecycle', 'cosine' or None, got {self.schedule!r}")
         if self.max_lr is not None and not (isinstance(self.max_lr, numbers.Real) and self.max_lr > 0):
@@ -213,9 +213,7 @@ class RandomShift(Callback):
     def _shift_for(self, height, width) -> int:
         if self.max_shift == "auto":
             return min(height, width) // 14
-        if isinstance(self.max_shift, numbers.Integral) and not isinstance(self.max_shift, bool) and self.max_shift >= 0:
-            return int(self.max_shift)
-        raise ValueError(f"max_shift must be 'auto' or an integer >= 0, got {self.max_shift!r}")
+        return check_count(self.max_shift, "max_shift", minimum=0, error=ValueError, alternatives="'auto' or ")
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if not training or batch is None:

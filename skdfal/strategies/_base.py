@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, RealNotInt
 
 from ..utils._pool import as_pool, pool_length, take_rows
+from ..utils._sklearn_compat import Interval, RealNotInt
 from ..utils._typing import Pool, QueryResult
 from ..utils._validation import check_count, resolve_size
 from ._selection import select_streamed

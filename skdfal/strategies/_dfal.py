@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import deepfool
 from ..utils._heads import unwrap_logits
 from ..utils._pool import iter_batches, pool_length, take_rows
+from ..utils._sklearn_compat import Interval, Options, StrOptions
 from ..utils._torch import head_space_model, resolve_torch_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
 from ..utils._warnings import warn_user

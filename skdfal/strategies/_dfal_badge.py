@@ -23,9 +23,9 @@ from typing import Literal
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import StrOptions
 
 from ..utils._modules import frozen_eval
+from ..utils._sklearn_compat import StrOptions
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 
 from ..utils._pool import iter_batches
+from ..utils._sklearn_compat import StrOptions
 from ..utils._torch import unwrap_learner
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._diversity import _paid_training_set, penultimate_features

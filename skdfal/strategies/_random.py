@@ -5,9 +5,9 @@ from __future__ import annotations
 from numbers import Integral
 
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, RealNotInt
 
 from ..utils._pool import iter_batches
+from ..utils._sklearn_compat import Interval, RealNotInt
 from ..utils._typing import RandomStateLike
 from ._base import QueryStrategy, StrategyTags, as_function
 

@@ -8,9 +8,10 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["check_count", "renamed_parameter", "resolve_size", "warn_renamed"]
+from ._sklearn_compat import Interval, InvalidParameterError
+
+__all__ = ["check_count", "check_positive_real", "renamed_parameter", "resolve_size", "warn_renamed"]
 
 #: The release that renamed a parameter, and the one that will drop its old name.
 RENAMED_IN, REMOVED_IN = "0.1.0", "0.2.0"
@@ -67,15 +68,44 @@ def renamed_parameter(old: str, new: str):
     return decorate
 
 
-def check_count(value: object, name: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
-    """``value`` as a Python int >= ``minimum`` (numpy integers accepted).
+@functools.lru_cache(maxsize=64)
+def _integers(minimum: int, maximum: int | None) -> Interval:
+    # Built once per bounds: scikit-learn checks an Interval's own arguments when it is made.
+    return Interval(numbers.Integral, minimum, maximum, closed="left" if maximum is None else "both")
+
+
+def check_count(
+    value: object, name: str, *, minimum: int = 1, maximum: int | None = None, allow_none: bool = False,
+    error: type[Exception] = InvalidParameterError, alternatives: str = "",
+) -> int | None:
+    """``value`` as a Python int in ``[minimum, maximum]`` (numpy integers accepted).
+
+    The one integer check of skdfal: scikit-learn's ``Interval(Integral)``
+    constraint decides, and a bool (which ``Interval`` takes for 0 or 1) is
+    refused as the flag it is.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        How the message names the value.
+    minimum, maximum : int or None
+        Bounds, both included; ``maximum=None``: no upper bound.
+    allow_none : bool, default=False
+        ``None`` passes (and is returned).
+    error : exception class, default=InvalidParameterError
+        Raised for anything else; modules that promised a plain
+        ``ValueError`` pass it.
+    alternatives : str, default=""
+        The other values the caller accepts, for the message (``"'auto' or "``
+        reads "steps must be 'auto' or an integer >= 1"); the caller handles them.
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         Naming ``name`` for anything else (floats such as ``2.5``, bools,
-        strings).  It is scikit-learn's ``InvalidParameterError``, a
-        ``TypeError`` too, as scikit-learn raises for invalid parameters.
+        strings).  It is a ``ValueError`` and a ``TypeError``, as
+        scikit-learn raises for invalid parameters.
 
     Examples
     --------
@@ -90,10 +120,37 @@ def check_count(value: object, name: str, *, minimum: int = 1, allow_none: bool 
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+    if isinstance(value, (bool, np.bool_)) or not _integers(minimum, maximum).is_satisfied_by(value):
+        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         extra = " or None" if allow_none else ""
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+        raise error(f"{name} must be {alternatives}an integer {bounds}{extra}, got {value!r}")
     return int(value)
+
+
+def check_positive_real(value: object, name: str, *, allow_none: bool = False) -> float | None:
+    """``value`` as a float that is finite and > 0 (``None`` too when ``allow_none``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` for anything else (bools, strings, 0, ``nan``, ``inf``).
+
+    Examples
+    --------
+    >>> check_positive_real(0.5, "lr")
+    0.5
+    """
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        extra = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be a positive finite number{extra}, got {value!r}")
+    return float(value)
 
 
 def resolve_size(value: object, n_total: int, name: str, *, fraction_max_inclusive: bool = True) -> int:
