@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..utils._heads import unwrap_logits
 from ..utils._modules import frozen_eval, module_device_dtype
+from ..utils._torch import is_shape_error
 
 __all__ = ["DeepFoolResult", "deepfool"]
 
@@ -110,6 +112,22 @@ def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, c
         raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
     if not (_is_real(step_eps) and step_eps >= 0):
         raise ValueError(f"step_eps must be a finite number >= 0, got {step_eps!r}")
+    return check_clip(clip)
+
+
+def check_deepfool_params(
+    *, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256, step_eps=1e-4, clip=None,
+):
+    """Validate DeepFool's parameters as :func:`deepfool` does; returns ``clip`` as floats (or ``None``).
+
+    For callers that check once, at their door, then call
+    :func:`deepfool_unchecked` batch after batch.
+    """
+    return _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip)
+
+
+def check_clip(clip):
+    """``clip`` as a pair of floats (or ``None``); ``ValueError`` for anything else."""
     if clip is None:
         return None
     if (
@@ -202,6 +220,26 @@ def deepfool(
     if not bool(finite.all()):
         bad = int((~finite).nonzero()[0, 0])
         raise ValueError(f"X contains NaN or infinity (first at sample {bad})")
+    return deepfool_unchecked(
+        module, X, max_iter=max_iter, overshoot=overshoot, norm=norm, candidates=candidates,
+        batch_size=batch_size, clip=clip, step_eps=step_eps, return_perturbations=return_perturbations,
+    )
+
+
+def deepfool_unchecked(
+    module, X, *, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256, clip=None,
+    step_eps=1e-4, return_perturbations=True,
+) -> DeepFoolResult:
+    """:func:`deepfool` without its checks: for callers that validated once, at their door.
+
+    The query strategies check DeepFool's parameters when a query starts
+    (scikit-learn's constraints, :func:`check_clip`) and every pool batch
+    once as it is read (finite, one sample shape); checking again per batch
+    here would repeat the work (and, on CUDA, a host sync).  ``X`` must be a
+    non-empty floating tensor of finite values and ``clip`` a pair of floats
+    or ``None``.
+    """
+    n = X.shape[0]
     step = n if batch_size is None else int(batch_size)
     with frozen_eval(module):
         parts = [
@@ -324,16 +362,18 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
 def _first_forward(module, x):
     """``module(x)``, a sample shape the module cannot take said in the user's terms.
 
-    Later forwards see the same shape, so only the first is guarded; running
-    out of memory stays what it is.
+    Later forwards see the same shape, so only the first is guarded.  Only
+    shape errors are relabelled: running out of memory, a device or dtype
+    mismatch and any other failure stay what torch said.
     """
     try:
         return module(x)
-    except torch.cuda.OutOfMemoryError:
-        raise
     except RuntimeError as exc:
+        if not is_shape_error(exc):
+            raise
         raise ValueError(
-            f"X samples of shape {tuple(x.shape[1:])} do not fit the module {type(module).__name__}: {exc}"
+            f"X samples of shape {tuple(x.shape[1:])} do not fit the module "
+            f"{type(unwrap_logits(module)).__name__}: {exc}"
         ) from exc
 
 

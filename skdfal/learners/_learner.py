@@ -25,6 +25,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..strategies._context import QueryContext
 from ..strategies._dfal import dfal_margin
 from ..strategies._uncertainty import least_confidence
 from ..utils._typing import Pool, RandomStateLike, Rows
@@ -353,6 +354,32 @@ class ActiveLearner(LearnerState):
         return self
 
     # ---------------------------------------------------------------- querying
+    # ------------------------------------------ the query context (strategies' view)
+    def query_context(self) -> QueryContext:
+        """What a query strategy may know of this learner, in one object.
+
+        Strategies called as ``strategy(learner, X_pool, n_instances)`` ask
+        for it once per query and read nothing else of the learner.  The
+        working model is made first when it can be (the initial labels are
+        fitted, as modAL does at construction; a no-op once :meth:`query` has
+        run); otherwise only state is read, never a property that could fit.
+
+        Returns
+        -------
+        QueryContext
+            The working model (the unfitted estimator before any label), the
+            labels paid, and the training set with its adversarial flags.
+        """
+        self._prepare()
+        state = self.__dict__
+        return QueryContext(
+            estimator=state.get("estimator_", state.get("estimator")),
+            n_labels_paid=state.get("n_labels_paid_"),
+            X_training=state.get("X_training_"),
+            y_training=state.get("y_training_"),
+            is_adversarial=state.get("is_adversarial_"),
+        )
+
     def _strategy(self):
         strategy = self.query_strategy
         if isinstance(strategy, str) and strategy == "auto":

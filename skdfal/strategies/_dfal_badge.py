@@ -19,17 +19,21 @@ look alike to the net: a batch near the boundary that covers it.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 
+from ..attacks._deepfool import check_clip
 from ..utils._modules import frozen_eval
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._pool import check_n_instances
+from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._dfal import DEEPFOOL_CONSTRAINTS, deepfool_pool
+from ._context import query_context
+from ._dfal import DEEPFOOL_CONSTRAINTS, _deepfool_pool
 from ._diversity import _last_linear, kmeans_pp_seeding
 
 __all__ = ["DFALBadge", "dfal_badge", "boundary_embeddings"]
@@ -92,7 +96,8 @@ class DFALBadge(QueryStrategy):
     overshoot : float, default=0.02
     norm : {2, inf}, default=2
     candidates : int or None, default=None
-        Classes DeepFool considers (``None``: all).
+        DeepFool's classes (not samples): the ``k`` with the highest initial
+        logits are attacked (``None``: every class).
     clip : (float, float) or None, default=None
         Bounds of the net's input space.
     embedding : {"pair", "features"}, default="pair"
@@ -145,17 +150,28 @@ class DFALBadge(QueryStrategy):
     def _attack(self, classifier, X_pool, *, with_features=False):
         """Margins, labels, adversarial labels (and features ``h``) of every sample, in one pass.
 
-        One pass, so that a pool that can be read once (a generator) works.
+        One pass, so that a pool that can be read once (a generator) works;
+        ``h`` is caught on its way into the last linear layer during
+        DeepFool's own first forward pass of each batch (the clean batch, in
+        eval mode), not by a forward pass of its own.
         """
-        model = resolve_torch_model(classifier)
+        model = query_context(classifier).torch_model()
         params = dict(max_iter=self.max_iter, overshoot=self.overshoot, norm=self.norm,
-                      candidates=self.candidates, clip=self.clip)
+                      candidates=self.candidates, clip=check_clip(self.clip))
         layer = _last_linear(model.module) if with_features else None
+        # With clip, DeepFool's first forward may see the clamped batch: h
+        # then comes from a forward pass of the raw batch of its own.
+        hooked = layer if params["clip"] is None else None
         parts, features = [], []
-        for _, x, result in deepfool_pool(model, X_pool, batch_size=self.batch_size, **params):
-            parts.append(result)
-            if layer is not None:
-                features.append(_layer_input(model.module, layer, x))
+        with _first_input_of(hooked) as caught:
+            for _, x, result in _deepfool_pool(
+                model, X_pool, batch_size=self.batch_size, return_perturbations=False, **params,
+            ):
+                parts.append(result)
+                if hooked is not None:
+                    features.append(caught.pop("h").flatten(1).cpu())
+                elif layer is not None:
+                    features.append(_layer_input(model.module, layer, x))
         cat = lambda name: torch.cat([getattr(p, name).detach().cpu() for p in parts])  # noqa: E731
         h = torch.cat(features) if features else None
         return cat("norms"), cat("labels"), cat("adversarial_labels"), h, parts
@@ -167,9 +183,8 @@ class DFALBadge(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         margins, labels, adv, h, _ = self._attack(classifier, X_pool, with_features=True)
-        if n_instances > len(margins):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(margins)} samples)")
-        n_classes = _last_linear(resolve_torch_model(classifier).module).out_features
+        check_n_instances(n_instances, len(margins))
+        n_classes = _last_linear(query_context(classifier).torch_model().module).out_features
         g = boundary_embeddings(h, labels, adv, margins, n_classes, kind=self.embedding)
         picked, _ = kmeans_pp_seeding(g.numpy(), n_instances, self.random_state)
         return picked, to_numpy(margins).astype(np.float64)[picked]
@@ -177,14 +192,27 @@ class DFALBadge(QueryStrategy):
 
 def _layer_input(module, layer, x):
     """The input of ``layer`` when ``module`` runs on ``x`` in eval mode, without gradients."""
-    captured = {}
-    handle = layer.register_forward_pre_hook(lambda _, inputs: captured.setdefault("h", inputs[0]))
+    with _first_input_of(layer) as caught, frozen_eval(module), torch.no_grad():
+        module(x)
+    return caught["h"].flatten(1).cpu()
+
+
+@contextlib.contextmanager
+def _first_input_of(layer):
+    """A dict whose ``"h"`` is the input of ``layer`` at its first call since ``"h"`` was last popped.
+
+    DeepFool's first forward pass of a batch runs the whole clean batch;
+    later passes (over the samples not yet flipped) are ignored.
+    """
+    caught = {}
+    if layer is None:
+        yield caught
+        return
+    handle = layer.register_forward_pre_hook(lambda _, inputs: caught.setdefault("h", inputs[0].detach()))
     try:
-        with frozen_eval(module), torch.no_grad():
-            module(x)
+        yield caught
     finally:
         handle.remove()
-    return captured["h"].detach().flatten(1).cpu()
 
 
 dfal_badge = as_function(

@@ -15,7 +15,7 @@ import torch
 
 from ._diversity import _sq_dists
 
-__all__ = ["cluster_smallest", "labels_paid"]
+__all__ = ["cluster_smallest"]
 
 
 def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
@@ -84,11 +84,3 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
     picks = np.asarray(picks, dtype=np.int64)
     return picks[np.argsort(margins[picks], kind="stable")]
 
-
-def labels_paid(classifier):
-    """Labels an active learner has paid for (skdfal's or modAL's), or ``None``."""
-    paid = getattr(classifier, "n_labels_paid_", None)
-    if paid is not None:
-        return int(paid)
-    y = getattr(classifier, "y_training", None)
-    return None if y is None else len(y)

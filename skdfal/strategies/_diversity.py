@@ -8,7 +8,7 @@
   k-means++ seeding: large (uncertain) and mutually different gradients.
 
 Both choose a set, not a ranking, so they override
-:meth:`QueryStrategy.select`; their ``score`` is a per-sample utility
+:meth:`QueryStrategy._select`; their ``score`` is a per-sample utility
 (distance to the labeled set, gradient-embedding norm).
 """
 
@@ -21,10 +21,11 @@ from torch import nn
 
 from ..utils._heads import unwrap_logits
 from ..utils._modules import frozen_eval
-from ..utils._pool import iter_batches
+from ..utils._pool import check_n_instances, iter_batches
 from ..utils._torch import resolve_torch_model, to_numpy
 from ..utils._typing import RandomStateLike, Rows
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._context import query_context
 
 __all__ = [
     "penultimate_features",
@@ -182,29 +183,9 @@ def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
     return np.asarray(picked, dtype=np.int64), np.asarray(d2_at_pick)
 
 
-def _paid_training_set(classifier):
-    """``(X, y)``: the rows an active learner paid labels for (adversarial copies left out).
-
-    ``(None, None)`` for a classifier that holds no training set; ``y`` is
-    ``None`` when only rows are known.
-    """
-    X = getattr(classifier, "X_training_", None)
-    y = getattr(classifier, "y_training_", None)
-    if X is None:
-        X, y = getattr(classifier, "X_training", None), getattr(classifier, "y_training", None)
-    if X is None:
-        return None, None
-    flags = getattr(classifier, "is_adversarial_", None)
-    if flags is not None and len(flags) == len(X):
-        paid = ~np.asarray(flags, dtype=bool)
-        X = X[paid]
-        y = None if y is None or len(y) != len(paid) else np.asarray(y)[paid]
-    return X, (None if y is None else np.asarray(y))
-
-
 def _labeled_rows(classifier, X_labeled):
-    """The labeled set: ``X_labeled`` or the paid rows an active learner holds."""
-    return X_labeled if X_labeled is not None else _paid_training_set(classifier)[0]
+    """The labeled set: ``X_labeled`` or the paid rows of the query's context."""
+    return X_labeled if X_labeled is not None else query_context(classifier).labeled_set()[0]
 
 
 class CoreSet(QueryStrategy):
@@ -263,8 +244,7 @@ class CoreSet(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
-        if n_instances > len(features):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(features)} samples)")
+        check_n_instances(n_instances, len(features))
         return k_center_greedy(features, self._centers(classifier), n_instances, self.random_state)
 
 
@@ -310,8 +290,7 @@ class BADGE(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        if n_instances > len(g):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(g)} samples)")
+        check_n_instances(n_instances, len(g))
         return kmeans_pp_seeding(g, n_instances, self.random_state)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils._pool import check_n_instances
+
 __all__ = ["select_top", "select_streamed", "TopN"]
 
 
@@ -82,6 +84,5 @@ def select_streamed(chunks, n_instances: int, *, largest: bool, tie_rng=None):
     best = TopN(n_instances, largest=largest, tie_rng=tie_rng)
     for chunk in chunks:
         best.push(chunk)
-    if n_instances > best.n_seen:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+    check_n_instances(n_instances, best.n_seen)
     return best.indices, best.scores
