@@ -180,11 +180,9 @@ class QueryStrategy(BaseEstimator):
 
     def _kept_features(self, classifier, inputs):
         """Penultimate features of kept candidates, given (as payload) as the net sees them."""
-        import torch
+        from ._diversity import features_of_inputs
 
-        from ._diversity import penultimate_features
-
-        return torch.as_tensor(penultimate_features(classifier.torch_model().module, inputs))
+        return features_of_inputs(classifier.torch_model().module, inputs)
 
     def _select(self, classifier, X_pool, n_instances):
         """Positions of the chosen samples in ``X_pool`` and their scores.

@@ -26,7 +26,7 @@ from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._compose import SELECTOR_CONSTRAINTS, select_composed
 from ._context import query_context
 from ._dfal_batch import cluster_smallest
-from ._diversity import penultimate_features
+from ._diversity import features_of_inputs
 from ._screening import _screen_pool
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
@@ -283,7 +283,7 @@ class DFALMargin(QueryStrategy):
 
     def _kept_features(self, classifier, inputs):
         """Penultimate features of kept candidates given as the attacked model sees them."""
-        return torch.as_tensor(penultimate_features(self._torch_model(classifier).module, inputs))
+        return features_of_inputs(self._torch_model(classifier).module, inputs)
 
     def _select(self, classifier, X_pool, n_instances):
         paid = query_context(classifier).n_labels_paid

@@ -19,7 +19,6 @@ look alike to the net: a batch near the boundary that covers it.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Literal
 
 import numpy as np
@@ -27,14 +26,13 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 
 from ..attacks._deepfool import check_clip
-from ..utils._modules import frozen_eval
 from ..utils._pool import check_n_instances
 from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
 from ._dfal import DEEPFOOL_CONSTRAINTS, _deepfool_pool
-from ._diversity import _last_linear, kmeans_pp_seeding
+from ._diversity import _first_input_of, _last_linear, _layer_input, kmeans_pp_seeding
 
 __all__ = ["DFALBadge", "dfal_badge", "boundary_embeddings"]
 
@@ -188,31 +186,6 @@ class DFALBadge(QueryStrategy):
         g = boundary_embeddings(h, labels, adv, margins, n_classes, kind=self.embedding)
         picked, _ = kmeans_pp_seeding(g.numpy(), n_instances, self.random_state)
         return picked, to_numpy(margins).astype(np.float64)[picked]
-
-
-def _layer_input(module, layer, x):
-    """The input of ``layer`` when ``module`` runs on ``x`` in eval mode, without gradients."""
-    with _first_input_of(layer) as caught, frozen_eval(module), torch.no_grad():
-        module(x)
-    return caught["h"].flatten(1).cpu()
-
-
-@contextlib.contextmanager
-def _first_input_of(layer):
-    """A dict whose ``"h"`` is the input of ``layer`` at its first call since ``"h"`` was last popped.
-
-    DeepFool's first forward pass of a batch runs the whole clean batch;
-    later passes (over the samples not yet flipped) are ignored.
-    """
-    caught = {}
-    if layer is None:
-        yield caught
-        return
-    handle = layer.register_forward_pre_hook(lambda _, inputs: caught.setdefault("h", inputs[0].detach()))
-    try:
-        yield caught
-    finally:
-        handle.remove()
 
 
 dfal_badge = as_function(

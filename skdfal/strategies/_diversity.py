@@ -14,6 +14,8 @@ Both choose a set, not a ranking, so they override
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -48,6 +50,46 @@ def _last_linear(module: nn.Module) -> nn.Linear:
             "input of the last linear layer as the penultimate representation"
         )
     return last
+
+
+def _layer_input(module, layer, x):
+    """The input of ``layer`` when ``module`` runs on ``x`` in eval mode, without gradients."""
+    with _first_input_of(layer) as caught, frozen_eval(module), torch.no_grad():
+        module(x)
+    return caught["h"].flatten(1).cpu()
+
+
+@contextlib.contextmanager
+def _first_input_of(layer):
+    """A dict whose ``"h"`` is the input of ``layer`` at its first call since ``"h"`` was last popped.
+
+    DeepFool's first forward pass of a batch runs the whole clean batch;
+    later passes (over the samples not yet flipped) are ignored.
+    """
+    caught = {}
+    if layer is None:
+        yield caught
+        return
+    def hook(_, inputs):
+        if "h" not in caught:
+            caught["h"] = inputs[0].detach()  # returns None: the layer's input is left as it is
+
+    handle = layer.register_forward_pre_hook(hook)
+    try:
+        yield caught
+    finally:
+        handle.remove()
+
+
+def features_of_inputs(module, inputs, batch_size=256):
+    """Penultimate features of inputs already as the net sees them (checked rows: no second check).
+
+    Batch by batch as :func:`penultimate_features` reads a pool, so that the
+    values are the same to the last bit.
+    """
+    layer = _last_linear(module)
+    return torch.cat([_layer_input(module, layer, inputs[s : s + batch_size])
+                      for s in range(0, len(inputs), batch_size)])
 
 
 def _features_and_logits(model, X_pool, batch_size):
