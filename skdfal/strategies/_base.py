@@ -161,7 +161,7 @@ class QueryStrategy(BaseEstimator):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement _iter_scores")
 
-    def _iter_candidates(self, classifier, X_pool, *, rng, payload, notes):
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
         """``(sort keys, payload)`` per batch, for the selectors (:func:`select_composed`).
 
         The default yields :meth:`_iter_scores` as keys and no payload: the
@@ -179,7 +179,7 @@ class QueryStrategy(BaseEstimator):
         return keys
 
     def _kept_features(self, classifier, inputs):
-        """Penultimate features of kept candidates, given (as payload) as the net sees them."""
+        """Penultimate features of kept samples, given (as payload) as the net sees them."""
         from ._diversity import features_of_inputs
 
         return features_of_inputs(classifier.torch_model().module, inputs)
@@ -197,7 +197,7 @@ class QueryStrategy(BaseEstimator):
         return select_composed(self, classifier, X_pool, n_instances)
 
     def _subset(self, n_pool, n_instances):
-        """Sorted random candidate subset of the pool to score, or ``None`` for all of it."""
+        """Sorted random subset of the pool to score, or ``None`` for all of it."""
         subsample = getattr(self, "subsample", None)
         if subsample is None:
             return None

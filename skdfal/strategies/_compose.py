@@ -31,7 +31,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..utils._pool import check_n_instances, take_rows
+from ..utils._typing import Pool, QueryResult
 from ._base import QueryStrategy, StrategyTags
+from ._context import query_context
 from ._dfal_batch import cluster_smallest
 from ._random import RandomSampling
 from ._selection import TopN
@@ -46,7 +48,7 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     Parameters
     ----------
     strategy : QueryStrategy
-        Gives the scores (:meth:`QueryStrategy._iter_candidates`), says
+        Gives the scores (:meth:`QueryStrategy._iter_scored_batches`), says
         whether large ones are wanted (``largest``), and turns sort keys back
         into reported scores; its ``random_state`` drives every draw here,
         one stream in a fixed order (cold start, the scorer's own draws and
@@ -63,6 +65,7 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     picked : ndarray of int
     scores : ndarray of float
     """
+    context = query_context(context)  # the query's context as it is; built for a direct hook call
     rng = check_random_state(getattr(strategy, "random_state", None))
     paid = context.n_labels_paid
     if cold_start and paid is not None and paid < cold_start:
@@ -75,7 +78,8 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     tie_rng = rng if getattr(strategy, "_random_tie_break", False) else None
     best = TopN(n_keep, largest=strategy.largest, tie_rng=tie_rng)
     notes: dict[str, Any] = {}
-    for keys, payload in strategy._iter_candidates(context, X_pool, rng=rng, payload=batch_diversity, notes=notes):
+    batches = strategy._iter_scored_batches(context, X_pool, rng=rng, payload=batch_diversity, notes=notes)
+    for keys, payload in batches:
         best.push(keys, payload=payload)
     check_n_instances(n_instances, best.n_seen)
     picked, key = best.indices, best.scores
@@ -87,7 +91,7 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
 
 
 def _embeddings(strategy, context, X_pool, picked, payload, batch_diversity):
-    """Rows the spread batch clusters: penultimate features or DeepFool directions of the kept candidates."""
+    """Rows the spread batch clusters: penultimate features or DeepFool directions of the kept samples."""
     from ._diversity import penultimate_features
 
     if batch_diversity == "directions":
@@ -97,14 +101,14 @@ def _embeddings(strategy, context, X_pool, picked, payload, batch_diversity):
                 "does not compute: use batch_diversity='features' (or a DFAL scorer)"
             )
         return payload
-    if payload is not None:  # the kept candidates as the net sees them
+    if payload is not None:  # the kept samples as the net sees them
         return strategy._kept_features(context, payload)
     # A scorer that kept no inputs: read the few kept rows again (indexable pools only).
     try:
         rows = take_rows(X_pool, picked)
     except TypeError as exc:
         raise ValueError(
-            "batch_diversity='features' reads the kept candidates again: the pool must be indexable "
+            "batch_diversity='features' reads the kept samples again: the pool must be indexable "
             f"(an array, tensor, DataFrame or Dataset): {exc}"
         ) from None
     return torch.as_tensor(penultimate_features(context, rows, batch_size=getattr(strategy, "batch_size", 256)))
@@ -136,7 +140,7 @@ class ComposedStrategy(QueryStrategy):
         directions (``"directions"``: DFAL scorers only), and each group
         gives its best-scored sample.
     diversity_factor : int, default=10
-        How many times ``n_instances`` best-scored candidates the batch is
+        How many times ``n_instances`` best-scored samples the batch is
         spread over.
     cold_start : int, default=0
         While the learner has paid fewer labels than this, query at random
@@ -157,7 +161,7 @@ class ComposedStrategy(QueryStrategy):
     (3, True)
     """
 
-    _parameter_constraints = {"scorer": [HasMethods(["_iter_candidates"])], **SELECTOR_CONSTRAINTS}
+    _parameter_constraints = {"scorer": [HasMethods(["_iter_scored_batches"])], **SELECTOR_CONSTRAINTS}
 
     def __init__(
         self, scorer: QueryStrategy, *, batch_diversity: Literal["features", "directions"] | None = None,
@@ -177,11 +181,16 @@ class ComposedStrategy(QueryStrategy):
         return self.scorer.tags
 
     @property
-    def random_state(self):
+    def random_state(self) -> Any:
         """The scorer's ``random_state`` (the selector draws from the same stream)."""
         return getattr(self.scorer, "random_state", None)
 
-    def query(self, classifier, X_pool, n_instances=1, *, random_tie_break=False, **params):
+    def query(
+        self, classifier: Any, X_pool: Pool, n_instances: int = 1, *, random_tie_break: bool = False,
+        **params: Any,
+    ) -> QueryResult:
+        """Query ``n_instances`` samples of ``X_pool``: the scorer's scores, this selector (see
+        :meth:`QueryStrategy.query`)."""
         if not getattr(self.scorer, "tags", StrategyTags()).pointwise:
             raise ValueError(
                 f"ComposedStrategy needs a pointwise scorer; {type(self.scorer).__name__} chooses a set "
@@ -199,8 +208,8 @@ class ComposedStrategy(QueryStrategy):
     def _iter_scores(self, classifier, X_pool):
         return self.scorer._iter_scores(classifier, X_pool)
 
-    def _iter_candidates(self, context, X_pool, *, rng, payload, notes):
-        return self.scorer._iter_candidates(context, X_pool, rng=rng, payload=payload, notes=notes)
+    def _iter_scored_batches(self, context, X_pool, *, rng, payload, notes):
+        return self.scorer._iter_scored_batches(context, X_pool, rng=rng, payload=payload, notes=notes)
 
     def _finish_selection(self, keys, notes, n_seen, n_instances):
         return self.scorer._finish_selection(keys, notes, n_seen, n_instances)

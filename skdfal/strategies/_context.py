@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils._torch import is_modal_learner, resolve_torch_model
+from ..utils._torch import TorchModel, is_modal_learner, resolve_torch_model
 
 __all__ = ["QueryContext", "query_context"]
 
@@ -69,13 +69,13 @@ class QueryContext:
         """The context itself (a context is accepted wherever a classifier is)."""
         return self
 
-    def torch_model(self):
+    def torch_model(self) -> TorchModel:
         """The :class:`~skdfal.utils.TorchModel` of :attr:`estimator`, resolved once per query."""
         if self._torch_model is None:
             self._torch_model = resolve_torch_model(self.estimator)
         return self._torch_model
 
-    def labeled_set(self):
+    def labeled_set(self) -> tuple[Any, np.ndarray | None]:
         """``(X, y)``: the training rows labels were paid for (adversarial copies left out).
 
         ``(None, None)`` without a training set; ``y`` is ``None`` when only

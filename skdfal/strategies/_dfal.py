@@ -119,7 +119,7 @@ class DFALMargin(QueryStrategy):
     subsample : int, float or None, default=None
         Score only a random subset of the pool (an int: that many samples; a
         float: that share).  The paper scores ten times the query size.  On
-        MNIST's 60,000 images, 1,000 candidates a round bought labels as well
+        MNIST's 60,000 images, 1,000 pool samples a round bought labels as well
         as the whole pool (screening) at a quarter of the query time
         (docs/results.md): worth setting for pools of tens of thousands.
     random_state : int, RandomState or None, default=None
@@ -146,7 +146,7 @@ class DFALMargin(QueryStrategy):
         margin: a batch that covers different stretches of the boundary
         instead of near-duplicates.
     diversity_factor : int, default=10
-        How many times ``n_instances`` small-margin candidates the batch is
+        How many times ``n_instances`` small-margin samples the batch is
         spread over (with ``batch_diversity``).
     cold_start : int, default=0
         While the learner has paid fewer labels than this, query at random
@@ -262,7 +262,7 @@ class DFALMargin(QueryStrategy):
         for _, result in self._iter_attacks(classifier, X_pool):
             yield to_numpy(result.norms).astype(np.float64)
 
-    def _iter_candidates(self, classifier, X_pool, *, rng, payload, notes):
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
         """Sort keys of the DeepFool norms and, for the spread batch, the inputs or directions."""
         # Samples DeepFool cannot flip (a weak or dead model) all score inf:
         # among them the paper's rule would return the first pool samples in
@@ -282,7 +282,7 @@ class DFALMargin(QueryStrategy):
         return scores
 
     def _kept_features(self, classifier, inputs):
-        """Penultimate features of kept candidates given as the attacked model sees them."""
+        """Penultimate features of kept samples given as the attacked model sees them."""
         return features_of_inputs(self._torch_model(classifier).module, inputs)
 
     def _select(self, classifier, X_pool, n_instances):
@@ -296,7 +296,7 @@ class DFALMargin(QueryStrategy):
         )
 
     def _select_screened(self, classifier, X_pool, n_instances, rng):
-        """Whole-pool selection by screening, then the spread batch on the kept candidates."""
+        """Whole-pool selection by screening, then the spread batch on the kept samples."""
         n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
         n_known = pool_length(X_pool)
         if n_known is not None:
@@ -352,7 +352,7 @@ class DFALMargin(QueryStrategy):
 
     @staticmethod
     def _payload(x, result, payload):
-        """What the spread batch needs of each candidate (nothing without it)."""
+        """What the spread batch needs of each sample (nothing without it)."""
         if payload == "features":
             return x.detach()
         if payload == "directions":

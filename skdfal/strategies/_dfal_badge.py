@@ -5,7 +5,7 @@ those crowd onto one stretch of one boundary (often between the same two
 classes), and the batch teaches little more than one of them would.  BADGE
 (Ash et al., 2020) avoids this by k-means++ seeding over gradient
 embeddings, whose norm stands for uncertainty.  Here the uncertainty is
-DFAL's: each candidate is embedded as the last layer's gradient of the
+DFAL's: each sample is embedded as the last layer's gradient of the
 logit gap DeepFool crossed, scaled by the inverse of its DeepFool margin,
 
     g = (e_adv - e_pred) h^T / r,

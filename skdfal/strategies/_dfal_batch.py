@@ -24,7 +24,7 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
     Parameters
     ----------
     embeddings : torch.Tensor of shape (m, d)
-        One row per candidate.
+        One row per sample.
     margins : ndarray of shape (m,)
         Their margins (smaller is more informative).
     n : int
@@ -59,7 +59,7 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
     nearest = _sq_dists(x, x[centers[-1]][None])[:, 0]
     while len(centers) < n:
         total = float(nearest.sum())
-        if total <= 0:  # every candidate coincides with a center
+        if total <= 0:  # every sample coincides with a center
             rest = np.setdiff1d(np.arange(m), centers)
             centers.append(int(rest[np.argmin(margins[rest])]))
         else:

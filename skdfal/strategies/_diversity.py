@@ -1,7 +1,7 @@
 """Batch-diverse strategies on the network's own representations.
 
 * Core-set (Sener & Savarese, 2018): greedy k-center on penultimate-layer
-  features: each pick is the candidate farthest from everything labeled or
+  features: each pick is the pool sample farthest from everything labeled or
   already picked.
 * BADGE (Ash et al., 2020): gradient embeddings of the last layer's weights
   for the loss at the predicted label, ``(p - e_yhat) h^T``, chosen by
@@ -156,7 +156,7 @@ def k_center_greedy(features, centers, n_instances, random_state=None):
     Parameters
     ----------
     features : ndarray (n, d)
-        Candidates.
+        Pool samples to choose from.
     centers : ndarray (m, d) or None
         Already covered points (the labeled set); with none, the first pick
         is random.
@@ -216,7 +216,7 @@ def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
         total = weights.sum()
         if total > 0:
             i = int(rng.choice(n, p=weights / total))
-        else:  # every candidate duplicates a pick: any unchosen one will do
+        else:  # every sample duplicates a pick: any unchosen one will do
             i = int(rng.choice(np.flatnonzero(~chosen.numpy())))
         picked.append(i)
         d2_at_pick.append(float(nearest[i]))

@@ -52,7 +52,7 @@ class TopN:
 
         With a payload, :attr:`payload` holds the rows of the kept scores, in
         the order of :attr:`indices`: what a strategy needs of its best
-        candidates (their inputs, their perturbations) without keeping the pool.
+        samples (their inputs, their perturbations) without keeping the pool.
         """
         chunk = np.asarray(chunk, dtype=np.float64).ravel()
         indices = np.concatenate([self.indices, np.arange(self.n_seen, self.n_seen + len(chunk))])
