@@ -55,6 +55,10 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
         return np.argsort(margins, kind="stable")[:n]
     # k-means++ seeding: the first center is the smallest margin, the next
     # ones drawn with probability proportional to the squared distance.
+    # Not sklearn.cluster.kmeans_plusplus: it draws the first center at
+    # random and keeps the best of 2 + log(n) draws per center (greedy
+    # k-means++), so the picks (and the recorded benchmark rows) would
+    # change; the smallest margin as first center is part of the rule.
     centers = [int(np.argmin(margins))]
     nearest = _sq_dists(x, x[centers[-1]][None])[:, 0]
     while len(centers) < n:

@@ -195,6 +195,10 @@ def k_center_greedy(features, centers, n_instances, random_state=None):
 def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
     """k-means++ seeding: the largest-norm point, then D^2-weighted draws.
 
+    BADGE's rule (Ash et al.): a deterministic first pick and one draw per
+    pick, which scikit-learn's ``kmeans_plusplus`` (a random first center,
+    the best of ``2 + log k`` draws per center) does not reproduce.
+
     Returns
     -------
     picked : ndarray of int
