@@ -145,9 +145,9 @@ def test_directions_spread_and_screening_pick_what_they_picked_before(digits_row
                         screening=screening)(mlp, digits_rows, 6)
     expected = [45, 374, 16, 182, 167, 107] if screening else [45, 374, 60, 16, 167, 107]
     assert idx.tolist() == expected
-    composed, _ = ComposedStrategy(DFALMargin(random_state=0, batch_size=64), batch_diversity="directions",
-                                   diversity_factor=5)(mlp, digits_rows, 6)
-    assert composed.tolist() == [45, 374, 60, 16, 167, 107]
+    composed, _ = ComposedStrategy(DFALMargin(random_state=0, batch_size=64, screening=screening),
+                                   batch_diversity="directions", diversity_factor=factor)(mlp, digits_rows, 6)
+    assert composed.tolist() == expected  # screening, the exact accelerator, works under composition too
 
 
 def test_dfal_badge_picks_what_it_picked_with_its_extra_forward_pass(digits_rows, mlp):

@@ -74,6 +74,13 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
         picked, _ = RandomSampling(random_state=rng)._select(context, X_pool, n_instances)
         return picked, np.full(len(picked), np.nan)
     n_keep = n_instances if batch_diversity is None else diversity_factor * n_instances
+    screened = strategy._screened_best(context, X_pool, n_keep, n_instances, rng=rng, payload=batch_diversity)
+    if screened is not None:  # an exact accelerator found the n_keep best (DFAL's screening)
+        picked, scores, key, embeddings = screened
+        if key is None:
+            return picked, scores
+        chosen = cluster_smallest(embeddings, -key if strategy.largest else key, n_instances, rng)
+        return picked[chosen], scores[chosen]
     # modAL's random_tie_break: equal scores in random order, not pool order.
     tie_rng = rng if getattr(strategy, "_random_tie_break", False) else None
     best = TopN(n_keep, largest=strategy.largest, tie_rng=tie_rng)
@@ -216,6 +223,9 @@ class ComposedStrategy(QueryStrategy):
 
     def _kept_features(self, classifier, inputs):
         return self.scorer._kept_features(classifier, inputs)
+
+    def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
+        return self.scorer._screened_best(classifier, X_pool, n_keep, n_instances, rng=rng, payload=payload)
 
     def _select(self, context, X_pool, n_instances):
         return select_composed(

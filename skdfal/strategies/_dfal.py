@@ -14,7 +14,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..attacks._deepfool import check_clip, check_deepfool_params, deepfool_unchecked
@@ -25,7 +24,6 @@ from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._compose import SELECTOR_CONSTRAINTS, select_composed
 from ._context import query_context
-from ._dfal_batch import cluster_smallest
 from ._diversity import features_of_inputs
 from ._screening import _screen_pool
 
@@ -286,18 +284,20 @@ class DFALMargin(QueryStrategy):
         return features_of_inputs(self._torch_model(classifier).module, inputs)
 
     def _select(self, classifier, X_pool, n_instances):
-        paid = query_context(classifier).n_labels_paid
-        cold = bool(self.cold_start and paid is not None and paid < self.cold_start)
-        if self.screening and not cold:
-            return self._select_screened(classifier, X_pool, n_instances, check_random_state(self.random_state))
         return select_composed(
             self, classifier, X_pool, n_instances, batch_diversity=self.batch_diversity,
             diversity_factor=self.diversity_factor, cold_start=self.cold_start,
         )
 
-    def _select_screened(self, classifier, X_pool, n_instances, rng):
-        """Whole-pool selection by screening, then the spread batch on the kept samples."""
-        n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
+    def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
+        """With ``screening``: the ``n_keep`` smallest norms of the whole pool, by screening.
+
+        Returns ``(indices, norms, sort keys, embeddings)``; the last two are
+        ``None`` when there is nothing to spread.  Without ``screening``:
+        ``None`` (the pool is attacked in full, batch by batch).
+        """
+        if not self.screening:
+            return None
         n_known = pool_length(X_pool)
         if n_known is not None:
             n_keep = max(n_instances, min(n_keep, n_known))
@@ -306,12 +306,12 @@ class DFALMargin(QueryStrategy):
             batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
             **self._deepfool_params(),
         )
-        if self.batch_diversity is None or len(result.indices) <= n_instances:
-            return result.indices, result.margins
+        if payload is None or len(result.indices) <= n_instances:
+            return result.indices, result.margins, None, None
         kept = take_rows(X_pool, result.indices)
-        model = self._torch_model(classifier)
-        if self.batch_diversity == "features":
+        if payload == "features":
             # Features need the kept rows as the net sees them, not an attack.
+            model = self._torch_model(classifier)
             inputs = torch.cat([x for _, x in iter_batches(kept, self.batch_size, model=model)])
             embeddings = self._kept_features(classifier, inputs)
         else:
@@ -319,9 +319,7 @@ class DFALMargin(QueryStrategy):
             # attacked again for their directions (cheap next to the pool's pass).
             embeddings = torch.cat([self._payload(x, attack, "directions") for x, attack in
                                     self._iter_attacks(classifier, kept, directions=True)])
-        key = _sort_key(result.margins, rng)
-        chosen = cluster_smallest(embeddings, key, n_instances, rng)
-        return result.indices[chosen], result.margins[chosen]
+        return result.indices, result.margins, _sort_key(result.margins, rng), embeddings
 
     def _torch_model(self, classifier):
         """The model attacked: the whole net, or its head over the backbone's embeddings."""
