@@ -300,3 +300,15 @@ def test_one_dfal_query_checks_parameters_and_finiteness_once(monkeypatch, digit
         deepfool(mlp, torch.as_tensor(digits_rows[:2]), max_iter=0)
     with pytest.raises(ValueError, match="NaN"):
         deepfool(mlp, torch.full((2, 64), float("nan")))
+
+
+def test_a_fitted_meta_estimator_hands_over_its_learners_context():
+    from skdfal import ActiveLearningClassifier
+
+    X, y = load_digits_images()
+    X, y = X[:120], y[:120]
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), n_classes=10, random_state=0, train_steps=3)
+    clf = ActiveLearningClassifier(net, n_initial=10, n_instances=5, budget=20, random_state=0).fit(X, y)
+    assert query_context(clf).n_labels_paid == 20
+    idx, _ = DFALMargin()(clf, X[:40], 3)
+    assert idx.tolist() == DFALMargin()(clf.estimator_, X[:40], 3)[0].tolist()

@@ -40,7 +40,7 @@ from ._inputs import (
 from ._state import LearnerState, Live
 from ._stopping import update_learner_stopping
 
-__all__ = ["ActiveLearner"]
+__all__ = ["ActiveLearner", "meta_query_context"]
 
 
 class ActiveLearner(LearnerState):
@@ -490,3 +490,9 @@ class ActiveLearner(LearnerState):
         if sample_weight is None:
             return self.estimator_.score(X, y)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+
+def meta_query_context(self) -> QueryContext:
+    """A strategy's view of a meta-estimator: its fitted ``learner_``'s context (unfitted: the estimator)."""
+    learner = self.__dict__.get("learner_")
+    return QueryContext(estimator=self.estimator) if learner is None else learner.query_context()
