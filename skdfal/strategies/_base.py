@@ -31,6 +31,8 @@ from ..utils._pool import as_pool, check_n_instances, pool_length, take_rows
 from ..utils._typing import Pool, QueryResult
 from ..utils._validation import check_count, resolve_size
 from ._context import query_context
+from ._embeddings import features_of_inputs
+from ._selectors import select_composed
 
 __all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "StrategyTags", "as_function"]
 
@@ -190,8 +192,6 @@ class QueryStrategy(BaseEstimator):
 
     def _kept_features(self, classifier, inputs):
         """Penultimate features of kept samples, given (as payload) as the net sees them."""
-        from ._diversity import features_of_inputs
-
         return features_of_inputs(classifier.torch_model().module, inputs)
 
     def _select(self, classifier, X_pool, n_instances):
@@ -202,8 +202,6 @@ class QueryStrategy(BaseEstimator):
         and :class:`~skdfal.strategies.ComposedStrategy` adds a cold start or
         a spread batch to any pointwise strategy.
         """
-        from ._compose import select_composed
-
         return select_composed(self, classifier, X_pool, n_instances)
 
     def _subset(self, n_pool, n_instances):

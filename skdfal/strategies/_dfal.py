@@ -22,10 +22,10 @@ from ..utils._torch import head_space_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
 from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._compose import SELECTOR_CONSTRAINTS, select_composed
 from ._context import query_context
-from ._diversity import features_of_inputs
+from ._embeddings import features_of_inputs
 from ._screening import _screen_pool
+from ._selectors import SELECTOR_CONSTRAINTS, select_composed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 

@@ -32,7 +32,8 @@ from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
 from ._dfal import DEEPFOOL_CONSTRAINTS, _deepfool_pool
-from ._diversity import _first_input_of, _last_linear, _layer_input, kmeans_pp_seeding
+from ._diversity import kmeans_pp_seeding
+from ._embeddings import _first_input_of, _last_linear, _layer_input
 
 __all__ = ["DFALBadge", "dfal_badge", "boundary_embeddings"]
 

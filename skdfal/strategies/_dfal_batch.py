@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._diversity import _sq_dists
+from ._embeddings import _sq_dists
 
 __all__ = ["cluster_smallest"]
 

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from ..utils._pool import check_n_instances, iter_batches
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
-from ._diversity import penultimate_features
+from ._embeddings import penultimate_features
 
 __all__ = ["SkactivemlStrategy", "skactiveml_strategy"]
 

@@ -6,7 +6,20 @@ import numpy as np
 
 from ..utils._pool import check_n_instances
 
-__all__ = ["select_top", "select_streamed", "TopN"]
+__all__ = ["select_top", "select_streamed", "TopN", "random_scores"]
+
+
+def random_scores(X_pool, rng):
+    """One uniform draw per pool sample, batch by batch: random sampling's scores.
+
+    One stream of draws cut into chunks equals one draw of the whole length,
+    so the picks do not depend on how the pool is batched.  The pool is read
+    (not kept) so that a NaN pool is refused as by every other strategy.
+    """
+    from ..utils._pool import iter_batches
+
+    for _, batch in iter_batches(X_pool, 65536):
+        yield rng.random_sample(batch.shape[0])
 
 
 def _sort_key(scores: np.ndarray, largest: bool) -> np.ndarray:
