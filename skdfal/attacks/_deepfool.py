@@ -115,14 +115,9 @@ def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, c
     return check_clip(clip)
 
 
-def check_deepfool_params(
-    *, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256, step_eps=1e-4, clip=None,
-):
-    """Validate DeepFool's parameters as :func:`deepfool` does; returns ``clip`` as floats (or ``None``).
-
-    For callers that check once, at their door, then call
-    :func:`deepfool_unchecked` batch after batch.
-    """
+def check_deepfool_params(*, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256,
+                          step_eps=1e-4, clip=None):
+    """:func:`deepfool`'s checks, once at a caller's door; returns ``clip`` as floats (or ``None``)."""
     return _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip)
 
 
@@ -226,19 +221,11 @@ def deepfool(
     )
 
 
-def deepfool_unchecked(
-    module, X, *, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256, clip=None,
-    step_eps=1e-4, return_perturbations=True,
-) -> DeepFoolResult:
-    """:func:`deepfool` without its checks: for callers that validated once, at their door.
-
-    The query strategies check DeepFool's parameters when a query starts
-    (scikit-learn's constraints, :func:`check_clip`) and every pool batch
-    once as it is read (finite, one sample shape); checking again per batch
-    here would repeat the work (and, on CUDA, a host sync).  ``X`` must be a
-    non-empty floating tensor of finite values and ``clip`` a pair of floats
-    or ``None``.
-    """
+def deepfool_unchecked(module, X, *, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256,
+                       clip=None, step_eps=1e-4, return_perturbations=True) -> DeepFoolResult:
+    """:func:`deepfool` for callers that checked its parameters once (:func:`check_deepfool_params`)
+    and each batch as they read it: ``X`` a non-empty floating tensor of finite values, ``clip``
+    floats or ``None``.  Checking again per batch would repeat the work (on CUDA, a host sync)."""
     n = X.shape[0]
     step = n if batch_size is None else int(batch_size)
     with frozen_eval(module):

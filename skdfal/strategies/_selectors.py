@@ -47,7 +47,6 @@ SELECTOR_CONSTRAINTS = {
 }
 
 
-
 def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=None, diversity_factor=10,
                     cold_start=0):
     """Positions of the chosen samples of ``X_pool`` and their scores: cold start, top-n, spread.
