@@ -27,6 +27,12 @@ Query strategies (modAL's protocol ``(classifier, X_pool, n_instances) -> (indic
         k-means++ on gradient embeddings.
     QueryStrategy
         Base class of the strategies (write your own).
+    ComposedStrategy
+        A pointwise strategy's scores with a selector: cold start, top-n or a
+        batch spread out by k-means.
+    QueryContext
+        What a strategy may know of the learner (the model, labels paid, the
+        labeled set), handed over by its ``query_context()``.
     all_strategies
         Every registered strategy by name, with its capability tags.
 Learners
@@ -86,12 +92,14 @@ from .models import VGG8, BackboneHead, LeNet5, SeededNeuralNetClassifier, make_
 from .strategies import (
     BADGE,
     BALD,
+    ComposedStrategy,
     CoreSet,
     DFALBadge,
     DFALMargin,
     EntropySampling,
     LeastConfidence,
     MarginSampling,
+    QueryContext,
     QueryStrategy,
     RandomSampling,
     all_strategies,
@@ -128,7 +136,9 @@ __all__ = [
     "LeastConfidence",
     "MarginPlateau",
     "MarginSampling",
+    "QueryContext",
     "QueryStrategy",
+    "ComposedStrategy",
     "RandomSampling",
     "SeededNeuralNetClassifier",
     "SessionError",

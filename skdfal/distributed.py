@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .strategies import QueryStrategy, all_strategies, select_streamed
-from .utils._pool import iter_pool, pool_length, take_rows
+from .utils._pool import check_n_instances, iter_pool, pool_length, take_rows
 from .utils._typing import Pool, QueryResult
 from .utils._validation import check_count
 
@@ -206,8 +206,7 @@ def query_distributed(
     _check_strategy(strategy)
     n_instances = check_count(n_instances, "n_instances")
     n_pool = pool_length(X_pool)
-    if n_pool is not None and n_instances > n_pool:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
+    check_n_instances(n_instances, n_pool)
     subset = strategy._subset(n_pool, n_instances)
     pool = X_pool if subset is None else take_rows(X_pool, subset)
     # Only the best n_instances are kept as the chunks come back.

@@ -176,7 +176,8 @@ def test_adversarial_copies_map_back_through_the_normalisation():
     X, y = _colour_pool(12)
     net = make_classifier(_small_cnn(), n_classes=3, train_steps=10, input_mean=(0.5, 0.5, 0.5),
                           input_std=(0.25, 0.25, 0.25)).fit(X, y)
-    copies, flipped = DFALMargin().adversarial_examples(net, X)
+    with pytest.warns(FutureWarning, match="adversarial_examples is deprecated"):
+        copies, flipped = DFALMargin().adversarial_examples(net, X)
     # In the net's (normalised) space; undone by the net's inverse, they flip it.
     raw = net.inverse_transform_input(copies)
     assert flipped.any()

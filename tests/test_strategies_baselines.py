@@ -27,6 +27,7 @@ from skdfal import (
     least_confidence,
     margin_sampling,
 )
+from skdfal.strategies import QueryContext
 from skdfal.strategies._bayesian import mc_dropout
 from skdfal.strategies._diversity import (
     gradient_embeddings,
@@ -195,12 +196,12 @@ def test_coreset_picks_the_farthest_point():
 def test_coreset_uses_the_learners_paid_rows_only(digits):
     X = np.array([[0.0], [10.0], [2.0], [9.0]], dtype=np.float32)
 
-    class Holder:  # what an active learner exposes
-        X_training_ = np.array([[0.0], [10.0]], dtype=np.float32)
-        is_adversarial_ = np.array([False, True])
-        estimator_ = _identity_net(1)
-        query_strategy = None
-        estimator = None
+    class Holder:  # what an active learner hands its strategies
+        def query_context(self):
+            return QueryContext(
+                estimator=_identity_net(1), X_training=np.array([[0.0], [10.0]], dtype=np.float32),
+                y_training=np.array([0, 1]), is_adversarial=np.array([False, True]), n_labels_paid=1,
+            )
 
     idx, _ = CoreSet()(Holder(), X, n_instances=1)
     assert idx.tolist() == [1]  # the adversarial row at 10 is not a center

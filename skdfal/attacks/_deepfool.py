@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..utils._heads import unwrap_logits
 from ..utils._modules import frozen_eval, module_device_dtype
+from ..utils._torch import is_shape_error
 
 __all__ = ["DeepFoolResult", "deepfool"]
 
@@ -110,6 +112,17 @@ def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, c
         raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
     if not (_is_real(step_eps) and step_eps >= 0):
         raise ValueError(f"step_eps must be a finite number >= 0, got {step_eps!r}")
+    return check_clip(clip)
+
+
+def check_deepfool_params(*, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256,
+                          step_eps=1e-4, clip=None):
+    """:func:`deepfool`'s checks, once at a caller's door; returns ``clip`` as floats (or ``None``)."""
+    return _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip)
+
+
+def check_clip(clip):
+    """``clip`` as a pair of floats (or ``None``); ``ValueError`` for anything else."""
     if clip is None:
         return None
     if (
@@ -202,6 +215,18 @@ def deepfool(
     if not bool(finite.all()):
         bad = int((~finite).nonzero()[0, 0])
         raise ValueError(f"X contains NaN or infinity (first at sample {bad})")
+    return deepfool_unchecked(
+        module, X, max_iter=max_iter, overshoot=overshoot, norm=norm, candidates=candidates,
+        batch_size=batch_size, clip=clip, step_eps=step_eps, return_perturbations=return_perturbations,
+    )
+
+
+def deepfool_unchecked(module, X, *, max_iter=50, overshoot=0.02, norm=2, candidates=None, batch_size=256,
+                       clip=None, step_eps=1e-4, return_perturbations=True) -> DeepFoolResult:
+    """:func:`deepfool` for callers that checked its parameters once (:func:`check_deepfool_params`)
+    and each batch as they read it: ``X`` a non-empty floating tensor of finite values, ``clip``
+    floats or ``None``.  Checking again per batch would repeat the work (on CUDA, a host sync)."""
+    n = X.shape[0]
     step = n if batch_size is None else int(batch_size)
     with frozen_eval(module):
         parts = [
@@ -324,16 +349,18 @@ def _deepfool_batch(module, X, *, max_iter, overshoot, p, candidates, clip, step
 def _first_forward(module, x):
     """``module(x)``, a sample shape the module cannot take said in the user's terms.
 
-    Later forwards see the same shape, so only the first is guarded; running
-    out of memory stays what it is.
+    Later forwards see the same shape, so only the first is guarded.  Only
+    shape errors are relabelled: running out of memory, a device or dtype
+    mismatch and any other failure stay what torch said.
     """
     try:
         return module(x)
-    except torch.cuda.OutOfMemoryError:
-        raise
     except RuntimeError as exc:
+        if not is_shape_error(exc):
+            raise
         raise ValueError(
-            f"X samples of shape {tuple(x.shape[1:])} do not fit the module {type(module).__name__}: {exc}"
+            f"X samples of shape {tuple(x.shape[1:])} do not fit the module "
+            f"{type(unwrap_logits(module)).__name__}: {exc}"
         ) from exc
 
 

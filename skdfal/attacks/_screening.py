@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..utils._modules import frozen_eval, module_device_dtype
-from ._deepfool import _check_params, _flat_norm, _is_int, _linearised_step
+from ._deepfool import _check_params, _first_forward, _flat_norm, _is_int, _linearised_step
 
 __all__ = ["FirstOrderResult", "first_order_margins"]
 
@@ -115,6 +115,21 @@ def first_order_margins(
         raise ValueError("X holds no samples")
     if not bool(torch.isfinite(X.reshape(n, -1)).all()):
         raise ValueError("X contains NaN or infinity")
+    return first_order_unchecked(
+        module, X, candidates=candidates, norm=norm, overshoot=overshoot, clip=clip, step_eps=step_eps,
+        batch_size=batch_size,
+    )
+
+
+def first_order_unchecked(
+    module, X, *, candidates=2, norm=2, overshoot=0.02, clip=None, step_eps=1e-4, batch_size=256,
+) -> FirstOrderResult:
+    """:func:`first_order_margins` without its checks, for callers that validated once at their door.
+
+    ``X`` must be a non-empty floating tensor of finite values and ``clip``
+    a pair of floats or ``None``.
+    """
+    n = X.shape[0]
     step = n if batch_size is None else int(batch_size)
     with frozen_eval(module):
         parts = [
@@ -135,7 +150,7 @@ def _first_order_batch(module, X, candidates, p, overshoot, clip, step_eps):
     # the raw one; both agree on the labels whenever the clamp is a no-op.
     x_a = (x if clip is None else x.clamp(clip[0], clip[1])).clone().requires_grad_(True)
     with torch.enable_grad():
-        logits = module(x_a)
+        logits = _first_forward(module, x_a)
     if logits.ndim != 2 or logits.shape[1] < 2:
         raise ValueError(
             f"the module must return logits of shape (n_samples, n_classes >= 2); got {tuple(logits.shape)}"

@@ -37,7 +37,7 @@ from ..utils._sklearn_compat import (
 from ..utils._typing import RandomStateLike
 from ..utils._validation import resolve_size, warn_renamed
 from ._inputs import check_label_types
-from ._learner import ActiveLearner
+from ._learner import ActiveLearner, meta_query_context
 from ._loop import initial_indices, simulate_run, strategy_name
 from ._stopping import as_rules
 
@@ -368,6 +368,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
 
     # -------------------------------------------------------------- predicting
+    query_context = meta_query_context
+
     def _validate_x(self, X):
         check_is_fitted(self)
         frame = X if _is_frame(X) else None

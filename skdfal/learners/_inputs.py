@@ -18,7 +18,7 @@ import numpy as np
 
 from ..strategies._diversity import k_center_greedy
 from ..strategies._registry import strategy_tags
-from ..utils._pool import iter_batches, take_rows
+from ..utils._pool import check_n_instances, iter_batches, take_rows
 from ..utils._validation import check_count
 
 __all__ = [
@@ -305,8 +305,7 @@ def cold_start_query(X_pool, n_instances, random_state=None):
         if parts is not None:
             dense = _numeric_rows(batch)
             parts = None if dense is None else parts + [dense]
-    if n_instances > n:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({n} samples)")
+    check_n_instances(n_instances, n)
     rng = check_random_state(random_state)
     if parts is None:
         picked = rng.choice(n, size=n_instances, replace=False).astype(np.int64)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ..strategies._context import QueryContext
 from ..strategies._dfal import dfal_margin
 from ..strategies._uncertainty import least_confidence
 from ..utils._sklearn_compat import StrOptions
@@ -40,7 +41,7 @@ from ._labeled import LabeledSet
 from ._state import LearnerState, Live
 from ._stopping import update_learner_stopping
 
-__all__ = ["ActiveLearner"]
+__all__ = ["ActiveLearner", "meta_query_context"]
 
 
 class ActiveLearner(LearnerState):
@@ -386,6 +387,32 @@ class ActiveLearner(LearnerState):
         return self
 
     # ---------------------------------------------------------------- querying
+    # ------------------------------------------ the query context (strategies' view)
+    def query_context(self) -> QueryContext:
+        """What a query strategy may know of this learner, in one object.
+
+        Strategies called as ``strategy(learner, X_pool, n_instances)`` ask
+        for it once per query and read nothing else of the learner.  The
+        working model is made first when it can be (the initial labels are
+        fitted, as modAL does at construction; a no-op once :meth:`query` has
+        run); otherwise only state is read, never a property that could fit.
+
+        Returns
+        -------
+        QueryContext
+            The working model (the unfitted estimator before any label), the
+            labels paid, and the training set with its adversarial flags.
+        """
+        self._prepare()
+        state = self.__dict__
+        return QueryContext(
+            estimator=state.get("estimator_", state.get("estimator")),
+            n_labels_paid=state.get("n_labels_paid_"),
+            X_training=state.get("X_training_"),
+            y_training=state.get("y_training_"),
+            is_adversarial=state.get("is_adversarial_"),
+        )
+
     def _strategy(self):
         strategy = self.query_strategy
         if isinstance(strategy, str) and strategy == "auto":
@@ -496,3 +523,9 @@ class ActiveLearner(LearnerState):
         if sample_weight is None:
             return self.estimator_.score(X, y)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+
+def meta_query_context(self) -> QueryContext:
+    """A strategy's view of a meta-estimator: its fitted ``learner_``'s context (unfitted: the estimator)."""
+    learner = self.__dict__.get("learner_")
+    return QueryContext(estimator=self.estimator) if learner is None else learner.query_context()

@@ -2,9 +2,12 @@
 
 from ._base import QueryStrategy, StrategyTags, as_function
 from ._bayesian import BALD, bald
+from ._compose import ComposedStrategy
+from ._context import QueryContext, query_context
 from ._dfal import DFALMargin, deepfool_pool, dfal_margin
 from ._dfal_badge import DFALBadge, dfal_badge
-from ._diversity import BADGE, CoreSet, badge, coreset, gradient_embeddings, penultimate_features
+from ._diversity import BADGE, CoreSet, badge, coreset
+from ._embeddings import gradient_embeddings, penultimate_features
 from ._head_space import pool_embeddings
 from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
@@ -23,6 +26,9 @@ from ._uncertainty import (
 __all__ = [
     "QueryStrategy",
     "StrategyTags",
+    "ComposedStrategy",
+    "QueryContext",
+    "query_context",
     "RegisteredStrategy",
     "all_strategies",
     "get_strategy",

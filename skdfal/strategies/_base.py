@@ -26,11 +26,13 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
-from ..utils._pool import as_pool, pool_length, take_rows
+from ..utils._pool import as_pool, check_n_instances, pool_length, take_rows
 from ..utils._sklearn_compat import Interval, RealNotInt
 from ..utils._typing import Pool, QueryResult
 from ..utils._validation import check_count, resolve_size
-from ._selection import select_streamed
+from ._context import query_context
+from ._embeddings import features_of_inputs
+from ._selectors import select_composed
 
 __all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "StrategyTags", "as_function"]
 
@@ -131,11 +133,10 @@ class QueryStrategy(BaseEstimator):
         n_pool = pool_length(X_pool)
         if n_pool == 0:
             raise ValueError("X_pool is empty: there is nothing to query")
-        if n_pool is not None and n_instances > n_pool:
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
+        check_n_instances(n_instances, n_pool)
         subset = strategy._subset(n_pool, n_instances)
         pool = X_pool if subset is None else take_rows(X_pool, subset)
-        picked, scores = strategy._select(classifier, pool, n_instances)
+        picked, scores = strategy._select(query_context(classifier), pool, n_instances)
         indices = np.asarray(picked, dtype=np.int64)
         if subset is not None:
             indices = subset[indices]
@@ -147,10 +148,13 @@ class QueryStrategy(BaseEstimator):
         X_pool = as_pool(X_pool)
         if pool_length(X_pool) == 0:
             raise ValueError("X_pool is empty: there is nothing to score")
-        chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(classifier, X_pool)]
+        context = query_context(classifier)
+        chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(context, X_pool)]
         return np.concatenate(chunks) if chunks else np.zeros(0)
 
     # ----------------------------------------------------------------- hooks
+    # ``classifier`` below is the query's :class:`~skdfal.strategies.QueryContext`
+    # (built once by :meth:`query`): read it, never a learner's attributes.
     def _iter_scores(self, classifier, X_pool):
         """Utilities of the samples of ``X_pool``, batch by batch, in pool order.
 
@@ -159,21 +163,49 @@ class QueryStrategy(BaseEstimator):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement _iter_scores")
 
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
+        """``(sort keys, payload)`` per batch, for the selectors (:func:`select_composed`).
+
+        The default yields :meth:`_iter_scores` as keys and no payload: the
+        spread batch then reads the kept rows again for their features.  A
+        scorer that already holds what the spread batch needs (DFAL: the
+        batch as the net sees it, or its DeepFool directions when ``payload``
+        is ``"directions"``) yields it, one row per key; it may draw from
+        ``rng`` and leave remarks in ``notes`` for :meth:`_finish_selection`.
+        """
+        for scores in self._iter_scores(classifier, X_pool):
+            yield np.asarray(scores, dtype=np.float64).ravel(), None
+
+    def _finish_selection(self, keys, notes, n_seen, n_instances):
+        """The reported scores of the picks, from their sort keys (the default: the keys)."""
+        return keys
+
+    def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
+        """``(indices, scores, sort keys, embeddings)`` of the ``n_keep`` best by an exact accelerator.
+
+        ``None`` (the default) streams the whole pool through
+        :meth:`_iter_scored_batches`.  DFAL's screening finds the same best
+        samples at a fraction of the cost, and hands the spread batch their
+        embeddings (keys and embeddings ``None`` when there is nothing to spread).
+        """
+        return None
+
+    def _kept_features(self, classifier, inputs):
+        """Penultimate features of kept samples, given (as payload) as the net sees them."""
+        return features_of_inputs(classifier.torch_model().module, inputs)
+
     def _select(self, classifier, X_pool, n_instances):
         """Positions of the chosen samples in ``X_pool`` and their scores.
 
         The default keeps the ``n_instances`` best utilities (only those are
-        held while the pool streams by); set-choosing strategies override it.
+        held while the pool streams by); set-choosing strategies override it,
+        and :class:`~skdfal.strategies.ComposedStrategy` adds a cold start or
+        a spread batch to any pointwise strategy.
         """
-        tie_rng = None
-        if getattr(self, "_random_tie_break", False):
-            tie_rng = check_random_state(getattr(self, "random_state", None))
-        return select_streamed(
-            self._iter_scores(classifier, X_pool), n_instances, largest=self.largest, tie_rng=tie_rng
-        )
+        return select_composed(self, classifier, X_pool, n_instances)
 
     def _subset(self, n_pool, n_instances):
-        """Sorted random candidate subset of the pool to score, or ``None`` for all of it."""
+        """Sorted random subset of the pool to score, or ``None`` for all of it."""
         subsample = getattr(self, "subsample", None)
         if subsample is None:
             return None

@@ -7,27 +7,25 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from sklearn.utils import check_random_state
 
-from ..attacks._deepfool import deepfool
-from ..utils._heads import unwrap_logits
+from ..attacks._deepfool import check_clip, check_deepfool_params, deepfool_unchecked
 from ..utils._pool import iter_batches, pool_length, take_rows
 from ..utils._sklearn_compat import Interval, Options, StrOptions
-from ..utils._torch import head_space_model, resolve_torch_model, to_numpy
+from ..utils._torch import head_space_model, to_numpy
 from ..utils._typing import Pool, RandomStateLike
 from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._dfal_batch import cluster_smallest, labels_paid
-from ._diversity import penultimate_features
-from ._random import RandomSampling
-from ._screening import screen_pool
-from ._selection import TopN
+from ._context import query_context
+from ._embeddings import features_of_inputs
+from ._screening import _screen_pool
+from ._selectors import SELECTOR_CONSTRAINTS, select_composed
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 
@@ -43,8 +41,9 @@ def _sort_key(norms, rng):
     return key
 
 
-#: DeepFool's parameters in scikit-learn's vocabulary (the attack checks the
-#: values again, in its own words, for callers outside the strategies).
+#: DeepFool's parameters in scikit-learn's vocabulary, checked once per query
+#: (``clip``'s bounds by :func:`~skdfal.attacks._deepfool.check_clip`); the
+#: attack itself then runs unchecked, batch after batch.
 DEEPFOOL_CONSTRAINTS = {
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "overshoot": [Interval(Real, 0, None, closed="left")],
@@ -66,7 +65,9 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
     batch_size : int, default=256
     return_perturbations : bool, default=False
     **deepfool_params
-        Passed to :func:`skdfal.deepfool`.
+        Passed to :func:`skdfal.deepfool` (``max_iter``, ``overshoot``,
+        ``norm``, ``candidates`` (the classes attacked), ``clip``), checked
+        once here.
 
     Yields
     ------
@@ -76,23 +77,23 @@ def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, 
         The batch as the net sees it.
     result : DeepFoolResult
     """
-    checked_fit = False
+    deepfool_params["clip"] = check_deepfool_params(batch_size=batch_size, **deepfool_params)
+    yield from _deepfool_pool(
+        model, X_pool, batch_size=batch_size, return_perturbations=return_perturbations, **deepfool_params
+    )
+
+
+def _deepfool_pool(model, X_pool, *, batch_size, return_perturbations, **deepfool_params):
+    """:func:`deepfool_pool` for callers that checked the parameters (the strategies).
+
+    Each batch is checked once, as it is read (finite, one sample shape);
+    the attack trusts it.  A sample shape the net cannot take is said in
+    the user's terms by the attack's first forward pass.
+    """
     for start, x in iter_batches(X_pool, batch_size, model=model):
-        try:
-            result = deepfool(
-                model.module, x, batch_size=None,
-                return_perturbations=return_perturbations, **deepfool_params,
-            )
-        except RuntimeError as exc:
-            if checked_fit:
-                raise
-            # Shape errors surface deep inside conv/linear layers; say
-            # what the user can act on.
-            raise ValueError(
-                f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
-                f"{type(unwrap_logits(model.module)).__name__}: {exc}"
-            ) from exc
-        checked_fit = True
+        result = deepfool_unchecked(
+            model.module, x, batch_size=None, return_perturbations=return_perturbations, **deepfool_params,
+        )
         yield start, x, result
 
 
@@ -109,13 +110,14 @@ class DFALMargin(QueryStrategy):
     overshoot : float, default=0.02
     norm : {2, inf}, default=2
     candidates : int or None, default=None
-        Restrict DeepFool to the ``k`` classes with highest initial logits.
+        DeepFool's classes (not samples): restrict the attack to the ``k``
+        classes with the highest initial logits (``None``: every class).
     clip : (float, float) or None, default=None
         Bounds of the net's input space.
     subsample : int, float or None, default=None
         Score only a random subset of the pool (an int: that many samples; a
         float: that share).  The paper scores ten times the query size.  On
-        MNIST's 60,000 images, 1,000 candidates a round bought labels as well
+        MNIST's 60,000 images, 1,000 pool samples a round bought labels as well
         as the whole pool (screening) at a quarter of the query time
         (docs/results.md): worth setting for pools of tens of thousands.
     random_state : int, RandomState or None, default=None
@@ -129,6 +131,11 @@ class DFALMargin(QueryStrategy):
         Show a progress bar (``tqdm``, a widget in Jupyter) while the pool is
         scored: worth it for pools of hundreds of thousands of samples.
     batch_diversity : {None, "features", "directions"}, default=None
+        The selector (see :class:`~skdfal.strategies.ComposedStrategy`, which
+        gives it to any pointwise strategy; ``DFALMargin(batch_diversity=b,
+        diversity_factor=k, cold_start=c)`` picks what
+        ``ComposedStrategy(DFALMargin(), batch_diversity=b,
+        diversity_factor=k, cold_start=c)`` picks).
         ``None`` takes the ``n_instances`` smallest margins (the paper).
         Otherwise the ``diversity_factor * n_instances`` smallest margins are
         clustered into ``n_instances`` groups (k-means) in the net's
@@ -137,7 +144,7 @@ class DFALMargin(QueryStrategy):
         margin: a batch that covers different stretches of the boundary
         instead of near-duplicates.
     diversity_factor : int, default=10
-        How many times ``n_instances`` small-margin candidates the batch is
+        How many times ``n_instances`` small-margin samples the batch is
         spread over (with ``batch_diversity``).
     cold_start : int, default=0
         While the learner has paid fewer labels than this, query at random
@@ -194,10 +201,8 @@ class DFALMargin(QueryStrategy):
     _parameter_constraints = {
         **COMMON_CONSTRAINTS,
         **DEEPFOOL_CONSTRAINTS,
+        **SELECTOR_CONSTRAINTS,
         "progress": ["boolean"],
-        "batch_diversity": [None, StrOptions({"features", "directions"})],
-        "diversity_factor": [Interval(Integral, 1, None, closed="left")],
-        "cold_start": [Interval(Integral, 0, None, closed="left")],
         "screening": ["boolean"],
         "screening_candidates": [Interval(Integral, 2, None, closed="left")],
         "space": [StrOptions({"input", "head"})],
@@ -247,7 +252,7 @@ class DFALMargin(QueryStrategy):
             "overshoot": self.overshoot,
             "norm": self.norm,
             "candidates": self.candidates,
-            "clip": self.clip,
+            "clip": check_clip(self.clip),
         }
 
     def _iter_scores(self, classifier, X_pool):
@@ -255,72 +260,71 @@ class DFALMargin(QueryStrategy):
         for _, result in self._iter_attacks(classifier, X_pool):
             yield to_numpy(result.norms).astype(np.float64)
 
-    def _select(self, classifier, X_pool, n_instances):
-        rng = check_random_state(self.random_state)
-        paid = labels_paid(classifier)
-        if self.cold_start and paid is not None and paid < self.cold_start:
-            # Random sampling's own picks from this RandomState (the pool is
-            # still read, so a NaN pool is refused here too).
-            picked, _ = RandomSampling(random_state=rng)._select(classifier, X_pool, n_instances)
-            return picked, np.full(len(picked), np.nan)
-        n_keep = n_instances if self.batch_diversity is None else self.diversity_factor * n_instances
-        if self.screening:
-            return self._select_screened(classifier, X_pool, n_instances, n_keep, rng)
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
+        """Sort keys of the DeepFool norms and, for the spread batch, the inputs or directions."""
         # Samples DeepFool cannot flip (a weak or dead model) all score inf:
         # among them the paper's rule would return the first pool samples in
         # order.  Their ties are broken at random instead, and the user is
         # told, as when the model predicts a single class for the whole pool.
-        # modAL's random_tie_break: equal margins in random order, not pool order.
-        tie_rng = rng if getattr(self, "_random_tie_break", False) else None
-        best = TopN(n_keep, largest=False, tie_rng=tie_rng)
-        seen = {"n_inf": 0, "classes": set()}
-        for x, result in self._iter_attacks(classifier, X_pool):
+        notes.update(n_inf=0, classes=set())
+        for x, result in self._iter_attacks(classifier, X_pool, directions=payload == "directions"):
             norms = to_numpy(result.norms).astype(np.float64)
-            seen["n_inf"] += int(np.isinf(norms).sum())
-            if len(seen["classes"]) < 2:
-                seen["classes"].update(np.unique(to_numpy(result.labels)).tolist())
-            best.push(_sort_key(norms, rng), payload=self._payload(x, result))
-        if n_instances > best.n_seen:
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
-        picked, key = best.indices, best.scores
-        if self.batch_diversity is not None and len(picked) > n_instances:
-            chosen = self._spread(classifier, best.payload, key, n_instances, rng)
-            picked, key = picked[chosen], key[chosen]
-        scores = np.where(key >= _UNFLIPPED_KEY, np.inf, key)
-        self._warn_weak_model(seen, best.n_seen, scores, n_instances)
-        return picked, scores
+            notes["n_inf"] += int(np.isinf(norms).sum())
+            if len(notes["classes"]) < 2:
+                notes["classes"].update(np.unique(to_numpy(result.labels)).tolist())
+            yield _sort_key(norms, rng), self._payload(x, result, payload)
 
-    def _select_screened(self, classifier, X_pool, n_instances, n_keep, rng):
-        """Whole-pool selection by screening, then the diversity step on the ``n_keep`` kept."""
+    def _finish_selection(self, keys, notes, n_seen, n_instances):
+        scores = np.where(keys >= _UNFLIPPED_KEY, np.inf, keys)
+        self._warn_weak_model(notes, n_seen, scores, n_instances)
+        return scores
+
+    def _kept_features(self, classifier, inputs):
+        """Penultimate features of kept samples given as the attacked model sees them."""
+        return features_of_inputs(self._torch_model(classifier).module, inputs)
+
+    def _select(self, classifier, X_pool, n_instances):
+        return select_composed(
+            self, classifier, X_pool, n_instances, batch_diversity=self.batch_diversity,
+            diversity_factor=self.diversity_factor, cold_start=self.cold_start,
+        )
+
+    def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
+        """With ``screening``: the ``n_keep`` smallest norms of the whole pool, by screening.
+
+        Returns ``(indices, norms, sort keys, embeddings)``; the last two are
+        ``None`` when there is nothing to spread.  Without ``screening``:
+        ``None`` (the pool is attacked in full, batch by batch).
+        """
+        if not self.screening:
+            return None
         n_known = pool_length(X_pool)
         if n_known is not None:
             n_keep = max(n_instances, min(n_keep, n_known))
-        result = screen_pool(
+        result = _screen_pool(
             self._torch_model(classifier), X_pool, n_keep, screening_candidates=self.screening_candidates,
             batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
             **self._deepfool_params(),
         )
-        if self.batch_diversity is None or len(result.indices) <= n_instances:
-            return result.indices, result.margins
-        # The diversity step needs the kept samples in the net's input space (and
-        # their DeepFool directions): attack those few again, cheap next to the pool's pass.
-        payloads = [self._payload(x, attack) for x, attack in
-                    self._iter_attacks(classifier, take_rows(X_pool, result.indices))]
-        key = _sort_key(result.margins, rng)
-        chosen = self._spread(classifier, torch.cat(payloads), key, n_instances, rng)
-        return result.indices[chosen], result.margins[chosen]
-
-    def _spread(self, classifier, payload, key, n_instances, rng):
-        """Positions of ``n_instances`` kept candidates spread out by k-means (see ``batch_diversity``)."""
-        embeddings = payload
-        if self.batch_diversity == "features":
-            embeddings = torch.as_tensor(penultimate_features(self._torch_model(classifier).module, embeddings))
-        return cluster_smallest(embeddings, key, n_instances, rng)
+        if payload is None or len(result.indices) <= n_instances:
+            return result.indices, result.margins, None, None
+        kept = take_rows(X_pool, result.indices)
+        if payload == "features":
+            # Features need the kept rows as the net sees them, not an attack.
+            model = self._torch_model(classifier)
+            inputs = torch.cat([x for _, x in iter_batches(kept, self.batch_size, model=model)])
+            embeddings = self._kept_features(classifier, inputs)
+        else:
+            # Screening's exact pass keeps norms only: the few kept rows are
+            # attacked again for their directions (cheap next to the pool's pass).
+            embeddings = torch.cat([self._payload(x, attack, "directions") for x, attack in
+                                    self._iter_attacks(classifier, kept, directions=True)])
+        return result.indices, result.margins, _sort_key(result.margins, rng), embeddings
 
     def _torch_model(self, classifier):
         """The model attacked: the whole net, or its head over the backbone's embeddings."""
         if self.space != "head":
-            return resolve_torch_model(classifier)
+            return query_context(classifier).torch_model()
         if self.clip is not None:
             raise ValueError(
                 f"clip={self.clip!r} bounds the input space; with space='head' the margin is measured "
@@ -328,28 +332,28 @@ class DFALMargin(QueryStrategy):
             )
         return head_space_model(classifier, self.head)
 
-    def _iter_attacks(self, classifier, X_pool):
+    def _iter_attacks(self, classifier, X_pool, *, directions=False):
         """``(x, DeepFoolResult)`` per batch, with perturbations only when directions are needed."""
         model = self._torch_model(classifier)
-        keep = self.batch_diversity == "directions"
+        params = self._deepfool_params()
         from tqdm.auto import tqdm
 
         with tqdm(
             total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
             unit="sample", unit_scale=True,
         ) as bar:
-            for _, x, result in deepfool_pool(
-                model, X_pool, batch_size=self.batch_size, return_perturbations=keep,
-                **self._deepfool_params(),
+            for _, x, result in _deepfool_pool(
+                model, X_pool, batch_size=self.batch_size, return_perturbations=directions, **params,
             ):
                 bar.update(len(result))
                 yield x, result
 
-    def _payload(self, x, result):
-        """What the diversity step needs of each candidate (nothing without it)."""
-        if self.batch_diversity == "features":
+    @staticmethod
+    def _payload(x, result, payload):
+        """What the spread batch needs of each sample (nothing without it)."""
+        if payload == "features":
             return x.detach()
-        if self.batch_diversity == "directions":
+        if payload == "directions":
             flat = result.perturbations.flatten(1)
             return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return None
@@ -373,6 +377,11 @@ class DFALMargin(QueryStrategy):
     ) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
         """DeepFool adversarial copies of ``X`` in the net's input space.
 
+        .. deprecated:: 0.2
+            Nothing in skdfal uses it (the learner makes its copies itself);
+            it will be removed in the next release.  Use
+            :func:`skdfal.deepfool` on the transformed batch instead.
+
         Returns
         -------
         x_adv : numpy.ndarray
@@ -380,16 +389,21 @@ class DFALMargin(QueryStrategy):
         converged : numpy.ndarray of bool
             Which copies really change the prediction.
         """
+        warnings.warn(
+            "DFALMargin.adversarial_examples is deprecated and will be removed in the next release: "
+            "use skdfal.deepfool on the transformed batch instead",
+            FutureWarning, stacklevel=2,
+        )
         if self.space == "head":
             raise ValueError(
                 "adversarial copies are images: with space='head' DeepFool perturbs embeddings, "
                 "not inputs; use space='input' for adversarial copies"
             )
-        model = resolve_torch_model(classifier)
+        self._validate_params()
+        model = query_context(classifier).torch_model()
         advs, flips = [], []
-        for _, x, result in deepfool_pool(
-            model, X, batch_size=self.batch_size, return_perturbations=True,
-            **self._deepfool_params(),
+        for _, x, result in _deepfool_pool(
+            model, X, batch_size=self.batch_size, return_perturbations=True, **self._deepfool_params(),
         ):
             advs.append(to_numpy(x + result.perturbations))
             flips.append(to_numpy(result.converged))

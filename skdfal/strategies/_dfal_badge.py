@@ -5,7 +5,7 @@ those crowd onto one stretch of one boundary (often between the same two
 classes), and the batch teaches little more than one of them would.  BADGE
 (Ash et al., 2020) avoids this by k-means++ seeding over gradient
 embeddings, whose norm stands for uncertainty.  Here the uncertainty is
-DFAL's: each candidate is embedded as the last layer's gradient of the
+DFAL's: each sample is embedded as the last layer's gradient of the
 logit gap DeepFool crossed, scaled by the inverse of its DeepFool margin,
 
     g = (e_adv - e_pred) h^T / r,
@@ -24,13 +24,16 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..utils._modules import frozen_eval
+from ..attacks._deepfool import check_clip
+from ..utils._pool import check_n_instances
 from ..utils._sklearn_compat import StrOptions
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._dfal import DEEPFOOL_CONSTRAINTS, deepfool_pool
-from ._diversity import _last_linear, kmeans_pp_seeding
+from ._context import query_context
+from ._dfal import DEEPFOOL_CONSTRAINTS, _deepfool_pool
+from ._diversity import kmeans_pp_seeding
+from ._embeddings import _first_input_of, _last_linear, _layer_input
 
 __all__ = ["DFALBadge", "dfal_badge", "boundary_embeddings"]
 
@@ -92,7 +95,8 @@ class DFALBadge(QueryStrategy):
     overshoot : float, default=0.02
     norm : {2, inf}, default=2
     candidates : int or None, default=None
-        Classes DeepFool considers (``None``: all).
+        DeepFool's classes (not samples): the ``k`` with the highest initial
+        logits are attacked (``None``: every class).
     clip : (float, float) or None, default=None
         Bounds of the net's input space.
     embedding : {"pair", "features"}, default="pair"
@@ -145,17 +149,28 @@ class DFALBadge(QueryStrategy):
     def _attack(self, classifier, X_pool, *, with_features=False):
         """Margins, labels, adversarial labels (and features ``h``) of every sample, in one pass.
 
-        One pass, so that a pool that can be read once (a generator) works.
+        One pass, so that a pool that can be read once (a generator) works;
+        ``h`` is caught on its way into the last linear layer during
+        DeepFool's own first forward pass of each batch (the clean batch, in
+        eval mode), not by a forward pass of its own.
         """
-        model = resolve_torch_model(classifier)
+        model = query_context(classifier).torch_model()
         params = dict(max_iter=self.max_iter, overshoot=self.overshoot, norm=self.norm,
-                      candidates=self.candidates, clip=self.clip)
+                      candidates=self.candidates, clip=check_clip(self.clip))
         layer = _last_linear(model.module) if with_features else None
+        # With clip, DeepFool's first forward may see the clamped batch: h
+        # then comes from a forward pass of the raw batch of its own.
+        hooked = layer if params["clip"] is None else None
         parts, features = [], []
-        for _, x, result in deepfool_pool(model, X_pool, batch_size=self.batch_size, **params):
-            parts.append(result)
-            if layer is not None:
-                features.append(_layer_input(model.module, layer, x))
+        with _first_input_of(hooked) as caught:
+            for _, x, result in _deepfool_pool(
+                model, X_pool, batch_size=self.batch_size, return_perturbations=False, **params,
+            ):
+                parts.append(result)
+                if hooked is not None:
+                    features.append(caught.pop("h").flatten(1).cpu())
+                elif layer is not None:
+                    features.append(_layer_input(model.module, layer, x))
         cat = lambda name: torch.cat([getattr(p, name).detach().cpu() for p in parts])  # noqa: E731
         h = torch.cat(features) if features else None
         return cat("norms"), cat("labels"), cat("adversarial_labels"), h, parts
@@ -167,24 +182,11 @@ class DFALBadge(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         margins, labels, adv, h, _ = self._attack(classifier, X_pool, with_features=True)
-        if n_instances > len(margins):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(margins)} samples)")
-        n_classes = _last_linear(resolve_torch_model(classifier).module).out_features
+        check_n_instances(n_instances, len(margins))
+        n_classes = _last_linear(query_context(classifier).torch_model().module).out_features
         g = boundary_embeddings(h, labels, adv, margins, n_classes, kind=self.embedding)
         picked, _ = kmeans_pp_seeding(g.numpy(), n_instances, self.random_state)
         return picked, to_numpy(margins).astype(np.float64)[picked]
-
-
-def _layer_input(module, layer, x):
-    """The input of ``layer`` when ``module`` runs on ``x`` in eval mode, without gradients."""
-    captured = {}
-    handle = layer.register_forward_pre_hook(lambda _, inputs: captured.setdefault("h", inputs[0]))
-    try:
-        with frozen_eval(module), torch.no_grad():
-            module(x)
-    finally:
-        handle.remove()
-    return captured["h"].detach().flatten(1).cpu()
 
 
 dfal_badge = as_function(

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._diversity import _sq_dists
+from ._embeddings import _sq_dists
 
-__all__ = ["cluster_smallest", "labels_paid"]
+__all__ = ["cluster_smallest"]
 
 
 def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
@@ -24,7 +24,7 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
     Parameters
     ----------
     embeddings : torch.Tensor of shape (m, d)
-        One row per candidate.
+        One row per sample.
     margins : ndarray of shape (m,)
         Their margins (smaller is more informative).
     n : int
@@ -55,11 +55,15 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
         return np.argsort(margins, kind="stable")[:n]
     # k-means++ seeding: the first center is the smallest margin, the next
     # ones drawn with probability proportional to the squared distance.
+    # Not sklearn.cluster.kmeans_plusplus: it draws the first center at
+    # random and keeps the best of 2 + log(n) draws per center (greedy
+    # k-means++), so the picks (and the recorded benchmark rows) would
+    # change; the smallest margin as first center is part of the rule.
     centers = [int(np.argmin(margins))]
     nearest = _sq_dists(x, x[centers[-1]][None])[:, 0]
     while len(centers) < n:
         total = float(nearest.sum())
-        if total <= 0:  # every candidate coincides with a center
+        if total <= 0:  # every sample coincides with a center
             rest = np.setdiff1d(np.arange(m), centers)
             centers.append(int(rest[np.argmin(margins[rest])]))
         else:
@@ -84,11 +88,3 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
     picks = np.asarray(picks, dtype=np.int64)
     return picks[np.argsort(margins[picks], kind="stable")]
 
-
-def labels_paid(classifier):
-    """Labels an active learner has paid for (skdfal's or modAL's), or ``None``."""
-    paid = getattr(classifier, "n_labels_paid_", None)
-    if paid is not None:
-        return int(paid)
-    y = getattr(classifier, "y_training", None)
-    return None if y is None else len(y)

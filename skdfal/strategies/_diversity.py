@@ -1,14 +1,14 @@
 """Batch-diverse strategies on the network's own representations.
 
 * Core-set (Sener & Savarese, 2018): greedy k-center on penultimate-layer
-  features: each pick is the candidate farthest from everything labeled or
+  features: each pick is the pool sample farthest from everything labeled or
   already picked.
 * BADGE (Ash et al., 2020): gradient embeddings of the last layer's weights
   for the loss at the predicted label, ``(p - e_yhat) h^T``, chosen by
   k-means++ seeding: large (uncertain) and mutually different gradients.
 
 Both choose a set, not a ranking, so they override
-:meth:`QueryStrategy.select`; their ``score`` is a per-sample utility
+:meth:`QueryStrategy._select`; their ``score`` is a per-sample utility
 (distance to the labeled set, gradient-embedding norm).
 """
 
@@ -17,14 +17,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from torch import nn
 
-from ..utils._heads import unwrap_logits
-from ..utils._modules import frozen_eval
-from ..utils._pool import iter_batches
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._pool import check_n_instances
+from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike, Rows
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._context import query_context
+from ._embeddings import _sq_dists, gradient_embeddings, penultimate_features
 
 __all__ = [
     "penultimate_features",
@@ -36,84 +35,13 @@ __all__ = [
 ]
 
 
-def _last_linear(module: nn.Module) -> nn.Linear:
-    last = None
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            last = m
-    if last is None:
-        raise TypeError(
-            f"{type(unwrap_logits(module)).__name__} has no nn.Linear layer: core-set and BADGE need the "
-            "input of the last linear layer as the penultimate representation"
-        )
-    return last
-
-
-def _features_and_logits(model, X_pool, batch_size):
-    """Yield ``(h, logits)`` per batch: input of the last Linear, and the output."""
-    module = model.module
-    layer = _last_linear(module)
-    captured = {}
-
-    def hook(_, inputs):
-        captured["h"] = inputs[0]
-
-    handle = layer.register_forward_pre_hook(hook)
-    try:
-        with frozen_eval(module), torch.no_grad():
-            for _, x in iter_batches(X_pool, batch_size, model=model):
-                logits = module(x)
-                yield captured.pop("h").flatten(1), logits
-    finally:
-        handle.remove()
-
-
-def penultimate_features(classifier, X_pool, *, batch_size=256) -> np.ndarray:
-    """Penultimate-layer features (the input of the last ``nn.Linear``) of every pool sample.
-
-    For skdfal's LeNet5 and VGG8 this is the output of ``embedding`` in eval
-    mode (dropout off).
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_features), float32
-    """
-    model = resolve_torch_model(classifier)
-    return np.concatenate([to_numpy(h) for h, _ in _features_and_logits(model, X_pool, batch_size)])
-
-
-def gradient_embeddings(classifier, X_pool, *, batch_size=256) -> np.ndarray:
-    """BADGE's gradient embeddings: d(cross-entropy at the predicted label)/d(last weights).
-
-    For logits ``W h + b`` and probabilities ``p``, the gradient of
-    ``-log p_yhat`` with respect to ``W`` is ``(p - e_yhat) h^T``; it is
-    returned flattened (class-major), one row per sample.
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_classes * n_features), float32
-    """
-    model = resolve_torch_model(classifier)
-    rows = []
-    for h, logits in _features_and_logits(model, X_pool, batch_size):
-        p = torch.softmax(logits.float(), dim=1)
-        p[torch.arange(len(p)), p.argmax(1)] -= 1.0
-        rows.append(to_numpy((p[:, :, None] * h.float()[:, None, :]).flatten(1)))
-    return np.concatenate(rows)
-
-
-def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Squared Euclidean distances, exact enough for selection and never negative."""
-    return torch.cdist(a.double(), b.double()).pow(2)
-
-
 def k_center_greedy(features, centers, n_instances, random_state=None):
     """Greedy k-center: repeatedly pick the point farthest from all centers.
 
     Parameters
     ----------
     features : ndarray (n, d)
-        Candidates.
+        Pool samples to choose from.
     centers : ndarray (m, d) or None
         Already covered points (the labeled set); with none, the first pick
         is random.
@@ -152,6 +80,10 @@ def k_center_greedy(features, centers, n_instances, random_state=None):
 def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
     """k-means++ seeding: the largest-norm point, then D^2-weighted draws.
 
+    BADGE's rule (Ash et al.): a deterministic first pick and one draw per
+    pick, which scikit-learn's ``kmeans_plusplus`` (a random first center,
+    the best of ``2 + log k`` draws per center) does not reproduce.
+
     Returns
     -------
     picked : ndarray of int
@@ -173,7 +105,7 @@ def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
         total = weights.sum()
         if total > 0:
             i = int(rng.choice(n, p=weights / total))
-        else:  # every candidate duplicates a pick: any unchosen one will do
+        else:  # every sample duplicates a pick: any unchosen one will do
             i = int(rng.choice(np.flatnonzero(~chosen.numpy())))
         picked.append(i)
         d2_at_pick.append(float(nearest[i]))
@@ -182,29 +114,9 @@ def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
     return np.asarray(picked, dtype=np.int64), np.asarray(d2_at_pick)
 
 
-def _paid_training_set(classifier):
-    """``(X, y)``: the rows an active learner paid labels for (adversarial copies left out).
-
-    ``(None, None)`` for a classifier that holds no training set; ``y`` is
-    ``None`` when only rows are known.
-    """
-    X = getattr(classifier, "X_training_", None)
-    y = getattr(classifier, "y_training_", None)
-    if X is None:
-        X, y = getattr(classifier, "X_training", None), getattr(classifier, "y_training", None)
-    if X is None:
-        return None, None
-    flags = getattr(classifier, "is_adversarial_", None)
-    if flags is not None and len(flags) == len(X):
-        paid = ~np.asarray(flags, dtype=bool)
-        X = X[paid]
-        y = None if y is None or len(y) != len(paid) else np.asarray(y)[paid]
-    return X, (None if y is None else np.asarray(y))
-
-
 def _labeled_rows(classifier, X_labeled):
-    """The labeled set: ``X_labeled`` or the paid rows an active learner holds."""
-    return X_labeled if X_labeled is not None else _paid_training_set(classifier)[0]
+    """The labeled set: ``X_labeled`` or the paid rows of the query's context."""
+    return X_labeled if X_labeled is not None else query_context(classifier).labeled_set()[0]
 
 
 class CoreSet(QueryStrategy):
@@ -263,8 +175,7 @@ class CoreSet(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
-        if n_instances > len(features):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(features)} samples)")
+        check_n_instances(n_instances, len(features))
         return k_center_greedy(features, self._centers(classifier), n_instances, self.random_state)
 
 
@@ -310,8 +221,7 @@ class BADGE(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        if n_instances > len(g):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(g)} samples)")
+        check_n_instances(n_instances, len(g))
         return kmeans_pp_seeding(g, n_instances, self.random_state)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..utils._pool import iter_batches
+from ..utils._pool import check_n_instances, iter_batches
 from ..utils._sklearn_compat import StrOptions
-from ..utils._torch import unwrap_learner
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
-from ._diversity import _paid_training_set, penultimate_features
+from ._context import query_context
+from ._embeddings import penultimate_features
 
 __all__ = ["SkactivemlStrategy", "skactiveml_strategy"]
 
@@ -99,13 +99,13 @@ class SkactivemlStrategy(QueryStrategy):
     def _select(self, classifier, X_pool, n_instances):
         pool_module, _ = _import_skactiveml()
         pool = np.concatenate([np.asarray(b) for _, b in iter_batches(X_pool, self.batch_size)])
-        if n_instances > len(pool):
-            raise ValueError(f"n_instances={n_instances} is larger than the pool ({len(pool)} samples)")
-        labeled, y_labeled = _paid_training_set(classifier)
+        check_n_instances(n_instances, len(pool))
+        context = query_context(classifier)
+        labeled, y_labeled = context.labeled_set()
         if labeled is None or y_labeled is None:
             labeled, y_labeled = pool[:0], np.zeros(0)
         input_shape = pool.shape[1:]
-        estimator = unwrap_learner(classifier)
+        estimator = context.estimator
         classes = np.asarray(getattr(estimator, "classes_", np.unique(y_labeled)))
         X = np.concatenate([np.asarray(labeled, dtype=np.float32), pool]).reshape(len(labeled) + len(pool), -1)
         y = np.concatenate([np.asarray(y_labeled, dtype=np.float64), np.full(len(pool), np.nan)])

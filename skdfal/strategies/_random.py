@@ -6,10 +6,10 @@ from numbers import Integral
 
 from sklearn.utils import check_random_state
 
-from ..utils._pool import iter_batches
 from ..utils._sklearn_compat import Interval, RealNotInt
 from ..utils._typing import RandomStateLike
 from ._base import QueryStrategy, StrategyTags, as_function
+from ._selection import random_scores
 
 __all__ = ["RandomSampling", "random_sampling"]
 
@@ -45,13 +45,7 @@ class RandomSampling(QueryStrategy):
         self.subsample = subsample
 
     def _iter_scores(self, classifier, X_pool):
-        # One stream of draws cut into chunks equals one draw of the whole
-        # length, so the picks do not depend on how the pool is batched.  The
-        # pool is read (not kept) so that a NaN pool is refused as by every
-        # other strategy.
-        rng = check_random_state(self.random_state)
-        for _, batch in iter_batches(X_pool, 65536):
-            yield rng.random_sample(batch.shape[0])
+        return random_scores(X_pool, check_random_state(self.random_state))
 
 
 random_sampling = as_function(

@@ -45,10 +45,9 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ..attacks._deepfool import deepfool
-from ..attacks._screening import first_order_margins
-from ..utils._heads import unwrap_logits
-from ..utils._pool import iter_batches, pool_length, take_rows
+from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
+from ..attacks._screening import first_order_unchecked
+from ..utils._pool import check_n_instances, iter_batches, pool_length, take_rows
 from ..utils._torch import TorchModel, resolve_torch_model, to_numpy
 from ..utils._validation import check_count
 from ..utils._warnings import warn_user
@@ -157,16 +156,24 @@ def screen_pool(classifier, X_pool, n_instances, *, screening_candidates=2, batc
     n_instances = check_count(n_instances, "n_instances")
     check_count(screening_candidates, "screening_candidates", minimum=2)
     check_count(batch_size, "batch_size")
+    deepfool_params = {**deepfool_params, "clip": check_deepfool_params(**deepfool_params)}
+    return _screen_pool(
+        classifier, X_pool, n_instances, screening_candidates=screening_candidates, batch_size=batch_size,
+        random_state=random_state, progress=progress, **deepfool_params,
+    )
+
+
+def _screen_pool(classifier, X_pool, n_instances, *, screening_candidates, batch_size, random_state, progress,
+                 **deepfool_params):
+    """:func:`screen_pool` for callers that checked its arguments (``DFALMargin``): attacks run unchecked."""
     model = classifier if isinstance(classifier, TorchModel) else resolve_torch_model(classifier)
     first_order = {k: deepfool_params[k] for k in ("overshoot", "norm", "clip") if k in deepfool_params}
     n_known = pool_length(X_pool)
-    if n_known is not None and n_instances > n_known:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_known} samples)")
+    check_n_instances(n_instances, n_known)
     source = _RowSource(X_pool, n_known, HELD_ROWS_FACTOR * _first_size(n_instances, n_known or 0))
     s, classes = _screen(model, X_pool, source, screening_candidates, batch_size, first_order, progress)
     n_pool = len(s)
-    if n_instances > n_pool:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
+    check_n_instances(n_instances, n_pool)
 
     # Stable, so that equal first-order margins are examined in pool order.
     order = np.argsort(s, kind="stable")
@@ -250,19 +257,9 @@ def _warn_weak_model(result, attacked_norms, n_instances):
         )
 
 
-def _fits(attack, module, x, **params):
-    """``attack(module, x, **params)`` on the pool's first batch: a shape error deep in the
-    net is said in the user's terms (later batches have the same shape)."""
-    try:
-        return attack(module, x, batch_size=None, **params)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
-            f"{type(unwrap_logits(module)).__name__}: {exc}"
-        ) from exc
-
-
 def _run(attack, module, x, **params):
+    # A sample shape the net cannot take is said in the user's terms by the
+    # attack's first forward pass (only shape errors are relabelled).
     return attack(module, x, batch_size=None, **params)
 
 
@@ -274,8 +271,7 @@ def _screen(model, X_pool, source, candidates, batch_size, params, progress):
     with tqdm(total=pool_length(X_pool), disable=not progress, desc="DFAL screening",
               unit="sample", unit_scale=True) as bar:
         for start, x in iter_batches(X_pool, batch_size, model=model):
-            attack = _fits if not chunks else _run
-            res = attack(first_order_margins, model.module, x, candidates=candidates, **params)
+            res = _run(first_order_unchecked, model.module, x, candidates=candidates, **params)
             margins = to_numpy(res.margins).astype(np.float32)
             if len(classes) < 2:
                 classes.update(np.unique(to_numpy(res.labels)).tolist())
@@ -289,7 +285,7 @@ def _attack(model, source, positions, batch_size, params):
     """Exact DeepFool norms of the samples at ``positions`` (sorted); NaN for rows not available."""
     norms = np.full(len(positions), np.nan)
     for which, x in source.rows(positions, batch_size, model):
-        res = _run(deepfool, model.module, x, return_perturbations=False, **params)
+        res = _run(deepfool_unchecked, model.module, x, return_perturbations=False, **params)
         norms[which] = to_numpy(res.norms)
     return norms
 

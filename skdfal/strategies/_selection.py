@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["select_top", "select_streamed", "TopN"]
+from ..utils._pool import check_n_instances
+
+__all__ = ["select_top", "select_streamed", "TopN", "random_scores"]
+
+
+def random_scores(X_pool, rng):
+    """One uniform draw per pool sample, batch by batch: random sampling's scores.
+
+    One stream of draws cut into chunks equals one draw of the whole length,
+    so the picks do not depend on how the pool is batched.  The pool is read
+    (not kept) so that a NaN pool is refused as by every other strategy.
+    """
+    from ..utils._pool import iter_batches
+
+    for _, batch in iter_batches(X_pool, 65536):
+        yield rng.random_sample(batch.shape[0])
 
 
 def _sort_key(scores: np.ndarray, largest: bool) -> np.ndarray:
@@ -50,7 +65,7 @@ class TopN:
 
         With a payload, :attr:`payload` holds the rows of the kept scores, in
         the order of :attr:`indices`: what a strategy needs of its best
-        candidates (their inputs, their perturbations) without keeping the pool.
+        samples (their inputs, their perturbations) without keeping the pool.
         """
         chunk = np.asarray(chunk, dtype=np.float64).ravel()
         indices = np.concatenate([self.indices, np.arange(self.n_seen, self.n_seen + len(chunk))])
@@ -82,6 +97,5 @@ def select_streamed(chunks, n_instances: int, *, largest: bool, tie_rng=None):
     best = TopN(n_instances, largest=largest, tie_rng=tie_rng)
     for chunk in chunks:
         best.push(chunk)
-    if n_instances > best.n_seen:
-        raise ValueError(f"n_instances={n_instances} is larger than the pool ({best.n_seen} samples)")
+    check_n_instances(n_instances, best.n_seen)
     return best.indices, best.scores

@@ -15,7 +15,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from ..utils._pool import iter_batches
-from ..utils._torch import resolve_torch_model, to_numpy, unwrap_learner
+from ..utils._torch import final_step, is_torch_net, resolve_torch_model, to_numpy, unwrap_learner
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 
@@ -33,16 +33,6 @@ __all__ = [
 SKLEARN_CHUNK = 8192
 
 
-def _is_torch(est) -> bool:
-    """A skorch net, or a Pipeline ending in one."""
-    from sklearn.pipeline import Pipeline
-    from skorch import NeuralNet
-
-    if isinstance(est, Pipeline):
-        est = est.steps[-1][1]
-    return isinstance(est, NeuralNet)
-
-
 def _iter_probabilities(classifier, X_pool, batch_size):
     """``(n_rows, probabilities)`` of the pool, one batch at a time.
 
@@ -53,7 +43,7 @@ def _iter_probabilities(classifier, X_pool, batch_size):
     """
     est = unwrap_learner(classifier)
     if hasattr(est, "predict_proba"):
-        torch_net = _is_torch(est)
+        torch_net = is_torch_net(est)
         if not torch_net:
             # A scikit-learn model's per-call overhead dominates small chunks
             # (a 10-tree forest: 2 s for 250,000 rows in chunks of 256, 0.1 s
@@ -97,13 +87,12 @@ def _check_has_probabilities(classifier, strategy):
     qualifies; anything else would fail as "DFAL needs a differentiable
     torch model", which is not what an uncertainty strategy needs.
     """
-    from sklearn.pipeline import Pipeline
     from torch import nn
 
     est = unwrap_learner(classifier)
-    if est is None or hasattr(est, "predict_proba") or isinstance(est, nn.Module) or _is_torch(est):
+    if est is None or hasattr(est, "predict_proba") or isinstance(est, nn.Module) or is_torch_net(est):
         return  # None: resolve_torch_model says what is missing
-    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    final = final_step(est)
     params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
     name = type(final).__name__
     fix = (f"build it with {name}(probability=True)" if "probability" in params else

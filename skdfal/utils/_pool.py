@@ -33,6 +33,7 @@ __all__ = [
     "take_rows",
     "concat_rows",
     "check_batch_finite",
+    "check_n_instances",
 ]
 
 
@@ -110,6 +111,16 @@ def pool_length(pool: Pool) -> int | None:
         "X_pool must be a numpy array, a torch tensor, a torch Dataset or DataLoader, "
         f"or an iterable of batches; got {type(pool).__name__}"
     )
+
+
+def check_n_instances(n_instances: int, n_pool: int | None) -> None:
+    """Raise ``ValueError`` when more samples are asked for than the pool holds.
+
+    The one wording of this error, for every strategy and the learner;
+    ``n_pool=None`` (a stream of unknown length) passes.
+    """
+    if n_pool is not None and n_instances > n_pool:
+        raise ValueError(f"n_instances={n_instances} is larger than the pool ({n_pool} samples)")
 
 
 def _first(item):

@@ -23,7 +23,16 @@ from ._heads import LogitsOf, check_head_output, find_head, head_inputs, unwrap_
 from ._modules import frozen_eval, module_device_dtype
 from ._typing import Device, Rows
 
-__all__ = ["TorchModel", "head_space_model", "resolve_torch_model", "to_tensor", "to_numpy", "unwrap_learner"]
+__all__ = [
+    "TorchModel",
+    "final_step",
+    "head_space_model",
+    "is_torch_net",
+    "resolve_torch_model",
+    "to_tensor",
+    "to_numpy",
+    "unwrap_learner",
+]
 
 
 @dataclass
@@ -65,19 +74,25 @@ class TorchModel:
 
 
 def unwrap_learner(obj: Any) -> Any:
-    """Return the estimator inside an skdfal or modAL active learner (else ``obj``).
+    """Return the estimator inside an active learner or query context (else ``obj``).
 
-    skdfal's learners keep their fitted estimator in ``estimator_``; modAL's
-    keep it in ``estimator`` next to a ``query_strategy``.
+    An object whose class defines ``query_context()`` (skdfal's learners,
+    :class:`~skdfal.strategies.QueryContext` itself, your own) is asked for
+    its context, whose ``estimator`` is the model; modAL's learners, which
+    have no such hook, keep the model in ``estimator`` next to a
+    ``query_strategy``.  Nothing here reads a learner's private state, and
+    no attribute read trains a model.
     """
     seen = 0
     while seen < 10:
         seen += 1
         if isinstance(obj, Pipeline) or _is_skorch_net(obj) or isinstance(obj, nn.Module):
             return obj
-        if hasattr(obj, "query_strategy") and hasattr(obj, "estimator"):
-            fitted = getattr(obj, "estimator_", None)
-            obj = fitted if fitted is not None else obj.estimator
+        if callable(getattr(type(obj), "query_context", None)):
+            obj = obj.query_context().estimator
+            continue
+        if is_modal_learner(obj):
+            obj = obj.estimator
             continue
         return obj
     return obj
@@ -91,19 +106,53 @@ def _is_skorch_net(obj) -> bool:
     return isinstance(obj, NeuralNet)
 
 
+def is_modal_learner(obj) -> bool:
+    """modAL's protocol: a ``query_strategy`` beside an ``estimator`` (class or instance attributes).
+
+    Asked of the attributes' presence only: a property named ``estimator``
+    is not read (reading one may fit a model).
+    """
+    return hasattr(obj, "query_strategy") and "estimator" in (*vars(type(obj)), *getattr(obj, "__dict__", ()))
+
+
+def final_step(estimator: Any) -> Any:
+    """The last step of a ``Pipeline``, through any nesting (the estimator itself otherwise)."""
+    while isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+def is_torch_net(estimator: Any) -> bool:
+    """Whether ``estimator`` is a skorch net or a ``Pipeline`` (nested or not) ending in one.
+
+    The one answer to "is this a torch net?" that the learner (which picks
+    DFAL for such a model), the uncertainty strategies and
+    :func:`resolve_torch_model` share.
+    """
+    return _is_skorch_net(final_step(estimator))
+
+
 def _pipeline_maps(pipe: Pipeline):
-    head = pipe[:-1]
+    """``(transform, inverse, final)`` of a Pipeline: every step but the last, through nested Pipelines."""
+    heads = []
+    while isinstance(pipe, Pipeline):
+        heads.append(pipe[:-1])
+        pipe = unwrap_learner(pipe.steps[-1][1])
 
     def transform(X):
-        return head.transform(X)
+        for head in heads:
+            X = head.transform(X)
+        return X
 
     inverse = None
-    if all(hasattr(step, "inverse_transform") for _, step in head.steps if step != "passthrough"):
+    if all(hasattr(step, "inverse_transform") for head in heads for _, step in head.steps if step != "passthrough"):
 
         def inverse(X):
-            return head.inverse_transform(X)
+            for head in reversed(heads):
+                X = head.inverse_transform(X)
+            return X
 
-    return transform, inverse
+    return transform, inverse, pipe
 
 
 def _with_net_input(net, transform, inverse):
@@ -145,8 +194,9 @@ def resolve_torch_model(classifier: Any) -> TorchModel:
     Parameters
     ----------
     classifier : object
-        A fitted skorch ``NeuralNet``, a ``Pipeline`` ending in one, an skdfal
-        or modAL active learner wrapping either, or a ``torch.nn.Module``.
+        A fitted skorch ``NeuralNet``, a ``Pipeline`` (nested or not) ending
+        in one, an skdfal or modAL active learner or a query context wrapping
+        either, or a ``torch.nn.Module``.
 
     Raises
     ------
@@ -158,8 +208,7 @@ def resolve_torch_model(classifier: Any) -> TorchModel:
     obj = unwrap_learner(classifier)
     transform = inverse = None
     if isinstance(obj, Pipeline):
-        transform, inverse = _pipeline_maps(obj)
-        obj = unwrap_learner(obj.steps[-1][1])
+        transform, inverse, obj = _pipeline_maps(obj)
     if _is_skorch_net(obj):
         transform, inverse = _with_net_input(obj, transform, inverse)
         if not getattr(obj, "initialized_", False) or not hasattr(obj, "module_"):
@@ -221,6 +270,44 @@ def head_space_model(classifier: Any, head: str | None = None) -> TorchModel:
     if next(iter(layer.parameters()), None) is None:
         device, dtype = full.device, full.dtype
     return TorchModel(LogitsOf(layer), device, dtype, embed, None, full.net)
+
+
+#: Words of torch's messages for inputs the layers cannot take (conv channels,
+#: linear widths, reshapes, ranks): what "the samples do not fit the net" means.
+_SHAPE_WORDS = ("shape", "size", "channel", "dimension", "dim ", "expected input", "expected 2d", "expected 3d",
+                "expected 4d", "unbatched")
+#: ... and of the errors that are not about the samples at all.
+_NOT_SHAPE_WORDS = ("out of memory", "allocate", "device", "dtype", "scalar type", "cuda", "cudnn")
+
+
+def is_shape_error(exc: BaseException) -> bool:
+    """Whether a ``RuntimeError`` from a forward pass says the input's shape does not fit the module.
+
+    Out of memory, a device or dtype mismatch and any other failure are not
+    shape errors: they must reach the user as torch raised them.
+    """
+    if isinstance(exc, torch.cuda.OutOfMemoryError) or not isinstance(exc, RuntimeError):
+        return False
+    message = str(exc).lower()
+    if any(word in message for word in _NOT_SHAPE_WORDS):
+        return False
+    return any(word in message for word in _SHAPE_WORDS)
+
+
+def does_not_fit(exc: RuntimeError, x: torch.Tensor, module: nn.Module) -> Exception:
+    """The error to raise for ``exc``, met on a pool's first batch ``x``.
+
+    A shape error deep in a conv or linear layer becomes a ``ValueError`` in
+    the user's terms (the samples do not fit the module; later batches have
+    the same shape); anything else (out of memory, a device mismatch) is
+    returned unchanged, to be raised as it is.
+    """
+    if not is_shape_error(exc):
+        return exc
+    return ValueError(
+        f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
+        f"{type(unwrap_logits(module)).__name__}: {exc}"
+    )
 
 
 def to_tensor(
