@@ -41,11 +41,17 @@ def digits():
 
 @pytest.fixture(scope="session")
 def fitted_net(digits):
-    """LeNet5 trained on 600 digits: a real CNN with non-trivial boundaries."""
+    """LeNet5 trained on 600 digits: a real CNN with non-trivial boundaries.
+
+    Its inputs are not standardised, so that its module takes the pool as it
+    is and tests can attack ``net.module_`` directly for reference answers
+    (tests/test_input_stats.py covers standardised nets).
+    """
     from skdfal import make_classifier
 
     X, y = digits
-    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, random_state=0)
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=15, random_state=0,
+                          input_mean=None, input_std=None)
     net.fit(X[:600], y[:600])
     return net
 

@@ -48,7 +48,9 @@ def images(digits):
 
 def test_uint8_images_are_cast_and_scaled_only_when_asked(images):
     X8, Xf, y = images
-    raw, scaled = lenet(), lenet(input_scale=1 / 255)
+    # Without standardisation, so that the cast and the scale are all there is to see.
+    plain = {"input_mean": None, "input_std": None}
+    raw, scaled = lenet(**plain), lenet(input_scale=1 / 255, **plain)
     assert raw.transform_input(X8[:2]).max() > 1.0  # cast only: [0, 255]
     np.testing.assert_allclose(scaled.transform_input(X8[:2]), Xf[:2], atol=1 / 255)
     scaled.fit(X8[:300], y[:300])

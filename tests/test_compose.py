@@ -240,8 +240,9 @@ def test_a_pipeline_nested_in_a_pipeline_is_a_torch_net_everywhere():
     idx, _ = learner.query(X[40:], 3)  # the learner picks DFAL for it: it must run
     assert len(set(idx.tolist())) == 3
     model = resolve_torch_model(learner)
-    scaler = learner.estimator_.steps[-1][1].steps[0][1]
-    expected = scaler.transform(X[40:42]).astype(np.float32).reshape(2, 1, 8, 8)
+    scaler, fitted_net = (step for _, step in learner.estimator_.steps[-1][1].steps)
+    # Both pipelines' steps, then the net's own preparation (reshape, standardisation).
+    expected = fitted_net.transform_input(scaler.transform(X[40:42]).astype(np.float32))
     np.testing.assert_allclose(model.as_tensor(X[40:42]).numpy(), expected, rtol=1e-6)
     # Entropy asks the pipeline itself, in float32 as for any torch net.
     assert EntropySampling()(learner, X[40:], 3)[0].shape == (3,)

@@ -55,7 +55,8 @@ def test_cluster_smallest_handles_coincident_candidates():
 
 def test_cold_start_draws_at_random_until_enough_labels(digits):
     X, y = digits
-    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0,
+                          input_mean=None, input_std=None)
     learner = ActiveLearner(net).fit(X[:12], y[:12])
     pool = X[100:400]
     idx, margins = DFALMargin(cold_start=20, random_state=5)(learner, pool, n_instances=4)

@@ -57,8 +57,10 @@ def test_no_import_cycles():
 #: A guideline, not a reason to split a class: modules allowed past it, each with its reason
 #: and a ceiling of its own (issue 22: cut by responsibility, not by line count).
 LONG_MODULES = {
-    "learners/_learner.py": (520, "ActiveLearner is modAL's whole API in one class"),
-    "models/_classifier.py": (500, "skorch's hooks (inputs, labels, batches, frozen layers) live on one class"),
+    "learners/_learner.py": (540, "ActiveLearner is modAL's whole API in one class, with its query context"),
+    "learners/_estimator.py": (440, "ActiveLearningClassifier is one meta-estimator: rounds, budget, context"),
+    "models/_classifier.py": (540, "skorch's hooks (inputs and their statistics, labels, batches, frozen "
+                              "layers) live on one class"),
 }
 
 

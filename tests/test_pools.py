@@ -24,7 +24,8 @@ N_POOL, N_QUERY = 48, 5
 @pytest.fixture(scope="module")
 def learner(digits):
     X, y = digits
-    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=8, random_state=0)
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=8, random_state=0,
+                          input_mean=None, input_std=None)  # the module takes the pool as it is
     return ActiveLearner(net).fit(X[:300], y[:300])
 
 

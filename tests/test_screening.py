@@ -114,7 +114,7 @@ def weak_net(digits):
     # Unshuffled batches, as make_classifier trained before it shuffled: a
     # model stuck on one class.
     net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=10, random_state=0,
-                          iterator_train__shuffle=False)
+                          iterator_train__shuffle=False, input_mean=None, input_std=None)
     return net.fit(X[:20], y[:20])
 
 

@@ -405,12 +405,15 @@ class ActiveLearner(LearnerState):
         """
         self._prepare()
         state = self.__dict__
+        labeled = state.get("labeled_set_")
+        if labeled is None:
+            return QueryContext(estimator=state.get("estimator_", state.get("estimator")))
         return QueryContext(
             estimator=state.get("estimator_", state.get("estimator")),
-            n_labels_paid=state.get("n_labels_paid_"),
-            X_training=state.get("X_training_"),
-            y_training=state.get("y_training_"),
-            is_adversarial=state.get("is_adversarial_"),
+            n_labels_paid=labeled.n_paid,
+            X_training=labeled.X,
+            y_training=labeled.y,
+            is_adversarial=labeled.is_adversarial,
         )
 
     def _strategy(self):
