@@ -35,7 +35,7 @@ def fit_channel_stats(X):
     >>> import numpy as np
     >>> from skdfal.models._frozen import fit_channel_stats
     >>> X = np.stack([np.full((2, 2), 3.0), np.arange(4.0).reshape(2, 2)])[None].repeat(2, 0)
-    >>> [s.round(3).tolist() for s in fit_channel_stats(X)]
+    >>> [[round(float(v), 3) for v in s] for s in fit_channel_stats(X)]
     [[3.0, 1.5], [1.0, 1.118]]
     """
     if isinstance(X, torch.Tensor):
