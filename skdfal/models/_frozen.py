@@ -40,11 +40,12 @@ def fit_channel_stats(X):
     """
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
     if X.ndim < 2 or not len(X):
         raise ValueError(f"input_mean='auto' needs samples with a channel axis, got shape {X.shape}")
     axes = (0,) + tuple(range(2, X.ndim))
-    mean, std = X.mean(axis=axes), X.std(axis=axes)
+    # Accumulated in float64 without a float64 copy of the training set.
+    mean, std = X.mean(axis=axes, dtype=np.float64), X.std(axis=axes, dtype=np.float64)
     std[std < 1e-6] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
