@@ -217,4 +217,25 @@ def test_the_saved_figure_says_in_words_what_the_drop_rate_is(tmp_path):
     text = svg.read_text()
     assert "Share of rounds in which accuracy" in text and "fell by more than 2 points" in text
     assert "b: 33%" in text and "drops" not in text
-    assert text.count("95% interval") == 2  # both panels, one measure
+    assert text.count("95% interval") == 4  # both panels (title and y label), one measure
+
+
+def test_a_callers_title_does_not_hide_which_spread_a_panel_shows(tmp_path):
+    """``skdfal benchmark`` and the reports pass their own titles: the y labels still name the band."""
+    from skdfal.experiments import save_learning_curves
+
+    rows = [{"strategy": s, "seed": k, "round": r, "n_labels": 10 * (r + 1), "accuracy": 0.5 + 0.1 * r + 0.01 * k}
+            for s in ("dfal", "random") for k in range(3) for r in range(3)]
+    ax = plot_learning_curves(rows, title="digits, LeNet5")
+    assert ax.get_title() == "digits, LeNet5"
+    assert ax.get_ylabel() == "accuracy (mean, 95% interval over seeds)"
+    assert plot_learning_curves(rows, spread="std", title="t").get_ylabel() == "accuracy (mean ± 1 sd over seeds)"
+    assert plot_learning_curves(rows, spread=None, title="t").get_ylabel() == "accuracy (mean over seeds)"
+    paired = plot_paired_differences(rows, title="paired")
+    assert paired.get_title() == "paired" and "(mean, 95% interval)" in paired.get_ylabel()
+    plt.close("all")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text, to read it back
+        (svg,) = save_learning_curves(rows, tmp_path / "fig", title="digits, LeNet5", formats=("svg",))
+    text = svg.read_text()
+    # Left: its y label; right: its title and y label.  One measure, no standard deviation.
+    assert text.count("95% interval") == 3 and "± 1" not in text and "min-max" not in text

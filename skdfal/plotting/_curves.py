@@ -73,7 +73,8 @@ def plot_learning_curves(
         Band around the mean over seeds: the 95% Student-t interval of the
         mean (the measure :func:`plot_paired_differences` shows, so that
         both panels of a figure show one), one standard deviation, the range
-        of the seeds, the standard error, or no band.  The title says which.
+        of the seeds, the standard error, or no band.  The y-axis label says
+        which, and so does the title unless ``title`` replaces it.
     strategies : list of str, optional
         Which strategies to draw, in this order (default: all, sorted).
     title : str, optional
@@ -130,12 +131,13 @@ def plot_learning_curves(
         ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     n_seeds = frame.groupby("strategy")["seed"].nunique()
     ax.set_xlabel("labels paid" if x == "n_labels" else x)
-    # "accuracy" on whatever set the rows were scored on (test or validation).
-    ax.set_ylabel("accuracy" if y == "accuracy" else y)
     band = {
         "ci95": "mean, 95% interval", "std": "mean ± 1 sd", "minmax": "mean, min-max",
         "sem": "mean ± 1 sem", None: "mean",
     }[spread]
+    # "accuracy" on whatever set the rows were scored on (test or validation);
+    # the label names the band too, so that a caller's title cannot hide it.
+    ax.set_ylabel(f"{'accuracy' if y == 'accuracy' else y} ({band} over seeds)")
     ax.set_title(title or f"Learning curves ({band} over {int(n_seeds.max())} seed(s))")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
@@ -208,7 +210,7 @@ def plot_paired_differences(
                         color=line.get_color(), alpha=0.15, linewidth=0)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xlabel("labels paid")
-    ax.set_ylabel(f"accuracy minus {baseline}'s (same seed)")
+    ax.set_ylabel(f"accuracy minus {baseline}'s, same seed (mean, 95% interval)")
     ax.set_title(title or f"Paired difference to {baseline} (mean, 95% interval over seeds)")
     ax.grid(True, alpha=0.3)
     # Differences shrink as labels grow: the upper right is where the lines are not.
