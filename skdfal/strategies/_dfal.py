@@ -339,7 +339,8 @@ class DFALMargin(QueryStrategy):
         from tqdm.auto import tqdm
 
         with tqdm(
-            total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
+            total=pool_length(X_pool) if self.progress else None, disable=not self.progress,
+            desc="DeepFool margins",
             unit="sample", unit_scale=True,
         ) as bar:
             for _, x, result in _deepfool_pool(

@@ -268,7 +268,7 @@ def _screen(model, X_pool, source, candidates, batch_size, params, progress):
     from tqdm.auto import tqdm
 
     chunks, classes = [], set()
-    with tqdm(total=pool_length(X_pool), disable=not progress, desc="DFAL screening",
+    with tqdm(total=pool_length(X_pool) if progress else None, disable=not progress, desc="DFAL screening",
               unit="sample", unit_scale=True) as bar:
         for start, x in iter_batches(X_pool, batch_size, model=model):
             res = _run(first_order_unchecked, model.module, x, candidates=candidates, **params)
