@@ -100,7 +100,9 @@ class QueryStrategy(BaseEstimator):
     implements one hook, :meth:`_iter_scores`.  Strategies that choose a set
     rather than the best scores (core-set, BADGE) also override
     :meth:`_select`.  :meth:`query` (and ``__call__``, modAL's protocol)
-    validates every parameter once, then runs the hooks.
+    validates every parameter, ``n_instances`` and the pool once, at its
+    door, then runs the hooks behind it (``_query_validated``, which an
+    :class:`~skdfal.ActiveLearner` calls after checking at its own door).
     """
 
     largest: bool = True
