@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ..utils._pool import check_n_instances
 from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike, Rows
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, SampledStrategy, StrategyTags, as_function
@@ -175,7 +174,8 @@ class CoreSet(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
-        check_n_instances(n_instances, len(features))
+        # A stream shorter than the query gives all its samples (_query_validated says so).
+        n_instances = min(n_instances, len(features))
         return k_center_greedy(features, self._centers(classifier), n_instances, self.random_state)
 
 
@@ -212,8 +212,7 @@ class BADGE(SampledStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        check_n_instances(n_instances, len(g))
-        return kmeans_pp_seeding(g, n_instances, self.random_state)
+        return kmeans_pp_seeding(g, min(n_instances, len(g)), self.random_state)  # see CoreSet._select
 
 
 coreset = as_function(CoreSet, "coreset", "Core-set query strategy: greedy k-center on penultimate features.")
