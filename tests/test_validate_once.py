@@ -381,3 +381,29 @@ def test_the_learners_door_refuses_an_empty_pool(digits):
     learner = _traced_learner("entropy", digits)
     with pytest.raises(ValueError, match="X_pool is empty: there is nothing to query"):
         learner.query(X[:0], 1)
+
+
+@pytest.mark.parametrize("strategy", ["coreset", "badge", "dfal_badge", "dfal_screen", "random", "margin", "bald"])
+def test_every_strategy_checks_n_instances_once(strategy, digits, trace):
+    from skdfal.strategies import get_strategy
+
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
+    learner = ActiveLearner(net, get_strategy(strategy).make()).fit(X[:20], y[:20])
+    trace.counts.clear()
+    learner.query(X[100:400], 5)
+    assert trace.counts["check_count(n_instances)"] == 1 and trace.counts["check_n_instances"] == 1
+    assert trace.counts[f"_validate_params({get_strategy(strategy).cls.__name__})"] == 1
+    # Screening also reads the length to size its row buffer.
+    assert trace.counts["pool_length"] == (2 if strategy == "dfal_screen" else 1)
+
+
+@pytest.mark.parametrize("strategy", ["dfal", "dfal_batch", "entropy", "coreset", "badge", "dfal_badge", "dfal_screen",
+                                      "random"])
+def test_a_stream_shorter_than_the_query_is_measured_once_read(strategy, digits, fitted_net):
+    from skdfal.strategies import get_strategy
+
+    X, _ = digits
+    stream = (X[i : i + 2] for i in range(0, 4, 2))  # 4 samples, length unknown at the door
+    with pytest.raises(ValueError, match=r"n_instances=5 is larger than the pool \(4 samples\)"):
+        get_strategy(strategy).make()(fitted_net, stream, 5)
