@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .strategies import QueryStrategy, all_strategies, select_streamed
+from .strategies._selection import top_streamed
 from .utils._pool import check_n_instances, iter_pool, pool_length, take_rows
 from .utils._typing import Pool, QueryResult
 from .utils._validation import check_count
@@ -211,6 +212,8 @@ def query_distributed(
     pool = X_pool if subset is None else take_rows(X_pool, subset)
     # Only the best n_instances are kept as the chunks come back.
     parts = _iter_distributed_scores(strategy, classifier, pool, client, chunk_size, max_in_flight)
-    picked, scores = select_streamed(parts, n_instances, largest=strategy.largest)
+    # A known length was checked above; a stream's is measured once read.
+    select = select_streamed if n_pool is None else top_streamed
+    picked, scores = select(parts, n_instances, largest=strategy.largest)
     indices = picked if subset is None else subset[picked]
     return indices.astype(np.int64), scores

@@ -74,6 +74,10 @@ def test_a_strategy_must_score_somehow():
 
 
 def test_too_many_instances_for_a_streamed_pool():
+    # A stream's length is unknown at the door: it is measured once read.
     strategy = StreamedScores(scores=np.arange(5.0), chunk=2)
+    stream = (np.zeros((2, 1)) for _ in range(3))
     with pytest.raises(ValueError, match=r"n_instances=6 is larger than the pool \(5 samples\)"):
-        strategy._select(None, None, 6)
+        strategy(None, stream, 6)
+    idx, _ = StreamedScores(scores=np.arange(5.0), chunk=2)(None, (np.zeros((2, 1)) for _ in range(3)), 5)
+    assert sorted(idx.tolist()) == [0, 1, 2, 3, 4]

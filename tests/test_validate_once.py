@@ -199,3 +199,211 @@ def test_run_benchmark_checks_its_counts_at_the_door(bad, message):
 
     with pytest.raises(ValueError, match=message):
         run_benchmark("digits", ["random"], [0], progress=False, **bad)
+
+
+# ------------------------------------------------------- one query, one teach, traced
+@pytest.fixture
+def trace(monkeypatch):
+    """Wrap the check helpers wherever skdfal binds them; ``trace.counts`` tallies one call.
+
+    Keys: a helper's name; ``check_count`` by the name it checks (only calls
+    made by the learner, strategy, attack and utility layers: a net rebuilt by
+    ``fit`` checks its own constructor's arguments); ``finite rows`` adds up
+    the rows :func:`check_batch_finite` scans; ``_validate_params`` by class.
+    """
+    import sys
+
+    import sklearn.base
+
+    from skdfal.attacks import _deepfool
+    from skdfal.learners import _inputs
+    from skdfal.utils import _pool, _validation
+
+    counts = collections.Counter()
+
+    def key_of(name, args, kwargs):
+        if name == "check_count":
+            caller = sys._getframe(2).f_globals.get("__name__", "")
+            if caller.startswith("skdfal.models"):
+                return None
+            return f"check_count({kwargs.get('name', args[1] if len(args) > 1 else '?')})"
+        if name == "check_batch_finite":
+            counts["finite rows"] += len(args[0])
+            return name
+        if name == "_validate_params":
+            return f"_validate_params({type(args[0]).__name__})"
+        return name
+
+    def wrap(module, name, *, everywhere=True):
+        original = getattr(module, name)
+
+        @functools.wraps(original)
+        def wrapper(*args, **kwargs):
+            key = key_of(name, args, kwargs)
+            if key is not None:
+                counts[key] += 1
+            return original(*args, **kwargs)
+
+        owners = [module]
+        if everywhere:
+            owners += [m for n, m in list(sys.modules.items()) if n.startswith("skdfal") and m is not None]
+        for owner in owners:
+            for attr, value in list(vars(owner).items()):
+                if value is original:
+                    monkeypatch.setattr(owner, attr, wrapper)
+
+    for module, name in [
+        (_validation, "check_count"), (_pool, "check_n_instances"), (_pool, "pool_length"),
+        (_pool, "check_batch_finite"), (_inputs, "pool_sample_shape"), (_deepfool, "_check_params"),
+        (_deepfool, "check_clip"), (sklearn.utils.validation, "check_array"),
+        (sklearn.utils.validation, "validate_data"), (sklearn.utils.validation, "_assert_all_finite"),
+    ]:
+        wrap(module, name)
+    for name in ("_check_X", "_check_y", "_check_shape"):
+        wrap(_state.LearnerState, name, everywhere=False)
+    wrap(sklearn.base.BaseEstimator, "_validate_params", everywhere=False)
+    trace.counts = counts
+    return trace
+
+
+def _traced_learner(strategy_name, digits, **kwargs):
+    from skdfal.strategies import get_strategy
+
+    X, y = digits
+    strategy = {"dfal_margin": "dfal", "entropy": "entropy", "dfal_batch": "dfal_batch"}[strategy_name]
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
+    return ActiveLearner(net, get_strategy(strategy).make(), **kwargs).fit(X[:20], y[:20])
+
+
+@pytest.mark.parametrize("strategy", ["dfal_margin", "dfal_batch", "entropy"])
+@pytest.mark.parametrize("function_form", [False, True])
+def test_one_query_runs_each_check_once(strategy, function_form, digits, trace):
+    import skdfal
+
+    X, _ = digits
+    learner = _traced_learner(strategy, digits)
+    if function_form:  # dfal_margin(learner, X_pool, n, **overrides): the same door
+        config = {"dfal_batch": dict(batch_diversity="features", diversity_factor=5)}.get(strategy, {})
+        function = skdfal.entropy_sampling if strategy == "entropy" else skdfal.dfal_margin
+        learner.set_params(query_strategy=functools.partial(function, **config) if config else function)
+    trace.counts.clear()
+    idx, _ = learner.query(X[100:400], 5)  # 300 rows: two batches of 256
+    assert len(set(idx.tolist())) == 5
+    name = "EntropySampling" if strategy == "entropy" else "DFALMargin"
+    expected = {
+        "_check_shape": 1, "pool_sample_shape": 1,  # the learner's shape check
+        f"_validate_params({name})": 1,  # the strategy's parameters
+        "check_count(n_instances)": 1, "pool_length": 1, "check_n_instances": 1,  # the door
+        "check_batch_finite": 2, "finite rows": 300,  # each row once, batch by batch
+    }
+    if strategy != "entropy":
+        expected["check_clip"] = 1  # DeepFool's parameters, once per query, not per batch
+    assert dict(trace.counts) == expected
+
+
+def test_one_teach_runs_each_check_once(digits, trace):
+    X, y = digits
+    learner = _traced_learner("dfal_margin", digits)
+    trace.counts.clear()
+    learner.teach(X[20:25], y[20:25])
+    # X at the door (validate_data: check_array and one NaN scan), y once, the shape once.
+    assert dict(trace.counts) == {
+        "_check_X": 1, "_check_y": 1, "_check_shape": 1, "validate_data": 1, "check_array": 2,
+        "_assert_all_finite": 2,
+    }
+
+
+def test_one_teach_with_adversarial_copies_checks_deepfool_once(digits, trace):
+    X, y = digits
+    learner = _traced_learner(
+        "dfal_margin", digits, adversarial_augmentation=True, augmentation_params={"batch_size": 2},
+    )
+    trace.counts.clear()
+    learner.teach(X[20:25], y[20:25])  # 5 samples attacked 2 at a time: 3 batches
+    assert trace.counts["_check_params"] == 1 and trace.counts["check_clip"] == 1
+    assert trace.counts["finite rows"] == 5 and trace.counts["_check_X"] == 1
+
+
+def test_augmentation_params_name_an_unknown_key(digits):
+    X, y = digits
+    learner = _traced_learner(
+        "dfal_margin", digits, adversarial_augmentation=True, augmentation_params={"max_iters": 3},
+    )
+    with pytest.raises(TypeError, match=r"augmentation_params has unknown keys \['max_iters'\]"):
+        learner.teach(X[20:25], y[20:25])
+    assert learner.n_labels_paid_ == 20  # a refused teach changes nothing
+
+
+def test_the_learner_runs_its_own_strategies_behind_its_door(digits, monkeypatch):
+    import skdfal
+    from skdfal.strategies import QueryStrategy
+
+    X, _ = digits
+    learner = _traced_learner("entropy", digits)
+    public = collections.Counter()
+    original = QueryStrategy.query
+
+    def counting(self, *args, **kwargs):
+        public[type(self).__name__] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(QueryStrategy, "query", counting)
+    for strategy in (skdfal.EntropySampling(), skdfal.entropy_sampling, skdfal.dfal_margin):
+        learner.set_params(query_strategy=strategy)
+        learner.query(X[100:200], 3)
+    assert public == {}  # checked once at the learner's door, then the unchecked path
+    learner.set_params(query_strategy=lambda lrn, X_pool, n: skdfal.entropy_sampling(lrn, X_pool, n))
+    learner.query(X[100:200], 3)
+    assert public == {"EntropySampling": 1}  # a foreign callable is called as it is
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((2.5,), {}), ((0,), {}), ((101,), {}), ((3,), {"max_iter": 0}), ((3,), {"random_tie_break": "yes"}),
+    ((3,), {"max_iters": 3}), ((3, 4), {}),
+])
+@pytest.mark.parametrize("form", ["object", "function"])
+def test_the_learners_door_says_what_the_strategys_says(args, kwargs, form, digits):
+    import skdfal
+
+    X, _ = digits
+    strategy = skdfal.DFALMargin() if form == "object" else skdfal.dfal_margin
+    learner = _traced_learner("dfal_margin", digits)
+    learner.set_params(query_strategy=strategy)
+    with pytest.raises((TypeError, ValueError)) as direct:
+        strategy(learner, X[100:200], *args, **kwargs)
+    with pytest.raises(type(direct.value)) as through_learner:
+        learner.query(X[100:200], *args, **kwargs)
+    assert str(through_learner.value) == str(direct.value)
+
+
+def test_the_learners_door_refuses_an_empty_pool(digits):
+    X, _ = digits
+    learner = _traced_learner("entropy", digits)
+    with pytest.raises(ValueError, match="X_pool is empty: there is nothing to query"):
+        learner.query(X[:0], 1)
+
+
+@pytest.mark.parametrize("strategy", ["coreset", "badge", "dfal_badge", "dfal_screen", "random", "margin", "bald"])
+def test_every_strategy_checks_n_instances_once(strategy, digits, trace):
+    from skdfal.strategies import get_strategy
+
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
+    learner = ActiveLearner(net, get_strategy(strategy).make()).fit(X[:20], y[:20])
+    trace.counts.clear()
+    learner.query(X[100:400], 5)
+    assert trace.counts["check_count(n_instances)"] == 1 and trace.counts["check_n_instances"] == 1
+    assert trace.counts[f"_validate_params({get_strategy(strategy).cls.__name__})"] == 1
+    # Screening also reads the length to size its row buffer.
+    assert trace.counts["pool_length"] == (2 if strategy == "dfal_screen" else 1)
+
+
+@pytest.mark.parametrize("strategy", ["dfal", "dfal_batch", "entropy", "coreset", "badge", "dfal_badge", "dfal_screen",
+                                      "random"])
+def test_a_stream_shorter_than_the_query_is_measured_once_read(strategy, digits, fitted_net):
+    from skdfal.strategies import get_strategy
+
+    X, _ = digits
+    stream = (X[i : i + 2] for i in range(0, 4, 2))  # 4 samples, length unknown at the door
+    with pytest.raises(ValueError, match=r"n_instances=5 is larger than the pool \(4 samples\)"):
+        get_strategy(strategy).make()(fitted_net, stream, 5)

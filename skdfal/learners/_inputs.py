@@ -16,9 +16,12 @@ import numbers
 
 import numpy as np
 
+from ..strategies._base import QueryStrategy, check_query_args
+from ..strategies._context import query_context
 from ..strategies._diversity import k_center_greedy
 from ..strategies._registry import strategy_tags
 from ..utils._pool import check_n_instances, iter_batches, take_rows
+from ..utils._torch import final_step, is_torch_net
 from ..utils._validation import check_count
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "is_fitted",
     "is_net",
     "label_kind",
+    "query_own_strategy",
     "pool_sample_shape",
     "rows",
     "strategy_needs_model",
@@ -37,19 +41,20 @@ __all__ = [
 
 
 def final_estimator(estimator):
-    """The last step of a ``Pipeline`` (the estimator itself otherwise)."""
-    from sklearn.pipeline import Pipeline
+    """The last step of a ``Pipeline``, through any nesting (the estimator itself otherwise).
 
-    while isinstance(estimator, Pipeline):
-        estimator = estimator.steps[-1][1]
-    return estimator
+    :func:`skdfal.utils._torch.final_step`, the one walk down a pipeline.
+    """
+    return final_step(estimator)
 
 
 def is_net(estimator) -> bool:
-    """Whether ``estimator`` is a skorch net (not a Pipeline ending in one)."""
-    from skorch import NeuralNet
+    """Whether ``estimator`` is itself a skorch net (not a Pipeline ending in one).
 
-    return isinstance(estimator, NeuralNet)
+    Asks :func:`skdfal.utils._torch.is_torch_net`, the one answer to "is this
+    a torch net?", of an estimator that is its own final step.
+    """
+    return final_step(estimator) is estimator and is_torch_net(estimator)
 
 
 def is_fitted(estimator) -> bool:
@@ -252,14 +257,59 @@ def check_not_regressor(estimator, strategy) -> None:
         )
 
 
+def query_own_strategy(strategy, learner, X_pool, args, kwargs):
+    """``strategy(learner, X_pool, *args, **kwargs)`` for one of skdfal's strategies, checked once.
+
+    skdfal's strategy objects and their function forms (``dfal_margin`` ...)
+    are configured here (overrides applied, parameters checked), then
+    ``n_instances`` and the pool are checked, once, and the strategy runs
+    behind this door (``QueryStrategy._query_validated``), as its own
+    ``query`` would run it.  ``None`` for anything else (modAL's strategies,
+    your own, ``functools.partial`` objects, a subclass with its own
+    ``query``, arguments that do not bind): the learner calls those as they
+    are, and they check for themselves.
+    """
+    configured = _configured_own(strategy, learner, X_pool, args, kwargs)
+    if configured is None:
+        return None
+    strategy, n_instances = configured
+    X_pool, n_instances, n_pool = check_query_args(X_pool, n_instances)
+    return strategy._query_validated(query_context(learner), X_pool, n_instances, n_pool)
+
+
+def _configured_own(strategy, learner, X_pool, args, kwargs):
+    """``(strategy configured for this call, n_instances)``, or ``None`` for a foreign strategy."""
+    cls = getattr(strategy, "_strategy_class", None)
+    if isinstance(strategy, QueryStrategy):
+        own = type(strategy).__call__ is QueryStrategy.__call__ and type(strategy).query is QueryStrategy.query
+    else:
+        own = inspect.isfunction(strategy) and isinstance(cls, type) and issubclass(cls, QueryStrategy)
+    if not own:
+        return None
+    try:
+        given = _bound_arguments(strategy, learner, X_pool, args, kwargs)
+    except TypeError:
+        return None  # the call itself says what does not fit, in Python's words
+    params = dict(given.get("params", {}))
+    tie_break = given.get("random_tie_break", False)
+    if cls is not None:  # the function form builds its class from the overrides
+        return cls(**params)._configured(tie_break), given.get("n_instances", 1)
+    return strategy._configured(tie_break, params), given.get("n_instances", 1)
+
+
 def requested_count(strategy, learner, X_pool, args, kwargs) -> int:
     """The ``n_instances`` a strategy call would use (its default when not given)."""
     try:
-        bound = inspect.signature(strategy, follow_wrapped=False).bind(learner, X_pool, *args, **kwargs)
+        return _bound_arguments(strategy, learner, X_pool, args, kwargs).get("n_instances", 1)
     except TypeError as exc:
         raise TypeError(f"query arguments do not fit the strategy: {exc}") from None
+
+
+def _bound_arguments(strategy, learner, X_pool, args, kwargs):
+    """The arguments of ``strategy(learner, X_pool, *args, **kwargs)`` by name, defaults filled in."""
+    bound = inspect.signature(strategy, follow_wrapped=False).bind(learner, X_pool, *args, **kwargs)
     bound.apply_defaults()
-    return bound.arguments.get("n_instances", 1)
+    return bound.arguments
 
 
 def _numeric_rows(batch):

@@ -33,6 +33,7 @@ from ._inputs import (
     check_not_regressor,
     cold_start_query,
     pool_sample_shape,
+    query_own_strategy,
     requested_count,
     rows,
     strategy_needs_model,
@@ -464,8 +465,10 @@ class ActiveLearner(LearnerState):
         if not has_model and strategy_needs_model(strategy):
             n_instances = requested_count(strategy, self, X_pool, query_args, query_kwargs)
             result = cold_start_query(X_pool, n_instances, self._rng())
-        else:
-            result = strategy(self, X_pool, *query_args, **query_kwargs)
+        else:  # skdfal's strategies behind this door (checked once); modAL's and yours as they are
+            result = query_own_strategy(strategy, self, X_pool, query_args, query_kwargs)
+            if result is None:
+                result = strategy(self, X_pool, *query_args, **query_kwargs)
         if isinstance(result, tuple) and len(result) == 2:
             indices, scores = result
         else:  # a strategy returning indices only

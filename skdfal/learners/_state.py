@@ -21,14 +21,17 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ..attacks import deepfool
+from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
 from ..utils._pool import iter_batches
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._torch import is_torch_net, resolve_torch_model, to_numpy
 from ..utils._typing import Rows
 from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
 from ._labeled import LabeledSet
 
 __all__ = ["LearnerState", "Live"]
+
+#: What ``augmentation_params`` may hold besides ``batch_size``: :func:`~skdfal.deepfool`'s parameters.
+_DEEPFOOL_KEYS = frozenset({"max_iter", "overshoot", "norm", "candidates", "clip", "step_eps"})
 
 
 class Live:
@@ -85,7 +88,7 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         return is_net(self._template())
 
     def _torch(self) -> bool:
-        return is_net(final_estimator(self._template()))
+        return is_torch_net(self._template())
 
     def _fixed_classes(self):
         if self.classes is not None:
@@ -253,10 +256,18 @@ class LearnerState(ClassifierMixin, BaseEstimator):
             raise NotFittedError("adversarial copies need a fitted model: teach the learner first")
         params = dict(self.augmentation_params or {})
         batch_size = params.pop("batch_size", 256)
+        unknown = sorted(set(params) - _DEEPFOOL_KEYS)
+        if unknown:
+            raise TypeError(
+                f"augmentation_params has unknown keys {unknown}: DeepFool takes "
+                f"{', '.join(sorted(_DEEPFOOL_KEYS | {'batch_size'}))}"
+            )
+        # DeepFool's parameters once per teach; each batch is checked as it is read.
+        params["clip"] = check_deepfool_params(batch_size=None, **params)
         model = resolve_torch_model(self)
         copies, flipped = [], []
         for _, x in iter_batches(X, batch_size, model=model):
-            result = deepfool(model.module, x, batch_size=None, **params)
+            result = deepfool_unchecked(model.module, x, batch_size=None, **params)
             copies.append(to_numpy(x + result.perturbations))
             flipped.append(to_numpy(result.converged))
         X_adv, flipped = np.concatenate(copies), np.concatenate(flipped)

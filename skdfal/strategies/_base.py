@@ -28,13 +28,39 @@ from sklearn.utils import check_random_state
 
 from ..utils._pool import as_pool, check_n_instances, pool_length, take_rows
 from ..utils._sklearn_compat import Interval, RealNotInt
-from ..utils._typing import Pool, QueryResult
+from ..utils._typing import Pool, QueryResult, RandomStateLike
 from ..utils._validation import check_count, resolve_size
 from ._context import query_context
 from ._embeddings import features_of_inputs
 from ._selectors import select_composed
 
-__all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "StrategyTags", "as_function"]
+__all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "SampledStrategy", "StrategyTags", "as_function", "check_query_args"]
+
+
+def check_query_args(X_pool: Pool, n_instances: object) -> tuple[Pool, int, int | None]:
+    """The door of a query: ``n_instances`` and the pool, checked once.
+
+    Returns
+    -------
+    X_pool : pool
+        As strategies read it (a list of texts as an array of samples).
+    n_instances : int
+    n_pool : int or None
+        The pool's length (``None`` for a stream of unknown length).
+
+    Raises
+    ------
+    ValueError
+        For an ``n_instances`` that is not a count or exceeds the pool, or an
+        empty pool.
+    """
+    n_instances = check_count(n_instances, "n_instances")
+    X_pool = as_pool(X_pool)
+    n_pool = pool_length(X_pool)
+    if n_pool == 0:
+        raise ValueError("X_pool is empty: there is nothing to query")
+    check_n_instances(n_instances, n_pool)
+    return X_pool, n_instances, n_pool
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,9 @@ class QueryStrategy(BaseEstimator):
     implements one hook, :meth:`_iter_scores`.  Strategies that choose a set
     rather than the best scores (core-set, BADGE) also override
     :meth:`_select`.  :meth:`query` (and ``__call__``, modAL's protocol)
-    validates every parameter once, then runs the hooks.
+    validates every parameter, ``n_instances`` and the pool once, at its
+    door, then runs the hooks behind it (``_query_validated``, which an
+    :class:`~skdfal.ActiveLearner` calls after checking at its own door).
     """
 
     largest: bool = True
@@ -123,21 +151,43 @@ class QueryStrategy(BaseEstimator):
             Naming the parameter, for an invalid parameter or ``n_instances``,
             an empty pool or one holding NaN or infinity.
         """
+        strategy = self._configured(random_tie_break, params)
+        X_pool, n_instances, n_pool = check_query_args(X_pool, n_instances)
+        return strategy._query_validated(query_context(classifier), X_pool, n_instances, n_pool)
+
+    def _configured(self, random_tie_break: bool = False, params: dict | None = None) -> QueryStrategy:
+        """This strategy with one call's overrides, its parameters checked (the door's first half).
+
+        A copy when there are overrides (``self`` stays as it was), else
+        ``self``.  ``random_tie_break`` is checked and kept for the selector.
+        """
+        params = params or {}
         strategy = clone(self).set_params(**params) if params or random_tie_break else self
         strategy._validate_params()
         if not isinstance(random_tie_break, (bool, np.bool_)):
             raise ValueError(f"random_tie_break must be a bool, got {random_tie_break!r}")
         strategy._random_tie_break = bool(random_tie_break)
-        n_instances = check_count(n_instances, "n_instances")
-        X_pool = as_pool(X_pool)
-        n_pool = pool_length(X_pool)
-        if n_pool == 0:
-            raise ValueError("X_pool is empty: there is nothing to query")
-        check_n_instances(n_instances, n_pool)
-        subset = strategy._subset(n_pool, n_instances)
+        return strategy
+
+    def _query_validated(self, context, X_pool: Pool, n_instances: int, n_pool: int | None) -> QueryResult:
+        """:meth:`query` behind its door: parameters, ``n_instances`` and the pool already checked.
+
+        For callers that checked them once (:meth:`query` itself, and
+        :class:`~skdfal.ActiveLearner`, which checks a query at its own door):
+        ``self`` comes from :meth:`_configured`, ``context`` is the query's
+        :class:`~skdfal.strategies.QueryContext`, and ``X_pool``,
+        ``n_instances`` and ``n_pool`` from :func:`check_query_args`.  Nothing
+        here checks them again; only a stream of unknown length
+        (``n_pool=None``) is measured against ``n_instances`` once read.
+        """
+        subset = self._subset(n_pool, n_instances)
         pool = X_pool if subset is None else take_rows(X_pool, subset)
-        picked, scores = strategy._select(query_context(classifier), pool, n_instances)
+        picked, scores = self._select(context, pool, n_instances)
         indices = np.asarray(picked, dtype=np.int64)
+        if n_pool is None:
+            # A stream is measured as it is read: the selectors keep every
+            # sample of a stream shorter than n_instances, so the picks count it.
+            check_n_instances(n_instances, len(indices))
         if subset is not None:
             indices = subset[indices]
         return indices, np.asarray(scores, dtype=np.float64)
@@ -228,6 +278,20 @@ COMMON_CONSTRAINTS = {
 }
 
 
+class SampledStrategy(QueryStrategy):
+    """Base of the strategies whose parameters are ``subsample``, ``random_state`` and ``batch_size`` only."""
+
+    _parameter_constraints = dict(COMMON_CONSTRAINTS)
+
+    def __init__(
+        self, *, subsample: int | float | None = None, random_state: RandomStateLike = None,
+        batch_size: int = 256,
+    ):
+        self.subsample = subsample
+        self.random_state = random_state
+        self.batch_size = batch_size
+
+
 def as_function(
     strategy_cls: type[QueryStrategy], name: str, doc_summary: str
 ) -> Callable[..., QueryResult]:
@@ -249,6 +313,9 @@ def as_function(
     # pickle finds functions by module + name: point it at the module that
     # binds ``name`` (learners holding ``dfal_margin`` must pickle for joblib).
     query.__module__ = strategy_cls.__module__
+    # The class it builds: an ActiveLearner checks the query at its own door,
+    # then runs the class's unchecked path (QueryStrategy._query_validated).
+    query._strategy_class = strategy_cls
     query.__doc__ = (
         f"{doc_summary}\n\n"
         f"Function form of :class:`{strategy_cls.__name__}`: "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..utils._sklearn_compat import HasMethods
-from ..utils._typing import Pool, QueryResult
 from ._base import QueryStrategy, StrategyTags
 from ._selectors import SELECTOR_CONSTRAINTS, select_composed
 
@@ -75,18 +74,14 @@ class ComposedStrategy(QueryStrategy):
         """The scorer's ``random_state`` (the selector draws from the same stream)."""
         return getattr(self.scorer, "random_state", None)
 
-    def query(
-        self, classifier: Any, X_pool: Pool, n_instances: int = 1, *, random_tie_break: bool = False,
-        **params: Any,
-    ) -> QueryResult:
-        """Query ``n_instances`` samples of ``X_pool``: the scorer's scores, this selector (see
-        :meth:`QueryStrategy.query`)."""
+    def _configured(self, random_tie_break=False, params=None):
+        # Checked at the door of every query (QueryStrategy.query's and an ActiveLearner's).
         if not getattr(self.scorer, "tags", StrategyTags()).pointwise:
             raise ValueError(
                 f"ComposedStrategy needs a pointwise scorer; {type(self.scorer).__name__} chooses a set "
                 "(its tags say pointwise=False)"
             )
-        return super().query(classifier, X_pool, n_instances, random_tie_break=random_tie_break, **params)
+        return super()._configured(random_tie_break, params)
 
     def _validate_params(self):
         super()._validate_params()

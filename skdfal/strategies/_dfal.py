@@ -298,9 +298,7 @@ class DFALMargin(QueryStrategy):
         """
         if not self.screening:
             return None
-        n_known = pool_length(X_pool)
-        if n_known is not None:
-            n_keep = max(n_instances, min(n_keep, n_known))
+        # _screen_pool keeps at most the whole pool (the door checked n_instances against it).
         result = _screen_pool(
             self._torch_model(classifier), X_pool, n_keep, screening_candidates=self.screening_candidates,
             batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
@@ -339,7 +337,8 @@ class DFALMargin(QueryStrategy):
         from tqdm.auto import tqdm
 
         with tqdm(
-            total=pool_length(X_pool), disable=not self.progress, desc="DeepFool margins",
+            total=pool_length(X_pool) if self.progress else None, disable=not self.progress,
+            desc="DeepFool margins",
             unit="sample", unit_scale=True,
         ) as bar:
             for _, x, result in _deepfool_pool(

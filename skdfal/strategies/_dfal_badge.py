@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from ..attacks._deepfool import check_clip
-from ..utils._pool import check_n_instances
 from ..utils._sklearn_compat import StrOptions
 from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike
@@ -182,7 +181,7 @@ class DFALBadge(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         margins, labels, adv, h, _ = self._attack(classifier, X_pool, with_features=True)
-        check_n_instances(n_instances, len(margins))
+        n_instances = min(n_instances, len(margins))  # a short stream: _query_validated says so
         n_classes = _last_linear(query_context(classifier).torch_model().module).out_features
         g = boundary_embeddings(h, labels, adv, margins, n_classes, kind=self.embedding)
         picked, _ = kmeans_pp_seeding(g.numpy(), n_instances, self.random_state)

@@ -18,10 +18,9 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ..utils._pool import check_n_instances
 from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike, Rows
-from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._base import COMMON_CONSTRAINTS, QueryStrategy, SampledStrategy, StrategyTags, as_function
 from ._context import query_context
 from ._embeddings import _sq_dists, gradient_embeddings, penultimate_features
 
@@ -175,11 +174,12 @@ class CoreSet(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
-        check_n_instances(n_instances, len(features))
+        # A stream shorter than the query gives all its samples (_query_validated says so).
+        n_instances = min(n_instances, len(features))
         return k_center_greedy(features, self._centers(classifier), n_instances, self.random_state)
 
 
-class BADGE(QueryStrategy):
+class BADGE(SampledStrategy):
     """BADGE: k-means++ seeding on last-layer gradient embeddings.
 
     Parameters
@@ -204,15 +204,6 @@ class BADGE(QueryStrategy):
 
     largest = True
     tags = StrategyTags(needs_torch=True)
-    _parameter_constraints = dict(COMMON_CONSTRAINTS)
-
-    def __init__(
-        self, *, subsample: int | float | None = None, random_state: RandomStateLike = None,
-        batch_size: int = 256,
-    ):
-        self.subsample = subsample
-        self.random_state = random_state
-        self.batch_size = batch_size
 
     def _iter_scores(self, classifier, X_pool):
         """Norm of each sample's gradient embedding (a lower bound on the loss gradient)."""
@@ -221,8 +212,7 @@ class BADGE(QueryStrategy):
 
     def _select(self, classifier, X_pool, n_instances):
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        check_n_instances(n_instances, len(g))
-        return kmeans_pp_seeding(g, n_instances, self.random_state)
+        return kmeans_pp_seeding(g, min(n_instances, len(g)), self.random_state)  # see CoreSet._select
 
 
 coreset = as_function(CoreSet, "coreset", "Core-set query strategy: greedy k-center on penultimate features.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..utils._pool import check_n_instances, iter_batches
+from ..utils._pool import iter_batches
 from ..utils._sklearn_compat import StrOptions
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
@@ -99,7 +99,8 @@ class SkactivemlStrategy(QueryStrategy):
     def _select(self, classifier, X_pool, n_instances):
         pool_module, _ = _import_skactiveml()
         pool = np.concatenate([np.asarray(b) for _, b in iter_batches(X_pool, self.batch_size)])
-        check_n_instances(n_instances, len(pool))
+        if len(pool) < n_instances:  # a stream shorter than the query: _query_validated says so
+            return np.arange(len(pool), dtype=np.int64), np.full(len(pool), np.nan)
         context = query_context(classifier)
         labeled, y_labeled = context.labeled_set()
         if labeled is None or y_labeled is None:

@@ -157,23 +157,34 @@ def screen_pool(classifier, X_pool, n_instances, *, screening_candidates=2, batc
     check_count(screening_candidates, "screening_candidates", minimum=2)
     check_count(batch_size, "batch_size")
     deepfool_params = {**deepfool_params, "clip": check_deepfool_params(**deepfool_params)}
-    return _screen_pool(
+    n_known = pool_length(X_pool)
+    check_n_instances(n_instances, n_known)
+    result = _screen_pool(
         classifier, X_pool, n_instances, screening_candidates=screening_candidates, batch_size=batch_size,
         random_state=random_state, progress=progress, **deepfool_params,
     )
+    if n_known is None:
+        check_n_instances(n_instances, result.n_pool)  # a stream, measured once read
+    return result
 
 
 def _screen_pool(classifier, X_pool, n_instances, *, screening_candidates, batch_size, random_state, progress,
                  **deepfool_params):
-    """:func:`screen_pool` for callers that checked its arguments (``DFALMargin``): attacks run unchecked."""
+    """:func:`screen_pool` for callers that checked its arguments (``DFALMargin``): attacks run unchecked.
+
+    ``n_instances`` is capped at the pool's length (a caller asking for the
+    ``k * n`` best of a smaller pool gets all of it); whether the pool holds
+    enough samples is the caller's check.
+    """
     model = classifier if isinstance(classifier, TorchModel) else resolve_torch_model(classifier)
     first_order = {k: deepfool_params[k] for k in ("overshoot", "norm", "clip") if k in deepfool_params}
     n_known = pool_length(X_pool)
-    check_n_instances(n_instances, n_known)
+    if n_known is not None:
+        n_instances = min(n_instances, n_known)
     source = _RowSource(X_pool, n_known, HELD_ROWS_FACTOR * _first_size(n_instances, n_known or 0))
     s, classes = _screen(model, X_pool, source, screening_candidates, batch_size, first_order, progress)
     n_pool = len(s)
-    check_n_instances(n_instances, n_pool)
+    n_instances = min(n_instances, n_pool)  # a stream shorter than asked: all of it
 
     # Stable, so that equal first-order margins are examined in pool order.
     order = np.argsort(s, kind="stable")
@@ -268,7 +279,7 @@ def _screen(model, X_pool, source, candidates, batch_size, params, progress):
     from tqdm.auto import tqdm
 
     chunks, classes = [], set()
-    with tqdm(total=pool_length(X_pool), disable=not progress, desc="DFAL screening",
+    with tqdm(total=pool_length(X_pool) if progress else None, disable=not progress, desc="DFAL screening",
               unit="sample", unit_scale=True) as bar:
         for start, x in iter_batches(X_pool, batch_size, model=model):
             res = _run(first_order_unchecked, model.module, x, candidates=candidates, **params)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..utils._pool import check_n_instances
 
-__all__ = ["select_top", "select_streamed", "TopN", "random_scores"]
+__all__ = ["select_top", "select_streamed", "top_streamed", "TopN", "random_scores"]
 
 
 def random_scores(X_pool, rng):
@@ -94,8 +94,22 @@ def select_streamed(chunks, n_instances: int, *, largest: bool, tie_rng=None):
     ``tie_rng`` (a ``RandomState``), equal scores are broken at random
     instead of by pool position.
     """
+    best = _top(chunks, n_instances, largest=largest, tie_rng=tie_rng)
+    check_n_instances(n_instances, best.n_seen)
+    return best.indices, best.scores
+
+
+def top_streamed(chunks, n_instances: int, *, largest: bool, tie_rng=None):
+    """:func:`select_streamed` for callers that checked ``n_instances`` against the pool.
+
+    A stream shorter than ``n_instances`` gives all its samples.
+    """
+    best = _top(chunks, n_instances, largest=largest, tie_rng=tie_rng)
+    return best.indices, best.scores
+
+
+def _top(chunks, n_instances, *, largest, tie_rng):
     best = TopN(n_instances, largest=largest, tie_rng=tie_rng)
     for chunk in chunks:
         best.push(chunk)
-    check_n_instances(n_instances, best.n_seen)
-    return best.indices, best.scores
+    return best

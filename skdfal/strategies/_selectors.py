@@ -29,12 +29,12 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ..utils._pool import check_n_instances, take_rows
+from ..utils._pool import take_rows
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._context import query_context
 from ._dfal_batch import cluster_smallest
 from ._embeddings import penultimate_features
-from ._selection import TopN, random_scores, select_streamed
+from ._selection import TopN, random_scores, top_streamed
 
 __all__ = ["SELECTOR_CONSTRAINTS", "select_composed"]
 
@@ -77,7 +77,7 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     if cold_start and paid is not None and paid < cold_start:
         # Random sampling's own picks from this RandomState (the pool is
         # still read, so a NaN pool is refused here too).
-        picked, _ = select_streamed(random_scores(X_pool, rng), n_instances, largest=True)
+        picked, _ = top_streamed(random_scores(X_pool, rng), n_instances, largest=True)
         return picked, np.full(len(picked), np.nan)
     n_keep = n_instances if batch_diversity is None else diversity_factor * n_instances
     screened = strategy._screened_best(context, X_pool, n_keep, n_instances, rng=rng, payload=batch_diversity)
@@ -94,7 +94,6 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     batches = strategy._iter_scored_batches(context, X_pool, rng=rng, payload=batch_diversity, notes=notes)
     for keys, payload in batches:
         best.push(keys, payload=payload)
-    check_n_instances(n_instances, best.n_seen)
     picked, key = best.indices, best.scores
     if batch_diversity is not None and len(picked) > n_instances:
         embeddings = _embeddings(strategy, context, X_pool, picked, best.payload, batch_diversity)

@@ -16,8 +16,7 @@ from sklearn.exceptions import NotFittedError
 
 from ..utils._pool import iter_batches
 from ..utils._torch import final_step, is_torch_net, resolve_torch_model, to_numpy, unwrap_learner
-from ..utils._typing import RandomStateLike
-from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
+from ._base import SampledStrategy, StrategyTags, as_function
 
 __all__ = [
     "LeastConfidence",
@@ -101,19 +100,10 @@ def _check_has_probabilities(classifier, strategy):
     raise TypeError(f"{strategy} needs predicted class probabilities, but {name} has no predict_proba: {fix}")
 
 
-class _ProbabilityStrategy(QueryStrategy):
+class _ProbabilityStrategy(SampledStrategy):
     """Shared body: utility = a function of each sample's probability vector."""
 
     tags = StrategyTags(pointwise=True)
-    _parameter_constraints = dict(COMMON_CONSTRAINTS)
-
-    def __init__(
-        self, *, subsample: int | float | None = None, random_state: RandomStateLike = None,
-        batch_size: int = 256,
-    ):
-        self.subsample = subsample
-        self.random_state = random_state
-        self.batch_size = batch_size
 
     #: modAL's score for every sample of a model that is not fitted yet.
     neutral: float = 0.0
