@@ -396,6 +396,9 @@ def test_every_strategy_checks_n_instances_once(strategy, digits, trace):
     assert trace.counts[f"_validate_params({get_strategy(strategy).cls.__name__})"] == 1
     # Screening also reads the length to size its row buffer.
     assert trace.counts["pool_length"] == (2 if strategy == "dfal_screen" else 1)
+    # Every pool row is scanned for NaN once, screening's exact pass over its shortlist included
+    # (core-set also embeds the 20 labeled samples, through the same reader).
+    assert trace.counts["finite rows"] == 300 + (20 if strategy == "coreset" else 0)
 
 
 @pytest.mark.parametrize("strategy", ["dfal", "dfal_batch", "entropy", "coreset", "badge", "dfal_badge", "dfal_screen",

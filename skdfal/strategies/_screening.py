@@ -358,7 +358,8 @@ class _RowSource:
         if self.indexable:
             for lo in range(0, len(positions), batch_size):
                 raw = take_rows(self.pool, positions[lo : lo + batch_size])
-                for start, x in iter_batches(raw, batch_size, model=model):
+                # Rows the screening pass has checked already (validate once).
+                for start, x in iter_batches(raw, batch_size, model=model, check_finite=False):
                     yield np.arange(lo + start, lo + start + len(x)), x
             return
         if len(self.keep_pos) > 1:
@@ -386,7 +387,7 @@ class _RowSource:
             )
             return {}
         wanted, found = set(missing), {}
-        for start, x in iter_batches(self.pool, batch_size, model=model):
+        for start, x in iter_batches(self.pool, batch_size, model=model, check_finite=False):
             for p in wanted.intersection(range(start, start + len(x))):
                 found[p] = x[p - start].clone()
         return found

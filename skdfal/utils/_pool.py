@@ -379,7 +379,7 @@ def check_batch_finite(batch: Rows, start: int) -> None:
 
 
 def iter_batches(
-    X_pool: Pool, batch_size: int = 256, *, model: TorchModel | None = None
+    X_pool: Pool, batch_size: int = 256, *, model: TorchModel | None = None, check_finite: bool = True
 ) -> Iterator[tuple[int, Any]]:
     """The one way strategies read a pool: checked batches, in order.
 
@@ -387,7 +387,8 @@ def iter_batches(
     ``model`` (a :class:`~skdfal.utils.TorchModel`) a batch is a tensor as the
     net sees it (pipeline transforms applied, on the module's device and
     dtype); without, a numpy array (a sparse matrix or DataFrame for such a
-    pool).  Every batch is checked to be finite and to have the first
+    pool).  Every batch is checked to be finite (unless ``check_finite`` is
+    false: rows read again after a checked pass) and to have the first
     batch's sample shape.
 
     Raises
@@ -407,7 +408,8 @@ def iter_batches(
             batch = to_numpy(batch)
         if batch.shape[0] == 0:
             continue
-        check_batch_finite(batch, start)
+        if check_finite:
+            check_batch_finite(batch, start)
         shape = tuple(batch.shape[1:])
         if expected_shape is None:
             expected_shape = shape
