@@ -15,6 +15,7 @@ import errno
 import io
 import os
 import re
+import socket
 import stat
 import sys
 import warnings
@@ -39,6 +40,7 @@ from skdfal import (
     dfal_margin,
     entropy_sampling,
     make_classifier,
+    serve_label_studio,
 )
 from skdfal.cli import main
 from skdfal.experiments import run_benchmark
@@ -139,6 +141,14 @@ CLI_CASES = [
     case("benchmark_mnist_without_data_dir",  # not in the issue's list: found on the way
      lambda tmp, mp: ["benchmark", "--dataset", "mnist", "--output", str(tmp / "o.csv")],
      b"", 2, "err", r"argument --data-dir: mnist needs the folder"),
+    case("serve_label_studio_port_out_of_range",  # not in the issue's list: found on the way
+     lambda tmp, mp: ["serve-label-studio", str(tmp / "ls"), "--port", "70000"],
+     b"", 2, "err", r"argument --port: expected a port number in \[0, 65535\], got 70000"),
+    case(
+        "serve_label_studio_device_this_machine_lacks",  # as benchmark's --device
+        lambda tmp, mp: ["serve-label-studio", str(tmp / "ls"), "--device", "cuda:7"],
+        b"", 2, "err", r"argument --device: device='cuda:7' but",
+        skip_if=torch.cuda.device_count() > 7, reason="this machine has a cuda:7"),
     case("benchmark_validation_size_beyond_the_pool",
      lambda tmp, mp: ["benchmark", *TINY, "--output", str(tmp / "o.csv"), "--validation-size", "100000"],
      b"", 2, "err", r"argument --validation-size: validation_size must be in \[1, 1256\]"),
@@ -205,6 +215,32 @@ def _bench(output, **params):
                          pool_size=200, test_size=50, output=output, progress=False, **params)
 
 
+def _serve(tmp, port):
+    """``serve_label_studio`` creating a backend from six digit images, on ``port``."""
+    from PIL import Image
+
+    from skdfal import load_digits_images
+
+    (tmp / "pool").mkdir()
+    for i, image in enumerate(load_digits_images()[0][:6]):
+        Image.fromarray(np.round(image[0] * 255).astype(np.uint8)).save(tmp / "pool" / f"{i}.png")
+    serve_label_studio(tmp / "ls", port=port, images=tmp / "pool", classes=["a", "b"])
+
+
+def _serve_on_a_port_in_use(tmp):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        _serve(tmp, busy.getsockname()[1])
+
+
+def _serve_on_a_port_out_of_range(tmp):
+    try:
+        _serve(tmp, 70000)
+    finally:
+        assert not (tmp / "ls").exists()  # refused before the folder is made
+
+
 # (id, call(tmp, monkeypatch, digits), exception type or None (must succeed), pattern)
 LIBRARY_CASES = [
     case("create_on_a_full_disk",
@@ -244,6 +280,12 @@ LIBRARY_CASES = [
      lambda tmp, mp, d: ActiveLearner(LogisticRegression())
      .fit(d[0][:4].reshape(4, -1), np.array([1, "a", 2.5, 3], dtype=object)),
      ValueError, r"y mixes label types \(int, str, float"),
+    case("serve_label_studio_port_in_use",  # not in the issue's list: found on the way
+     lambda tmp, mp, d: _serve_on_a_port_in_use(tmp),
+     OSError, r"cannot listen on 127\.0\.0\.1:\d+: "),
+    case("serve_label_studio_port_out_of_range",
+     lambda tmp, mp, d: _serve_on_a_port_out_of_range(tmp),
+     ValueError, r"port must be an integer in \[0, 65535\], got 70000"),
     case("regressor_with_the_default_strategy",
      lambda tmp, mp, d: ActiveLearner(GaussianProcessRegressor(), X_training=d[0][:5].reshape(5, -1),
                                       y_training=d[1][:5].astype(float)).query(d[0][5:30].reshape(25, -1)),
@@ -309,8 +351,30 @@ class WarnCtx:
 
 
 @pytest.fixture(scope="module")
-def ctx(digits):
-    return WarnCtx(digits)
+def ctx(digits, tmp_path_factory):
+    c = WarnCtx(digits)
+    c.tmp = tmp_path_factory.mktemp("sessions")
+    return c
+
+
+def _damaged_journal(directory, *, torn):
+    """A session with three labels whose journal ends in a torn record, or has a damaged line 3."""
+    from skdfal import load_digits_images
+
+    _, y = load_digits_images()
+    with LabelingSession(_small_session(directory)) as session:
+        for _ in range(3):
+            index = session.current()
+            session.teach(index, int(y[index]))
+    journal = directory / "journal.jsonl"
+    if torn:  # a crash in the middle of an append
+        with open(journal, "ab") as fh:
+            fh.write(b'{"seq": 9')
+    else:
+        lines = journal.read_bytes().splitlines(keepends=True)
+        lines[2] = b"{not json\n"
+        journal.write_bytes(b"".join(lines))
+    return directory
 
 
 # (id, call(ctx), pattern)
@@ -331,6 +395,17 @@ WARNING_CASES = [
      lambda c: c.one_class_learner.query(c.floats, n_instances=4), r"predicts class 1 for every sample"),
     case("dfal_screening_one_class_model",
      lambda c: dfal_margin(c.one_class, c.pool2, 4, screening=True), r"predicts class 1 for every sample"),
+    case("session_open_drops_a_torn_last_record",  # pointed at labeling/_open.py before
+     lambda c: LabelingSession(_damaged_journal(c.tmp / "torn", torn=True)).close(),
+     r"journal\.jsonl: line \d+: torn last line"),
+    case("session_readonly_open_drops_a_torn_last_record",
+     lambda c: LabelingSession(_damaged_journal(c.tmp / "torn-ro", torn=True), readonly=True).close(),
+     r"journal\.jsonl: line \d+: torn last line"),
+    case("session_open_skips_a_damaged_line",
+     lambda c: LabelingSession(_damaged_journal(c.tmp / "skip", torn=False), on_corrupt="skip").close(),
+     r"journal\.jsonl: line 3: .*; skipped"),
+    case("dfal_adversarial_examples_deprecated",
+     lambda c: DFALMargin().adversarial_examples(c.net, c.floats[:4]), r"adversarial_examples is deprecated"),
     case("dfal_nothing_flips",
      lambda c: DFALMargin(random_state=0)(c.dead, c.pool4, 5), r"could not flip 20 of 20"),
     case("dfal_screening_nothing_flips",
