@@ -71,6 +71,18 @@ def _full_disk(monkeypatch):
     monkeypatch.setattr(os, "fsync", fsync)
 
 
+def _full_disk_at_the_first_label(monkeypatch):
+    """Make the journal's write of a label fail as on a full disk (everything before it goes through)."""
+    real = os.write
+
+    def write(fd, data):
+        if b'"op":"label"' in bytes(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
 def _small_session(directory):
     from skdfal import load_digits_images
 
@@ -118,6 +130,14 @@ CLI_CASES = [
         lambda tmp, mp: ["run", "--seeds", "1", "--rounds", "1", "--n-initial", "5", "--n-instances", "5",
                          "--steps", "1", "--jobs", "1", "--no-progress", "--output", "/proc/x.csv"],
         b"", 2, "err", r"argument --output: cannot write /proc/x\.csv", skip_if=NO_PROC, reason="needs /proc"),
+    case("label_open_on_a_full_disk",  # the journal's fsync at open: a bare OSError before
+     lambda tmp, mp: (_small_session(tmp / "s"), _full_disk(mp), ["label", str(tmp / "s"), "--no-png"])[2],
+     b"q\n", 2, "err", r"No space left on device: '.*[/\\]s[/\\]journal\.jsonl'"),
+    case("label_full_disk_at_a_label",  # a traceback before
+     lambda tmp, mp: (_small_session(tmp / "s"), _full_disk_at_the_first_label(mp),
+                      ["label", str(tmp / "s"), "--no-png", "--no-ascii"])[2],
+     b"0\nq\n", 2, "err",
+     r"No space left on device: '.*journal\.jsonl'; every label confirmed before it is kept: free the space"),
     case("label_current_png_is_a_folder",
      lambda tmp, mp: (_small_session(tmp / "s"), (tmp / "s" / "current.png").mkdir(), ["label", str(tmp / "s")])[2],
      b"q\n", 2, "err", r"current\.png is a folder.*--no-png"),
@@ -193,6 +213,20 @@ def _lenet_fit(X, y, **params):
     return make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=1, random_state=0, **params).fit(X, y)
 
 
+def _teach_on_a_full_disk(tmp, monkeypatch):
+    directory = _small_session(tmp / "s")
+    session = LabelingSession(directory)
+    _full_disk_at_the_first_label(monkeypatch)
+    try:
+        session.teach(session.current(), 0)
+    finally:
+        monkeypatch.undo()
+        session.teach(session.current(), 0)  # the same session goes on once there is space
+        session.close()
+        with LabelingSession(directory) as again:
+            assert again.n_labels == 1
+
+
 def _save_beside_a_folder_named_like_a_snapshot(tmp):
     directory = _small_session(tmp / "s")
     (directory / "snapshots").mkdir(exist_ok=True)
@@ -246,6 +280,12 @@ LIBRARY_CASES = [
     case("create_on_a_full_disk",
      lambda tmp, mp, d: (_full_disk(mp), LabelingSession.create(tmp / "s", d[0][:40]))[1],
      OSError, r"No space left on device: '.*[/\\]s[/\\]pool\.npy'"),
+    case("open_on_a_full_disk",
+     lambda tmp, mp, d: (_small_session(tmp / "s"), _full_disk(mp), LabelingSession(tmp / "s"))[2],
+     OSError, r"No space left on device: '.*[/\\]s[/\\]journal\.jsonl'"),
+    case("teach_on_a_full_disk",
+     lambda tmp, mp, d: _teach_on_a_full_disk(tmp, mp),
+     OSError, r"No space left on device: '.*[/\\]s[/\\]journal\.jsonl'"),
     case("benchmark_output_is_a_folder",
      lambda tmp, mp, d: _bench((tmp / "out").mkdir() or tmp / "out"),
      ValueError, r"output: .*out is a folder"),

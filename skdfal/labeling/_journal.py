@@ -26,7 +26,7 @@ import json
 import os
 
 from ..utils._warnings import warn_user
-from ._fs import SessionError, SessionWarning, write_all
+from ._fs import SessionError, SessionWarning, _naming, write_all
 
 __all__ = ["Journal"]
 
@@ -272,6 +272,8 @@ class Journal:
             os.fsync(self._fd)
         except BaseException as exc:  # an interrupt mid-write leaves part of a line too
             self._undo_append(exc)
+            if isinstance(exc, OSError):  # a full disk says only "No space left": name the journal
+                raise _naming(exc, self.path) from exc
             raise
         self._size += len(data)
         self.last_seq = record["seq"]
