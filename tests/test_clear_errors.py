@@ -103,6 +103,14 @@ def _damaged_protocol(csv):
     return csv
 
 
+def _damaged_row(csv):
+    """A results file of skdfal (its header) with a damaged row."""
+    from skdfal.experiments._results import ROW_COLUMNS
+
+    csv.write_text(",".join(ROW_COLUMNS) + "\nrandom,0,zz\n")
+    return csv
+
+
 def _strict_stdin(data: bytes):
     return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="strict")
 
@@ -125,6 +133,9 @@ CLI_CASES = [
     case("benchmark_damaged_protocol_file",
      lambda tmp, mp: ["benchmark", *TINY, "--output", str(_damaged_protocol(tmp / "p.csv"))],
      b"", 2, "err", r"argument --output: .*p\.csv\.protocol\.json is damaged"),
+    case("benchmark_damaged_row_in_the_results_file",  # not in the issue's list: a ValueError traceback
+     lambda tmp, mp: ["benchmark", *TINY, "--output", str(_damaged_row(tmp / "r.csv"))],
+     b"", 2, "err", r"argument --output: .*r\.csv: line 2 is not a row of results"),
     case(
         "run_output_where_nothing_can_be_written",
         lambda tmp, mp: ["run", "--seeds", "1", "--rounds", "1", "--n-initial", "5", "--n-instances", "5",
@@ -295,6 +306,9 @@ LIBRARY_CASES = [
     case("benchmark_damaged_protocol_file",
      lambda tmp, mp, d: _bench(_damaged_protocol(tmp / "p.csv")),
      ValueError, r"p\.csv\.protocol\.json is damaged"),
+    case("benchmark_damaged_row_in_the_results_file",
+     lambda tmp, mp, d: _bench(_damaged_row(tmp / "r.csv")),
+     ValueError, r"r\.csv: line 2 is not a row of results \(invalid literal"),
     case(
         "benchmark_output_where_nothing_can_be_written",
         lambda tmp, mp, d: _bench("/proc/x.csv", resume=False),

@@ -42,7 +42,7 @@ from ..models import auto_steps, make_classifier
 from ..strategies import QueryStrategy, all_strategies
 from ..utils._validation import check_count, renamed_parameter
 from ._data import load_benchmark_data
-from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
+from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -298,8 +298,8 @@ def run_benchmark(
     if output is not None:
         check_protocol(output, {**protocol, "strategy_params": params}, resume)
         if resume:
-            for row in read_rows(output):
-                previous.setdefault((row["strategy"], int(row["seed"])), []).append(typed_row(row))
+            for row in read_results(output):
+                previous.setdefault((row["strategy"], row["seed"]), []).append(row)
         elif Path(output).is_file():
             Path(output).unlink()
 
