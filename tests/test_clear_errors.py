@@ -180,6 +180,28 @@ CLI_CASES = [
         lambda tmp, mp: ["serve-label-studio", str(tmp / "ls"), "--device", "cuda:7"],
         b"", 2, "err", r"argument --device: device='cuda:7' but",
         skip_if=torch.cuda.device_count() > 7, reason="this machine has a cuda:7"),
+    # Not in the list, found on the way: each was a traceback (exit 1), or a wrong summary.
+    case("benchmark_unknown_strategy",
+     lambda tmp, mp: ["benchmark", *TINY[2:], "--strategies", "random,nosuch", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --strategies: unknown strategy 'nosuch'; choose from random,"),
+    case("benchmark_no_strategy",
+     lambda tmp, mp: ["benchmark", *TINY[2:], "--strategies", ",", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --strategies: give at least one strategy"),
+    case("benchmark_budget_below_n_initial",
+     lambda tmp, mp: ["benchmark", *TINY, "--budget", "5", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --budget: 5 labels cannot pay for --n-initial 10"),
+    case("benchmark_pool_size_below_n_initial",
+     lambda tmp, mp: ["benchmark", *TINY, "--pool-size", "5", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --pool-size: a pool of 5 cannot give --n-initial 10 labels"),
+    case("benchmark_data_dir_without_the_files",
+     lambda tmp, mp: ["benchmark", "--dataset", "mnist", "--data-dir", str(tmp), "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --data-dir: no train-images-idx3-ubyte file for mnist: looked for "),
+    case("benchmark_summary_budget_zero",
+     lambda tmp, mp: ["benchmark", *TINY, "--budgets", "0,-3", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --budgets: label counts are integers >= 1, got 0"),
+    case("benchmark_summary_target_above_one",
+     lambda tmp, mp: ["benchmark", *TINY, "--targets", "0.9,2", "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --targets: accuracies are in \(0, 1\], got 2\.0"),
     case("benchmark_validation_size_beyond_the_pool",
      lambda tmp, mp: ["benchmark", *TINY, "--output", str(tmp / "o.csv"), "--validation-size", "100000"],
      b"", 2, "err", r"argument --validation-size: validation_size must be in \[1, 1256\]"),
@@ -359,6 +381,25 @@ def test_library_names_the_parameter_or_file(tmp_path, monkeypatch, digits, call
     with pytest.raises(error) as info:
         call(tmp_path, monkeypatch, digits)
     assert re.search(pattern, str(info.value), flags=re.S), str(info.value)
+
+
+def test_no_more_processes_than_runs(tmp_path, monkeypatch):
+    # --jobs 100000 for one run forked 100000 processes (the machine stalled).
+    import skdfal.experiments._benchmark as benchmark
+
+    asked = []
+
+    class Refused(Exception):
+        pass
+
+    def pool(max_workers, **kwargs):
+        asked.append(max_workers)
+        raise Refused
+
+    monkeypatch.setattr(benchmark, "ProcessPoolExecutor", pool)
+    with pytest.raises(Refused):
+        _bench(tmp_path / "o.csv", n_jobs=100_000)
+    assert asked == [1]
 
 
 def test_random_sampling_still_serves_a_regressor(digits):

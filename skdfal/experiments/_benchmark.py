@@ -347,8 +347,9 @@ def run_benchmark(
                             strategy_params=params.get(name))
             finally:
                 torch.set_num_threads(previous_threads)
-        else:
-            _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed)
+        else:  # no more processes than runs (--jobs 100000 forked that many)
+            _run_parallel(tasks, data, protocol, params, max(1, min(n_jobs, len(tasks))), threads, record,
+                          keep_replayed)
     finally:
         bar.close()
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
