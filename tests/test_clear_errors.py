@@ -202,6 +202,10 @@ CLI_CASES = [
     case("benchmark_summary_target_above_one",
      lambda tmp, mp: ["benchmark", *TINY, "--targets", "0.9,2", "--output", str(tmp / "o.csv")],
      b"", 2, "err", r"argument --targets: accuracies are in \(0, 1\], got 2\.0"),
+    case("run_n_initial_beyond_the_pool",
+     lambda tmp, mp: ["run", "--n-initial", "2000", "--seeds", "1", "--jobs", "1", "--no-progress",
+                      "--output", str(tmp / "o.csv")],
+     b"", 2, "err", r"argument --n-initial: the pool holds 1257 digits, fewer than 2000"),
     case("benchmark_validation_size_beyond_the_pool",
      lambda tmp, mp: ["benchmark", *TINY, "--output", str(tmp / "o.csv"), "--validation-size", "100000"],
      b"", 2, "err", r"argument --validation-size: validation_size must be in \[1, 1256\]"),
@@ -384,7 +388,7 @@ def test_library_names_the_parameter_or_file(tmp_path, monkeypatch, digits, call
 
 
 def test_no_more_processes_than_runs(tmp_path, monkeypatch):
-    # --jobs 100000 for one run forked 100000 processes (the machine stalled).
+    # --jobs 100000 forked that many processes (the machine stalled).
     import skdfal.experiments._benchmark as benchmark
 
     asked = []
@@ -399,7 +403,11 @@ def test_no_more_processes_than_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmark, "ProcessPoolExecutor", pool)
     with pytest.raises(Refused):
         _bench(tmp_path / "o.csv", n_jobs=100_000)
-    assert asked == [1]
+    with pytest.raises(Refused):  # 100 runs: no more processes than CPUs
+        run_benchmark("digits", ["random"], list(range(100)), n_initial=10, n_instances=10, budget=10,
+                      steps=1, pool_size=200, test_size=50, progress=False, n_jobs=100_000)
+    assert asked == [1, min(100, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                               else os.cpu_count())]
 
 
 def test_random_sampling_still_serves_a_regressor(digits):

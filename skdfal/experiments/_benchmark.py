@@ -243,7 +243,8 @@ def run_benchmark(
     resume : bool, default=True
         Keep and reuse the rows already in ``output``.
     n_jobs : int, default=1
-        Runs in parallel (processes).
+        Runs in parallel (processes): at most one process per run and per
+        CPU this process may use.
     threads : int, default=1
         Torch threads per process.
     progress : bool, default=True
@@ -347,13 +348,23 @@ def run_benchmark(
                             strategy_params=params.get(name))
             finally:
                 torch.set_num_threads(previous_threads)
-        else:  # no more processes than runs (--jobs 100000 forked that many)
-            _run_parallel(tasks, data, protocol, params, max(1, min(n_jobs, len(tasks))), threads, record,
+        else:
+            _run_parallel(tasks, data, protocol, params, _n_processes(n_jobs, len(tasks)), threads, record,
                           keep_replayed)
     finally:
         bar.close()
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     return frame.sort_values(["strategy", "seed", "round"]).reset_index(drop=True)
+
+
+def _n_processes(n_jobs, n_runs):
+    """Worker processes for ``n_jobs``: no more than runs, nor than CPUs this process may use.
+
+    More would only compete for the same cores (``--jobs 100000`` forked
+    that many processes and stalled the machine).
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(n_jobs, n_runs, cpus or 1))
 
 
 def _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed):
