@@ -119,7 +119,8 @@ def add_parser(sub):
     p.add_argument("--output", type=Path, default=Path("skdfal-benchmark.csv"),
                    help="CSV of rows; plot and summary are written next to it")
     p.add_argument("--no-resume", action="store_true", help="discard rows already in --output")
-    p.add_argument("--jobs", type=positive_int, default=1, help="runs in parallel (processes, default 1; at most one per run and per CPU)")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="runs in parallel (processes, default 1; at most one per run and per CPU)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads per process (default 1)")
     p.add_argument("--budgets", type=_count_list, default="100,200,500,1000", help="label counts for the summary")
     p.add_argument("--targets", type=_fraction_list, default="0.9,0.95,0.97", help="accuracies for the summary")
