@@ -16,6 +16,7 @@ __all__ = [
     "seed_list",
     "float_list",
     "device_arg",
+    "port_arg",
     "usage_error",
     "check_output_arg",
     "stop_rule",
@@ -91,6 +92,17 @@ def device_arg(text: str) -> str:
         return check_device(text, name="device")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def port_arg(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number in [0, 65535], got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number in [0, 65535], got {text}")
+    return value
 
 
 def usage_error(args, option: str, message: str):

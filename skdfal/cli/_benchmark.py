@@ -35,6 +35,43 @@ def _dataset_names():
     return list(DATASETS)
 
 
+def _strategy_list(text: str) -> list[str]:
+    """Comma-separated names of :data:`~skdfal.experiments.STRATEGIES` (argparse type)."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one strategy, e.g. random,entropy,dfal")
+    known = _strategy_names()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown strategy {unknown[0]!r}; choose from {','.join(known)}")
+    from ..strategies import all_strategies
+
+    for name in names:
+        try:
+            all_strategies()[name].check_available()
+        except ImportError as exc:  # an optional extra that is not installed
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
+
+
+def _fraction_list(text: str) -> list[float]:
+    """Comma-separated accuracies in (0, 1] (argparse type)."""
+    values = float_list(text)
+    wrong = [v for v in values if not 0 < v <= 1]
+    if wrong:
+        raise argparse.ArgumentTypeError(f"accuracies are in (0, 1], got {wrong[0]}")
+    return values
+
+
+def _count_list(text: str) -> list[int]:
+    """Comma-separated label counts >= 1 (argparse type)."""
+    values = int_list(text)
+    wrong = [v for v in values if v < 1]
+    if wrong:
+        raise argparse.ArgumentTypeError(f"label counts are integers >= 1, got {wrong[0]}")
+    return values
+
+
 def add_parser(sub):
     """Register ``skdfal benchmark`` on an argparse sub-parsers object."""
     p = sub.add_parser(
@@ -50,7 +87,7 @@ def add_parser(sub):
                    help="digits (bundled), mnist, fashion-mnist, or an MNIST variation made from "
                         "MNIST's files: mnist-rot, mnist-bg-rand, mnist-bg-img, mnist-rot-bg-img")
     p.add_argument("--data-dir", default=None, help="folder of the IDX files (every dataset but digits)")
-    p.add_argument("--strategies", default="random,entropy,dfal",
+    p.add_argument("--strategies", type=_strategy_list, default="random,entropy,dfal",
                    help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
     p.add_argument("--seeds", type=seed_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--n-initial", type=positive_int, default=10, help="initial labels (default 10)")
@@ -82,10 +119,11 @@ def add_parser(sub):
     p.add_argument("--output", type=Path, default=Path("skdfal-benchmark.csv"),
                    help="CSV of rows; plot and summary are written next to it")
     p.add_argument("--no-resume", action="store_true", help="discard rows already in --output")
-    p.add_argument("--jobs", type=positive_int, default=1, help="runs in parallel (processes, default 1)")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="runs in parallel (processes, default 1; at most one per run and per CPU)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads per process (default 1)")
-    p.add_argument("--budgets", type=int_list, default="100,200,500,1000", help="label counts for the summary")
-    p.add_argument("--targets", type=float_list, default="0.9,0.95,0.97", help="accuracies for the summary")
+    p.add_argument("--budgets", type=_count_list, default="100,200,500,1000", help="label counts for the summary")
+    p.add_argument("--targets", type=_fraction_list, default="0.9,0.95,0.97", help="accuracies for the summary")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_benchmark, parser=p)
     return p
@@ -99,11 +137,12 @@ def _cmd_benchmark(args):
         usage_error(args, "--seeds", "give at least one seed, e.g. 0,1,2")
     if args.dataset != "digits" and args.data_dir is None:
         usage_error(args, "--data-dir", f"{args.dataset} needs the folder that holds its IDX files")
+    _check_sizes(args)
     check_output_arg(args, resume=not args.no_resume)
     _check_validation_size(args)
     started = time.perf_counter()
     frame = run_benchmark(
-        args.dataset, [s.strip() for s in args.strategies.split(",") if s.strip()], seeds,
+        args.dataset, args.strategies, seeds,
         data_dir=args.data_dir, n_initial=args.n_initial, n_instances=args.n_instances,
         budget=args.budget, retrain=args.retrain, steps=args.steps,
         model=args.model, lr=args.lr, batch_size=args.batch_size, device=args.device,
@@ -124,6 +163,22 @@ def _cmd_benchmark(args):
     print(f"\n{len(frame)} rows in {args.output}; plot {stem}.png/.svg; summary {stem}.summary.md; "
           f"{elapsed:.0f} s this invocation")
     return 0
+
+
+def _check_sizes(args):
+    """The label counts against each other, and the data files, named before any run."""
+    if args.budget < args.n_initial:
+        usage_error(args, "--budget", f"{args.budget} labels cannot pay for --n-initial {args.n_initial}")
+    if args.pool_size is not None and args.pool_size < args.n_initial:
+        usage_error(args, "--pool-size", f"a pool of {args.pool_size} cannot give --n-initial "
+                                         f"{args.n_initial} labels")
+    if args.dataset != "digits":
+        from ..datasets._idx import find_idx_files
+
+        try:
+            find_idx_files(args.data_dir, "fashion-mnist" if args.dataset == "fashion-mnist" else "mnist")
+        except FileNotFoundError as exc:
+            usage_error(args, "--data-dir", str(exc))
 
 
 def _check_validation_size(args):

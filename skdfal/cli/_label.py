@@ -71,16 +71,25 @@ def _cmd_label(args) -> int:
         print(f"skdfal label: {exc}", file=sys.stderr)
         return 2
     session.stopping = args.stop
-    with session:
-        problem = None if args.no_png else _png_problem(session.directory / "current.png")
-        if problem is not None:
-            print(f"skdfal label: {problem}", file=sys.stderr)
-            return 2
-        return run_label_loop(
-            session, _tolerant(sys.stdin), sys.stdout, ascii_images=not args.no_ascii,
-            png=None if args.no_png else "current.png",
-            max_answers=args.max_labels,
-        )
+    try:
+        with session:
+            problem = None if args.no_png else _png_problem(session.directory / "current.png")
+            if problem is not None:
+                print(f"skdfal label: {problem}", file=sys.stderr)
+                return 2
+            try:
+                return run_label_loop(
+                    session, _tolerant(sys.stdin), sys.stdout, ascii_images=not args.no_ascii,
+                    png=None if args.no_png else "current.png",
+                    max_answers=args.max_labels,
+                )
+            except OSError:
+                session.close(save=False)  # a snapshot would fail as well; the journal is enough
+                raise
+    except OSError as exc:  # a full disk while labeling (or at the snapshot on the way out)
+        print(f"skdfal label: {exc}; every label confirmed before it is kept: free the space (or fix "
+              f"the cause) and run skdfal label {args.session_dir} again to go on", file=sys.stderr)
+        return 2
 
 
 def _png_problem(path):

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ._args import STOP_HELP, positive_int, steps_arg, stop_rule
+from ._args import STOP_HELP, device_arg, port_arg, positive_int, steps_arg, stop_rule
 
 __all__ = ["add_parser"]
 
@@ -51,7 +51,7 @@ def add_parser(sub):
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="first run: optimiser steps per retrain, 'auto' or a number (default auto)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=9090, help="port (default 9090)")
+    p.add_argument("--port", type=port_arg, default=9090, help="port (default 9090)")
     p.add_argument("--label-studio-data", type=Path, default=None,
                    help="Label Studio's data folder, for uploaded images (default $LABEL_STUDIO_BASE_DATA_DIR, "
                         "else ~/.local/share/label-studio)")
@@ -59,7 +59,7 @@ def add_parser(sub):
                    help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for local-files images")
     p.add_argument("--retrain-every", type=positive_int, default=None,
                    help="retrain after this many new annotations (default: --n-instances)")
-    p.add_argument("--device", default=None, help="torch device (default: the session's)")
+    p.add_argument("--device", type=device_arg, default=None, help="torch device (default: the session's)")
     p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=_cmd_serve)

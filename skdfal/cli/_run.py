@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._args import RenamedOption, check_output_arg, positive_int, steps_arg
+from ._args import RenamedOption, check_output_arg, positive_int, steps_arg, usage_error
 
 __all__ = ["add_parser"]
 
@@ -41,7 +41,8 @@ def add_parser(sub):
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="optimiser steps per fit: 'auto' (grows with the labels) or a number (default auto)")
     p.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
-                   help="runs in parallel processes (default: 2, or 1 on a one-core machine)")
+                   help="runs in parallel processes (default: 2, or 1 on a one-core machine; at most one per run "
+                        "and per CPU)")
     p.add_argument(
         "--adversarial", action="store_true",
         help="also run DFAL with adversarial copies labelled for free",
@@ -60,10 +61,12 @@ def _cmd_run(args) -> int:
     from ..experiments._results import protocol_path
 
     check_output_arg(args, resume=False)
+    data = load_benchmark_data("digits")
+    if args.n_initial > len(data[1]):
+        usage_error(args, "--n-initial", f"the pool holds {len(data[1])} digits, fewer than {args.n_initial}")
     strategies = ["dfal", "random"]
     if args.adversarial:
         strategies.insert(1, "dfal_adv")
-    data = load_benchmark_data("digits")
     started = time.perf_counter()
     # The benchmark harness with a fixed protocol: one driver for every
     # simulated run, and its parallel processes for the seeds.

@@ -8,7 +8,7 @@ from typing import Literal, TypeAlias, overload
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["read_idx", "load_mnist", "load_fashion_mnist"]
+__all__ = ["read_idx", "load_mnist", "load_fashion_mnist", "find_idx_files"]
 
 #: ``(X, y)`` of one split; ``(X_train, y_train, X_test, y_test)`` of both.
 Split: TypeAlias = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
@@ -95,6 +95,16 @@ def _find_idx(folder, stem, name):
                 return candidate
     looked = ", ".join(str(p / (stem + "[.gz]")) for p in places)
     raise FileNotFoundError(f"no {stem} file for {name}: looked for {looked}")
+
+
+def find_idx_files(folder, name):
+    """The four IDX files of ``name`` (``"mnist"`` or ``"fashion-mnist"``) in ``folder``, without reading them.
+
+    Raises ``FileNotFoundError`` naming the first one missing and where it
+    was looked for (a check made before hours of work, e.g. by
+    ``skdfal benchmark``).
+    """
+    return [_find_idx(folder, stem, name) for stems in _SPLIT_FILES.values() for stem in stems]
 
 
 def _download(folder, name):

@@ -42,7 +42,7 @@ from ..models import auto_steps, make_classifier
 from ..strategies import QueryStrategy, all_strategies
 from ..utils._validation import check_count, renamed_parameter
 from ._data import load_benchmark_data
-from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_rows, typed_row
+from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,7 +243,8 @@ def run_benchmark(
     resume : bool, default=True
         Keep and reuse the rows already in ``output``.
     n_jobs : int, default=1
-        Runs in parallel (processes).
+        Runs in parallel (processes): at most one process per run and per
+        CPU this process may use.
     threads : int, default=1
         Torch threads per process.
     progress : bool, default=True
@@ -298,8 +299,8 @@ def run_benchmark(
     if output is not None:
         check_protocol(output, {**protocol, "strategy_params": params}, resume)
         if resume:
-            for row in read_rows(output):
-                previous.setdefault((row["strategy"], int(row["seed"])), []).append(typed_row(row))
+            for row in read_results(output):
+                previous.setdefault((row["strategy"], row["seed"]), []).append(row)
         elif Path(output).is_file():
             Path(output).unlink()
 
@@ -348,11 +349,22 @@ def run_benchmark(
             finally:
                 torch.set_num_threads(previous_threads)
         else:
-            _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed)
+            _run_parallel(tasks, data, protocol, params, _n_processes(n_jobs, len(tasks)), threads, record,
+                          keep_replayed)
     finally:
         bar.close()
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     return frame.sort_values(["strategy", "seed", "round"]).reset_index(drop=True)
+
+
+def _n_processes(n_jobs, n_runs):
+    """Worker processes for ``n_jobs``: no more than runs, nor than CPUs this process may use.
+
+    More would only compete for the same cores (``--jobs 100000`` forked
+    that many processes and stalled the machine).
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(n_jobs, n_runs, cpus or 1))
 
 
 def _run_parallel(tasks, data, protocol, params, n_jobs, threads, record, keep_replayed):

@@ -14,6 +14,7 @@ from ..learners._loop import COLUMNS
 __all__ = [
     "ROW_COLUMNS",
     "read_rows",
+    "read_results",
     "append_row",
     "typed_row",
     "check_output",
@@ -31,6 +32,29 @@ def read_rows(path):
         return []
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def read_results(path):
+    """The rows of a results file, typed (:func:`typed_row`); ``[]`` when there is none.
+
+    A line that is not a row of results (a damaged or hand-edited file) is a
+    ``ValueError`` naming the file and the line.
+    """
+    if not Path(path).is_file():
+        return []
+    rows, line = [], 1
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                line = reader.line_num
+                rows.append(typed_row(row))
+    except (TypeError, ValueError, csv.Error) as exc:  # UnicodeDecodeError is a ValueError
+        raise ValueError(
+            f"output: {path}: line {line} is not a row of results ({exc}); repair or delete that "
+            "line, or start again with resume=False (--no-resume)"
+        ) from None
+    return rows
 
 
 def append_row(path, row):
@@ -64,7 +88,7 @@ def check_output(path, resume: bool = True) -> None:
 
     A folder, a file of something else (a user's notes: rows would be
     appended to it, or it would be deleted with ``resume=False``), a
-    damaged protocol file when resuming (without, it is replaced), or a
+    damaged protocol file or row when resuming (without, they are replaced), or a
     place where neither file can be written, each named, as a ``ValueError``.
     """
     path = Path(path)
@@ -83,6 +107,8 @@ def check_output(path, resume: bool = True) -> None:
         raise ValueError(f"output: {meta}, the protocol file of {path}, is a folder; remove it or give another name")
     if resume and meta.is_file():
         _read_protocol(meta)
+    if resume:
+        read_results(path)
     _check_writable(path)
 
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 
-from ._fs import SessionError, SessionWarning, write_all
+from ..utils._warnings import warn_user
+from ._fs import SessionError, SessionWarning, _naming, write_all
 
 __all__ = ["Journal"]
 
@@ -148,11 +148,10 @@ class Journal:
                 raise SessionError(f"{self.path}: line 1: {problem}")
             is_last = number == len(lines) and not tail
             if is_last or on_corrupt == "skip":
-                warnings.warn(
+                warn_user(
                     f"{self.path}: line {number}: {problem}; skipped"
                     + (" (the write was interrupted; the label was never confirmed)" if is_last else ""),
                     SessionWarning,
-                    stacklevel=4,
                 )
                 if is_last:
                     break
@@ -163,11 +162,10 @@ class Journal:
                 "open the session with on_corrupt='skip' to skip the damaged line."
             )
         if tail:
-            warnings.warn(
+            warn_user(
                 f"{self.path}: line {len(lines) + 1}: torn last line (the write was interrupted; "
                 "the label was never confirmed); skipped",
                 SessionWarning,
-                stacklevel=4,
             )
         self.last_seq = last_seq
         return records, valid_bytes
@@ -274,6 +272,8 @@ class Journal:
             os.fsync(self._fd)
         except BaseException as exc:  # an interrupt mid-write leaves part of a line too
             self._undo_append(exc)
+            if isinstance(exc, OSError):  # a full disk says only "No space left": name the journal
+                raise _naming(exc, self.path) from exc
             raise
         self._size += len(data)
         self.last_seq = record["seq"]

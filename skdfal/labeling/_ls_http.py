@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from ._fs import SessionError
 from ._ls_files import MAX_BODY_BYTES
 
-__all__ = ["make_server"]
+__all__ = ["check_port", "make_server"]
 
 logger = logging.getLogger("skdfal.labelstudio")
 
@@ -69,9 +70,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(503, {"error": f"could not record it: {exc}"})
 
 
+def check_port(port: Any) -> None:
+    """Refuse a ``port`` no socket can take (``ValueError`` naming it): 0 (any free one) to 65535."""
+    if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an integer in [0, 65535], got {port!r}")
+
+
 def make_server(backend: Any, host: str = "127.0.0.1", port: int = 9090) -> ThreadingHTTPServer:
-    """A threading HTTP server answering Label Studio for ``backend`` (not started)."""
+    """A threading HTTP server answering Label Studio for ``backend`` (not started).
+
+    A port out of range is a ``ValueError`` naming ``port``; an address that
+    cannot be bound (in use, not this machine's) an ``OSError`` naming it.
+    """
+    check_port(port)
     handler = type("Handler", (_Handler,), {"backend": backend})
-    server = ThreadingHTTPServer((host, port), handler)
+    try:
+        server = ThreadingHTTPServer((host, int(port)), handler)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     server.daemon_threads = True
     return server

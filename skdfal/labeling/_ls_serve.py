@@ -9,6 +9,7 @@ from typing import Any
 
 from ._labelstudio import LabelStudioBackend
 from ._ls_files import IMAGES_FILE
+from ._ls_http import check_port
 
 __all__ = ["serve_label_studio"]
 
@@ -31,6 +32,7 @@ def serve_label_studio(directory: str | os.PathLike[str], *, host: str = "127.0.
     **kwargs
         Passed to :meth:`LabelStudioBackend.create` or the constructor.
     """
+    check_port(port)  # before a folder is made
     directory = Path(directory)
     create_keys = ("mode", "size", "estimator", "query_strategy", "n_instances", "random_state")
     if (directory / IMAGES_FILE).exists():

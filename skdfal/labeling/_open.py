@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._formats import load_json, read_state_dict
-from ._fs import SessionDir, SessionError
+from ._fs import SessionDir, SessionError, _naming
 from ._journal import Journal
 from ._lock import SessionLock
 from ._pool import load_pool
@@ -150,7 +150,10 @@ def load_session(folder, config, *, pool, device, on_corrupt, readonly) -> Loade
         state, rng, stale, generation, snapshot_seq = _restore(folder, config, X_pool, learner, records, device)
         last_seq = max(journal.last_seq, snapshot_seq)
         if not readonly:
-            journal.open_for_append(valid_bytes, last_seq)
+            try:
+                journal.open_for_append(valid_bytes, last_seq)
+            except OSError as exc:  # a full disk or an I/O error says no file: name the journal
+                raise _naming(exc, journal.path) from exc
         journal.last_seq = last_seq
     except BaseException:
         journal.close()
