@@ -387,9 +387,8 @@ def iter_batches(
     ``model`` (a :class:`~skdfal.utils.TorchModel`) a batch is a tensor as the
     net sees it (pipeline transforms applied, on the module's device and
     dtype); without, a numpy array (a sparse matrix or DataFrame for such a
-    pool).  Every batch is checked to be finite (unless ``check_finite`` is
-    false: rows read again after a checked pass) and to have the first
-    batch's sample shape.
+    pool).  Every batch is checked to be finite (``check_finite=False``:
+    rows a checked pass read already) and to have the first batch's shape.
 
     Raises
     ------
