@@ -11,6 +11,7 @@ gives, per data set, each candidate's paired difference to random at 60 and
 
     python benchmarks/choose_on_hard_data.py --jobs 2            # resumable
     python benchmarks/choose_on_hard_data.py --report            # the table only
+    python benchmarks/choose_on_hard_data.py --report --markdown # the tables of docs/results.md
 
 Rows go to ``benchmarks/results/choose_on_hard_data/<dataset>.csv``.
 """
@@ -66,6 +67,34 @@ def early_gains(frames: dict[str, pd.DataFrame], budgets=(60, 100)) -> pd.DataFr
     return pd.concat(lines, ignore_index=True)
 
 
+def markdown(frames: dict[str, pd.DataFrame]) -> str:
+    """The choice for docs/results.md: areas and ranks, early gains and drop rates per data set."""
+    areas = pd.DataFrame({name: frame.groupby("strategy")["accuracy"].mean() for name, frame in frames.items()})
+    table = choose(frames)
+    order = list(table.index) + [s for s in areas.index if s not in table.index]
+    names = list(frames)
+    lines = ["| strategy | " + " | ".join(names) + " | worst rank | mean rank |", "|---" * (len(names) + 3) + "|"]
+    for strategy in order:
+        ranked = strategy in table.index
+        cells = [f"{areas.loc[strategy, n]:.3f}" + (f" ({table.loc[strategy, f'rank {n}']:.0f})" if ranked else "")
+                 for n in names]
+        tail = [f"{table.loc[strategy, 'worst rank']:.0f}", f"{table.loc[strategy, 'mean rank']:.2f}"] if ranked else ["-", "-"]
+        lines.append(f"| {strategy} | " + " | ".join(cells + tail) + " |")
+    gains = early_gains(frames).set_index(["strategy", "dataset"])
+    lines += ["", "Paired difference to random at 60 / 100 labels, and drop rate (rounds losing more than 2 points):",
+              "", "| strategy | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for strategy in order:
+        if strategy == "random":
+            continue
+        cells = []
+        for n in names:
+            g = gains.loc[(strategy, n)]
+            cells.append(f"{g['vs random at 60']:+.3f} / {g['vs random at 100']:+.3f}, {g['drop rate']:.0%}")
+        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+    lines.append("| random (drop rate) | " + " | ".join(f"{gains.loc[('random', n), 'drop rate']:.0%}" for n in names) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(MNIST_DIR))
@@ -74,6 +103,7 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    parser.add_argument("--markdown", action="store_true", help="print the tables for docs/results.md")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -99,6 +129,9 @@ def main(argv=None):
     common = set.intersection(*(set(f["seed"]) for f in frames.values()))
     frames = {d: f[f["seed"].isin(common)] for d, f in frames.items()}
     fmt = lambda v: f"{v:.4f}" if isinstance(v, float) and not np.isnan(v) else str(v)  # noqa: E731
+    if args.markdown:
+        print(f"seeds {sorted(common)}\n\n{markdown(frames)}")
+        return
     print(f"seeds {sorted(common)}\n")
     print(choose(frames).to_string(float_format=fmt))
     print()
