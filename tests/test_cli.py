@@ -8,10 +8,11 @@ import pytest
 
 import skdfal
 from skdfal.cli import main
+from skdfal.strategies import RECOMMENDED
 
 
-@pytest.mark.slow  # the main job, DFAL and random, end to end
-def test_run_compares_dfal_and_random(tmp_path, capsys):
+@pytest.mark.slow  # the main job, the recommended DFAL and random, end to end
+def test_run_compares_the_recommended_dfal_and_random(tmp_path, capsys):
     out = tmp_path / "rows.csv"
     code = main(
         ["run", "--rounds", "2", "--seeds", "1", "--steps", "20", "--n-instances", "5", "--jobs", "1",
@@ -19,15 +20,15 @@ def test_run_compares_dfal_and_random(tmp_path, capsys):
     )
     assert code == 0
     rows = list(csv.DictReader(open(out)))
-    assert {r["strategy"] for r in rows} == {"dfal", "random"}
-    for name in ("dfal", "random"):
+    assert {r["strategy"] for r in rows} == {RECOMMENDED, "random"}
+    for name in (RECOMMENDED, "random"):
         mine = [r for r in rows if r["strategy"] == name]
         assert [int(r["n_labels"]) for r in mine] == [20, 25, 30]
     # Same seed, same initial labels and model: round 0 is identical for both.
     round0 = {r["strategy"]: r["accuracy"] for r in rows if r["round"] == "0"}
-    assert round0["dfal"] == round0["random"]
+    assert round0[RECOMMENDED] == round0["random"]
     table = capsys.readouterr().out
-    assert "labels" in table and "dfal" in table and "random" in table
+    assert "labels" in table and RECOMMENDED in table and "random" in table
     # The learning curves are drawn beside the CSV, and the command says where.
     figure = tmp_path / "rows.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -35,6 +36,17 @@ def test_run_compares_dfal_and_random(tmp_path, capsys):
     # ... and so does the protocol file it writes beside the CSV.
     protocol = tmp_path / "rows.csv.protocol.json"
     assert protocol.is_file() and f"their protocol to {protocol}" in table
+
+
+def test_run_takes_any_registered_strategy_and_refuses_others(capsys):
+    from skdfal.cli._main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["run"]).strategy == RECOMMENDED
+    assert parser.parse_args(["run", "--strategy", "dfal"]).strategy == "dfal"
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--strategy", "dfal_typo"])
+    assert exit_.value.code == 2 and "invalid choice: 'dfal_typo'" in capsys.readouterr().err
 
 
 def test_no_command_prints_help(capsys):

@@ -28,7 +28,13 @@ from ._uncertainty import (
     margin_sampling,
 )
 
-__all__ = ["RegisteredStrategy", "all_strategies", "get_strategy", "strategy_tags"]
+__all__ = ["RECOMMENDED", "RegisteredStrategy", "all_strategies", "get_strategy", "strategy_tags"]
+
+#: The registered DFAL configuration skdfal recommends, and the one the main
+#: job (``skdfal run``) runs against random sampling: chosen by its worst-case
+#: rank of area under the validation curve over digits, MNIST and the four
+#: MNIST variations at once (benchmarks/choose_on_hard_data.py, docs/results.md).
+RECOMMENDED = "dfal_batch"
 
 
 @dataclass(frozen=True)
