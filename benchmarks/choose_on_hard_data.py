@@ -52,6 +52,9 @@ def choose(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     table = areas.add_prefix("area ").join(ranks.add_prefix("rank "))
     table["worst rank"] = ranks.max(axis=1)
     table["mean rank"] = ranks.mean(axis=1)
+    # Not part of the rule, a check on it: the largest area a candidate gives
+    # up to the best candidate on any data set (ranks ignore how far apart).
+    table["worst shortfall"] = (areas.max() - areas).max(axis=1)
     return table.sort_values(["worst rank", "mean rank"])
 
 
@@ -73,12 +76,14 @@ def markdown(frames: dict[str, pd.DataFrame]) -> str:
     table = choose(frames)
     order = list(table.index) + [s for s in areas.index if s not in table.index]
     names = list(frames)
-    lines = ["| strategy | " + " | ".join(names) + " | worst rank | mean rank |", "|---" * (len(names) + 3) + "|"]
+    lines = ["| strategy | " + " | ".join(names) + " | worst rank | mean rank | worst shortfall |",
+             "|---" * (len(names) + 4) + "|"]
     for strategy in order:
         ranked = strategy in table.index
         cells = [f"{areas.loc[strategy, n]:.3f}" + (f" ({table.loc[strategy, f'rank {n}']:.0f})" if ranked else "")
                  for n in names]
-        tail = [f"{table.loc[strategy, 'worst rank']:.0f}", f"{table.loc[strategy, 'mean rank']:.2f}"] if ranked else ["-", "-"]
+        tail = ([f"{table.loc[strategy, 'worst rank']:.0f}", f"{table.loc[strategy, 'mean rank']:.2f}",
+                 f"{table.loc[strategy, 'worst shortfall']:.3f}"] if ranked else ["-", "-", "-"])
         lines.append(f"| {strategy} | " + " | ".join(cells + tail) + " |")
     gains = early_gains(frames).set_index(["strategy", "dataset"])
     lines += ["", "Paired difference to random at 60 / 100 labels, and drop rate (rounds losing more than 2 points):",
