@@ -162,7 +162,8 @@ def report(frame: pd.DataFrame) -> str:
                     vs.append("-")
                     continue
                 d = diffs.loc[(name, b)]
-                vs.append(f"{d['mean']:+.3f} ({d['low']:+.3f}, {d['high']:+.3f})")
+                ci = f" ({d['low']:+.3f}, {d['high']:+.3f})" if np.isfinite(d["low"]) else ""  # one seed: none
+                vs.append(f"{d['mean']:+.3f}{ci}")
             lines.append(f"| {name} | {run['accuracy'].mean():.3f} | " + " | ".join(f"{at[b]:.3f}" for b in budgets)
                          + " | " + " | ".join(vs) + f" | {drops.get(name, np.nan):.1%} | "
                          + f"{run.loc[run['round'] > 0, 'query_time'].mean():.1f} |")
