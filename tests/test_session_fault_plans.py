@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from skdfal.labeling import LabelingSession, SessionError, SessionWarning, _fs, _journal
 
-pytestmark = pytest.mark.slow  # a Hypothesis run of labeling sessions (test_session_faults.py has quick cases)
+# The Hypothesis run is slow; the smallest scenario it ever shrank to stays in the fast subset.
 
 #: Examples per run; each labels a copy of a small session (under a second on an idle core).
 EXAMPLES = 100
@@ -219,10 +219,23 @@ fault_plans = st.dictionaries(st.integers(1, MAX_CALL),
                               min_size=1, max_size=4)
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ops=operations, plan=fault_plans)
 def test_planned_faults_lose_no_confirmed_label(template, digits, monkeypatch, ops, plan):
+    _scenario(template, digits, monkeypatch, ops, plan)
+
+
+@pytest.mark.parametrize("stuck", [False, True], ids=["undone", "undo-fails-too"])
+def test_a_full_disk_at_the_second_write_glues_no_records(template, digits, monkeypatch, stuck):
+    # What the property shrank to on the code before the fix: three labels, the second write
+    # failing half-written; the next record was glued to it ("damaged in the middle").
+    _scenario(template, digits, monkeypatch, ["teach", "teach", "teach"], {2: (errno.ENOSPC, stuck)})
+
+
+def _scenario(template, digits, monkeypatch, ops, plan):
+    """Label a copy of ``template`` through ``ops`` with ``plan``'s faults; check what survives."""
     _, y = digits
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "s"
@@ -242,6 +255,7 @@ def test_planned_faults_lose_no_confirmed_label(template, digits, monkeypatch, o
         _journal_lines(directory, torn_tail_allowed=pending is not None)
 
 
+@pytest.mark.slow
 def test_report_counts():
     """Runs after the property (file order): say how much it injected and checked."""
     if COUNTS["examples"]:
