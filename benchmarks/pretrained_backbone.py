@@ -150,7 +150,7 @@ def report(frame: pd.DataFrame) -> str:
         budgets = sorted({b for b in (60, 100, PROTOCOL["budget"]) if b in set(runs["n_labels"])})
         diffs = paired_differences(runs, budgets)
         drops = drop_rates(runs)
-        lines += [f"\n**{mode} backbone** ({len(seeds)} seeds: {seeds})\n",
+        lines += [f"\n**{mode} backbone** ({len(seeds)} seed{'s' * (len(seeds) > 1)}: {seeds})\n",
                   "| strategy | area | " + " | ".join(f"accuracy at {b}" for b in budgets)
                   + " | " + " | ".join(f"vs random at {b} (95% CI)" for b in budgets) + " | drop rate | query s/round |",
                   "|---" * (3 + 2 * len(budgets)) + "|---|"]
