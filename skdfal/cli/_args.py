@@ -13,6 +13,7 @@ __all__ = [
     "steps_arg",
     "subsample_arg",
     "int_list",
+    "int_list_at_least",
     "seed_list",
     "float_list",
     "device_arg",
@@ -67,13 +68,21 @@ def int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
-def seed_list(text: str) -> list[int]:
-    """Comma-separated seeds >= 0, e.g. ``0,1,2`` (argparse type; numpy refuses negative seeds)."""
-    seeds = int_list(text)
-    negative = [s for s in seeds if s < 0]
-    if negative:
-        raise argparse.ArgumentTypeError(f"seeds must be integers >= 0, got {negative[0]}")
-    return seeds
+def int_list_at_least(minimum: int, what: str):
+    """An argparse type: comma-separated integers >= ``minimum``, refused as ``what`` says."""
+
+    def parse(text: str) -> list[int]:
+        values = int_list(text)
+        wrong = [v for v in values if v < minimum]
+        if wrong:
+            raise argparse.ArgumentTypeError(f"{what} >= {minimum}, got {wrong[0]}")
+        return values
+
+    return parse
+
+
+#: Comma-separated seeds >= 0, e.g. ``0,1,2`` (numpy refuses negative seeds).
+seed_list = int_list_at_least(0, "seeds must be integers")
 
 
 def float_list(text: str) -> list[float]:

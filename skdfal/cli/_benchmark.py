@@ -11,7 +11,7 @@ from ._args import (
     check_output_arg,
     device_arg,
     float_list,
-    int_list,
+    int_list_at_least,
     positive_float,
     positive_int,
     seed_list,
@@ -63,13 +63,8 @@ def _fraction_list(text: str) -> list[float]:
     return values
 
 
-def _count_list(text: str) -> list[int]:
-    """Comma-separated label counts >= 1 (argparse type)."""
-    values = int_list(text)
-    wrong = [v for v in values if v < 1]
-    if wrong:
-        raise argparse.ArgumentTypeError(f"label counts are integers >= 1, got {wrong[0]}")
-    return values
+#: Comma-separated label counts >= 1 (argparse type).
+_count_list = int_list_at_least(1, "label counts are integers")
 
 
 def add_parser(sub):
