@@ -45,6 +45,7 @@ SEEDS = (0, 1, 2, 3, 4)
 PROTOCOL = dict(n_initial=20, n_instances=20, budget=500)
 VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere
 RULES = ("stable", "margin", "budget")
+MARGIN_QUANTILES = (0.1, 0.5)
 
 
 def make_rules(seed: int) -> dict:
@@ -52,7 +53,7 @@ def make_rules(seed: int) -> dict:
 
     return {
         "stable": StabilizingPredictions(stop_set_size=1000, window=3, threshold=0.99, random_state=seed),
-        "margin": MarginPlateau(quantiles=(0.1, 0.5), tol=0.05, window=3, stop_set_size=500, random_state=seed),
+        "margin": MarginPlateau(quantiles=MARGIN_QUANTILES, tol=0.05, window=3, stop_set_size=500, random_state=seed),
         "budget": LabelBudget(300),
     }
 
@@ -73,6 +74,12 @@ def run_one(dataset: str, seed: int, data_dir: str) -> pd.DataFrame:
     def record(row):
         for name, rule in rules.items():
             row[f"stop_{name}"] = bool(rule.decision_.stop)
+        # What the rules watched, so that other windows and tolerances can be
+        # evaluated from the rows without running again (see ``--tune``).
+        kappas = getattr(rules["stable"], "kappas_", [])
+        row["kappa"] = kappas[-1] if kappas else np.nan
+        for q, value in zip(MARGIN_QUANTILES, rules["margin"].statistics_[-1]):
+            row[f"margin_q{round(100 * q)}"] = value
 
     n_rounds = (PROTOCOL["budget"] - PROTOCOL["n_initial"]) // PROTOCOL["n_instances"]
     rows = simulate(
