@@ -78,7 +78,7 @@ def run_one(dataset: str, seed: int, data_dir: str) -> pd.DataFrame:
         # evaluated from the rows without running again (see ``--tune``).
         kappas = getattr(rules["stable"], "kappas_", [])
         row["kappa"] = kappas[-1] if kappas else np.nan
-        for q, value in zip(MARGIN_QUANTILES, rules["margin"].statistics_[-1]):
+        for q, value in zip(MARGIN_QUANTILES, rules["margin"].statistics_[-1], strict=True):
             row[f"margin_q{round(100 * q)}"] = value
 
     n_rounds = (PROTOCOL["budget"] - PROTOCOL["n_initial"]) // PROTOCOL["n_instances"]
@@ -116,6 +116,115 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def first_stops(run: pd.DataFrame, variant: tuple) -> int | None:
+    """Position of the first round at which ``variant`` fires on one run's rows (``None``: never).
+
+    Recomputed from the watched statistics the rows hold, so that windows,
+    thresholds and tolerances the run did not use can be compared:
+    ``("stable", window, threshold)``, ``("margin", quantiles, tol, window)``
+    or ``("budget", n_labels)``.
+    """
+    kind, *params = variant
+    if kind == "budget":
+        hits = np.flatnonzero(run["n_labels"].to_numpy() >= params[0])
+        return int(hits[0]) if len(hits) else None
+    if kind == "stable":
+        window, threshold = params
+        kappa = run["kappa"].to_numpy()
+        for r in range(window, len(run)):  # kappas start at the second round
+            if np.mean(kappa[r - window + 1:r + 1]) >= threshold:
+                return r
+        return None
+    quantiles, tol, window = params
+    values = run[[f"margin_q{round(100 * q)}" for q in quantiles]].to_numpy(dtype=np.float64)
+    old, new = values[:-1], values[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = np.abs(new - old) / np.maximum(np.abs(old), np.abs(new))
+    change = np.where(old == new, 0.0, np.nan_to_num(change, nan=1.0)).max(axis=1)
+    for r in range(window, len(run)):  # change[r - 1] is round r's change
+        if change[r - window:r].max() <= tol:
+            return r
+    return None
+
+
+STUDIED = {"stable": ("stable", 3, 0.99), "margin": ("margin", MARGIN_QUANTILES, 0.05, 3),
+           "budget": ("budget", 300)}
+CANDIDATES = (
+    [("stable", w, t) for w in (2, 3, 4, 5, 6) for t in (0.98, 0.99, 0.995, 0.999)]
+    + [("margin", q, tol, w) for q in ((0.1,), (0.5,), (0.1, 0.5)) for tol in (0.02, 0.05, 0.1, 0.15, 0.2)
+       for w in (2, 3, 4, 5)]
+    + [("budget", n) for n in range(100, 500, 20)]
+)
+
+
+def name_of(variant: tuple) -> str:
+    kind, *params = variant
+    if kind == "stable":
+        return f"stable(window={params[0]}, kappa>={params[1]})"
+    if kind == "margin":
+        quantiles = "+".join(f"q{round(100 * q)}" for q in params[0])
+        return f"margin({quantiles}, tol={params[1]}, window={params[2]})"
+    return f"budget({params[0]})"
+
+
+def variant_table(frame: pd.DataFrame, variants) -> pd.DataFrame:
+    """Per variant and data set: mean labels at the stop, accuracy given up and share of labels saved."""
+    lines = []
+    for (dataset, seed), run in frame.groupby(["dataset", "seed"]):
+        run = run.sort_values("round").reset_index(drop=True)
+        final = run.iloc[-1]
+        for variant in variants:
+            at = first_stops(run, variant)
+            row = run.iloc[len(run) - 1 if at is None else at]
+            lines.append({"variant": name_of(variant), "kind": variant[0], "dataset": dataset, "seed": seed, "labels": row["n_labels"],
+                          "loss": final["accuracy"] - row["accuracy"],
+                          "saved": 1 - row["n_labels"] / final["n_labels"]})
+    return pd.DataFrame(lines).groupby(["kind", "variant", "dataset"])[["labels", "loss", "saved"]].mean()
+
+
+def choose(table: pd.DataFrame, datasets, max_loss: float = 0.01):
+    """The variant of each kind that saves most labels on its worst data set, giving up at most
+    ``max_loss`` on every one (the least worst loss where none does)."""
+    worst = table[table.index.get_level_values("dataset").isin(datasets)].groupby(["kind", "variant"]).agg(
+        loss=("loss", "max"), saved=("saved", "min"))
+    chosen = {}
+    for kind in ("stable", "margin", "budget"):
+        mine = worst.loc[kind]
+        ok = mine[mine["loss"] <= max_loss]
+        chosen[kind] = (ok["saved"].idxmax() if len(ok) else mine["loss"].idxmin())
+    return chosen
+
+
+def tune_report(frame: pd.DataFrame) -> str:
+    """Which window, threshold or tolerance each rule needs, chosen on every data set at once, and
+    how a choice made without a data set fares on it (leave one data set out)."""
+    for (dataset, seed), run in frame.groupby(["dataset", "seed"]):  # the replay matches the run
+        run = run.sort_values("round").reset_index(drop=True)
+        for rule, variant in STUDIED.items():
+            fired = np.flatnonzero(run[f"stop_{rule}"].to_numpy())
+            if (int(fired[0]) if len(fired) else None) != first_stops(run, variant):
+                raise RuntimeError(f"replaying {rule} on {dataset} seed {seed} disagrees with the run")
+    table = variant_table(frame, CANDIDATES)
+    datasets = sorted(frame["dataset"].unique())
+    lines = ["Chosen on every data set at once (at most 1 point given up on each, most labels saved on "
+             "the worst):", "", "| rule | worst given up | worst labels saved | " + " | ".join(datasets) + " |",
+             "|---|---|---|" + "---|" * len(datasets)]
+    for kind, variant in choose(table, datasets).items():
+        rows = table.loc[(kind, variant)]
+        cells = [f"{rows.loc[d, 'labels']:.0f} ({rows.loc[d, 'loss']:+.3f}, {rows.loc[d, 'saved']:.0%})"
+                 for d in datasets]
+        lines.append(f"| {variant} | {rows['loss'].max():+.3f} | {rows['saved'].min():.0%} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "Leave one data set out: chosen on the others, measured on it (labels at the stop, "
+              "accuracy given up, labels saved):", "", "| held out | rule chosen without it | labels | "
+              "given up | labels saved |", "|---|---|---|---|---|"]
+    for held in datasets:
+        for kind, variant in choose(table, [d for d in datasets if d != held]).items():
+            r = table.loc[(kind, variant, held)]
+            lines.append(f"| {held} | {variant} | {r['labels']:.0f} | {r['loss']:+.3f} | {r['saved']:.0%} |")
+    return "\n".join(lines)
+
+
 def markdown(table: pd.DataFrame) -> str:
     lines = ["| data set | rule | seeds (fired) | labels at stop | accuracy at stop | accuracy at "
              f"{PROTOCOL['budget']} | given up | labels saved |", "|---|---|---|---|---|---|---|---|"]
@@ -133,10 +242,12 @@ def main(argv=None):
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--report", action="store_true", help="only print the table of what is there")
+    parser.add_argument("--tune", action="store_true",
+                        help="only compare other windows, thresholds and tolerances on the finished runs")
     args = parser.parse_args(argv)
     datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
-    if not args.report:
+    if not (args.report or args.tune):
         for seed in seeds:  # one seed more on every data set in turn: a stopped study stays balanced
             for dataset in datasets:
                 path = OUT / f"{dataset}-s{seed}.csv"
@@ -152,7 +263,8 @@ def main(argv=None):
     if not files:
         print("no finished runs yet")
         return
-    print(markdown(summarize(pd.concat([pd.read_csv(f) for f in files], ignore_index=True))))
+    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    print(tune_report(frame) if args.tune else markdown(summarize(frame)))
 
 
 if __name__ == "__main__":
