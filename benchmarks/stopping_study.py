@@ -42,7 +42,7 @@ OUT = HERE / "results" / "stopping_study"
 DATASETS = ("digits", "mnist", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img")
 SEEDS = (0, 1, 2, 3, 4)
 # Issue 21 measures what stopping gives up against the full 500-label run.
-PROTOCOL = dict(n_initial=20, n_instances=20, budget=500)
+PROTOCOL = dict(n_initial=20, n_instances=20, budget=500, subsample=1000)
 VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere
 RULES = ("stable", "margin", "budget")
 MARGIN_QUANTILES = (0.1, 0.5)
@@ -85,7 +85,8 @@ def run_one(dataset: str, seed: int, data_dir: str) -> pd.DataFrame:
     rows = simulate(
         lambda s: make_classifier("lenet5", input_shape=X_pool.shape[1:], n_classes=n_classes, random_state=s),
         strategy, X_pool, y_pool, X_val, y_val, n_initial=PROTOCOL["n_initial"],
-        n_instances=PROTOCOL["n_instances"], n_rounds=n_rounds, adversarial_augmentation=adversarial,
+        n_instances=PROTOCOL["n_instances"], n_rounds=n_rounds, subsample=PROTOCOL["subsample"],
+        adversarial_augmentation=adversarial,
         random_state=seed, strategy_name="dfal", on_round=record, stopping=list(rules.values()),
     )
     frame = pd.DataFrame(rows).drop(columns=["queried", "stop"], errors="ignore")

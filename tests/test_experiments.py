@@ -172,6 +172,26 @@ def test_simulate_still_runs_with_a_baseline(digits):
     assert [r["n_labels"] for r in rows] == [10, 20]
 
 
+def test_simulate_scores_only_the_candidates_asked_for():
+    """``subsample=k`` hands the strategy k unlabeled candidates a round; none: the whole unlabeled pool."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    seen = []
+
+    def first_rows(classifier, X_candidates, n_instances=1):
+        seen.append(len(X_candidates))
+        return np.arange(n_instances), np.zeros(n_instances)
+
+    for subsample in (50, None):
+        rows = simulate(lambda seed: LogisticRegression(), first_rows, X[:150], y[:150], X[150:], y[150:],
+                        n_initial=10, n_instances=5, n_rounds=2, subsample=subsample)
+        assert [r["n_labels"] for r in rows] == [10, 15, 20]
+    assert seen == [50, 50, 140, 135]
+
+
 def test_missing_extra_fails_before_any_run(tmp_path, monkeypatch):
     """Without scikit-activeml a benchmark with a peer row stops at once, naming the extra."""
     import sys

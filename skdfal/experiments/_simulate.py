@@ -34,6 +34,7 @@ def simulate(
     n_initial: int = 20,
     n_instances: int = 10,
     n_rounds: int = 10,
+    subsample: int | None = None,
     adversarial_augmentation: bool = False,
     random_state: int = 0,
     strategy_name: str | None = None,
@@ -56,6 +57,9 @@ def simulate(
         Held-out evaluation set.
     n_initial, n_instances, n_rounds : int
         Initial labels, labels per query, number of queries.
+    subsample : int, optional
+        Score only this many random unlabeled candidates per round (the
+        benchmark's 1,000 candidates); ``None`` scores the whole pool.
     adversarial_augmentation : bool
         DFAL's free adversarial copies.
     random_state : int
@@ -96,6 +100,6 @@ def simulate(
     )
     return simulate_run(
         learner, X_pool, y_pool, X_eval, y_eval, seed=random_state, strategy_name=name,
-        n_initial=n_initial, n_instances=n_instances, n_rounds=n_rounds, on_row=on_round,
+        n_initial=n_initial, n_instances=n_instances, n_rounds=n_rounds, subsample=subsample, on_row=on_round,
         stopping=stopping, stop_early=stop_early,
     )
