@@ -123,9 +123,14 @@ def first_stops(run: pd.DataFrame, variant: tuple) -> int | None:
     Recomputed from the watched statistics the rows hold, so that windows,
     thresholds and tolerances the run did not use can be compared:
     ``("stable", window, threshold)``, ``("margin", quantiles, tol, window)``
-    or ``("budget", n_labels)``.
+    or ``("budget", n_labels)``; ``("hindsight", tol)`` is no rule: the first
+    round whose accuracy is within ``tol`` of the run's last, the most any
+    rule giving up at most ``tol`` could save.
     """
     kind, *params = variant
+    if kind == "hindsight":  # no rule can know this: the first round within params[0] of the end
+        accuracy = run["accuracy"].to_numpy()
+        return int(np.flatnonzero(accuracy >= accuracy[-1] - params[0])[0])
     if kind == "budget":
         hits = np.flatnonzero(run["n_labels"].to_numpy() >= params[0])
         return int(hits[0]) if len(hits) else None
@@ -165,6 +170,8 @@ def name_of(variant: tuple) -> str:
     if kind == "margin":
         quantiles = "+".join(f"q{round(100 * q)}" for q in params[0])
         return f"margin({quantiles}, tol={params[1]}, window={params[2]})"
+    if kind == "hindsight":
+        return f"hindsight: first within {100 * params[0]:g} point of the end"
     return f"budget({params[0]})"
 
 
@@ -184,15 +191,16 @@ def variant_table(frame: pd.DataFrame, variants) -> pd.DataFrame:
 
 
 def choose(table: pd.DataFrame, datasets, max_loss: float = 0.01):
-    """The variant of each kind that saves most labels on its worst data set, giving up at most
-    ``max_loss`` on every one (the least worst loss where none does)."""
-    worst = table[table.index.get_level_values("dataset").isin(datasets)].groupby(["kind", "variant"]).agg(
-        loss=("loss", "max"), saved=("saved", "min"))
+    """The variant of each rule that saves most labels on average over ``datasets`` while giving
+    up at most ``max_loss`` on every one (the least worst loss where none does)."""
+    over = table[table.index.get_level_values("dataset").isin(datasets)].groupby(["kind", "variant"]).agg(
+        loss=("loss", "max"), saved=("saved", "mean"))
     chosen = {}
     for kind in ("stable", "margin", "budget"):
-        mine = worst.loc[kind]
-        ok = mine[mine["loss"] <= max_loss]
-        chosen[kind] = (ok["saved"].idxmax() if len(ok) else mine["loss"].idxmin())
+        mine = over.loc[kind]
+        ok = mine[mine["loss"] <= max_loss + 1e-9]
+        chosen[kind] = (ok.sort_values(["saved", "loss"], ascending=[False, True]).index[0] if len(ok)
+                        else mine["loss"].idxmin())
     return chosen
 
 
@@ -205,12 +213,14 @@ def tune_report(frame: pd.DataFrame) -> str:
             fired = np.flatnonzero(run[f"stop_{rule}"].to_numpy())
             if (int(fired[0]) if len(fired) else None) != first_stops(run, variant):
                 raise RuntimeError(f"replaying {rule} on {dataset} seed {seed} disagrees with the run")
-    table = variant_table(frame, CANDIDATES)
+    hindsight = ("hindsight", 0.01)
+    table = variant_table(frame, [*CANDIDATES, hindsight])
     datasets = sorted(frame["dataset"].unique())
     lines = ["Chosen on every data set at once (at most 1 point given up on each, most labels saved on "
-             "the worst):", "", "| rule | worst given up | worst labels saved | " + " | ".join(datasets) + " |",
+             "average); cells: labels at the stop (accuracy given up, labels saved), means over seeds:", "",
+             "| rule | worst given up | fewest labels saved | " + " | ".join(datasets) + " |",
              "|---|---|---|" + "---|" * len(datasets)]
-    for kind, variant in choose(table, datasets).items():
+    for kind, variant in [*choose(table, datasets).items(), ("hindsight", name_of(hindsight))]:
         rows = table.loc[(kind, variant)]
         cells = [f"{rows.loc[d, 'labels']:.0f} ({rows.loc[d, 'loss']:+.3f}, {rows.loc[d, 'saved']:.0%})"
                  for d in datasets]
