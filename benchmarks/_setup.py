@@ -28,6 +28,19 @@ def source_commit() -> str:
     return commit + ("+changes" if git("status", "--porcelain", "--", "skdfal", "benchmarks") else "")
 
 
+def each_seed_in_turn(datasets, seeds, run) -> None:
+    """``run(dataset, seeds[:k])`` for k = 1, 2, ...: one seed more on every data set in turn.
+
+    A study stopped part-way still compares every data set on the same seeds;
+    ``run`` is expected to resume (finished runs kept).  Prints each call's wall time.
+    """
+    for last in range(1, len(seeds) + 1):
+        for dataset in datasets:
+            started = time.perf_counter()
+            run(dataset, seeds[:last])
+            print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
+
+
 def load_data(mnist_dir: Path | None = MNIST_DIR, *, fallback: bool = True):
     """``(X_train, y_train, X_test, y_test, name)``: images (n, 1, H, W) float32 in [0, 1].
 

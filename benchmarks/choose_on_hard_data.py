@@ -19,12 +19,11 @@ Rows go to ``benchmarks/results/choose_on_hard_data/<dataset>.csv``.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _setup import MNIST_DIR  # benchmarks/, the script's folder
+from _setup import MNIST_DIR, each_seed_in_turn  # benchmarks/, the script's folder
 
 from skdfal.experiments import drop_rates, paired_differences, run_benchmark
 
@@ -113,19 +112,11 @@ def main(argv=None):
     datasets = args.datasets.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.report:
-        seeds = [int(s) for s in args.seeds.split(",")]
-        # One seed more on every data set in turn: a stopped study still
-        # compares every data set on the same seeds.
-        for last in range(1, len(seeds) + 1):
-            for dataset in datasets:
-                started = time.perf_counter()
-                run_benchmark(
-                    dataset, args.strategies.split(","), seeds[:last], data_dir=args.data_dir,
-                    validation_size=VALIDATION.get(dataset, 5000), **PROTOCOL,
-                    classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv",
-                    n_jobs=args.jobs, progress=False,
-                )
-                print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
+        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
+            dataset, args.strategies.split(","), seeds, data_dir=args.data_dir,
+            validation_size=VALIDATION.get(dataset, 5000), **PROTOCOL,
+            classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs, progress=False,
+        ))
     frames = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets if (OUT / f"{d}.csv").is_file()}
     if not frames:
         print("no rows yet")

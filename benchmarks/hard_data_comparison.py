@@ -19,11 +19,10 @@ every round's picks); only runs that reached 500 labels enter the tables.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import pandas as pd
-from _setup import MNIST_DIR, source_commit  # benchmarks/, the script's folder
+from _setup import MNIST_DIR, each_seed_in_turn, source_commit  # benchmarks/, the script's folder
 
 from skdfal.experiments import run_benchmark, save_learning_curves, summarize, summary_markdown
 from skdfal.strategies import RECOMMENDED
@@ -74,14 +73,10 @@ def main(argv=None):
     datasets = args.datasets.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.report:
-        seeds = [int(s) for s in args.seeds.split(",")]
-        for last in range(1, len(seeds) + 1):  # a stopped study compares every data set on the same seeds
-            for dataset in datasets:
-                started = time.perf_counter()
-                run_benchmark(dataset, args.strategies.split(","), seeds[:last], data_dir=args.data_dir,
-                              **PROTOCOL, classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv",
-                              n_jobs=args.jobs, progress=False)
-                print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
+        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
+            dataset, args.strategies.split(","), seeds, data_dir=args.data_dir, **PROTOCOL,
+            classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs, progress=False,
+        ))
     parts = [f"(rows in `docs/results/hard/`; tables from commit {source_commit()}: "
              "`python benchmarks/hard_data_comparison.py --report`)\n"]
     for dataset in datasets:
