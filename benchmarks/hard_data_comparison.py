@@ -56,7 +56,7 @@ def section(dataset: str, frame: pd.DataFrame) -> str:
             *(c for b in BUDGETS for c in (f"acc@{b}", f"acc@{b}_std")),
             *(c for b in BUDGETS for c in (f"diff@{b}", f"diff@{b}_low", f"diff@{b}_high")), "drop_rate"]
     figure = save_learning_curves(frame, OUT / dataset, title=f"{dataset}: test accuracy, seeds {seeds}")
-    return (f"### {dataset} ({len(seeds)} seeds: {seeds})\n\n"
+    return (f"#### {dataset} ({len(seeds)} seed{'s' * (len(seeds) > 1)}: {seeds})\n\n"
             f"{summary_markdown(table[[c for c in keep if c in table.columns]], digits=3)}\n\n"
             f"![{dataset}](results/hard/{figure[0].name})\n")
 
