@@ -112,6 +112,11 @@ def _reset_peak_rss():
         pass
 
 
+def _embeddings_path(pool_path) -> Path:
+    """Where ``embed`` writes the pool's embeddings and ``cached`` reads them, beside the pool."""
+    return Path(pool_path).with_name("embeddings.npy")
+
+
 def _run_method(method, state_path, pool_path, meta, repeats, queue):
     """In a fresh process: load the net and the pool, time one query ``repeats`` times."""
     from torchvision.models import resnet18
@@ -132,7 +137,7 @@ def _run_method(method, state_path, pool_path, meta, repeats, queue):
         torch.cuda.reset_peak_memory_stats()
     _reset_peak_rss()
     base_rss = _peak_rss_bytes()
-    embeddings_path = Path(pool_path).with_name("embeddings.npy")
+    embeddings_path = _embeddings_path(pool_path)
     if method == "cached":  # the frozen backbone's embeddings, computed once before the rounds
         if not embeddings_path.exists():
             pool_embeddings(net, pool, head="fc", out=embeddings_path)
@@ -242,7 +247,7 @@ def main(argv=None):
                 methods[m]["agreement"] = f"{shared}/{len(exact)} shared"
             if sorted(methods["cached"]["picks"]) != sorted(methods["head"]["picks"]):
                 methods["cached"]["agreement"] += " (differs from head space!)"
-            (Path(tmp) / "embeddings.npy").unlink(missing_ok=True)  # the next case's net embeds anew
+            _embeddings_path(pool_path).unlink(missing_ok=True)  # the next case's net embeds anew
             cases.append({"labels": n_labels, "methods": methods})
             print(f"{n_labels} labels: " + ", ".join(f"{m} {methods[m]['seconds']:.2f} s" for m in METHODS),
                   flush=True)

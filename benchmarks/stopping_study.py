@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from _setup import MNIST_DIR  # benchmarks/, the script's folder
 
+from skdfal.learners._stopping_rules import _relative_change
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "stopping_study"
 
@@ -143,10 +145,7 @@ def first_stops(run: pd.DataFrame, variant: tuple) -> int | None:
         return None
     quantiles, tol, window = params
     values = run[[f"margin_q{round(100 * q)}" for q in quantiles]].to_numpy(dtype=np.float64)
-    old, new = values[:-1], values[1:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change = np.abs(new - old) / np.maximum(np.abs(old), np.abs(new))
-    change = np.where(old == new, 0.0, np.nan_to_num(change, nan=1.0)).max(axis=1)
+    change = _relative_change(values[:-1], values[1:]).max(axis=1)  # MarginPlateau's own measure
     for r in range(window, len(run)):  # change[r - 1] is round r's change
         if change[r - window:r].max() <= tol:
             return r
