@@ -60,12 +60,12 @@ def refit_accuracy(indices, data, protocol, net_seed) -> float:
     return float(np.mean(net.predict(X_eval) == y_eval))
 
 
-def drops(frame: pd.DataFrame, strategies) -> list[tuple[str, int, int]]:
-    """``(strategy, seed, round)`` of every recorded drop of the complete runs."""
+def drops(frame: pd.DataFrame, strategies, budget: int) -> list[tuple[str, int, int]]:
+    """``(strategy, seed, round)`` of every recorded drop of the runs that reached ``budget`` labels."""
     found = []
     for (name, seed), run in frame[frame["strategy"].isin(strategies)].groupby(["strategy", "seed"]):
         run = run.sort_values("round")
-        if run["n_labels"].max() < 500:
+        if run["n_labels"].max() < budget:
             continue
         change = run["accuracy"].diff().to_numpy()
         found += [(name, int(seed), int(r)) for r, c in zip(run["round"], change, strict=True) if c < -DROP_THRESHOLD]
@@ -91,7 +91,7 @@ def main(argv=None):
     keys = ["strategy", "sets_of", "seed", "round", "net_seed"]
     done = pd.read_csv(out) if out.is_file() else pd.DataFrame(columns=keys)
     seen = set(done[keys].itertuples(index=False, name=None))
-    for name, seed, after in drops(frame, args.strategies.split(",")):
+    for name, seed, after in drops(frame, args.strategies.split(","), protocol["budget"]):
         # The control's labeled sets at the same seed and round: how much do its fits vary?
         for sets_of in (name, args.control):
             run = frame[(frame["strategy"] == sets_of) & (frame["seed"] == seed)].sort_values("round")
