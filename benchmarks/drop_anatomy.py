@@ -2,7 +2,8 @@
 
 On ``mnist-bg-rand`` the uncertainty strategies of the test-set comparison
 (``hard_data_comparison.py``) lose more than 2 points from one round to the
-next in 8-27% of their rounds, random in none.  Every fit of a run uses the
+next in 6-26% of their rounds (seeds 0-2: the DFALs 6-8%, entropy 26%), random in
+none.  Every fit of a run uses the
 run's seed for the network, so a drop can come from the 20 new labels (every
 network trained on the larger set is worse) or from the pairing of one
 initialisation with one training set (other seeds would not drop).  This
