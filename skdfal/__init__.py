@@ -88,7 +88,14 @@ from .learners import (
     StabilizingPredictions,
     StopDecision,
 )
-from .models import VGG8, BackboneHead, LeNet5, SeededNeuralNetClassifier, make_classifier
+from .models import (
+    VGG8,
+    BackboneHead,
+    LeNet5,
+    SeededNeuralNetClassifier,
+    SemiSupervised,
+    make_classifier,
+)
 from .strategies import (
     BADGE,
     BALD,
@@ -141,6 +148,7 @@ __all__ = [
     "ComposedStrategy",
     "RandomSampling",
     "SeededNeuralNetClassifier",
+    "SemiSupervised",
     "SessionError",
     "StabilizingPredictions",
     "StopDecision",

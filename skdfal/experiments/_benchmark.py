@@ -38,7 +38,7 @@ import numpy as np
 
 from ..learners._learner import ActiveLearner
 from ..learners._loop import simulate_run
-from ..models import auto_steps, make_classifier
+from ..models import SemiSupervised, auto_steps, make_classifier
 from ..strategies import QueryStrategy, all_strategies
 from ..utils._validation import check_count, renamed_parameter
 from ._data import load_benchmark_data
@@ -89,11 +89,18 @@ def _steps_for(n_labels, protocol):
 
 
 def _make_estimator(protocol, input_shape, n_classes, seed):
+    params = dict(protocol.get("classifier_params", {}))
+    if isinstance(params.get("semi_supervised"), Mapping):  # a JSON protocol's callback parameters
+        params["semi_supervised"] = SemiSupervised(**params["semi_supervised"])
     return make_classifier(
         protocol["model"], input_shape=input_shape, n_classes=n_classes, lr=protocol["lr"],
-        batch_size=protocol["batch_size"], device=protocol["device"], random_state=seed,
-        **protocol.get("classifier_params", {}),
+        batch_size=protocol["batch_size"], device=protocol["device"], random_state=seed, **params,
     )
+
+
+def learns_from_pool(protocol: Mapping[str, Any]) -> bool:
+    """Whether the protocol's trainer learns from the unlabeled pool too (``semi_supervised``)."""
+    return protocol.get("classifier_params", {}).get("semi_supervised") is not None
 
 
 def run_one(
@@ -134,6 +141,7 @@ def run_one(
     learner = ActiveLearner(
         _make_estimator(protocol, X_pool.shape[1:], n_classes, seed), strategy,
         adversarial_augmentation=adversarial, warm_start=warm,
+        X_unlabeled=X_pool if learns_from_pool(protocol) else None,
     )
     done_rows = sorted(done_rows, key=lambda r: int(r["round"]))
     # Runs whose state cannot be rebuilt from labels alone (adversarial
@@ -254,7 +262,10 @@ def run_benchmark(
     classifier_params : dict, optional
         More arguments of :func:`skdfal.make_classifier` for every run
         (``{"class_weight": "balanced"}``, ``{"full_batches": False}``);
-        JSON values, recorded with the protocol.
+        JSON values, recorded with the protocol.  ``{"semi_supervised":
+        "fixmatch"}`` (or a dict of :class:`~skdfal.models.SemiSupervised`'s
+        parameters) trains every fit on the whole pool too, its labels
+        unseen.
 
     Returns
     -------

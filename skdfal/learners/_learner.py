@@ -100,6 +100,13 @@ class ActiveLearner(LearnerState):
         labels paid, training-set size); ``2``: also one per ``query``.
         Written with ``tqdm.write``, so a progress bar around the loop stays
         intact; it changes nothing else.
+    X_unlabeled : array-like or None, default=None
+        Samples without labels, handed to every fit of the estimator as
+        ``fit(X, y, X_unlabeled=...)``, for a net that learns from them too
+        (:func:`~skdfal.make_classifier`'s ``semi_supervised``); usually the
+        pool being queried (labeled samples in it do no harm).  A
+        memory-mapped array is read a batch at a time.  The estimator's
+        ``fit`` must take ``X_unlabeled``.
     stopping : stopping rule, list of rules or None, default=None
         Rules (:class:`~skdfal.StabilizingPredictions`...) updated by the first ``query`` after new labels:
         ``stop_decision_`` is their latest decision, ``stop_reason_`` why labeling may stop (or ``None``).
@@ -192,6 +199,7 @@ class ActiveLearner(LearnerState):
         "classes": ["array-like", None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "X_unlabeled": "no_validation",
     }
 
     def __init__(
@@ -210,6 +218,7 @@ class ActiveLearner(LearnerState):
         random_state: RandomStateLike = None,
         verbose: int = 0,
         stopping: Any = None,
+        X_unlabeled: Rows | None = None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -224,11 +233,12 @@ class ActiveLearner(LearnerState):
         self.random_state = random_state
         self.stopping = stopping
         self.verbose = verbose
+        self.X_unlabeled = X_unlabeled
 
     def __setstate__(self, state):
         # Pickles from before ``verbose`` and ``stopping`` existed load as silent learners without rules,
         # and those from before ``labeled_set_`` with their four fields gathered into one.
-        state = {"verbose": 0, "stopping": None, **state}
+        state = {"verbose": 0, "stopping": None, "X_unlabeled": None, **state}
         if "is_adversarial_" in state:
             state["labeled_set_"] = LabeledSet(
                 state.pop("X_training_"), state.pop("y_training_"), state.pop("is_adversarial_"),

@@ -12,6 +12,7 @@ leaves the learner as it was.
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any
 
 import numpy as np
@@ -221,6 +222,7 @@ class LearnerState(ClassifierMixin, BaseEstimator):
             self.estimator_ = clone(self._template(), safe=False)
         est = self.estimator_
         X, y = self._resample(self.X_training_, self.y_training_, bootstrap)
+        fit_kwargs = self._with_unlabeled(est, fit_kwargs)
         if self.warm_start and hasattr(est, "partial_fit") and is_fitted(est):
             est.partial_fit(X, y, **fit_kwargs)
         else:
@@ -237,9 +239,21 @@ class LearnerState(ClassifierMixin, BaseEstimator):
             X = np.asarray(X, dtype=np.float32)
         X, y = self._resample(X, np.asarray(y), bootstrap)
         fit = est.partial_fit if hasattr(est, "partial_fit") and is_fitted(est) else est.fit
-        fit(X, y, **fit_kwargs)
+        fit(X, y, **self._with_unlabeled(est, fit_kwargs))
         self._set_classes()
         return self
+
+    def _with_unlabeled(self, est, fit_kwargs):
+        """``fit_kwargs`` with the learner's ``X_unlabeled`` (a caller's own one wins)."""
+        pool = self.__dict__.get("X_unlabeled")
+        if pool is None or "X_unlabeled" in fit_kwargs:
+            return fit_kwargs
+        if "X_unlabeled" not in inspect.signature(est.fit).parameters:
+            raise ValueError(
+                f"X_unlabeled was given but {type(est).__name__}.fit does not take it: use a net "
+                "from make_classifier (semi_supervised=...) or a SeededNeuralNetClassifier"
+            )
+        return {**fit_kwargs, "X_unlabeled": pool}
 
     def adversarial_copies(self, X: Rows, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """DeepFool copies of ``X`` that flip the current model, labelled ``y``.

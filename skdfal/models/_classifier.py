@@ -195,16 +195,41 @@ class SeededNeuralNetClassifier(NeuralNetClassifier):
             backbone_eval(self.module_, self.head)
         return logits_of(super().infer(x, **fit_params))
 
+    def fit(self, X: Any, y: Any = None, X_unlabeled: Any = None, **fit_params: Any) -> SeededNeuralNetClassifier:
+        """Initialise the module and train it on ``(X, y)``, and on ``X_unlabeled`` if given.
+
+        Parameters
+        ----------
+        X, y : array-like
+            The labeled training set.
+        X_unlabeled : array-like or None, default=None
+            Samples without labels (in ``X``'s format: a memory-mapped array
+            is read a batch at a time), for a
+            :class:`~skdfal.models.SemiSupervised` callback of this net; it
+            may hold the labeled samples too.  Not kept after the fit.
+        **fit_params
+            skorch's fit parameters.
+        """
+        return super().fit(X, y, X_unlabeled=X_unlabeled, **fit_params)
+
     def partial_fit(
-        self, X: Any, y: Any = None, classes: npt.ArrayLike | None = None, **fit_params: Any
+        self, X: Any, y: Any = None, classes: npt.ArrayLike | None = None, X_unlabeled: Any = None,
+        **fit_params: Any,
     ) -> SeededNeuralNetClassifier:
+        """Train the current module on ``(X, y)``, and on ``X_unlabeled`` (see :meth:`fit`)."""
         if not self.initialized_:
             self.initialize()  # skorch would; here first, so the note below survives it
         self._note_input_range(X)
         if self._auto_stats() and getattr(self, "input_mean_", None) is None:
             self.fit_input_stats(X)
-        with self._seeded():
-            return super().partial_fit(X, y, classes=classes, **fit_params)
+        # Read by a SemiSupervised callback in on_train_begin; dropped after the
+        # fit, so that the net never holds (nor pickles) the caller's pool.
+        self.__dict__["_X_unlabeled"] = X_unlabeled
+        try:
+            with self._seeded():
+                return super().partial_fit(X, y, classes=classes, **fit_params)
+        finally:
+            self.__dict__.pop("_X_unlabeled", None)
 
     def _auto_stats(self) -> bool:
         return any(isinstance(v, str) and v == "auto" for v in (self.input_mean, self.input_std))

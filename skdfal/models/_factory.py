@@ -16,6 +16,7 @@ from ..utils._typing import Device
 from ..utils._validation import check_count, check_positive_real
 from ._classifier import SeededNeuralNetClassifier, _check_input_shape, _check_scale
 from ._nets import VGG8, LeNet5
+from ._semi import SemiSupervised
 from ._training import RandomShift, StepBudget
 
 __all__ = ["make_classifier"]
@@ -43,6 +44,7 @@ def make_classifier(
     input_std: Literal["auto"] | Sequence[float] | None = "auto",
     freeze: bool = False,
     head: str | None = None,
+    semi_supervised: Literal["fixmatch", "pseudo_label", "vat"] | SemiSupervised | None = None,
     device: Device | None = "cpu",
     random_state: int | None = 0,
     **kwargs: Any,
@@ -126,6 +128,11 @@ def make_classifier(
         The head's layer name (``"fc"`` for a torchvision ResNet); ``None``:
         the ``head`` of a ``backbone``/``head`` module, else the last
         ``nn.Linear``.
+    semi_supervised : {"fixmatch", "pseudo_label", "vat"}, SemiSupervised or None, default=None
+        Also learn from the unlabeled samples given to ``fit(X, y,
+        X_unlabeled=...)`` (see :class:`~skdfal.models.SemiSupervised`; a
+        name is that callback with its defaults).  A grid search reaches its
+        parameters as ``callbacks__semi_supervised__threshold``.
     device : str, torch.device or None, default="cpu"
         Refused at once when this machine cannot use it (``"cuda"`` without CUDA);
         ``None`` leaves the module where it is (skorch's convention).
@@ -197,11 +204,24 @@ def make_classifier(
     # dozen labels every epoch would then show the same batches.
     kwargs.setdefault("iterator_train__shuffle", True)
     kwargs["classes"] = classes if classes is not None else list(range(n_classes))
+    callbacks = []
     if max_epochs is None:
         budget = StepBudget(steps=train_steps, schedule=lr_schedule)
         budget._check()  # named now, not at the first fit
-        kwargs.setdefault("callbacks", [("step_budget", budget), ("random_shift", RandomShift(max_shift=shift, flip=bool(flip)))])
+        callbacks = [("step_budget", budget), ("random_shift", RandomShift(max_shift=shift, flip=bool(flip)))]
         max_epochs = 1  # epochs come from the step budget (SeededNeuralNetClassifier.fit_loop)
+    if semi_supervised is not None:
+        if isinstance(semi_supervised, str):
+            semi_supervised = SemiSupervised(method=semi_supervised)
+        if not isinstance(semi_supervised, SemiSupervised):
+            raise ValueError(
+                "semi_supervised must be 'fixmatch', 'pseudo_label', 'vat', a SemiSupervised "
+                f"callback or None, got {semi_supervised!r}"
+            )
+        semi_supervised.check()
+        callbacks.append(("semi_supervised", semi_supervised))
+    if callbacks:
+        kwargs.setdefault("callbacks", callbacks)
     return SeededNeuralNetClassifier(
         module,
         max_epochs=max_epochs,

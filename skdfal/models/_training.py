@@ -147,6 +147,7 @@ class StepBudget(Callback):
                 "raise max_epochs (training stops when the budget is spent)"
             )
         self.epochs_done_ = 0
+        self.steps_per_epoch_ = per_epoch
         total = self.epochs_ * per_epoch
         peak = float(self.max_lr if self.max_lr is not None else net.lr)
         optimizer = net.optimizer_
