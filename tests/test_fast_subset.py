@@ -23,7 +23,6 @@ WHOLLY_SLOW = {
     "test_session_races.py": "races sessions in separate processes",
     "test_session_fuzz.py": "a long Hypothesis run (test_session_hostile.py has quick cases)",
     "test_distributed.py": "starts a Dask cluster of worker processes",
-    "test_labelstudio_integration.py": "starts a Label Studio server",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import configparser
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -121,3 +122,38 @@ def test_citation_cites_the_paper():
     cff = yaml.safe_load(text)
     assert cff["title"] == "skdfal" and cff["license"] == "BSD-3-Clause"
     assert cff["preferred-citation"]["type"] == "article"
+
+
+def _label_studio_requirements():
+    """The labelstudio extra, and what ``.ci/run`` installs in Label Studio's virtualenv."""
+    from packaging.requirements import Requirement
+
+    extra = [Requirement(line) for line in _setup_cfg()["options.extras_require"]["labelstudio"].splitlines()
+             if line.strip()]
+    (line,) = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+               if "label-studio-venv/bin/python -m pip install" in line]
+    words = shlex.split(line)
+    ci = [Requirement(word) for word in words[words.index("install") + 1:] if not word.startswith("-")]
+    return {"setup.cfg's labelstudio extra": extra, ".ci/run": ci}
+
+
+@pytest.mark.parametrize("where", ["setup.cfg's labelstudio extra", ".ci/run"])
+def test_label_studio_is_installed_with_sentry_sdk_below_3(where):
+    # Label Studio 1.23.2 does not bound sentry-sdk, and with sentry-sdk 3.0 its server exits at
+    # start (TypeError: Unknown option 'send_default_pii'): 3.x must not be resolved.
+    requirements = {req.name: req for req in _label_studio_requirements()[where]}
+    assert "sentry-sdk" in requirements, f"{where} leaves sentry-sdk unbounded"
+    sentry = requirements["sentry-sdk"].specifier
+    assert not any(sentry.contains(v) for v in ("3.0.0", "3.0.1", "3.1", "4.0")), sentry
+    assert sentry.contains("2.76.0"), sentry  # a release Label Studio 1.23.2 starts with
+    assert {"label-studio", "label-studio-sdk"} <= set(requirements)
+
+
+def test_ci_installs_versions_the_labelstudio_extra_allows():
+    found = _label_studio_requirements()
+    extra = {req.name: req.specifier for req in found["setup.cfg's labelstudio extra"]}
+    for req in found[".ci/run"]:
+        pinned = [s.version for s in req.specifier if s.operator == "=="]
+        for version in pinned:
+            assert extra[req.name].contains(version), f".ci/run installs {req}, outside the extra's {extra[req.name]}"
+
