@@ -157,3 +157,22 @@ def test_ci_installs_versions_the_labelstudio_extra_allows():
         for version in pinned:
             assert extra[req.name].contains(version), f".ci/run installs {req}, outside the extra's {extra[req.name]}"
 
+
+def test_the_cpu_only_install_keeps_to_skdfals_torch_bounds():
+    # docs/install.rst: torch and torchvision from PyTorch's CPU index, then skdfal. A torch newer
+    # than skdfal allows would be replaced by PyPI's CUDA build at `pip install -e .`.
+    from packaging.requirements import Requirement
+
+    (line,) = [line for line in (ROOT / "docs" / "install.rst").read_text().splitlines()
+               if "download.pytorch.org/whl/cpu" in line and "pip install" in line]
+    words = shlex.split(line)
+    assert words[words.index("--index-url") + 1] == "https://download.pytorch.org/whl/cpu"
+    docs = {req.name: req.specifier for req in map(Requirement, words[2:words.index("--index-url")])}
+    cfg = _setup_cfg()
+    declared = {req.name: req.specifier for req in map(Requirement, (
+        line for section in (cfg["options"]["install_requires"], cfg["options.extras_require"]["vision"])
+        for line in section.splitlines() if line.strip()))}
+    assert set(docs) == {"torch", "torchvision"}
+    for name, specifier in docs.items():
+        upper = {s.version for s in declared[name] if s.operator in ("<", "<=")}
+        assert upper and {s.version for s in specifier if s.operator in ("<", "<=")} == upper, (name, specifier)
