@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +39,26 @@ def test_run_compares_the_recommended_dfal_and_random(tmp_path, capsys):
     # ... and so does the protocol file it writes beside the CSV.
     protocol = tmp_path / "rows.csv.protocol.json"
     assert protocol.is_file() and f"their protocol to {protocol}" in table
+
+
+@pytest.mark.slow  # a short main job, to see every file it writes
+def test_git_ignores_every_file_the_main_job_writes_by_default(tmp_path, monkeypatch, capsys):
+    root = Path(__file__).resolve().parents[1]
+    git = shutil.which("git")
+    if git is None or not (root / ".git").exists():
+        pytest.skip("needs git and a git checkout of skdfal")
+    monkeypatch.chdir(tmp_path)  # as in the README: `skdfal run` from the checkout's root
+    code = main(["run", "--rounds", "1", "--seeds", "1", "--steps", "10", "--n-instances", "5", "--jobs", "1",
+                 "--no-progress"])
+    assert code == 0
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert "skdfal-run.csv" in written and len(written) >= 3, written  # rows, protocol, figure
+    # Each path as if written at the checkout's root: matched against its .gitignore.
+    result = subprocess.run([git, "-C", str(root), "check-ignore", "--no-index", "--verbose", "--non-matching",
+                             *written], capture_output=True, text=True, check=False)
+    assert result.returncode in (0, 1), result.stderr
+    not_ignored = [line.split("\t", 1)[1] for line in result.stdout.splitlines() if line.startswith("::")]
+    assert not not_ignored, f"skdfal run writes {not_ignored}, which git would offer to commit"
 
 
 def test_run_takes_any_registered_strategy_and_refuses_others(capsys):
