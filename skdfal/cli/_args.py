@@ -166,3 +166,17 @@ def stop_rule(text: str):
     if name == "budget" and value:
         return LabelBudget(positive_int(value))
     raise argparse.ArgumentTypeError(f"expected 'stable', 'margin' or 'budget=N', got {text!r}")
+
+
+#: ``--semi-supervised``'s choices: :class:`~skdfal.models.SemiSupervised`'s methods.
+SEMI_SUPERVISED = ("fixmatch", "pseudo_label", "vat")
+
+
+def add_semi_supervised_arg(parser) -> None:
+    """``--semi-supervised METHOD``: every fit also learns from the unlabeled pool."""
+    parser.add_argument(
+        "--semi-supervised", choices=SEMI_SUPERVISED, default=None, metavar="METHOD",
+        help="every fit also learns from the whole pool, its labels unseen: "
+        f"{', '.join(SEMI_SUPERVISED)} (default: labels only; fixmatch with --steps 900 was the "
+        "best trainer on six validation splits, docs/results.md)",
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ._args import (
     RenamedOption,
+    add_semi_supervised_arg,
     check_output_arg,
     device_arg,
     float_list,
@@ -102,6 +103,7 @@ def add_parser(sub):
                    help="samples per training step (the optimiser's minibatch; default 32)")
     p.add_argument("--class-weight", choices=["balanced"], default=None,
                    help="weigh each class's loss by the inverse of its share of the labeled set")
+    add_semi_supervised_arg(p)
     p.add_argument("--device", type=device_arg, default="cpu", help="torch device (default cpu)")
     p.add_argument("--subsample", type=subsample_arg, default=1000,
                    help="score this many random unlabeled candidates per round, every strategy "
@@ -145,7 +147,10 @@ def _cmd_benchmark(args):
         validation_size=args.validation_size,
         output=args.output, resume=not args.no_resume, n_jobs=args.jobs, threads=args.threads,
         progress=not args.no_progress,
-        classifier_params={"class_weight": args.class_weight} if args.class_weight else None,
+        classifier_params={
+            key: value for key, value in
+            (("class_weight", args.class_weight), ("semi_supervised", args.semi_supervised)) if value
+        } or None,
     )
     elapsed = time.perf_counter() - started
     frame = frame[frame["n_labels"] <= args.budget]

@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from ..strategies import RECOMMENDED, all_strategies
-from ._args import RenamedOption, check_output_arg, positive_int, steps_arg, usage_error
+from ._args import (
+    RenamedOption,
+    add_semi_supervised_arg,
+    check_output_arg,
+    positive_int,
+    steps_arg,
+    usage_error,
+)
 
 __all__ = ["add_parser"]
 
@@ -59,6 +66,7 @@ def add_parser(sub):
         help="CSV file for the rows; its protocol (.protocol.json) and the learning-curve "
         "figure (.png) go beside it",
     )
+    add_semi_supervised_arg(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_run, parser=p)
 
@@ -82,6 +90,7 @@ def _cmd_run(args) -> int:
         n_instances=args.n_instances, budget=args.n_initial + args.rounds * args.n_instances,
         steps=args.steps, output=args.output, resume=False, n_jobs=args.jobs, threads=1,
         progress=not args.no_progress,
+        classifier_params={"semi_supervised": args.semi_supervised} if args.semi_supervised else None,
     )
     elapsed = time.perf_counter() - started
     rows = frame.to_dict("records")

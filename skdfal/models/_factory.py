@@ -211,7 +211,7 @@ def make_classifier(
         callbacks = [("step_budget", budget), ("random_shift", RandomShift(max_shift=shift, flip=bool(flip)))]
         max_epochs = 1  # epochs come from the step budget (SeededNeuralNetClassifier.fit_loop)
     if semi_supervised is not None:
-        if isinstance(semi_supervised, str):
+        if isinstance(semi_supervised, str) and semi_supervised in ("fixmatch", "pseudo_label", "vat"):
             semi_supervised = SemiSupervised(method=semi_supervised)
         if not isinstance(semi_supervised, SemiSupervised):
             raise ValueError(

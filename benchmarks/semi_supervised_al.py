@@ -1,0 +1,87 @@
+"""Active learning with the semi-supervised trainer, on validation splits of six data sets (issue 32).
+
+The protocol of choose_on_hard_data.py (20 initial labels, 20 a round, 1,000
+candidates, 5,000 validation samples held out of the pool; digits 300), to
+200 labels, with every fit a FixMatch fit of 900 steps that also sees the
+whole pool unlabeled (``skdfal benchmark --semi-supervised fixmatch --steps
+900``).  The labels-only arm is choose_on_hard_data.py's rows (same
+protocol, same splits, ``--steps auto``), read up to 200 labels.  Rows go to
+``benchmarks/results/semi_supervised_al/DATASET.csv``; a rerun resumes.
+
+    python benchmarks/semi_supervised_al.py --jobs 2        # the runs, seed by seed
+    python benchmarks/semi_supervised_al.py --report        # area and labels to targets, both trainers
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+from _setup import MNIST_DIR, each_seed_in_turn
+from choose_on_hard_data import CLASSIFIER, DATASETS, PROTOCOL, VALIDATION
+from choose_on_hard_data import OUT as LABELS_ONLY
+
+from skdfal.experiments import run_benchmark
+
+OUT = LABELS_ONLY.parent / "semi_supervised_al"
+STRATEGIES = ("random", "dfal_batch", "badge", "dfal")
+BUDGET = 200
+TRAINER = {**CLASSIFIER, "semi_supervised": "fixmatch"}
+STEPS = 900
+
+
+def areas(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Mean validation accuracy over rounds up to BUDGET (area), per data set and strategy."""
+    return pd.DataFrame({
+        name: frame[frame["n_labels"] <= BUDGET].groupby("strategy")["accuracy"].mean()
+        for name, frame in frames.items()
+    })
+
+
+def read(folder, datasets, strategies):
+    frames = {}
+    for d in datasets:
+        path = folder / f"{d}.csv"
+        if path.is_file():
+            frame = pd.read_csv(path)
+            frames[d] = frame[frame["strategy"].isin(strategies)]
+    return frames
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(MNIST_DIR))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    args = parser.parse_args(argv)
+    datasets, strategies = args.datasets.split(","), args.strategies.split(",")
+    OUT.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
+            dataset, strategies, seeds, data_dir=args.data_dir,
+            validation_size=VALIDATION.get(dataset, 5000), **{**PROTOCOL, "budget": BUDGET},
+            steps=STEPS, classifier_params=TRAINER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs,
+            progress=False,
+        ))
+    semi = read(OUT, datasets, strategies)
+    if not semi:
+        print("no rows yet")
+        return
+    # Only the seeds the semi-supervised runs reached, in both arms.
+    for name, frame in semi.items():
+        done = frame.groupby("seed")["n_labels"].max()
+        semi[name] = frame[frame["seed"].isin(done[done >= BUDGET].index)]
+    seeds = {name: set(frame["seed"]) for name, frame in semi.items()}
+    alone = {name: frame[frame["seed"].isin(seeds[name])]
+             for name, frame in read(LABELS_ONLY, datasets, strategies).items() if name in semi}
+    table = pd.concat({"labels only": areas(alone), "fixmatch": areas(semi)}, axis=1)
+    print(f"area to {BUDGET} labels (mean validation accuracy), seeds: "
+          + ", ".join(f"{name} {sorted(s)}" for name, s in seeds.items()))
+    print(table.round(3).to_markdown())
+
+
+if __name__ == "__main__":
+    main()
