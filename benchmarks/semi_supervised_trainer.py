@@ -4,8 +4,9 @@ One fit per (data set, trainer, labeled-set size, seed): a random labeled set
 of ``n`` pool samples (one per class first, as the studies' initial sets),
 the rest of the pool given unlabeled, accuracy on the validation samples held
 out of the pool (5,000; digits 300).  Trainers: labels only (today's
-``make_classifier``, ``auto`` steps), and each ``SemiSupervised`` method with
-a fixed step budget.  Rows go to ``benchmarks/results/semi_supervised_trainer.csv``
+``make_classifier``, ``auto`` steps: 300 below 200 labels), labels only for
+900 steps (the control: the semi-supervised fits' steps), and
+``SemiSupervised`` methods, FixMatch with ``auto`` steps or 900.  Rows go to ``benchmarks/results/semi_supervised_trainer.csv``
 as they come; a rerun skips the fits it has.  ``--report`` prints the mean
 accuracy per data set, trainer and size.
 
@@ -30,6 +31,9 @@ SIZES = (20, 60, 200)
 #: name -> (make_classifier arguments); steps are per fit.
 TRAINERS = {
     "labels_only": {},
+    # The control: as many steps as the semi-supervised fits, on the labels alone.
+    "labels_only_900": {"train_steps": 900},
+    "fixmatch_300": {"semi_supervised": {"method": "fixmatch"}},
     "fixmatch_900": {"train_steps": 900, "semi_supervised": {"method": "fixmatch"}},
     "pseudo_label_900": {"train_steps": 900, "semi_supervised": {"method": "pseudo_label"}},
 }

@@ -176,3 +176,20 @@ def test_strong_augment_keeps_the_digit_recognisable_and_changes_the_image():
     assert int(bright.min()) >= 2 and 10 <= float(bright.float().mean()) <= 40
     assert bool(((out - x).abs().sum(dim=(1, 2, 3)) > 0).all())  # every image changed
     assert strong_augment(torch.ones(3, 2)).equal(torch.ones(3, 2))  # not images: untouched
+
+
+def test_a_whole_run_learns_from_its_pool_when_asked():
+    from skdfal import ActiveLearningClassifier, RandomSampling
+
+    X, y, _ = blobs()
+    runs = {
+        flag: ActiveLearningClassifier(
+            linear_net(1, SemiSupervised(method="vat")), RandomSampling(), n_initial=2, n_instances=1,
+            budget=2, random_state=0, learn_from_pool=flag,
+        ).fit(X, y)
+        for flag in (False, True)
+    }
+    assert runs[True].n_labels_paid_ == runs[False].n_labels_paid_ == 2
+    assert runs[True].score(X, y) == 1.0  # the gap, found from the pool
+    assert runs[False].score(X, y) < runs[True].score(X, y)
+    assert clone(runs[True]).get_params()["learn_from_pool"] is True

@@ -113,6 +113,11 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         :class:`~skdfal.learners.LabelBudget` (cloned for each fit): the run
         ends at the first round a rule says labeling may stop (``budget``
         still caps it); ``stop_reason_`` says why.
+    learn_from_pool : bool, default=False
+        Every fit also learns from the whole pool, its labels unseen (passed
+        as ``X_unlabeled``; the validation rows stay out): for an estimator
+        built with ``make_classifier(semi_supervised=...)``.  A grid search
+        can compare ``[False, True]`` at the same labeling cost.
 
     Attributes
     ----------
@@ -186,6 +191,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         verbose: int = 0,
         query_size: int | Literal["deprecated"] = "deprecated",
         stopping: Any = None,
+        learn_from_pool: bool = False,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -201,6 +207,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.verbose = verbose
         self.query_size = query_size
         self.stopping = stopping
+        self.learn_from_pool = learn_from_pool
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -217,6 +224,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "verbose": ["verbose"],
         "query_size": [Interval(Integral, 1, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
         "stopping": "no_validation",
+        "learn_from_pool": ["boolean"],
     }
 
     # ------------------------------------------------------------------ helpers
@@ -314,6 +322,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             adversarial_augmentation=self.adversarial_augmentation,
             augmentation_params=self.augmentation_params,
             warm_start=self.warm_start,
+            # The whole pool, its labels unseen (validation rows stay out of training).
+            X_unlabeled=X_pool if self.learn_from_pool else None,
         )
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
@@ -407,7 +417,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     def __setstate__(self, state):
         # Pickles from before ``verbose`` and ``query_size`` existed load with their defaults.
-        state = {"verbose": 0, "query_size": "deprecated", **state}
+        state = {"verbose": 0, "query_size": "deprecated", "learn_from_pool": False, **state}
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ __all__ = ["SemiSupervised", "first_order_distance", "strong_augment"]
 _METHODS = ("pseudo_label", "fixmatch", "vat")
 
 
-def first_order_distance(module, x: torch.Tensor) -> torch.Tensor:
+def first_order_distance(module: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Each sample's first-order distance to the nearest other class: ``gap / ||grad gap||``.
 
     ``gap`` is the top logit minus the runner-up's, its gradient taken with
@@ -166,8 +168,11 @@ class SemiSupervised(Callback):
     (3,)
     """
 
-    def __init__(self, method="fixmatch", weight=1.0, threshold=0.95, min_distance=None, ratio=3,
-                 warmup=0.0, vat_eps=2.0, pool=None, random_state=0):
+    def __init__(
+        self, method: Literal["fixmatch", "pseudo_label", "vat"] = "fixmatch", weight: float = 1.0,
+        threshold: float = 0.95, min_distance: float | None = None, ratio: int = 3, warmup: float = 0.0,
+        vat_eps: float = 2.0, pool: Any = None, random_state: int = 0,
+    ) -> None:
         self.method = method
         self.weight = weight
         self.threshold = threshold
@@ -198,7 +203,7 @@ class SemiSupervised(Callback):
         check_count(self.random_state, "random_state", minimum=0, error=ValueError)
 
     # ---------------------------------------------------------------- skorch hooks
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
+    def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
         self.check()
         pool = net.__dict__.get("_X_unlabeled")
         self.pool_ = pool if pool is not None else self.pool
@@ -212,11 +217,14 @@ class SemiSupervised(Callback):
         self.n_seen_ = self.n_taken_ = 0
         self.last_mask_ = None
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net: Any, **kwargs: Any) -> None:
         self.pseudo_share_ = self.n_taken_ / self.n_seen_ if self.n_seen_ else 0.0
         self.pool_ = None  # the pool is the caller's: not kept (nor pickled) with the net
 
-    def on_grad_computed(self, net, named_parameters=None, X=None, y=None, training=False, **kwargs):
+    def on_grad_computed(
+        self, net: Any, named_parameters: Any = None, X: Any = None, y: Any = None, training: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if not training or not self.n_pool_:
             return
         self.steps_ += 1
@@ -238,7 +246,7 @@ class SemiSupervised(Callback):
         return torch.as_tensor(np.asarray(rows) if not isinstance(rows, torch.Tensor) else rows,
                                dtype=torch.float32).to(net.device or "cpu")
 
-    def pseudo_labels(self, net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def pseudo_labels(self, net: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(labels, taken)`` for a batch of module inputs: the predicted class, and the rule.
 
         ``taken`` is ``True`` where the predicted probability reaches
