@@ -54,6 +54,8 @@ Models and data
         The skorch classifier ``make_classifier`` returns.
     load_digits_images, load_mnist, load_fashion_mnist, load_mnist_variation
         Image datasets as (n, channels, height, width) float32 in [0, 1].
+    load_image_folder
+        A folder of image files: classes from its sub-folders, or unlabeled.
 Labeling by hand
     LabelingSession, make_digits_session
         Crash-safe human-in-the-loop labeling saved in a directory.
@@ -71,7 +73,13 @@ Subpackages: ``skdfal.experiments`` (simulations and benchmarks),
 """
 
 from .attacks import DeepFoolResult, deepfool
-from .datasets import load_digits_images, load_fashion_mnist, load_mnist, load_mnist_variation
+from .datasets import (
+    load_digits_images,
+    load_fashion_mnist,
+    load_image_folder,
+    load_mnist,
+    load_mnist_variation,
+)
 from .labeling import (
     Labeler,
     LabelingSession,
@@ -164,6 +172,7 @@ __all__ = [
     "least_confidence",
     "load_digits_images",
     "load_fashion_mnist",
+    "load_image_folder",
     "load_mnist",
     "load_mnist_variation",
     "make_classifier",
