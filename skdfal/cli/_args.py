@@ -20,6 +20,7 @@ __all__ = [
     "port_arg",
     "usage_error",
     "check_output_arg",
+    "size_arg",
     "stop_rule",
 ]
 
@@ -180,3 +181,15 @@ def add_semi_supervised_arg(parser) -> None:
         f"{', '.join(SEMI_SUPERVISED)} (default: labels only; fixmatch with --steps 900 was the "
         "best trainer on six validation splits, docs/results.md)",
     )
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """``HEIGHTxWIDTH`` or one number for a square (argparse type)."""
+    height, sep, width = text.lower().partition("x")
+    try:
+        size = (int(height), int(width)) if sep else (int(height), int(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH (e.g. 28x28), got {text!r}") from None
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return size

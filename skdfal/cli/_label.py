@@ -9,11 +9,15 @@ line: a class, ``s`` (skip), ``u`` (undo), ``q`` (quit; end of input too).
 
 from __future__ import annotations
 
+import itertools
+import os
 import stat
 import sys
+import threading
+import time
 from pathlib import Path
 
-from ._args import STOP_HELP, positive_int, steps_arg, stop_rule
+from ._args import STOP_HELP, positive_int, size_arg, steps_arg, stop_rule
 
 __all__ = ["add_parser", "run_label_loop"]
 
@@ -36,11 +40,21 @@ def add_parser(sub):
         "--new-digits", action="store_true",
         help="create a demo session on scikit-learn's digits in SESSION_DIR if it holds none",
     )
-    p.add_argument("--strategy", default="dfal_margin", help="with --new-digits: strategy (default dfal_margin)")
-    p.add_argument("--n-instances", type=positive_int, default=10, help="with --new-digits: labels asked per round (default 10)")
+    p.add_argument(
+        "--images", type=Path, default=None, metavar="DIR",
+        help="create a session in SESSION_DIR, if it holds none, from the image files in DIR (a flat folder, "
+             "read with skdfal.load_image_folder: pool position i is its i-th file by name); needs --classes",
+    )
+    p.add_argument("--classes", help="with --images: the class names, comma-separated, in order")
+    p.add_argument("--mode", choices=("L", "RGB"), default="L", help="with --images: grayscale or colour (default L)")
+    p.add_argument("--size", type=size_arg, default=None, help="with --images: resize images to HEIGHTxWIDTH")
+    p.add_argument("--strategy", default="dfal_margin",
+                   help="with --new-digits or --images: strategy (default dfal_margin)")
+    p.add_argument("--n-instances", type=positive_int, default=10,
+                   help="with --new-digits or --images: labels asked per round (default 10)")
     p.add_argument("--steps", type=steps_arg, default="auto",
-                   help="with --new-digits: optimiser steps per retrain, 'auto' or a number (default auto)")
-    p.add_argument("--adversarial", action="store_true", help="with --new-digits: adversarial augmentation")
+                   help="with --new-digits or --images: optimiser steps per retrain, 'auto' or a number (default auto)")
+    p.add_argument("--adversarial", action="store_true", help="with --new-digits or --images: adversarial augmentation")
     p.add_argument("--max-labels", type=positive_int, default=None, help="stop after this many answers")
     p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
@@ -51,9 +65,14 @@ def add_parser(sub):
 def _cmd_label(args) -> int:
     from ..labeling import LabelingSession, SessionError, make_digits_session
 
+    if args.new_digits and args.images is not None:
+        print("skdfal label: pass --new-digits or --images, not both", file=sys.stderr)
+        return 2
     try:
         session = None
-        if args.new_digits and not (args.session_dir / "session.json").exists():
+        if args.images is not None and not (args.session_dir / "session.json").exists():
+            session = _new_image_session(args)
+        elif args.new_digits and not (args.session_dir / "session.json").exists():
             try:
                 session = make_digits_session(
                     args.session_dir, query_strategy=args.strategy, n_instances=args.n_instances,
@@ -90,6 +109,37 @@ def _cmd_label(args) -> int:
         print(f"skdfal label: {exc}; every label confirmed before it is kept: free the space (or fix "
               f"the cause) and run skdfal label {args.session_dir} again to go on", file=sys.stderr)
         return 2
+
+
+def _new_image_session(args):
+    """A session on the images of ``args.images``, in ``args.session_dir``."""
+    from ..datasets import load_image_folder
+    from ..labeling import LabelingSession, SessionError
+
+    if not args.classes:
+        raise ValueError("--images needs --classes NAME,NAME,... (the classes to label, in order)")
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    data = load_image_folder(args.images, mode=args.mode, size=args.size)
+    if data.target_names is not None:
+        raise ValueError(
+            f"{args.images} holds class sub-folders ({', '.join(data.target_names)}): its images are labeled "
+            "already; pass a folder of the unlabeled images (known labels can be given in Python: "
+            "LabelingSession.create(..., initial_labels=...))"
+        )
+    try:
+        session = LabelingSession.create(
+            args.session_dir, data.images, class_names=classes, query_strategy=args.strategy,
+            n_instances=args.n_instances, estimator={"train_steps": args.steps},
+            adversarial_augmentation=args.adversarial,
+        )
+    except SessionError:
+        # Another `skdfal label --images` made it first: open theirs (or say it is busy).
+        if not (args.session_dir / "session.json").exists():
+            raise
+        return None
+    shape = "x".join(map(str, data.images.shape[1:]))
+    print(f"created a session of {len(data.filenames)} images ({shape}) from {args.images} in {args.session_dir}")
+    return session
 
 
 def _png_problem(path):
@@ -143,31 +193,184 @@ def _show(session, index, out, ascii_images, png):
             folder.write_bytes(str(png), data)
 
 
+class _Input:
+    """Answers read one line at a time; on a terminal, keys typed ahead can be discarded.
+
+    A terminal in canonical mode hands over one line per ``read``, so what
+    the person typed while the model worked stays in the terminal's queue
+    until :meth:`discard` drops it (``termios.tcflush``).  A pipe or a file
+    (a script, a test) is read as it is: its lines were meant in order.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.fd = None
+        try:
+            import termios  # noqa: F401  (POSIX only)
+
+            if stream.isatty():
+                self.fd = stream.fileno()
+        except (ImportError, AttributeError, OSError, ValueError):
+            self.fd = None
+
+    def readline(self) -> str:
+        if self.fd is None:
+            return self.stream.readline()
+        chunks = []
+        while True:
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if chunk.endswith(b"\n"):
+                break
+        return b"".join(chunks).decode(getattr(self.stream, "encoding", None) or "utf-8", "backslashreplace")
+
+    def discard(self) -> int:
+        """Drop the keys typed so far and not read; return how many bytes were dropped."""
+        if self.fd is None:
+            return 0
+        import fcntl
+        import termios
+
+        try:
+            pending = int.from_bytes(fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+            termios.tcflush(self.fd, termios.TCIFLUSH)
+        except OSError:
+            return 0
+        return pending
+
+
+class _Working:
+    """A spinner (on a terminal) or one line (elsewhere) while the model retrains and queries."""
+
+    def __init__(self, out, message):
+        self.out, self.message = out, message
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.done = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        self.start = time.monotonic()
+        print(f"{self.message} (keys typed meanwhile are discarded) ... ", end="" if self.tty else "\n",
+              file=self.out, flush=True)
+        if self.tty:
+            self.thread = threading.Thread(target=self._spin, daemon=True)
+            self.thread.start()
+        return self
+
+    def _spin(self):
+        for frame in itertools.cycle("|/-\\"):
+            if self.done.wait(0.2):
+                return
+            print(f"\b{frame}", end="", file=self.out, flush=True)
+
+    def __exit__(self, *exc):
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+            print("\b", end="", file=self.out)
+        elapsed = time.monotonic() - self.start
+        print(f"{' ' if self.tty else ''}done in {elapsed:.1f} s", file=self.out, flush=True)
+
+
+def _class_of(answer: str, names: list) -> int | None:
+    """The class an answer names: its name (exactly, else in any case), else its number."""
+    if answer in names:
+        return names.index(answer)
+    folded = [i for i, name in enumerate(names) if name.casefold() == answer.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    if answer.isdecimal() and int(answer) < len(names):
+        return int(answer)
+    return None
+
+
+def _class_list(names: list) -> str:
+    return ", ".join(f"{i} {name}" for i, name in enumerate(names))
+
+
+def _guess(session, index):
+    """``"cat (83%)"``: the current model's prediction for pool sample ``index``, or ``None``."""
+    import numpy as np
+
+    if not session.n_labels or not hasattr(session.learner, "estimator_"):
+        return None
+    proba = np.asarray(session.learner.predict_proba(session.X_pool[index : index + 1]))[0]
+    best = int(np.argmax(proba))
+    return f"{session.class_names[best]} ({proba[best]:.0%})"
+
+
+def _budget_decision(session):
+    """A label budget of ``session.stopping`` that is spent already (checked on the labels in force)."""
+    from sklearn.base import clone
+
+    from ..learners import LabelBudget
+    from ..learners._stopping import as_rules
+
+    for rule in as_rules(getattr(session, "stopping", None)):
+        if isinstance(rule, LabelBudget):
+            decision = clone(rule).update(n_labels=session.n_labels)
+            if decision.stop:
+                return decision
+    return None
+
+
+def _needs_work(session) -> bool:
+    """Whether ``session.current()`` will retrain or query (seconds), not just take the next of the batch."""
+    done = set(session.labels) | set(session.skipped)
+    return session.n_labels > 0 and not [i for i in session.queue if i not in done]
+
+
 def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answers=None) -> int:
     """Ask for labels until quit, end of input, ``max_answers`` or an exhausted pool.
 
     ``png``: a file name in the session folder for a picture of each sample.
-    Every label is durable when ``labeled ...`` is printed.  Returns an exit status.
+    Every label is durable when ``labeled ...`` is printed.  On a terminal,
+    keys typed before a sample is shown (while the model retrains, above
+    all) are discarded, so that no answer lands on a sample not yet seen.
+    Returns an exit status.
     """
-    print(f"{session!r}\n{HELP}", file=out)
+    names = list(session.class_names)
+    reader = _Input(stdin)
+    print(f"{session!r}\nclasses: {_class_list(names)}\n{HELP}", file=out)
     answers = 0
     shown = None
     told = None  # the stopping decision already printed
     while max_answers is None or answers < max_answers:
-        index = session.current()
-        decision = getattr(session, "stop_decision", None)
-        if decision is not None and decision.stop and decision is not told:
+        # A label budget is checked on the labels in force, at once (also on resume, before anything is
+        # asked); the other rules need a retrain to judge.
+        decision = _budget_decision(session) or getattr(session, "stop_decision", None)
+        if decision is not None and decision.stop and (told is None or str(decision) != str(told)):
             print(f"\nyou may stop: {decision.reason}", file=out, flush=True)
             told = decision
+        if _needs_work(session):
+            message = (f"retraining on {session.n_labels} labels and choosing the next {session.n_instances}"
+                       if session.stale else f"choosing the next {session.n_instances}")
+            with _Working(out, message):
+                index = session.current()
+            decision = getattr(session, "stop_decision", None)
+            if decision is not None and decision.stop and (told is None or str(decision) != str(told)):
+                print(f"you may stop: {decision.reason}", file=out, flush=True)
+                told = decision
+        else:
+            index = session.current()
         if index is None:
             print(f"pool exhausted: {session.n_labels} labels", file=out)
             break
         if index != shown:
             print(f"\n#{index}  ({len(session.queue)} left this round, {session.n_labels} labeled)", file=out)
             _show(session, index, out, ascii_images, png)
+            guess = _guess(session, index)
+            print(f"model's guess: {guess}" if guess else "model's guess: none yet (no model)", file=out)
             shown = index
+            # Keys typed before this sample was shown were meant for another one.
+            dropped = reader.discard()
+            if dropped:
+                print(f"(discarded {dropped} typed-ahead keys: they were typed before this sample was shown)",
+                      file=out)
         print("label> ", end="", file=out, flush=True)
-        line = stdin.readline()
+        line = reader.readline()
         if not line:  # end of input
             print("", file=out)
             break
@@ -187,17 +390,16 @@ def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answ
                 print(f"undid {action['op']} of #{action['index']}", file=out, flush=True)
                 shown = None
         elif answer in ("?", "h", "help"):
-            print(HELP, file=out)
+            print(f"classes: {_class_list(names)}\n{HELP}", file=out)
             continue
         else:
-            label = session.class_names.index(answer) if answer in session.class_names else answer
-            try:
-                label = int(label)
-                session.teach(index, label)
-            except (TypeError, ValueError) as exc:
-                print(f"not a class: {answer!r} ({exc}); {HELP}", file=out)
+            label = _class_of(answer, names)
+            if label is None:
+                print(f"not a class: {answer!r}; classes: {_class_list(names)} (a name or its number); "
+                      "s = skip, u = undo, q = quit", file=out)
                 continue
-            print(f"labeled #{index} as {session.class_names[label]}", file=out, flush=True)
+            session.teach(index, label)
+            print(f"labeled #{index} as {names[label]}", file=out, flush=True)
         answers += 1
     print(f"saved: {session.n_labels} labels, {len(session.skipped)} skipped in {session.directory}", file=out)
     return 0

@@ -11,22 +11,9 @@ import logging
 import sys
 from pathlib import Path
 
-from ._args import STOP_HELP, device_arg, port_arg, positive_int, steps_arg, stop_rule
+from ._args import STOP_HELP, device_arg, port_arg, positive_int, size_arg, steps_arg, stop_rule
 
 __all__ = ["add_parser"]
-
-
-def _size(text: str) -> tuple[int, int]:
-    import argparse
-
-    height, sep, width = text.lower().partition("x")
-    try:
-        size = (int(height), int(width)) if sep else (int(height), int(height))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH (e.g. 28x28), got {text!r}") from None
-    if min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
-    return size
 
 
 def add_parser(sub):
@@ -45,7 +32,7 @@ def add_parser(sub):
     p.add_argument("--images", type=Path, help="first run: folder of the pool images (those imported into Label Studio)")
     p.add_argument("--classes", help="first run: the project's <Choice> values, comma-separated, in order")
     p.add_argument("--mode", choices=("L", "RGB"), default="L", help="first run: grayscale or colour (default L)")
-    p.add_argument("--size", type=_size, default=None, help="first run: resize images to HEIGHTxWIDTH")
+    p.add_argument("--size", type=size_arg, default=None, help="first run: resize images to HEIGHTxWIDTH")
     p.add_argument("--strategy", default="dfal_margin", help="first run: query strategy (default dfal_margin)")
     p.add_argument("--n-instances", type=positive_int, default=10, help="first run: labels asked per round (default 10)")
     p.add_argument("--steps", type=steps_arg, default="auto",
