@@ -35,6 +35,9 @@ Query strategies (modAL's protocol ``(classifier, X_pool, n_instances) -> (indic
         labeled set), handed over by its ``query_context()``.
     all_strategies
         Every registered strategy by name, with its capability tags.
+    make_strategy
+        A registered strategy by name in one call (default: the recommended
+        DFAL, ``"dfal_batch"``).
 Learners
     ActiveLearner
         modAL's learner API, with DFAL's free adversarial labels.
@@ -125,6 +128,7 @@ from .strategies import (
     dfal_margin,
     entropy_sampling,
     least_confidence,
+    make_strategy,
     margin_sampling,
     pool_embeddings,
     random_sampling,
@@ -177,6 +181,7 @@ __all__ = [
     "load_mnist_variation",
     "make_classifier",
     "make_digits_session",
+    "make_strategy",
     "margin_sampling",
     "pool_embeddings",
     "random_sampling",

@@ -27,11 +27,14 @@ from ._pool import check_new_pool
 from ._spec import (
     JOURNAL_FILE,
     LOCK_FILE,
+    MODULE_FACTORY,
     POOL_FILE,
     SESSION_FILE,
     check_device,
+    is_import_path,
     make_estimator,
     new_config,
+    resolve_module,
 )
 from ._state import class_label, pool_index
 
@@ -94,7 +97,11 @@ def create_session(session_cls, directory, X_pool, *, initial_labels=None, store
     if device is not None:
         check_device(device)
     config = new_config(X, store_pool=store_pool, device=device, **spec)
-    make_estimator(config, device)  # the whole spec builds a network here, before anything is written
+    module = config["estimator"]["module"]
+    # Naming an import path here is confirming it (see _spec): import it now, and open with it.
+    allowed = [module] if is_import_path(module) else None
+    built = {**config, MODULE_FACTORY: resolve_module(module)} if allowed else config
+    make_estimator(built, device)  # the whole spec builds a network here, before anything is written
     pairs = _initial_pairs(initial_labels, len(X), config["class_names"])
     if directory.is_symlink() or directory.exists() and not directory.is_dir():
         raise ValueError(f"directory: {directory} is a link or a file, not a folder")
@@ -119,7 +126,7 @@ def create_session(session_cls, directory, X_pool, *, initial_labels=None, store
         session = session_cls.__new__(session_cls)
         lock.set_owner(session)
         session._setup(directory, Held(lock), pool=None if store_pool else X, device=device,
-                       on_corrupt="raise", readonly=False)
+                       on_corrupt="raise", readonly=False, allow_modules=allowed)
         for index, label in pairs:
             session.teach(index, label)
         return session

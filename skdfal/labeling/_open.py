@@ -91,12 +91,13 @@ class Held:
                 self.folder.close()
 
 
-def open_folder(directory, held, owner, *, pool, device, on_corrupt, readonly):
+def open_folder(directory, held, owner, *, pool, device, on_corrupt, readonly, allow_modules=None):
     """Check and read the session folder ``directory`` into ``held``; returns ``(config, Loaded)``.
 
     The folder is refused if it holds a link or a special file; the lock
     (unless ``held`` has one already, or ``readonly``) is taken before
-    anything is cleaned up or opened for writing.
+    anything is cleaned up or opened for writing.  ``allow_modules``: the
+    import paths of networks the opener confirmed (see :mod:`._spec`).
     """
     directory = Path(directory)
     if device is not None:
@@ -107,7 +108,7 @@ def open_folder(directory, held, owner, *, pool, device, on_corrupt, readonly):
     folder.check_entries()
     config = load_json(folder, SESSION_FILE, kind="skdfal-session", max_version=FORMAT_VERSION,
                        limit=SESSION_JSON_LIMIT)
-    check_config(config, folder.where(SESSION_FILE), device=device)
+    check_config(config, folder.where(SESSION_FILE), device=device, allow_modules=allow_modules)
     if not readonly and held.lock is None:
         held.lock = SessionLock(folder, LOCK_FILE, owner).acquire()
     loaded = load_session(folder, config, pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly)

@@ -86,6 +86,10 @@ class LabelingSession(SessionModel):
     readonly : bool, default=False
         Inspect without the lock; ``teach``, ``skip``, ``undo`` and saving
         are refused.
+    allow_modules : list of str, default=None
+        Import paths of networks you trust (``["torchvision.models:resnet18"]``):
+        a session whose estimator names one (``"package.module:callable"``)
+        opens only when it is listed here, since importing it runs code.
 
     Attributes
     ----------
@@ -130,10 +134,12 @@ class LabelingSession(SessionModel):
     def __init__(
         self, directory: str | os.PathLike[str], *, pool: npt.ArrayLike | None = None,
         device: str | None = None, on_corrupt: Literal["raise", "skip"] = "raise", readonly: bool = False,
+        allow_modules: Sequence[str] | None = None,
     ):
-        self._setup(directory, Held(), pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly)
+        self._setup(directory, Held(), pool=pool, device=device, on_corrupt=on_corrupt, readonly=readonly,
+                    allow_modules=allow_modules)
 
-    def _setup(self, directory, held, *, pool, device, on_corrupt, readonly):
+    def _setup(self, directory, held, *, pool, device, on_corrupt, readonly, allow_modules=None):
         # Also how a session just created opens, with the lock it was made under in ``held``.
         self.directory = Path(directory)
         self.readonly = bool(readonly)
@@ -143,7 +149,8 @@ class LabelingSession(SessionModel):
         given_lock = held.lock is not None  # a create's: it cleans up under it, then lets it go
         try:
             self.config, loaded = open_folder(self.directory, held, self, pool=pool, device=device,
-                                              on_corrupt=on_corrupt, readonly=self.readonly)
+                                              on_corrupt=on_corrupt, readonly=self.readonly,
+                                              allow_modules=allow_modules)
         except BaseException:
             self._finalizer.detach()
             held.release(keep_lock=given_lock)
@@ -196,7 +203,16 @@ class LabelingSession(SessionModel):
             for few labels, retraining from scratch after each batch
             (``{"max_epochs": n}`` gives skorch's epoch loop instead);
             ``input_shape`` defaults to the pool's sample shape and
-            ``n_classes`` to ``len(class_names)`` or 10.
+            ``n_classes`` to ``len(class_names)`` or 10.  ``module`` is
+            ``"lenet5"``, ``"vgg8"`` or the import path of any torch
+            classifier, ``"package.module:callable"`` (a class or a function
+            returning a ``torch.nn.Module``, called with the ``module__*``
+            arguments under ``random_state``'s seed:
+            ``{"module": "torchvision.models:resnet18", "module__num_classes":
+            3, "freeze": True, "head": "fc"}``); ``freeze``, ``head``,
+            ``input_scale``, ``input_mean``, ``input_std``, ``flip`` and
+            ``shift`` are taken too.  Only the path and the weights are
+            saved: opening the session again needs ``allow_modules``.
         query_strategy : str or QueryStrategy, default="dfal_margin"
             A strategy registered in :func:`skdfal.all_strategies`, by name or
             as an object with JSON-able parameters.

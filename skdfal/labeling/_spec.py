@@ -12,8 +12,17 @@ A session directory::
 * **Specs, not pickles** -- the strategy is saved as a name registered in
   :func:`skdfal.strategies.all_strategies` plus JSON parameters, the estimator
   as JSON arguments of :func:`skdfal.make_classifier` (named ones, and
-  ``module__*``/``optimizer__*`` numbers); rebuilding them can only build
-  skdfal's own classes.
+  ``module__*``/``optimizer__*`` numbers); rebuilding them builds skdfal's
+  own classes, and a network of your own only when you confirm it.
+* **Your own network, confirmed** -- ``estimator["module"]`` is ``"lenet5"``,
+  ``"vgg8"`` or an import path ``"package.module:callable"`` (a class or a
+  function returning a ``torch.nn.Module``, called with the ``module__*``
+  JSON arguments: ``"torchvision.models:resnet18"``).  Importing it runs
+  code, so a session naming one opens only when the person opening it lists
+  that path in ``allow_modules`` (``LabelingSession(directory,
+  allow_modules=["torchvision.models:resnet18"])``, ``skdfal label
+  --allow-module``); creating a session with one is that confirmation.  The
+  folder only ever holds the path and the weights (tensors).
 * **Checked twice, the same way** -- :func:`new_config` refuses a bad
   specification with a ``ValueError`` naming the parameter before anything is
   written; :func:`check_config` refuses the same faults in a file read back
@@ -46,6 +55,44 @@ SESSION_JSON_LIMIT = 1 << 20
 #: a session file says how its network is trained.
 DEFAULT_ESTIMATOR = {"module": "lenet5", "train_steps": "auto", "batch_size": 32, "random_state": 0}
 _MODULES = ("lenet5", "vgg8")
+#: ``package.module:callable``, dotted names on both sides.
+_IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+#: Where a checked config keeps the callable its confirmed import path named: a key no JSON
+#: file can hold (JSON keys are strings), so a folder cannot claim a confirmation.
+MODULE_FACTORY = object()
+
+
+def is_import_path(module) -> bool:
+    return isinstance(module, str) and len(module) <= 256 and _IMPORT_PATH.fullmatch(module) is not None
+
+
+def resolve_module(path: str):
+    """The class or function an import path ``package.module:callable`` names (``ValueError`` if none)."""
+    import importlib
+
+    if not is_import_path(path):
+        raise ValueError(f"estimator['module'] must be one of {list(_MODULES)} or an import path "
+                         f"'package.module:callable', got {path!r}")
+    module_name, _, attribute = path.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"estimator['module'] {path!r} cannot be imported: {exc}") from None
+    if not callable(obj):
+        raise ValueError(f"estimator['module'] {path!r} is not a class or function")
+    return obj
+
+
+def check_allowed(spec, allow_modules) -> None:
+    """Refuse a spec whose import path the person opening the session did not confirm."""
+    module = spec.get("module")
+    if is_import_path(module) and module not in set(allow_modules or ()):
+        raise ValueError(
+            f"estimator['module'] is {module!r}, code this session would import and run: open the session "
+            f"with allow_modules=[{module!r}] (skdfal label --allow-module {module}) if you trust it"
+        )
 
 
 def _is_int(value) -> bool:
@@ -166,7 +213,7 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
     if not isinstance(spec, dict):
         raise ValueError("estimator must be a dict of make_classifier arguments")
     allowed = {"module", "input_shape", "n_classes", "train_steps", "max_epochs", "lr", "batch_size", "device",
-               "random_state"}
+               "random_state", "freeze", "head", "input_scale", "input_mean", "input_std", "flip", "shift"}
     for key, value in spec.items():
         if not isinstance(key, str) or not (key in allowed or re.fullmatch(r"(module|optimizer)__\w+", key)):
             raise ValueError(
@@ -176,8 +223,25 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
         if key not in allowed and not _plain(value):
             raise ValueError(f"estimator[{key!r}] must be a number, a string, a boolean or a list of numbers")
     module = spec.get("module")
-    if not isinstance(module, str) or module.lower() not in _MODULES:
-        raise ValueError(f"estimator['module'] must be one of {list(_MODULES)}, got {module!r}")
+    if not (isinstance(module, str) and module.lower() in _MODULES) and not is_import_path(module):
+        raise ValueError(f"estimator['module'] must be one of {list(_MODULES)} or an import path "
+                         f"'package.module:callable', got {module!r}")
+    for key in ("freeze", "flip"):
+        if not isinstance(spec.get(key, False), bool):
+            raise ValueError(f"estimator[{key!r}] must be true or false")
+    head = spec.get("head")
+    if head is not None and not (isinstance(head, str) and re.fullmatch(r"[\w.]{1,256}", head)):
+        raise ValueError(f"estimator['head'] must be a layer name such as 'fc' or null, got {head!r}")
+    for key in ("input_mean", "input_std"):
+        value = spec.get(key, "auto")
+        if value not in ("auto", None) and not (isinstance(value, list) and value and _plain(value)):
+            raise ValueError(f"estimator[{key!r}] must be 'auto', null or a list of numbers, got {value!r}")
+    scale = spec.get("input_scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                              or not (math.isfinite(scale) and scale > 0)):
+        raise ValueError(f"estimator['input_scale'] must be a finite number > 0 or null, got {scale!r}")
+    if spec.get("shift", "auto") != "auto":
+        _count(spec["shift"], "estimator['shift'] ('auto' or a count)", low=0, high=1 << 16)
     shape = spec.get("input_shape")
     if not isinstance(shape, list) or [s for s in shape if not _is_int(s)] or list(shape) != list(sample_shape):
         raise ValueError(f"estimator['input_shape'] must be the pool's sample shape {list(sample_shape)}, "
@@ -210,18 +274,52 @@ def _plain(value) -> bool:
 
 
 def make_estimator(config, device=None):
-    """The session's network, unfitted and initialised; ``device`` overrides the spec's."""
+    """The session's network, unfitted and initialised; ``device`` overrides the spec's.
+
+    An import path is built from the callable :func:`check_config` (or the
+    creator) put under :data:`MODULE_FACTORY`, never imported here.
+    """
+    import torch
+
     from ..models import make_classifier
+    from ..utils import logits_of
 
     spec = dict(config["estimator"])
     spec["input_shape"] = tuple(spec["input_shape"])
+    for key in ("input_mean", "input_std"):
+        if isinstance(spec.get(key), list):
+            spec[key] = tuple(spec[key])
+    if is_import_path(spec["module"]):
+        if MODULE_FACTORY not in config:
+            raise ValueError(f"estimator['module'] {spec['module']!r} was not confirmed (allow_modules)")
+        spec["module"] = config[MODULE_FACTORY]
     if device is not None:
         spec["device"] = device
-    net = make_classifier(**spec)
     try:
-        return net.initialize()
+        net = make_classifier(**spec).initialize()
     except (TypeError, ValueError, RuntimeError) as exc:  # a module__ argument the network refuses
         raise ValueError(f"the estimator spec does not build a network: {exc}") from None
+    if not isinstance(net.module_, torch.nn.Module):
+        raise ValueError(f"estimator['module'] {config['estimator']['module']!r} did not return a torch module")
+    if MODULE_FACTORY in config:
+        # A network of your own must give one logit per class: said now, not at the first retrain.
+        module = net.module_
+        training = module.training
+        try:
+            module.eval()
+            with torch.no_grad():
+                x = torch.zeros((1, *spec["input_shape"]), device=next(module.parameters()).device)
+                n_out = logits_of(module(x)).shape[-1]
+        except (RuntimeError, ValueError, TypeError, StopIteration) as exc:
+            raise ValueError(f"the estimator's module does not take samples of shape "
+                             f"{list(spec['input_shape'])}: {exc}") from None
+        finally:
+            module.train(training)
+        if n_out != spec["n_classes"]:
+            raise ValueError(f"the estimator's module returns {n_out} logits, the session has "
+                             f"{spec['n_classes']} classes (pass its number of outputs as a module__ argument, "
+                             f"e.g. module__num_classes)")
+    return net
 
 
 def check_learner(learner) -> None:
@@ -279,11 +377,13 @@ def new_config(X, *, estimator, query_strategy, strategy_params, n_instances, ad
     return config
 
 
-def check_config(config, where, *, device=None) -> None:
+def check_config(config, where, *, device=None, allow_modules=None) -> None:
     """Refuse a ``session.json`` that :func:`new_config` would not have written (``SessionError``).
 
     ``device``: the device the session will use instead of the spec's (checked
-    by the caller).
+    by the caller).  ``allow_modules``: the import paths the person opening
+    it confirmed; the callable of the spec's, if confirmed, is imported here
+    and kept in ``config`` under :data:`MODULE_FACTORY`.
     """
     need = {"session_id": str, "pool": dict, "estimator": dict, "strategy": dict,
             "learner": dict, "n_instances": int, "class_names": list, "random_state": int}
@@ -308,6 +408,9 @@ def check_config(config, where, *, device=None) -> None:
         check_estimator_spec(config["estimator"], shape[1:], len(names), device_used=device is None)
         build_strategy(config["strategy"])
         check_learner(config["learner"])
+        check_allowed(config["estimator"], allow_modules)
+        if is_import_path(config["estimator"]["module"]):
+            config[MODULE_FACTORY] = resolve_module(config["estimator"]["module"])
     except (TypeError, ValueError) as exc:
         raise SessionError(f"{where}: {exc}") from None
 

@@ -65,9 +65,12 @@ def make_classifier(
 
     Parameters
     ----------
-    module : {"lenet5", "vgg8"} or torch.nn.Module class/instance, default="lenet5"
+    module : {"lenet5", "vgg8"}, torch.nn.Module class/instance or callable, default="lenet5"
         Any torch classifier: torchvision and timm models built with their
         own constructors (``torchvision.models.resnet18(num_classes=10)``),
+        or the constructor itself with its arguments as ``module__*``
+        (``make_classifier(resnet18, module__num_classes=10)``: built under
+        ``random_state``'s seed, so the same seed gives the same weights),
         a :class:`~skdfal.models.BackboneHead`, or a module whose forward
         returns a tuple ``(logits, ...)`` or an object with ``.logits``
         (Hugging Face image models): training, prediction and the
@@ -137,6 +140,9 @@ def make_classifier(
         Refused at once when this machine cannot use it (``"cuda"`` without CUDA);
         ``None`` leaves the module where it is (skorch's convention).
     random_state : int or None, default=0
+        Seeds the module's construction (a named module, a class or a
+        function; a module instance was built, and seeded, by you), the
+        shuffling and the shifts, without touching torch's global generator.
     **kwargs
         Any other skorch parameter (``module__dropout=0.1`` ...).
 
@@ -192,9 +198,13 @@ def make_classifier(
         _try_build(module, input_shape, kwargs)
     else:
         input_shape = _check_input_shape(input_shape)
-        if not (isinstance(module, nn.Module) or (isinstance(module, type) and issubclass(module, nn.Module))):
+        # A class or a function that builds the module (torchvision.models.resnet18) is called by
+        # skorch under random_state's seed, with the module__ arguments: reproducible weights.
+        if not (isinstance(module, nn.Module) or (isinstance(module, type) and issubclass(module, nn.Module))
+                or (callable(module) and not isinstance(module, type))):
             raise ValueError(
-                f"module must be 'lenet5', 'vgg8' or a torch.nn.Module class or instance, got {module!r}"
+                f"module must be 'lenet5', 'vgg8', a torch.nn.Module class or instance, or a function "
+                f"returning a module, got {module!r}"
             )
     kwargs.setdefault("criterion", nn.CrossEntropyLoss)
     kwargs.setdefault("optimizer", torch.optim.Adam)

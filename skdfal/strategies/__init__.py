@@ -11,7 +11,14 @@ from ._embeddings import gradient_embeddings, penultimate_features
 from ._head_space import pool_embeddings
 from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
-from ._registry import RECOMMENDED, RegisteredStrategy, all_strategies, get_strategy, strategy_tags
+from ._registry import (
+    RECOMMENDED,
+    RegisteredStrategy,
+    all_strategies,
+    get_strategy,
+    make_strategy,
+    strategy_tags,
+)
 from ._screening import ScreeningResult, screen_pool
 from ._selection import TopN, select_streamed, select_top
 from ._uncertainty import (
@@ -33,6 +40,7 @@ __all__ = [
     "RegisteredStrategy",
     "all_strategies",
     "get_strategy",
+    "make_strategy",
     "strategy_tags",
     "as_function",
     "select_top",

@@ -28,7 +28,7 @@ from ._uncertainty import (
     margin_sampling,
 )
 
-__all__ = ["RECOMMENDED", "RegisteredStrategy", "all_strategies", "get_strategy", "strategy_tags"]
+__all__ = ["RECOMMENDED", "RegisteredStrategy", "all_strategies", "get_strategy", "make_strategy", "strategy_tags"]
 
 #: The registered DFAL configuration skdfal recommends, and the one the main
 #: job (``skdfal run``) runs against random sampling: chosen by its worst-case
@@ -175,6 +175,52 @@ def get_strategy(name: str) -> RegisteredStrategy:
     if not isinstance(name, str) or name not in names:
         raise ValueError(f"unknown strategy {name!r}; choose from {sorted(_REGISTRY)}")
     return names[name]
+
+
+def make_strategy(name: str = RECOMMENDED, **params) -> QueryStrategy:
+    """A new strategy object of the registered configuration ``name``, in one call.
+
+    ``make_strategy()`` is the DFAL configuration skdfal recommends
+    (:data:`RECOMMENDED`, ``"dfal_batch"``: DFAL margins with each batch
+    spread by k-means over the ``5 n`` smallest in penultimate features);
+    any name of :func:`all_strategies` (or a class or function name) works,
+    and ``params`` override the configuration's own.
+
+    Parameters
+    ----------
+    name : str, default=RECOMMENDED
+        A registry key (``"dfal"``, ``"dfal_batch"``, ``"entropy"`` ...).
+    **params
+        Parameters of the strategy class, over the configuration's.
+
+    Returns
+    -------
+    QueryStrategy
+        Clone-able, for ``ActiveLearner(query_strategy=...)`` or a grid
+        search.  A configuration that labels adversarial copies for free
+        (``"dfal_adv"``: ``get_strategy(name).adversarial``) needs the
+        learner's ``adversarial_augmentation=True`` as well.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists the registered ones).
+    ImportError
+        A strategy whose optional extra is not installed, naming it.
+    TypeError
+        A parameter the strategy does not take.
+
+    Examples
+    --------
+    >>> from skdfal import make_strategy
+    >>> make_strategy()
+    DFALMargin(batch_diversity='features', diversity_factor=5)
+    >>> make_strategy("bald", n_passes=5)
+    BALD(n_passes=5)
+    """
+    entry = get_strategy(name)
+    entry.check_available()
+    return entry.make(**params)
 
 
 def strategy_tags(strategy):
