@@ -172,3 +172,66 @@ def test_torchvision_resnet18_frozen_with_head_space_dfal(tmp_path):
         queue = session.queue
     with LabelingSession(directory, allow_modules=["torchvision.models:resnet18"]) as session:
         assert session.queue == queue and session.n_labels == 3
+
+
+def test_skdfal_label_from_a_folder_with_your_own_network(tmp_path, nets, monkeypatch, capsys):
+    import io
+
+    from PIL import Image
+
+    from skdfal.cli import main
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, pixels in enumerate(np.random.RandomState(0).randint(0, 256, size=(9, 8, 8, 3), dtype=np.uint8)):
+        Image.fromarray(pixels).save(folder / f"{i}.png")
+    spec = json.dumps({**SPEC, "train_steps": 2})
+
+    def label(argv, text):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        code = main(["label", str(tmp_path / "s"), "--no-png", "--no-ascii", *argv])
+        return code, capsys.readouterr()
+
+    code, out = label(["--images", str(folder), "--classes", "a,b,c", "--mode", "RGB", "--n-instances", "2",
+                       "--estimator", spec, "--strategy-params", '{"space": "head", "head": "fc"}'], "a\nb\nc\nq\n")
+    assert code == 0, out.err
+    assert out.out.count("labeled #") == 3 and "retraining on 2 labels" in out.out
+    sys.modules.pop("user_nets", None)
+    code, out = label([], "q\n")
+    assert code == 2 and "--allow-module user_nets:TinyNet" in out.err
+    code, out = label(["--allow-module", "user_nets:TinyNet"], "c\nq\n")
+    assert code == 0, out.err
+    with LabelingSession(tmp_path / "s", allow_modules=["user_nets:TinyNet"]) as session:
+        assert session.n_labels == 4 and session.learner.query_strategy.space == "head"
+    with pytest.raises(SystemExit):
+        label(["--images", str(folder), "--classes", "a,b", "--estimator", "[1]"], "")
+    assert "expected a JSON object" in capsys.readouterr().err
+
+
+def test_label_studio_backend_trains_your_own_network(tmp_path, nets):
+    from PIL import Image
+
+    from skdfal import DFALMargin, LabelStudioBackend
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for i, pixels in enumerate(np.random.RandomState(0).randint(0, 256, size=(8, 8, 8, 3), dtype=np.uint8)):
+        Image.fromarray(pixels).save(pool / f"{i}.png")
+    backend = LabelStudioBackend.create(
+        tmp_path / "b", pool, ["a", "b", "c"], mode="RGB", estimator={**SPEC, "train_steps": 2}, n_instances=2,
+        query_strategy=DFALMargin(space="head", head="fc"), local_files_root=tmp_path,
+        stopping=None,
+    )
+    try:
+        for i in range(2):
+            ann = {"id": i, "result": [{"from_name": "choice", "value": {"choices": ["abc"[i]]}}]}
+            backend.webhook({"action": "ANNOTATION_CREATED", "annotation": ann,
+                             "task": {"id": i, "data": {"image": f"/data/local-files/?d=pool/{i}.png"}}})
+        assert backend.wait_until_trained(300)  # a guard against a hang, not a timing
+        assert backend.session.n_labels == 2
+    finally:
+        backend.close()
+    sys.modules.pop("user_nets", None)
+    with pytest.raises(SessionError, match="allow_modules"):
+        LabelStudioBackend(tmp_path / "b")
+    LabelStudioBackend(tmp_path / "b", allow_modules=["user_nets:TinyNet"], stopping=None).close()

@@ -20,6 +20,7 @@ __all__ = [
     "port_arg",
     "usage_error",
     "check_output_arg",
+    "json_object",
     "size_arg",
     "stop_rule",
 ]
@@ -193,3 +194,16 @@ def size_arg(text: str) -> tuple[int, int]:
     if min(size) < 1:
         raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
     return size
+
+
+def json_object(text: str) -> dict:
+    """A JSON object (argparse type): ``'{"freeze": true}'``."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object {{...}}, got {text!r}")
+    return value

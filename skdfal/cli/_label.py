@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from ._args import STOP_HELP, positive_int, size_arg, steps_arg, stop_rule
+from ._args import STOP_HELP, json_object, positive_int, size_arg, steps_arg, stop_rule
 
 __all__ = ["add_parser", "run_label_loop"]
 
@@ -55,6 +55,20 @@ def add_parser(sub):
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="with --new-digits or --images: optimiser steps per retrain, 'auto' or a number (default auto)")
     p.add_argument("--adversarial", action="store_true", help="with --new-digits or --images: adversarial augmentation")
+    p.add_argument(
+        "--estimator", type=json_object, default=None, metavar="JSON",
+        help="with --images: make_classifier arguments as a JSON object, e.g. "
+             "'{\"module\": \"torchvision.models:resnet18\", \"module__num_classes\": 3, \"freeze\": true, "
+             "\"head\": \"fc\"}' (a module by import path: your own, torchvision, timm)",
+    )
+    p.add_argument("--strategy-params", type=json_object, default=None, metavar="JSON",
+                   help="with --images: the strategy's parameters, e.g. '{\"space\": \"head\", \"head\": \"fc\"}' "
+                        "(head-space DFAL for a frozen backbone)")
+    p.add_argument(
+        "--allow-module", action="append", default=None, metavar="PATH",
+        help="open a session whose network is the import path PATH (package.module:callable): importing it "
+             "runs code, so a session naming one opens only when you name it here (repeatable)",
+    )
     p.add_argument("--max-labels", type=positive_int, default=None, help="stop after this many answers")
     p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
@@ -84,7 +98,7 @@ def _cmd_label(args) -> int:
                 if not (args.session_dir / "session.json").exists():
                     raise
         if session is None:
-            session = LabelingSession(args.session_dir)
+            session = LabelingSession(args.session_dir, allow_modules=args.allow_module)
     except (SessionError, ValueError, TypeError, OSError) as exc:
         # OSError: a full disk or a read-only folder while creating; it names the file.
         print(f"skdfal label: {exc}", file=sys.stderr)
@@ -129,8 +143,8 @@ def _new_image_session(args):
     try:
         session = LabelingSession.create(
             args.session_dir, data.images, class_names=classes, query_strategy=args.strategy,
-            n_instances=args.n_instances, estimator={"train_steps": args.steps},
-            adversarial_augmentation=args.adversarial,
+            n_instances=args.n_instances, estimator={"train_steps": args.steps, **(args.estimator or {})},
+            strategy_params=args.strategy_params, adversarial_augmentation=args.adversarial,
         )
     except SessionError:
         # Another `skdfal label --images` made it first: open theirs (or say it is busy).

@@ -11,7 +11,16 @@ import logging
 import sys
 from pathlib import Path
 
-from ._args import STOP_HELP, device_arg, port_arg, positive_int, size_arg, steps_arg, stop_rule
+from ._args import (
+    STOP_HELP,
+    device_arg,
+    json_object,
+    port_arg,
+    positive_int,
+    size_arg,
+    steps_arg,
+    stop_rule,
+)
 
 __all__ = ["add_parser"]
 
@@ -37,6 +46,13 @@ def add_parser(sub):
     p.add_argument("--n-instances", type=positive_int, default=10, help="first run: labels asked per round (default 10)")
     p.add_argument("--steps", type=steps_arg, default="auto",
                    help="first run: optimiser steps per retrain, 'auto' or a number (default auto)")
+    p.add_argument("--estimator", type=json_object, default=None, metavar="JSON",
+                   help="first run: make_classifier arguments as a JSON object (a module by import path, "
+                        "freeze, head ...: see skdfal label --help)")
+    p.add_argument("--strategy-params", type=json_object, default=None, metavar="JSON",
+                   help="first run: the strategy's parameters, e.g. '{\"space\": \"head\", \"head\": \"fc\"}'")
+    p.add_argument("--allow-module", action="append", default=None, metavar="PATH",
+                   help="resume a backend whose network is the import path PATH (importing it runs code; repeatable)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=port_arg, default=9090, help="port (default 9090)")
     p.add_argument("--label-studio-data", type=Path, default=None,
@@ -65,14 +81,22 @@ def _cmd_serve(args) -> int:
                         format="%(asctime)s %(levelname)s %(message)s")
     options = {
         "label_studio_data": args.label_studio_data, "local_files_root": args.local_files_root,
-        "retrain_every": args.retrain_every, "device": args.device,
+        "retrain_every": args.retrain_every, "device": args.device, "allow_modules": args.allow_module,
     }
     if args.stop is not None:
         options["stopping"] = args.stop
     classes = None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()]
     if args.images is not None:
         options.update(mode=args.mode, size=args.size, query_strategy=args.strategy, n_instances=args.n_instances,
-                       estimator={"train_steps": args.steps})
+                       estimator={"train_steps": args.steps, **(args.estimator or {})})
+        if args.strategy_params:
+            from ..strategies import get_strategy
+
+            try:  # the configuration's parameters, then these: an object a session saves by name
+                options["query_strategy"] = get_strategy(args.strategy).make(**args.strategy_params)
+            except (TypeError, ValueError) as exc:
+                print(f"skdfal serve-label-studio: --strategy-params: {exc}", file=sys.stderr)
+                return 2
     try:
         serve_label_studio(args.directory, host=args.host, port=args.port, images=args.images, classes=classes,
                            **options)

@@ -140,7 +140,7 @@ def load_image_folder(
     size: int | Sequence[int] | None = None,
     mode: str = "RGB",
     return_X_y: bool = False,
-):
+) -> Bunch | tuple[np.ndarray, np.ndarray | None]:
     """Read a folder of images: classes from its sub-folders, or an unlabeled pool.
 
     Two layouts are read (hidden files and files without an image suffix,

@@ -22,19 +22,16 @@ from ._formats import dump_json, write_npy
 from ._fs import SessionDir, SessionError
 from ._journal import Journal
 from ._lock import SessionLock
+from ._network import MODULE_FACTORY, is_import_path, make_estimator, resolve_module
 from ._open import OWNED_FILES, Held
 from ._pool import check_new_pool
 from ._spec import (
     JOURNAL_FILE,
     LOCK_FILE,
-    MODULE_FACTORY,
     POOL_FILE,
     SESSION_FILE,
     check_device,
-    is_import_path,
-    make_estimator,
     new_config,
-    resolve_module,
 )
 from ._state import class_label, pool_index
 

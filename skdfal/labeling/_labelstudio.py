@@ -111,7 +111,7 @@ class LabelStudioBackend(BackendTraining):
         Updated after every retraining; when one says so, ``/health`` and
         the log say "you may stop: ..." with the reason.  ``"default"``:
         :class:`~skdfal.StabilizingPredictions` on up to 1000 pool images.
-    device : str, default=None
+    device, allow_modules : default=None
         Passed to :class:`~skdfal.LabelingSession`.
     max_image_bytes : int, default=32 MiB
         Largest task image file read.
@@ -129,10 +129,10 @@ class LabelStudioBackend(BackendTraining):
                  label_studio_data: str | os.PathLike[str] | None = None,
                  local_files_root: str | os.PathLike[str] | None = None, retrain_every: int | None = None,
                  stopping: Any = "default", device: str | None = None,
-                 max_image_bytes: int = MAX_IMAGE_BYTES):
+                 max_image_bytes: int = MAX_IMAGE_BYTES, allow_modules: Sequence[str] | None = None):
         self.directory = Path(directory)
         info = read_images_file(self.directory)
-        self.session = LabelingSession(self.directory / SESSION_DIR, device=device)
+        self.session = LabelingSession(self.directory / SESSION_DIR, device=device, allow_modules=allow_modules)
         self._device = device
         try:
             if len(info["images"]) != len(self.session.X_pool):
@@ -175,7 +175,7 @@ class LabelStudioBackend(BackendTraining):
     @classmethod
     def create(cls, directory: str | os.PathLike[str], images: str | os.PathLike[str],
                class_names: Sequence[str], *, mode: str = "L", size: tuple[int, int] | None = None,
-               estimator: dict[str, Any] | None = None, query_strategy: str = "dfal_margin",
+               estimator: dict[str, Any] | None = None, query_strategy: Any = "dfal_margin",
                n_instances: int = 10, random_state: int = 0, **kwargs: Any) -> LabelStudioBackend:
         """Make a backend folder from a folder of images, then open it.
 
@@ -204,8 +204,8 @@ class LabelStudioBackend(BackendTraining):
             raise ValueError(f"class_names must be at least two distinct names, got {names}")
         directory.mkdir(parents=True, exist_ok=True)
         LabelingSession.create(directory / SESSION_DIR, X, class_names=names, estimator=estimator,
-                               query_strategy=query_strategy, n_instances=n_instances,
-                               random_state=random_state).close()
+                               query_strategy=query_strategy, n_instances=n_instances, random_state=random_state).close()
+        kwargs.setdefault("allow_modules", [(estimator or {}).get("module")])  # naming an import path confirms it
         tmp = directory / (IMAGES_FILE + ".tmp")
         tmp.write_text(json.dumps({"kind": "skdfal-label-studio", "version": 1, "images": listed}))
         os.replace(tmp, directory / IMAGES_FILE)

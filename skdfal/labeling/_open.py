@@ -25,6 +25,7 @@ from ._formats import load_json, read_state_dict
 from ._fs import SessionDir, SessionError, _naming
 from ._journal import Journal
 from ._lock import SessionLock
+from ._network import make_estimator
 from ._pool import load_pool
 from ._snapshot import is_snapshot_file, read_manifest, read_snapshot, snapshot_generation
 from ._spec import (
@@ -39,7 +40,6 @@ from ._spec import (
     build_strategy,
     check_config,
     check_device,
-    make_estimator,
 )
 from ._state import LabelState
 

@@ -87,9 +87,8 @@ class LabelingSession(SessionModel):
         Inspect without the lock; ``teach``, ``skip``, ``undo`` and saving
         are refused.
     allow_modules : list of str, default=None
-        Import paths of networks you trust (``["torchvision.models:resnet18"]``):
-        a session whose estimator names one (``"package.module:callable"``)
-        opens only when it is listed here, since importing it runs code.
+        Import paths of networks you trust: a session naming one (importing
+        it runs code) opens only when it is listed here.
 
     Attributes
     ----------
@@ -203,16 +202,11 @@ class LabelingSession(SessionModel):
             for few labels, retraining from scratch after each batch
             (``{"max_epochs": n}`` gives skorch's epoch loop instead);
             ``input_shape`` defaults to the pool's sample shape and
-            ``n_classes`` to ``len(class_names)`` or 10.  ``module`` is
-            ``"lenet5"``, ``"vgg8"`` or the import path of any torch
-            classifier, ``"package.module:callable"`` (a class or a function
-            returning a ``torch.nn.Module``, called with the ``module__*``
-            arguments under ``random_state``'s seed:
-            ``{"module": "torchvision.models:resnet18", "module__num_classes":
-            3, "freeze": True, "head": "fc"}``); ``freeze``, ``head``,
-            ``input_scale``, ``input_mean``, ``input_std``, ``flip`` and
-            ``shift`` are taken too.  Only the path and the weights are
-            saved: opening the session again needs ``allow_modules``.
+            ``n_classes`` to ``len(class_names)`` or 10.  ``module``: ``"lenet5"``,
+            ``"vgg8"`` or any torch classifier's import path (a class or function,
+            called with the ``module__*`` arguments: ``{"module":
+            "torchvision.models:resnet18", "module__num_classes": 3, "freeze": True,
+            "head": "fc"}``), which reopening needs in ``allow_modules``.
         query_strategy : str or QueryStrategy, default="dfal_margin"
             A strategy registered in :func:`skdfal.all_strategies`, by name or
             as an object with JSON-able parameters.

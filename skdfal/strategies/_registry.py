@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._base import QueryStrategy
 from ._bayesian import BALD, bald
@@ -177,7 +178,7 @@ def get_strategy(name: str) -> RegisteredStrategy:
     return names[name]
 
 
-def make_strategy(name: str = RECOMMENDED, **params) -> QueryStrategy:
+def make_strategy(name: str = RECOMMENDED, **params: Any) -> QueryStrategy:
     """A new strategy object of the registered configuration ``name``, in one call.
 
     ``make_strategy()`` is the DFAL configuration skdfal recommends
