@@ -124,7 +124,8 @@ def test_the_models_guess_is_shown_once_there_is_a_model(tmp_path, monkeypatch, 
     code, out = _run(monkeypatch, capsys, [str(directory), "--no-png", "--no-ascii"], "0\n1\n2\nq\n")
     assert code == 0, out.err
     assert out.out.count("model's guess: none yet") == 3  # the first batch: nothing labeled yet
-    assert "retraining on 3 labels and choosing the next 3" in out.out and "done in" in out.out
+    assert "retraining on 3 labels and choosing the next 3 ...\n" in out.out and "done in" in out.out
+    assert "discarded" not in out.out  # read from a pipe: nothing is dropped
     guess = re.search(r"model's guess: (cat|dog|flower) \((\d+)%\)", out.out)
     assert guess is not None, out.out
     with LabelingSession(directory) as session:
@@ -281,6 +282,7 @@ def test_keys_typed_while_the_model_works_are_discarded_on_a_terminal(tmp_path):
     text = seen.decode(errors="replace")
     after = text[text.index("retraining on 3 labels"):]  # the spinner's line, then the next sample
     assert re.search(r"model's guess: \w+ \(\d+%\)", after)
+    assert "(keys typed meanwhile are discarded)" in after.splitlines()[0]
     assert "(discarded 9 typed-ahead keys: they were typed before this sample was shown)" in after
 
 

@@ -258,15 +258,15 @@ class _Input:
 class _Working:
     """A spinner (on a terminal) or one line (elsewhere) while the model retrains and queries."""
 
-    def __init__(self, out, message):
-        self.out, self.message = out, message
+    def __init__(self, out, message, discarding):
+        self.out, self.message = out, message + (" (keys typed meanwhile are discarded)" if discarding else "")
         self.tty = bool(getattr(out, "isatty", lambda: False)())
         self.done = threading.Event()
         self.thread = None
 
     def __enter__(self):
         self.start = time.monotonic()
-        print(f"{self.message} (keys typed meanwhile are discarded) ... ", end="" if self.tty else "\n",
+        print(f"{self.message} ...", end=" " if self.tty else "\n",
               file=self.out, flush=True)
         if self.tty:
             self.thread = threading.Thread(target=self._spin, daemon=True)
@@ -361,7 +361,7 @@ def run_label_loop(session, stdin, out, *, ascii_images=True, png=None, max_answ
         if _needs_work(session):
             message = (f"retraining on {session.n_labels} labels and choosing the next {session.n_instances}"
                        if session.stale else f"choosing the next {session.n_instances}")
-            with _Working(out, message):
+            with _Working(out, message, discarding=reader.fd is not None):
                 index = session.current()
             decision = getattr(session, "stop_decision", None)
             if decision is not None and decision.stop and (told is None or str(decision) != str(told)):
