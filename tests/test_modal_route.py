@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sklearn
+from _marks import slow_except
 from sklearn.utils.fixes import parse_version
 
 from skdfal import DFALMargin, EntropySampling, dfal_margin, make_classifier
@@ -23,7 +24,8 @@ from skdfal import DFALMargin, EntropySampling, dfal_margin, make_classifier
 modal = pytest.importorskip("modAL.models")
 
 SKLEARN_18 = parse_version(sklearn.__version__).release >= (1, 8)
-STRATEGIES = [dfal_margin, DFALMargin(batch_diversity="features", diversity_factor=3), EntropySampling()]
+STRATEGIES = {"dfal_margin": dfal_margin, "dfal_batch": DFALMargin(batch_diversity="features", diversity_factor=3),
+              "entropy": EntropySampling()}
 
 
 def _net():
@@ -48,8 +50,9 @@ def _loop(learner, X, y, pool, rounds=2, n=4, **teach):
     SKLEARN_18, raises=TypeError, strict=True,
     reason="modAL 0.4.2.1's ActiveLearner.teach passes force_all_finite to check_X_y, removed in scikit-learn 1.8",
 )
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=["dfal_margin", "dfal_batch", "entropy"])
-def test_modal_active_learner_queries_and_teaches(digits, strategy):
+@pytest.mark.parametrize("name", slow_except(list(STRATEGIES), "dfal_margin"))
+def test_modal_active_learner_queries_and_teaches(digits, name):
+    strategy = STRATEGIES[name]
     X, y = digits
     X, y = X[:200], y[:200]
     learner = modal.ActiveLearner(estimator=_net(), query_strategy=strategy, X_training=X[:20], y_training=y[:20])
@@ -59,8 +62,9 @@ def test_modal_active_learner_queries_and_teaches(digits, strategy):
     assert set(learner.predict(X).tolist()) <= set(range(10))
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=["dfal_margin", "dfal_batch", "entropy"])
-def test_modal_deep_active_learner_loop_runs_on_any_scikit_learn(digits, strategy):
+@pytest.mark.parametrize("name", slow_except(list(STRATEGIES), "dfal_margin"))
+def test_modal_deep_active_learner_loop_runs_on_any_scikit_learn(digits, name):
+    strategy = STRATEGIES[name]
     X, y = digits
     X, y = X[:200], y[:200]
     net = _net()
