@@ -235,3 +235,22 @@ def test_label_studio_backend_trains_your_own_network(tmp_path, nets):
     with pytest.raises(SessionError, match="allow_modules"):
         LabelStudioBackend(tmp_path / "b")
     LabelStudioBackend(tmp_path / "b", allow_modules=["user_nets:TinyNet"], stopping=None).close()
+
+
+def test_serve_label_studio_passes_the_network_strategy_and_confirmation(tmp_path, monkeypatch, capsys):
+    import skdfal.labeling
+    from skdfal import DFALMargin
+    from skdfal.cli import main
+
+    calls = []
+    monkeypatch.setattr(skdfal.labeling, "serve_label_studio", lambda directory, **kw: calls.append(kw))
+    argv = ["serve-label-studio", str(tmp_path / "b"), "--images", str(tmp_path), "--classes", "a,b",
+            "--estimator", '{"module": "user_nets:TinyNet", "freeze": true}', "--strategy", "dfal",
+            "--strategy-params", '{"space": "head", "head": "fc"}', "--allow-module", "user_nets:TinyNet"]
+    assert main(argv) == 0
+    (kw,) = calls
+    assert kw["estimator"] == {"train_steps": "auto", "module": "user_nets:TinyNet", "freeze": True}
+    assert isinstance(kw["query_strategy"], DFALMargin)
+    assert kw["query_strategy"].get_params()["space"] == "head" and kw["allow_modules"] == ["user_nets:TinyNet"]
+    assert main([*argv[:-2], "--strategy-params", '{"spaec": "head"}']) == 2
+    assert "--strategy-params" in capsys.readouterr().err
