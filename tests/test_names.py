@@ -74,7 +74,6 @@ def test_string_labels_with_n_classes_infer_the_classes():
     assert set(net.predict(X).tolist()) <= set("abcd")
 
 
-@pytest.mark.xfail(strict=True, reason="the unknown labels are quoted twice (_classifier._positions)")
 def test_unknown_labels_are_quoted_once():
     import numpy as np
 

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skdfal import ActiveLearner, ActiveLearningClassifier, make_classifier
 from skdfal.learners import _learner, _state
-from skdfal.models import _classifier, _factory
+from skdfal.models import _factory, _input
 from skdfal.utils._errors import is_device_mismatch, is_out_of_memory
 from skdfal.utils._sklearn_compat import InvalidParameterError
 from skdfal.utils._validation import check_count, check_positive_real
@@ -83,7 +83,7 @@ def test_a_fitted_net_does_not_check_its_parameters_per_batch(net_learner, digit
     X, _ = digits
     net = net_learner.estimator_
     for name in ("_check_input_shape", "_check_scale", "_check_channel_stats"):
-        calls(_classifier, name)
+        calls(_input, name)
     net.predict_proba(X[:50])
     net.predict(X[:50])
     assert calls.counts == {}

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..strategies._context import QueryContext
 from ..utils._pool import take_rows
 from ..utils._sklearn_compat import (
     HasMethods,
@@ -37,11 +38,17 @@ from ..utils._sklearn_compat import (
 from ..utils._typing import RandomStateLike
 from ..utils._validation import resolve_size, warn_renamed
 from ._inputs import check_label_types
-from ._learner import ActiveLearner, meta_query_context
+from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run, strategy_name
 from ._stopping import as_rules
 
 __all__ = ["ActiveLearningClassifier"]
+
+
+def meta_query_context(self) -> QueryContext:
+    """A strategy's view of a meta-estimator: its fitted ``learner_``'s context (unfitted: the estimator)."""
+    learner = self.__dict__.get("learner_")
+    return QueryContext(estimator=self.estimator) if learner is None else learner.query_context()
 
 
 class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):

@@ -42,7 +42,7 @@ from ._labeled import LabeledSet
 from ._state import LearnerState, Live
 from ._stopping import update_learner_stopping
 
-__all__ = ["ActiveLearner", "meta_query_context"]
+__all__ = ["ActiveLearner"]
 
 
 class ActiveLearner(LearnerState):
@@ -101,12 +101,8 @@ class ActiveLearner(LearnerState):
         Written with ``tqdm.write``, so a progress bar around the loop stays
         intact; it changes nothing else.
     X_unlabeled : array-like or None, default=None
-        Samples without labels, handed to every fit of the estimator as
-        ``fit(X, y, X_unlabeled=...)``, for a net that learns from them too
-        (:func:`~skdfal.make_classifier`'s ``semi_supervised``); usually the
-        pool being queried (labeled samples in it do no harm).  A
-        memory-mapped array is read a batch at a time.  The estimator's
-        ``fit`` must take ``X_unlabeled``.
+        The pool without its labels, handed to every fit as ``fit(X, y,
+        X_unlabeled=...)`` for a net that learns from it (``make_classifier(semi_supervised=...)``).
     stopping : stopping rule, list of rules or None, default=None
         Rules (:class:`~skdfal.StabilizingPredictions`...) updated by the first ``query`` after new labels:
         ``stop_decision_`` is their latest decision, ``stop_reason_`` why labeling may stop (or ``None``).
@@ -539,9 +535,3 @@ class ActiveLearner(LearnerState):
         if sample_weight is None:
             return self.estimator_.score(X, y)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
-
-
-def meta_query_context(self) -> QueryContext:
-    """A strategy's view of a meta-estimator: its fitted ``learner_``'s context (unfitted: the estimator)."""
-    learner = self.__dict__.get("learner_")
-    return QueryContext(estimator=self.estimator) if learner is None else learner.query_context()

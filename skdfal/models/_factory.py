@@ -14,7 +14,8 @@ from ..utils._errors import is_out_of_memory
 from ..utils._modules import check_device
 from ..utils._typing import Device
 from ..utils._validation import check_count, check_positive_real
-from ._classifier import SeededNeuralNetClassifier, _check_input_shape, _check_scale
+from ._classifier import SeededNeuralNetClassifier
+from ._input import _check_input_shape, _check_scale
 from ._nets import VGG8, LeNet5
 from ._semi import SemiSupervised
 from ._training import RandomShift, StepBudget
