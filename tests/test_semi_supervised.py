@@ -193,3 +193,30 @@ def test_a_whole_run_learns_from_its_pool_when_asked():
     assert runs[True].score(X, y) == 1.0  # the gap, found from the pool
     assert runs[False].score(X, y) < runs[True].score(X, y)
     assert clone(runs[True]).get_params()["learn_from_pool"] is True
+
+
+def test_a_labeling_session_learns_from_its_own_pool(tmp_path):
+    from skdfal import LabelingSession, load_digits_images
+    from skdfal.labeling import SessionError
+
+    X, y = load_digits_images()
+    estimator = {"module": "lenet5", "input_shape": [1, 8, 8], "n_classes": 10, "train_steps": 5,
+                 "batch_size": 32, "semi_supervised": "fixmatch"}
+    session = LabelingSession.create(tmp_path / "s", X[:300], estimator=estimator,
+                                     query_strategy="random_sampling", n_instances=10)
+    try:
+        assert session.learner.X_unlabeled is session.X_pool
+        for i in range(10):
+            session.teach(i, int(y[i]))
+        session.retrain()
+        callback = dict(session.learner.estimator_.callbacks_)["semi_supervised"]
+        assert callback.n_seen_ > 0  # the retrain drew unlabeled batches of the pool
+    finally:
+        session.close()
+    reopened = LabelingSession(tmp_path / "s")
+    try:
+        assert reopened.learner.X_unlabeled is reopened.X_pool
+    finally:
+        reopened.close()
+    with pytest.raises((ValueError, SessionError), match="semi_supervised"):
+        LabelingSession.create(tmp_path / "t", X[:300], estimator={**estimator, "semi_supervised": "mixmatch"})

@@ -68,7 +68,7 @@ class BackendTraining:
                 self._pending = False
                 self._busy = True
             try:
-                learner = new_learner(self.session.config, self._device)
+                learner = new_learner(self.session.config, self._device, self.session.X_pool)
                 learner.fit(X, y)
                 if flags.any():
                     learner.restore(learner.estimator_, X, y, flags)

@@ -121,14 +121,19 @@ def journal_limit(n_pool: int, sample_shape) -> int:
     return (256 << 20) + 4 * n_pool * (16 * math.prod(sample_shape) + 512)
 
 
-def new_learner(config, device):
-    """An unfitted :class:`~skdfal.ActiveLearner` as a checked ``session.json`` specifies it."""
+def new_learner(config, device, X_pool=None):
+    """An unfitted :class:`~skdfal.ActiveLearner` as a checked ``session.json`` specifies it.
+
+    A network that learns from the pool (``estimator["semi_supervised"]``) gets ``X_pool``.
+    """
     from ..learners import ActiveLearner
 
     params = config["learner"]
+    semi = config["estimator"].get("semi_supervised") is not None
     return ActiveLearner(
         make_estimator(config, device),
         build_strategy(config["strategy"]),
+        X_unlabeled=X_pool if semi else None,
         adversarial_augmentation=bool(params.get("adversarial_augmentation", False)),
         augmentation_params=params.get("augmentation_params"),
         warm_start=bool(params.get("warm_start", False)),
@@ -144,7 +149,7 @@ def load_session(folder, config, *, pool, device, on_corrupt, readonly) -> Loade
                 snapdir.remove_stale_temporaries(is_snapshot_file)
     X_pool = load_pool(folder, config, pool)
     sample_shape = X_pool.shape[1:]
-    learner = new_learner(config, device)
+    learner = new_learner(config, device, X_pool)
     journal = Journal(folder, JOURNAL_FILE, config["session_id"], limit=journal_limit(len(X_pool), sample_shape))
     records, valid_bytes = journal.read(on_corrupt=on_corrupt, keep_open=not readonly)
     try:

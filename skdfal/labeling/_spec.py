@@ -176,7 +176,8 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
     if not isinstance(spec, dict):
         raise ValueError("estimator must be a dict of make_classifier arguments")
     allowed = {"module", "input_shape", "n_classes", "train_steps", "max_epochs", "lr", "batch_size", "device",
-               "random_state", "freeze", "head", "input_scale", "input_mean", "input_std", "flip", "shift"}
+               "random_state", "freeze", "head", "input_scale", "input_mean", "input_std", "flip", "shift",
+               "semi_supervised"}
     for key, value in spec.items():
         if not isinstance(key, str) or not (key in allowed or re.fullmatch(r"(module|optimizer)__\w+", key)):
             raise ValueError(
@@ -189,6 +190,9 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
     if not (isinstance(module, str) and module.lower() in _MODULES) and not is_import_path(module):
         raise ValueError(f"estimator['module'] must be one of {list(_MODULES)} or an import path "
                          f"'package.module:callable', got {module!r}")
+    if spec.get("semi_supervised") not in (None, "fixmatch", "pseudo_label", "vat"):
+        raise ValueError("estimator['semi_supervised'] must be 'fixmatch', 'pseudo_label', 'vat' or null, "
+                         f"got {spec['semi_supervised']!r}")
     for key in ("freeze", "flip"):
         if not isinstance(spec.get(key, False), bool):
             raise ValueError(f"estimator[{key!r}] must be true or false")
