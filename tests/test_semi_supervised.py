@@ -220,3 +220,28 @@ def test_a_labeling_session_learns_from_its_own_pool(tmp_path):
         reopened.close()
     with pytest.raises((ValueError, SessionError), match="semi_supervised"):
         LabelingSession.create(tmp_path / "t", X[:300], estimator={**estimator, "semi_supervised": "mixmatch"})
+
+
+@pytest.mark.parametrize("method", ["fixmatch", "vat"])
+def test_a_frozen_backbone_stays_bit_identical_while_the_head_learns_from_the_pool(method):
+    class Small(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                      nn.Flatten())
+            self.fc = nn.Linear(4 * 8 * 8, 3)
+
+        def forward(self, x):
+            return self.fc(self.body(x))
+
+    torch.manual_seed(0)
+    module = Small()
+    before = {k: v.clone() for k, v in module.body.state_dict().items()}
+    X = np.random.RandomState(0).rand(60, 1, 8, 8).astype(np.float32)
+    y = np.arange(60) % 3
+    net = make_classifier(module, n_classes=3, train_steps=20, freeze=True, head="fc",
+                          semi_supervised=SemiSupervised(method=method, threshold=0.0))
+    net.fit(X[:6], y[:6], X_unlabeled=X)
+    after = net.module_.body.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # running stats included
+    assert dict(net.callbacks_)["semi_supervised"].n_seen_ > 0

@@ -266,9 +266,8 @@ class SemiSupervised(Callback):
                 distance = first_order_distance(lambda v: net.infer(v), x)
                 taken &= distance >= float(self.min_distance)
         finally:
+            # A frozen backbone goes back to eval mode at the net's next forward (its infer).
             module.train(was_training)
-        if was_training and getattr(net, "freeze", False):
-            net.infer(x[:0])  # back to a frozen backbone in eval mode, a head in train mode
         return labels, taken
 
     def _pseudo_label_loss(self, net, x):
