@@ -223,7 +223,8 @@ def test_updates_deletions_and_skips(setup):
     backend.webhook({"action": "ANNOTATION_UPDATED", "annotation": annotation(1, 7, aid=51), "task": task(1),
                      "project": {"label_config": CONFIG}})
     assert backend.session.labels == {0: 0, 1: 7, 2: 0, 3: 0}
-    assert [a["index"] for a in backend.session.history] == [0, 1, 2, 3]  # undone back to 1, the later ones again
+    # One relabel record: the later labels are not touched (the latest change comes last).
+    assert [a["index"] for a in backend.session.history] == [0, 2, 3, 1]
     assert backend.webhook({"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 52}, {"id": 999}]}) == {
         "status": "ok", "removed": 1}
     assert backend.session.labels == {0: 0, 1: 7, 3: 0}

@@ -23,6 +23,8 @@ through a :class:`SessionDir`, which holds these rules in one place:
   :func:`write_all` (``os.write``) and is made durable with ``os.fsync``, so
   the handling of a failing disk is in few places (and a test can stand in
   for ``os`` to fail each of those calls);
+* **private** -- files are created ``0600`` and folders ``0700``: labels
+  can be personal data;
 * **removal by name only** -- the session deletes files it named itself (its
   snapshots, its temporaries) and only temporaries of processes that are gone.
 """
@@ -166,7 +168,7 @@ class SessionDir:
         """The sub-folder ``name``, refused if it is a link; made when ``create``."""
         if create:
             try:
-                os.mkdir(self._target(name), 0o755, **self._at(name))
+                os.mkdir(self._target(name), 0o700, **self._at(name))
             except FileExistsError:
                 pass
             else:
@@ -199,7 +201,7 @@ class SessionDir:
             os.close(fd)
 
     # --------------------------------------------------------------- reading
-    def open(self, name, flags=os.O_RDONLY, mode=0o644) -> int:
+    def open(self, name, flags=os.O_RDONLY, mode=0o600) -> int:
         """A descriptor of the regular file ``name``: never a link, a pipe or a device.
 
         Raises ``FileNotFoundError`` when it does not exist (callers say what
@@ -257,7 +259,7 @@ class SessionDir:
         """
         self._at(name)
         tmp = f".{name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-        fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
             try:
                 write(_RawFile(fd))

@@ -223,7 +223,7 @@ class Journal:
         if size > valid_bytes:
             os.lseek(self._fd, valid_bytes, os.SEEK_SET)
             torn = self._read_rest(size - valid_bytes)
-            fd = self.folder.open(self.name + ".torn", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = self.folder.open(self.name + ".torn", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             try:
                 write_all(fd, torn + b"\n")
                 os.fsync(fd)

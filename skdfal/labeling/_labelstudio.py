@@ -50,12 +50,10 @@ created, by Pillow with a pixel bound.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -63,21 +61,23 @@ from typing import Any
 
 from ..utils._validation import check_count
 from ._fs import SessionError
+from ._ls_annotations import AnnotationMap
 from ._ls_files import (
     ANNOTATIONS_FILE,
     IMAGES_FILE,
     MAX_IMAGE_BYTES,
     SESSION_DIR,
+    DigestCache,
     choices_of,
     default_config,
-    load_annotations,
     load_image_folder,
+    open_backend_folder,
     read_images_file,
-    read_regular,
     resolve_task_image,
 )
 from ._ls_http import make_server
 from ._ls_training import BackendTraining
+from ._ls_webhook import MAX_ITEMS, BackendWebhooks
 from ._session import LabelingSession
 
 __all__ = ["LabelStudioBackend"]
@@ -85,7 +85,7 @@ __all__ = ["LabelStudioBackend"]
 logger = logging.getLogger("skdfal.labelstudio")
 
 
-class LabelStudioBackend(BackendTraining):
+class LabelStudioBackend(BackendWebhooks, BackendTraining):
     """A Label Studio ML backend over a :class:`~skdfal.LabelingSession` (see the module docs).
 
     Open an existing backend folder with ``LabelStudioBackend(directory)``;
@@ -131,9 +131,15 @@ class LabelStudioBackend(BackendTraining):
                  stopping: Any = "default", device: str | None = None,
                  max_image_bytes: int = MAX_IMAGE_BYTES, allow_modules: Sequence[str] | None = None):
         self.directory = Path(directory)
-        info = read_images_file(self.directory)
-        self.session = LabelingSession(self.directory / SESSION_DIR, device=device, allow_modules=allow_modules)
+        self._folder = folder = open_backend_folder(self.directory)
+        try:
+            info = read_images_file(folder)
+            self.session = LabelingSession(self.directory / SESSION_DIR, device=device, allow_modules=allow_modules)
+        except BaseException:
+            folder.close()
+            raise
         self._device = device
+        self._annotations = None
         try:
             if len(info["images"]) != len(self.session.X_pool):
                 raise SessionError(f"{self.directory / IMAGES_FILE}: lists {len(info['images'])} images, "
@@ -159,16 +165,17 @@ class LabelStudioBackend(BackendTraining):
             self._lock = threading.RLock()  # the session and the annotation map
             self._wake = threading.Condition(self._lock)
             self._closing = False
-            self._annotations = load_annotations(self.directory / ANNOTATIONS_FILE)
-            self._annotation_log = open(self.directory / ANNOTATIONS_FILE, "ab")  # noqa: SIM115
+            self._digests = DigestCache()
+            self._annotations = AnnotationMap(folder, ANNOTATIONS_FILE)
             self._pending = self.session.stale
+            self._reconcile()  # a crash between the map's append and the journal's
             self._busy = False
             self._config = None  # the project's label config, once Label Studio sent it
             self._trained_labels = None if self.session.stale else dict(self.session.labels)
             self._ranking = self._cold_ranking()
             self._start_training()
         except BaseException:
-            self.session.close(save=False)
+            self._release(save=False)
             raise
 
     # ---------------------------------------------------------------- creating
@@ -202,13 +209,15 @@ class LabelStudioBackend(BackendTraining):
         names = [str(c) for c in class_names]
         if len(names) < 2 or len(set(names)) != len(names):
             raise ValueError(f"class_names must be at least two distinct names, got {names}")
-        directory.mkdir(parents=True, exist_ok=True)
-        LabelingSession.create(directory / SESSION_DIR, X, class_names=names, estimator=estimator,
-                               query_strategy=query_strategy, n_instances=n_instances, random_state=random_state).close()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open_backend_folder(directory) as folder:
+            folder.subdir(SESSION_DIR, create=True).close()  # 0700: labels can be personal data
+            LabelingSession.create(directory / SESSION_DIR, X, class_names=names, estimator=estimator,
+                                   query_strategy=query_strategy, n_instances=n_instances,
+                                   random_state=random_state).close()
+            folder.write_bytes(IMAGES_FILE, json.dumps({"kind": "skdfal-label-studio", "version": 1,
+                                                        "images": listed}).encode())
         kwargs.setdefault("allow_modules", [(estimator or {}).get("module")])  # naming an import path confirms it
-        tmp = directory / (IMAGES_FILE + ".tmp")
-        tmp.write_text(json.dumps({"kind": "skdfal-label-studio", "version": 1, "images": listed}))
-        os.replace(tmp, directory / IMAGES_FILE)
         return cls(directory, **kwargs)
 
     # ------------------------------------------------------------ the protocol
@@ -226,12 +235,7 @@ class LabelStudioBackend(BackendTraining):
         """Check the project's label config against the session's classes; gives the model version."""
         schema = payload.get("schema") if isinstance(payload, dict) else None
         if schema:
-            config = choices_of(schema)
-            choices = config["choices"]
-            if choices != self.session.class_names:
-                raise ValueError(f"the project's <Choice> values {choices} are not the session's classes "
-                                 f"{self.session.class_names} (same names, same order)")
-            self._config = config
+            self._config = self._checked(choices_of(schema))
         return {"model_version": self.model_version}
 
     def predict(self, payload: dict) -> dict:
@@ -239,6 +243,8 @@ class LabelStudioBackend(BackendTraining):
         tasks = payload.get("tasks") if isinstance(payload, dict) else None
         if not isinstance(tasks, list):
             raise ValueError("predict: the request has no list of tasks")
+        if len(tasks) > MAX_ITEMS:
+            raise ValueError(f"predict: {len(tasks)} tasks in one request, over the limit of {MAX_ITEMS}")
         config = self._config_of(payload.get("label_config"))
         ranking = self._ranking  # one consistent ranking for the whole request, whatever retrains meanwhile
         results = []
@@ -247,48 +253,34 @@ class LabelStudioBackend(BackendTraining):
             results.append(self._prediction(index, ranking, config))
         return {"results": results}
 
-    def webhook(self, payload: dict) -> dict:
-        """Record what Label Studio says happened to annotations (durable before answering)."""
-        action = payload.get("action") if isinstance(payload, dict) else None
-        if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
-            annotations, tasks = payload.get("annotation"), payload.get("task")
-            if not isinstance(annotations, list):
-                annotations, tasks = [annotations], [tasks]
-            if not isinstance(tasks, list) or len(tasks) != len(annotations):
-                tasks = [None] * len(annotations)
-            project = payload.get("project")
-            config = self._config_of(project.get("label_config") if isinstance(project, dict) else None)
-            done = [self._record(a, t, config) for a, t in zip(annotations, tasks, strict=True)]
-            return {"status": "ok", "recorded": sum(done)}
-        if action == "ANNOTATIONS_DELETED":
-            removed = 0
-            for annotation in payload.get("annotations") or []:
-                if isinstance(annotation, dict):
-                    removed += self._forget(annotation.get("id"))
-            return {"status": "ok", "removed": removed}
-        return {"status": "ignored", "action": action}
-
     def _config_of(self, label_config) -> dict:
-        """The label config sent, else the last one seen, else a default naming the session's classes."""
+        """The label config sent (checked), else the last one seen, else a default naming the session's classes."""
         if label_config:
-            self._config = choices_of(label_config)
+            config = self._checked(choices_of(label_config))
+            self._config = config
         return self._config or choices_of(default_config(self.session.class_names))
+
+    def _checked(self, config) -> dict:
+        if config["choices"] != self.session.class_names:
+            raise ValueError(f"the project's <Choice> values {config['choices']} are not the session's classes "
+                             f"{self.session.class_names} (same names, same order)")
+        return config
 
     # ----------------------------------------------------------------- tasks
     def _task_index(self, task, data_key) -> int | None:
         """The pool position of a task's image (``None``: not in the pool, or unreadable)."""
         data = task.get("data") if isinstance(task, dict) else None
         url = data.get(data_key) if isinstance(data, dict) else None
+        tid = task.get("id") if isinstance(task, dict) else None
         try:
             path = resolve_task_image(url, upload_root=self.upload_root, local_files_root=self.local_files_root)
-            digest = hashlib.sha256(read_regular(path, self.max_image_bytes)).hexdigest()
+            digest = self._digests.digest(path, self.max_image_bytes)
         except ValueError as exc:
-            logger.warning("task %s: %s", task.get("id") if isinstance(task, dict) else "?", exc)
+            logger.warning("task %r: %s", tid, exc)
             return None
         index = self._by_digest.get(digest)
         if index is None:
-            logger.warning("task %s: its image %s is not in the pool the backend was made from",
-                           task.get("id"), path)
+            logger.warning("task %r: its image %s is not in the pool the backend was made from", tid, path)
         return index
 
     def _prediction(self, index, ranking, config) -> dict:
@@ -306,82 +298,6 @@ class LabelStudioBackend(BackendTraining):
             })
         return {"result": result, "score": score, "model_version": version}
 
-    # ----------------------------------------------------------- annotations
-    def _record(self, annotation, task, config) -> bool:
-        if not isinstance(annotation, dict):
-            return False
-        if task is None or not isinstance(task, dict):
-            task = annotation.get("task") if isinstance(annotation.get("task"), dict) else None
-        index = self._task_index(task, config["data_key"]) if task is not None else None
-        if index is None:
-            return False
-        label = None
-        if not annotation.get("was_cancelled"):
-            for item in annotation.get("result") or []:
-                if isinstance(item, dict) and item.get("from_name") == config["from_name"]:
-                    picked = (item.get("value") or {}).get("choices") or []
-                    if picked:
-                        label = picked[0]
-            if label is None:
-                logger.warning("annotation %s: no choice for %r; ignored", annotation.get("id"), config["from_name"])
-                return False
-        with self._lock:
-            self._remember(annotation.get("id"), index)
-            self._apply(index, label)
-            self._wake.notify_all()
-        return True
-
-    def _remember(self, annotation_id, index) -> None:
-        if annotation_id is None or self._annotations.get(annotation_id) == index:
-            return
-        line = json.dumps({"annotation": annotation_id, "index": index}).encode() + b"\n"
-        self._annotation_log.write(line)
-        self._annotation_log.flush()
-        os.fsync(self._annotation_log.fileno())
-        self._annotations[annotation_id] = index
-
-    def _forget(self, annotation_id) -> int:
-        with self._lock:
-            index = self._annotations.get(annotation_id)
-            if index is None or index not in self.session.labels and index not in self.session.skipped:
-                return 0
-            self._apply(index, None, remove=True)
-            self._wake.notify_all()
-            return 1
-
-    def _apply(self, index, label, *, remove=False) -> None:
-        """Label (``label``), skip (``None``) or forget (``remove``) pool image ``index`` (under the lock).
-
-        A change to an earlier answer undoes back to it and answers the later
-        ones again, in order: the session keeps its labels as a stack.
-        """
-        session = self.session
-        history = session.history
-        position = next((p for p, a in enumerate(history) if a["index"] == index), None)
-        if position is not None:
-            current = history[position]
-            same = (current["op"] == "skip" and label is None) if not remove else False
-            if not remove and current["op"] == "label" and label is not None:
-                same = session.class_names[current["label"]] == label or current["label"] == label
-            if same:
-                return
-            later = history[position + 1:]
-            for _ in range(len(history) - position):
-                session.undo()
-        else:
-            later = []
-        if not remove:
-            if label is None:
-                session.skip(index)
-            else:
-                session.teach(index, label)
-        for action in later:
-            if action["op"] == "label":
-                session.teach(action["index"], action["label"])
-            else:
-                session.skip(action["index"])
-        self._pending, self._last_label = True, time.monotonic()  # see BackendTraining._due
-
     def close(self) -> None:
         """Stop the retraining thread, save a snapshot, release the session."""
         with self._lock:
@@ -389,8 +305,15 @@ class LabelStudioBackend(BackendTraining):
             self._wake.notify_all()
         self._trainer.join(timeout=600)
         with self._lock:
-            self._annotation_log.close()
-            self.session.close()
+            self._release(save=True)
+
+    def _release(self, *, save) -> None:
+        try:
+            if self._annotations is not None:
+                self._annotations.close()
+            self.session.close(save=save)
+        finally:
+            self._folder.close()
 
     def __enter__(self) -> LabelStudioBackend:
         return self

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._fs import SessionError
+from ._fs import SessionDir, SessionError
 
 __all__ = ["ANNOTATIONS_FILE", "IMAGES_FILE", "IMAGE_SUFFIXES", "MAX_BODY_BYTES", "MAX_IMAGE_BYTES",
-           "MAX_IMAGE_PIXELS", "SESSION_DIR", "choices_of", "default_config", "load_annotations",
-           "load_image_folder", "read_images_file", "read_regular", "resolve_task_image"]
+           "MAX_IMAGE_PIXELS", "SESSION_DIR", "DigestCache", "choices_of", "default_config",
+           "load_image_folder", "open_backend_folder", "read_images_file", "read_regular", "resolve_task_image"]
 
 logger = logging.getLogger("skdfal.labelstudio")
 
@@ -33,17 +33,23 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 #: Largest image file read (bytes) and decoded (pixels).
 MAX_IMAGE_BYTES = 32 << 20
 MAX_IMAGE_PIXELS = 64_000_000
-#: Largest request body accepted (a /predict of thousands of tasks stays far below).
-MAX_BODY_BYTES = 64 << 20
+#: Largest request body accepted by default (a /predict of a thousand tasks stays far below).
+MAX_BODY_BYTES = 4 << 20
 IMAGES_FILE = "images.json"
 ANNOTATIONS_FILE = "annotations.jsonl"
 SESSION_DIR = "session"
 
 
 # ----------------------------------------------------------------- reading files safely
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of the regular file ``path`` (not followed if a link), at most ``limit``."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def read_regular(path: Path, limit: int, *, one_link: bool = False, seen=None) -> bytes | None:
+    """The bytes of the regular file ``path`` (not followed if a link), at most ``limit``.
+
+    With ``one_link``, a file with other hard links is refused as a link
+    is (a hard link can bring any file of the same disk into a root).  With
+    ``seen(st)`` (called with the file's ``fstat``), nothing is read when it
+    returns true, and ``None`` is returned.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -52,8 +58,12 @@ def read_regular(path: Path, limit: int) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError(f"{path}: not a regular file (refused)")
+        if one_link and st.st_nlink > 1:
+            raise ValueError(f"{path}: has {st.st_nlink} hard links (refused, as a link is)")
         if st.st_size > limit:
             raise ValueError(f"{path}: {st.st_size} bytes, over the limit of {limit} (refused)")
+        if seen is not None and seen(st):
+            return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(limit + 1)
     finally:
@@ -61,6 +71,35 @@ def read_regular(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise ValueError(f"{path}: grew over the limit of {limit} bytes while read (refused)")
     return data
+
+
+class DigestCache:
+    """SHA-256 digests of task images, each file hashed once (keyed by device, inode, size and mtime).
+
+    A file replaced or rewritten gets another key, so it is hashed again;
+    the cache forgets its oldest entries beyond ``size``.
+    """
+
+    def __init__(self, size: int = 1 << 16):
+        self.size, self._known, self.hashed = int(size), {}, 0
+
+    def digest(self, path: Path, limit: int) -> str:
+        """The digest of the task image ``path`` (read as :func:`read_regular` with ``one_link``)."""
+        key = []
+
+        def seen(st):
+            key.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            return key[0] in self._known
+
+        data = read_regular(path, limit, one_link=True, seen=seen)
+        if data is None:
+            return self._known[key[0]]
+        self.hashed += 1
+        digest = hashlib.sha256(data).hexdigest()
+        if len(self._known) >= self.size:
+            self._known.pop(next(iter(self._known)))
+        self._known[key[0]] = digest
+        return digest
 
 
 def _inside(root: str | os.PathLike[str], relative: str) -> Path:
@@ -216,13 +255,25 @@ def _xml_escape(text: str) -> str:
     return quoteattr(text)[1:-1]
 
 
-def read_images_file(directory: Path) -> dict:
-    path = directory / IMAGES_FILE
-    if not directory.is_dir():
+def open_backend_folder(directory: Path) -> SessionDir:
+    """The backend folder, held open: its files are opened as a session's are (no link, one link)."""
+    if not Path(directory).is_dir():
         raise SessionError(f"{directory}: not a folder; make a backend with LabelStudioBackend.create or "
                            "`skdfal serve-label-studio DIR --images FOLDER --classes ...`")
+    folder = SessionDir(directory)
     try:
-        info = json.loads(read_regular(path, 256 << 20))
+        folder.check_entries()
+    except BaseException:
+        folder.close()
+        raise
+    return folder
+
+
+def read_images_file(folder: SessionDir) -> dict:
+    """The checked ``images.json`` of the backend folder ``folder``."""
+    path = folder.where(IMAGES_FILE)
+    try:
+        info = json.loads(folder.read_bytes(IMAGES_FILE, 256 << 20))
     except ValueError as exc:
         raise SessionError(f"{path}: missing or malformed ({exc})") from None
     images = info.get("images") if isinstance(info, dict) else None
@@ -230,17 +281,3 @@ def read_images_file(directory: Path) -> dict:
             isinstance(i, dict) and isinstance(i.get("sha256"), str) for i in images):
         raise SessionError(f"{path}: not a skdfal Label Studio image list")
     return info
-
-
-def load_annotations(path: Path) -> dict:
-    """``{annotation id: pool index}`` from ``annotations.jsonl`` (a torn last line is ignored)."""
-    found = {}
-    if not path.exists():
-        return found
-    for line in read_regular(path, 256 << 20).splitlines():
-        try:
-            record = json.loads(line)
-            found[record["annotation"]] = int(record["index"])
-        except (ValueError, KeyError, TypeError):
-            logger.warning("%s: a damaged line skipped", path)
-    return found

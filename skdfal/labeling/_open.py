@@ -199,11 +199,7 @@ def _replay(folder, config, X_pool, learner, records, device, manifest):
         snap = read_snapshot(folder, config["session_id"], len(X_pool), X_pool.shape[1:], manifest=manifest)
     snapshot_seq, weights, generation, stale = 0, None, 0, False
     if snap is not None:
-        for seq, op, index, label, copy in snap["actions"]:
-            state.check(index, label, snap["labels_file"])
-            if op == "label" and index in state.labels or op == "skip" and index in state.skipped:
-                raise SessionError(f"{snap['labels_file']}: pool index {index} appears twice")
-            state.apply({"seq": seq, "op": op, "index": index, "label": label}, copy)
+        state.restore(snap["actions"], snap["labels_file"])
         for index in snap["queue"]:
             state.check(index, None, folder.where(SNAPSHOT_FILE))
         state.queue = list(snap["queue"])
@@ -213,8 +209,7 @@ def _replay(folder, config, X_pool, learner, records, device, manifest):
         generation, stale = snap["generation"], snap["stale"]
     for record in records:
         if record["seq"] > snapshot_seq:
-            action = state.replay(record, folder.where(JOURNAL_FILE))
-            stale = stale or (action is not None and action["op"] == "label")
+            stale = state.replay(record, folder.where(JOURNAL_FILE)) or stale
     if weights is not None and state.labels:
         _restore_model(learner, state, X_pool, weights, config, device)
     elif state.labels:

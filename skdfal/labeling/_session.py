@@ -8,8 +8,10 @@ listed in :mod:`skdfal.labeling._spec`).
 appends the label to ``journal.jsonl`` and fsyncs it before returning, so a
 label is durable as soon as ``teach`` returns.  On opening, the latest
 snapshot is loaded and the journal records after it are replayed (see
-:mod:`skdfal.labeling._open`).  Undo appends an undo record; nothing is ever
-rewritten.
+:mod:`skdfal.labeling._open`).  A change to any earlier answer
+(:meth:`~LabelingSession.relabel`, :meth:`~LabelingSession.skip`,
+:meth:`~LabelingSession.forget`, undo) appends one record; nothing is ever
+rewritten (see :mod:`skdfal.labeling._answers`).
 
 **A full disk loses nothing confirmed.**  When a write or fsync fails
 (``ENOSPC``, ``EIO``), ``teach``, ``skip`` or ``undo`` raises the
@@ -41,7 +43,6 @@ malformed file is a :class:`SessionError` naming it (see
 from __future__ import annotations
 
 import os
-import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,13 +51,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ._answers import SessionAnswers
 from ._create import create_session
-from ._formats import encode_array
 from ._fs import SessionError
 from ._model import SessionModel
 from ._open import Held, open_folder
 from ._snapshot import write_snapshot
-from ._state import class_label, pool_index
 
 if TYPE_CHECKING:
     from ..strategies import QueryStrategy
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["LabelingSession"]
 
 
-class LabelingSession(SessionModel):
+class LabelingSession(SessionAnswers, SessionModel):
     """A persistent, crash-safe human-in-the-loop active learning session.
 
     Open an existing session directory with ``LabelingSession(directory)``;
@@ -251,115 +251,6 @@ class LabelingSession(SessionModel):
         if self._journal.closed:
             raise SessionError(f"{self.directory}: session is closed")
 
-    # --------------------------------------------------------------- labeling
-    @property
-    def labels(self) -> dict:
-        """``{pool index: label}`` of every label in force, in teaching order."""
-        return dict(self._state.labels)
-
-    @property
-    def n_labels(self) -> int:
-        return len(self._state.labels)
-
-    @property
-    def skipped(self) -> list:
-        return [a["index"] for a in self._state.actions if a["op"] == "skip"]
-
-    @property
-    def history(self) -> list:
-        """Labels and skips in force, oldest first (dicts with seq, op, index[, label])."""
-        return [dict(a) for a in self._state.actions]
-
-    @property
-    def stale(self) -> bool:
-        """Whether labels changed since the model was last trained."""
-        return self._stale
-
-    @property
-    def n_instances(self) -> int:
-        return int(self.config["n_instances"])
-
-    def available_indices(self) -> np.ndarray:
-        """Pool indices neither labeled nor skipped."""
-        taken = np.fromiter(list(self._state.labels) + list(self._state.skipped), dtype=np.int64)
-        return np.setdiff1d(np.arange(len(self.X_pool)), taken)
-
-    def teach(self, index: int, label: int | str) -> int:
-        """Record the label of pool sample ``index``; durable when this returns.
-
-        The label is appended to the journal and fsync'd first.  With
-        adversarial augmentation, the sample's DeepFool copy (made by the
-        model that queried it) is journaled with it.  The model is retrained
-        lazily (see the module docs).
-
-        Parameters
-        ----------
-        index : int
-            A pool position, not labeled yet.
-        label : int or str
-            A class position in ``[0, n_classes)`` or one of ``class_names``.
-
-        Returns
-        -------
-        seq : int
-            The label's sequence number in the journal.
-
-        Raises
-        ------
-        ValueError
-            ``index`` outside the pool or labeled already; ``label`` not a class.
-        TypeError
-            ``index`` or ``label`` neither an integer nor a class name.
-        OSError
-            The journal could not be written or fsync'd (a full disk: ``ENOSPC``,
-            an I/O error: ``EIO``).  The label is not recorded and the journal
-            is left as it was, so once the cause is gone the same session goes
-            on (``teach`` it again).
-        SessionError
-            The session is readonly or closed, or an earlier failed write
-            could not be undone: then reopen the session (every label
-            ``teach`` confirmed is kept).
-        """
-        self._writable()
-        index, label = pool_index(index, len(self.X_pool)), class_label(label, self.class_names)
-        if index in self._state.labels:
-            raise ValueError(f"pool index {index} is labeled already (as {self._state.labels[index]}); undo first")
-        fields = {"index": index, "label": label, "time": round(time.time(), 3)}
-        copy = None
-        if self.learner.adversarial_augmentation:
-            # The copy made by the model that queried the sample (the one shown).
-            copy = self._display[index] if index in self._display else self._copies([index]).get(index)
-            if copy is not None:
-                fields["adv"] = encode_array(copy)
-        record = self._journal.append("label", **fields)  # durable from here on
-        self._state.apply(record, copy)
-        self._stale = True
-        return record["seq"]
-
-    def skip(self, index: int) -> int:
-        """Skip pool sample ``index`` (it is not queried again unless the skip is undone)."""
-        self._writable()
-        index = pool_index(index, len(self.X_pool))
-        if index in self._state.skipped or index in self._state.labels:
-            raise ValueError(f"pool index {index} is skipped or labeled already")
-        record = self._journal.append("skip", index=index, time=round(time.time(), 3))
-        self._state.apply(record)
-        return record["seq"]
-
-    def undo(self) -> dict[str, Any] | None:
-        """Undo the last label or skip in force; returns it (a dict) or ``None``.
-
-        An undo record is appended to the journal; the sample goes back to the
-        front of the current batch.
-        """
-        self._writable()
-        if not self._state.actions:
-            return None
-        self._journal.append("undo", target=self._state.actions[-1]["seq"], time=round(time.time(), 3))
-        action = self._state.pop()
-        self._stale = self._stale or action["op"] == "label"
-        return action
-
     # ------------------------------------------------------------------ saving
     def save(self) -> LabelingSession:
         """Write a snapshot (labels, skips, adversarial copies, weights, RNG state) atomically.
@@ -378,7 +269,7 @@ class LabelingSession(SessionModel):
             session_id=self.config["session_id"],
             generation=self._generation + 1,
             journal_seq=self._journal.last_seq,
-            actions=self._state.actions,
+            actions=self._state.kept(),
             adversarial=self._state.adversarial,
             queue=self._state.queue,
             rng=self._rng,
