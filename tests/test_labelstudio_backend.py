@@ -292,7 +292,7 @@ def test_stopping_rules_speak_after_retraining(tmp_path, digits):
 def request(port, method, path, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    conn.request(method, path, body=data, headers=headers or {})
+    conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
     response = conn.getresponse()
     payload = json.loads(response.read() or b"null")
     conn.close()

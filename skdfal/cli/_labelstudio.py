@@ -55,6 +55,13 @@ def add_parser(sub):
                    help="resume a backend whose network is the import path PATH (importing it runs code; repeatable)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=port_arg, default=9090, help="port (default 9090)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name Label Studio reaches the backend by, besides localhost and --host (repeatable)")
+    p.add_argument("--basic-auth", action="store_true",
+                   help="require Basic auth (BASIC_AUTH_USER and BASIC_AUTH_PASS must be set; they turn it on "
+                        "by themselves too)")
+    p.add_argument("--max-body", type=positive_int, default=4 << 20, metavar="BYTES",
+                   help="largest request body accepted (default 4 MiB)")
     p.add_argument("--label-studio-data", type=Path, default=None,
                    help="Label Studio's data folder, for uploaded images (default $LABEL_STUDIO_BASE_DATA_DIR, "
                         "else ~/.local/share/label-studio)")
@@ -72,6 +79,7 @@ def _cmd_serve(args) -> int:
     import signal
 
     from ..labeling import SessionError, serve_label_studio
+    from ..labeling._ls_serve import auth_from_env
 
     def stop(signum, frame):  # `kill` ends the server like Ctrl-C: a snapshot is written on the way out
         raise KeyboardInterrupt
@@ -98,8 +106,9 @@ def _cmd_serve(args) -> int:
                 print(f"skdfal serve-label-studio: --strategy-params: {exc}", file=sys.stderr)
                 return 2
     try:
+        auth = auth_from_env(required=args.basic_auth)
         serve_label_studio(args.directory, host=args.host, port=args.port, images=args.images, classes=classes,
-                           **options)
+                           auth=auth, allowed_hosts=args.allowed_host, max_body_bytes=args.max_body, **options)
     except (SessionError, ValueError, TypeError, OSError) as exc:
         print(f"skdfal serve-label-studio: {exc}", file=sys.stderr)
         return 2

@@ -55,7 +55,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from http.server import ThreadingHTTPServer
+from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ from ._ls_annotations import AnnotationMap
 from ._ls_files import (
     ANNOTATIONS_FILE,
     IMAGES_FILE,
+    MAX_BODY_BYTES,
     MAX_IMAGE_BYTES,
     SESSION_DIR,
     DigestCache,
@@ -323,17 +324,22 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
 
     # ---------------------------------------------------------------- serving
     def serve(self, host: str = "127.0.0.1", port: int = 9090, *,
-              ready: Callable[[ThreadingHTTPServer], None] | None = None) -> None:
+              ready: Callable[[HTTPServer], None] | None = None, auth: tuple[str, str] | None = None,
+              allowed_hosts: Sequence[str] = (), max_body_bytes: int = MAX_BODY_BYTES) -> None:
         """Answer Label Studio over HTTP until interrupted (Ctrl-C), then :meth:`close`.
 
         ``ready(server)`` is called once the socket listens (its
-        ``server_address`` gives the port when ``port=0``).
+        ``server_address`` gives the port when ``port=0``).  ``auth``
+        (``(user, password)``: Basic auth), ``allowed_hosts`` (host names
+        besides the loopback ones and ``host``) and ``max_body_bytes`` are
+        described in :mod:`skdfal.labeling._ls_http`.
         """
-        server = make_server(self, host, port)
+        server = make_server(self, host, port, auth=auth, allowed_hosts=allowed_hosts,
+                             max_body_bytes=max_body_bytes)
         if ready is not None:
             ready(server)
-        logger.warning("skdfal Label Studio backend on http://%s:%d (model %s)", *server.server_address[:2],
-                       self.model_version)
+        logger.warning("skdfal Label Studio backend on %s port %d (model %s, %s)", *server.server_address[:2],
+                       self.model_version, "Basic auth" if auth else "no authentication")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
