@@ -1,9 +1,10 @@
 """Issue 23, item 1, generated: several write and fsync faults in one labeling session.
 
 ``test_session_faults.py`` fails each write and fsync of a fixed scenario
-once.  Here Hypothesis draws the scenario (labels, skips, undos, saves,
-reopens, in any order) *and* a plan of faults: which calls fail (several may,
-one after the other), with ``ENOSPC`` or ``EIO``, and whether the disk then
+once.  Here Hypothesis draws the scenario (labels, skips, undos, relabels,
+forgets and skips of earlier labels, saves, reopens, in any order) *and* a
+plan of faults: which calls fail (several may, one after the other), with
+``ENOSPC`` or ``EIO``, and whether the disk then
 also refuses the truncation that undoes a failed append.  The session object
 goes on after each error, as a notebook does; when it refuses with a
 :class:`SessionError` (a failed append it could not undo), it is reopened,
@@ -152,6 +153,8 @@ def _change(session, op, y):
     """Do ``op`` (a label, skip or undo); returns how it changes the actions in force (``None``: nothing)."""
     if op == "undo":
         return None if session.undo() is None else (lambda acts: acts[:-1])
+    if op in ("relabel", "forget", "skip-earlier"):
+        return _change_earlier(session, op, y)
     index = session.current()  # may query, retrain and save: failing there changes no label
     if index is None:
         return None
@@ -166,6 +169,32 @@ def _change(session, op, y):
         call()
     except OSError as exc:
         exc.change = change  # the append failed: undone, or undecided if undoing it failed too
+        raise
+    return change
+
+
+def _change_earlier(session, op, y):
+    """Relabel, forget or skip the oldest answer in force: one record, the later ones untouched (issue 33)."""
+    history = session.history
+    if not history:
+        return None
+    index = history[0]["index"]
+    label = (history[0].get("label", int(y[index])) + 1) % 10  # always a change
+    kept = lambda acts: [a for a in acts if a[1] != index]  # noqa: E731
+    if op == "relabel":
+        change = lambda acts: [*kept(acts), ("label", index, label)]  # noqa: E731
+        call = lambda: session.relabel(index, label)  # noqa: E731
+    elif op == "forget":
+        change, call = kept, lambda: session.forget(index)
+    else:
+        if history[0]["op"] == "skip":
+            return None
+        change = lambda acts: [*kept(acts), ("skip", index, None)]  # noqa: E731
+        call = lambda: session.skip(index)  # noqa: E731
+    try:
+        call()
+    except OSError as exc:
+        exc.change = change
         raise
     return change
 
@@ -212,7 +241,8 @@ def _run(directory, y, ops, layer):
     return expected, undecided
 
 
-operations = st.lists(st.sampled_from(["teach", "teach", "teach", "skip", "undo", "save", "reopen"]),
+operations = st.lists(st.sampled_from(["teach", "teach", "teach", "skip", "undo", "save", "reopen", "relabel",
+                                       "forget", "skip-earlier"]),
                       min_size=3, max_size=14)
 fault_plans = st.dictionaries(st.integers(1, MAX_CALL),
                               st.tuples(st.sampled_from([errno.ENOSPC, errno.EIO]), st.booleans()),
@@ -232,6 +262,14 @@ def test_a_full_disk_at_the_second_write_glues_no_records(template, digits, monk
     # What the property shrank to on the code before the fix: three labels, the second write
     # failing half-written; the next record was glued to it ("damaged in the middle").
     _scenario(template, digits, monkeypatch, ["teach", "teach", "teach"], {2: (errno.ENOSPC, stuck)})
+
+
+@pytest.mark.parametrize("at", [1, 2, 3, 4, 5, 6])
+def test_a_fault_in_a_relabel_forget_or_skip_of_an_earlier_label_loses_nothing(template, digits, monkeypatch, at):
+    # Issue 33: each change of an earlier answer is one record; its write or fsync failing
+    # (the first calls: the reopen's fsync, then the relabel's, the forget's, the skip's)
+    # leaves every other label in force.
+    _scenario(template, digits, monkeypatch, ["relabel", "forget", "skip-earlier", "teach"], {at: (errno.EIO, False)})
 
 
 def _scenario(template, digits, monkeypatch, ops, plan):

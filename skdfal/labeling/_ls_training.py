@@ -37,8 +37,18 @@ class BackendTraining:
         score[order] = np.arange(n) / n
         if self._trained_labels is not None and self.session.n_labels and hasattr(self.session.learner, "estimator_"):
             return self._rank(self.session.learner, self.session.available_indices(), self.session.n_labels)
-        return {"version": f"skdfal-{self.session.config['session_id'][:8]}-0", "score": score,
-                "labels": None, "proba": None}
+        return {"version": self._version(0), "score": score, "labels": None, "proba": None}
+
+    def _version(self, n_labels) -> str:
+        """A model version no other model of this session had: labels, then a millisecond stamp.
+
+        The stamp only grows, within a process and across restarts, so two
+        models never share a version (Label Studio keys its predictions by
+        version and would keep stale ones otherwise).
+        """
+        stamp = max(time.time_ns() // 1_000_000, getattr(self, "_last_stamp", 0) + 1)
+        self._last_stamp = stamp
+        return f"skdfal-{self.session.config['session_id'][:8]}-{n_labels}-{stamp:x}"
 
     def _rank(self, learner, available, n_labels) -> dict:
         """Scores in ``[0, 1)``: the DFAL order of ``available`` (labeled images: 1); predictions."""
@@ -49,7 +59,7 @@ class BackendTraining:
             order, _ = learner.query(X_pool[available], n_instances=len(available))
             score[available[np.asarray(order, dtype=np.int64)]] = np.arange(len(available)) / len(available)
         proba = learner.predict_proba(X_pool)
-        return {"version": f"skdfal-{self.session.config['session_id'][:8]}-{n_labels}", "score": score,
+        return {"version": self._version(n_labels), "score": score,
                 "labels": np.argmax(proba, axis=1), "proba": np.max(proba, axis=1)}
 
     def _train_loop(self) -> None:

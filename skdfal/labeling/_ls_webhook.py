@@ -66,7 +66,9 @@ class BackendWebhooks:
             return {"status": "ok", "recorded": sum(item is not None for item in parsed)}
         if action == "ANNOTATIONS_DELETED":
             listed = payload.get("annotations")
-            listed = _items([] if listed is None else listed, "annotations")
+            if not isinstance(listed, list):
+                raise ValueError("ANNOTATIONS_DELETED: annotations must be a list")
+            listed = _items(listed, "annotations")
             ids = [annotation_id(a.get("id") if isinstance(a, dict) else None) for a in listed]
             with self._lock:
                 removed = sum(self._delete(aid) for aid in ids)
