@@ -20,16 +20,19 @@ module speaks that protocol (the routes of Label Studio's
     "Uncertainty sampling" (lowest score first), shows it first.
 ``POST /webhook``
     ``ANNOTATION_CREATED``, ``ANNOTATIONS_CREATED``, ``ANNOTATION_UPDATED``,
-    ``ANNOTATIONS_DELETED``: the label goes into the session's journal (and
-    is fsync'd) before the webhook is answered; a cancelled (skipped) task is
-    a skip.
+    ``ANNOTATIONS_DELETED``: checked in full, then each change is one record
+    of the session's journal (fsync'd) before the webhook is answered; a
+    cancelled (skipped) task is a skip (see :mod:`skdfal.labeling._ls_webhook`).
 
 **The session is the source of truth.**  The backend folder holds the
 session (``session/``), the list of pool images (``images.json``: names and
-SHA-256 digests) and ``annotations.jsonl`` (which Label Studio annotation
-labeled which pool image, so that a deletion, which names only the
-annotation, can be undone).  A ``kill -9`` loses no annotation the backend
-answered; a restart replays the journal and retrains.
+SHA-256 digests) and ``annotations.jsonl`` (every Label Studio annotation:
+task, pool image, answer; an image's answer is its latest live annotation,
+see :mod:`skdfal.labeling._ls_annotations`), all opened as the session's
+files are (:class:`~skdfal.labeling._fs.SessionDir`).  A ``kill -9`` loses
+no annotation the backend answered; a restart replays the journal and
+retrains.  Who may reach the backend, and how much work a request may
+cost, is in :mod:`skdfal.labeling._ls_http`.
 
 **Retraining never blocks predictions.**  After every ``retrain_every``
 new labels, and when labeling pauses for 2 s with labels the model lacks, a
@@ -42,10 +45,10 @@ the new scores.
 **Images are read safely.**  A task's image is found by its URL: uploads
 (``/data/upload/...``) under Label Studio's media folder, local files
 (``/data/local-files/?d=...``) under its document root.  A path that leaves
-its root (``..``, an absolute path, a link anywhere on the way), a special
-file or a file over ``max_image_bytes`` is refused; tasks are matched to pool
-images by the SHA-256 of the file, so no image from Label Studio is decoded
-at all.  The pool images themselves are decoded once, when the backend is
+its root (``..``, an absolute path, a link anywhere on the way, a file with
+other hard links), a special file or a file over ``max_image_bytes`` is
+refused; tasks are matched to pool images by the SHA-256 of the file (hashed
+once while unchanged), so no image from Label Studio is decoded at all.  The pool images themselves are decoded once, when the backend is
 created, by Pillow with a pixel bound.
 """
 from __future__ import annotations

@@ -101,8 +101,11 @@ class AnnotationMap:
         self.entries = {}  # id -> {"task", "index", "answer"}, least recently changed first
         self._by_index = {}  # pool index -> ids of its live annotations, latest last
         self.seen = set()  # pool indices any annotation was ever recorded on (with its answer)
+        created = not folder.exists(name)
         self._fd = folder.open(name, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
+            if created:
+                folder.fsync()  # the new name survives a crash with the first record
             self._size = self._load()
         except BaseException:
             self.close()

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import stat
+import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -82,23 +83,27 @@ class DigestCache:
 
     def __init__(self, size: int = 1 << 16):
         self.size, self._known, self.hashed = int(size), {}, 0
+        self._lock = threading.Lock()  # requests are answered by several threads
 
     def digest(self, path: Path, limit: int) -> str:
         """The digest of the task image ``path`` (read as :func:`read_regular` with ``one_link``)."""
-        key = []
 
         def seen(st):
             key.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-            return key[0] in self._known
+            with self._lock:
+                found.append(self._known.get(key[0]))
+            return found[0] is not None
 
+        key, found = [], []
         data = read_regular(path, limit, one_link=True, seen=seen)
         if data is None:
-            return self._known[key[0]]
-        self.hashed += 1
+            return found[0]
         digest = hashlib.sha256(data).hexdigest()
-        if len(self._known) >= self.size:
-            self._known.pop(next(iter(self._known)))
-        self._known[key[0]] = digest
+        with self._lock:
+            self.hashed += 1
+            if len(self._known) >= self.size:
+                self._known.pop(next(iter(self._known)))
+            self._known[key[0]] = digest
         return digest
 
 
