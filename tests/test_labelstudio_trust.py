@@ -25,7 +25,7 @@ from skdfal import LabelStudioBackend
 from skdfal.labeling import SessionError
 from skdfal.labeling._ls_http import make_server
 
-setup = base.setup  # the pool, Label Studio's upload folder, a backend
+digits, setup = base.digits, base.setup  # 60 digits; their images, Label Studio's upload folder, a backend
 
 
 def updated(i, label, aid):

@@ -211,6 +211,7 @@ class _Server(HTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.settings = settings
         self._queue = queue.Queue(maxsize=BACKLOG)
+        self._workers = []  # a failed bind closes the server before any worker starts
         super().__init__(address, handler)
         self._workers = [threading.Thread(target=self._work, name=f"skdfal-http-{i}", daemon=True)
                          for i in range(settings["workers"])]
