@@ -40,7 +40,7 @@ class BackendTraining:
         return {"version": self._version(0), "score": score, "labels": None, "proba": None}
 
     def _version(self, n_labels) -> str:
-        """A model version no other model of this session had: labels, then a millisecond stamp.
+        """A model version no other model of this session had: a millisecond stamp, then the labels.
 
         The stamp only grows, within a process and across restarts, so two
         models never share a version (Label Studio keys its predictions by
@@ -48,7 +48,7 @@ class BackendTraining:
         """
         stamp = max(time.time_ns() // 1_000_000, getattr(self, "_last_stamp", 0) + 1)
         self._last_stamp = stamp
-        return f"skdfal-{self.session.config['session_id'][:8]}-{n_labels}-{stamp:x}"
+        return f"skdfal-{self.session.config['session_id'][:8]}-{stamp:x}-{n_labels}"
 
     def _rank(self, learner, available, n_labels) -> dict:
         """Scores in ``[0, 1)``: the DFAL order of ``available`` (labeled images: 1); predictions."""
