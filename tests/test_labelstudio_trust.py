@@ -330,6 +330,9 @@ def test_bounded_bodies_and_json_errors(served):
     status, body, _ = s.request("POST", "/predict", {"tasks": [task(0)] * 40, "label_config": CONFIG})
     assert status == 413 and "1000" in body["error"]
     s = serve()
+    status, body, _ = s.request("POST", "/predict", b"[]", {"Content-Type": "application/json",
+                                                          "Content-Length": str(64 << 20)})
+    assert status == 413 and str(4 << 20) in body["error"]  # the default: 4 MiB, refused unread
     status, body, _ = s.request("POST", "/predict", b"[" * 100_000 + b"]" * 100_000)
     assert status == 400 and "error" in body  # deep JSON: an answer, not a dropped connection
     status, body, _ = s.request("POST", "/predict", {"tasks": [{}] * 10_001})
