@@ -204,8 +204,9 @@ def write_snapshot(folder, *, session_id, generation, journal_seq, actions, adve
                    rng, estimator, stale, sample_shape, dtype, n_pool):
     """Write a snapshot numbered ``generation`` or above and make it current; returns its number.
 
-    ``actions`` are the labels and skips in force (dicts with seq, op, index
-    and label), ``adversarial`` maps label seqs to copies, ``estimator`` is a
+    ``actions`` are the answers kept, a skip under a label too (dicts with
+    seq, op, index and label; at most one label and one skip per index),
+    ``adversarial`` maps label seqs to copies, ``estimator`` is a
     fitted skorch net or ``None``.  The number is above every snapshot file
     in ``snapshots/`` (never reused); after the commit the files of the
     snapshot it replaced are kept (a reader may be reading them) and those
