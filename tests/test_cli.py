@@ -103,3 +103,18 @@ def test_query_size_is_the_old_name_of_n_instances_for_one_release(command, caps
         build_parser().parse_args([command, "--help"])
     shown = capsys.readouterr().out
     assert "--n-instances" in shown and "--query-size" not in shown  # hidden: not for new scripts
+
+
+def test_semi_supervised_is_recorded_in_the_protocol_and_checked(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "rows.csv"
+    code = main(["benchmark", "--dataset", "digits", "--strategies", "random", "--seeds", "0",
+                 "--n-initial", "10", "--n-instances", "5", "--budget", "15", "--steps", "3",
+                 "--semi-supervised", "vat", "--output", str(out), "--no-progress"])
+    assert code == 0
+    protocol = json.loads((tmp_path / "rows.csv.protocol.json").read_text())
+    assert protocol["classifier_params"] == {"semi_supervised": "vat"}
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--semi-supervised", "mixmatch", "--output", str(tmp_path / "x.csv")])
+    assert "invalid choice: 'mixmatch'" in capsys.readouterr().err

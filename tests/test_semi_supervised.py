@@ -245,3 +245,19 @@ def test_a_frozen_backbone_stays_bit_identical_while_the_head_learns_from_the_po
     after = net.module_.body.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # running stats included
     assert dict(net.callbacks_)["semi_supervised"].n_seen_ > 0
+
+
+def test_a_benchmark_run_learns_from_its_pool_only_when_its_protocol_says_so():
+    from skdfal.experiments import load_benchmark_data
+    from skdfal.experiments._benchmark import run_one
+
+    data = load_benchmark_data("digits", pool_size=200, test_size=100)
+    protocol = {"n_initial": 10, "n_instances": 10, "budget": 10, "retrain": "scratch", "steps": 30,
+                "model": "lenet5", "lr": None, "batch_size": 32, "device": "cpu", "subsample": None}
+    rows = {}
+    for semi in (None, {"method": "fixmatch", "threshold": 0.0}):
+        params = {"classifier_params": {"semi_supervised": semi}} if semi else {}
+        rows[bool(semi)] = run_one("random", 0, data, {**protocol, **params})
+    # Same labels, same seed: only the pool can make the two fits differ.
+    assert rows[True][0]["queried"] == rows[False][0]["queried"]
+    assert rows[True][0]["accuracy"] != rows[False][0]["accuracy"]
