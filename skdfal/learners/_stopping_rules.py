@@ -186,8 +186,10 @@ class MarginPlateau(StoppingRule):
         self.random_state = random_state
 
     def _margins(self, learner, X_pool):
+        from skorch.utils import to_numpy
+
         from ..strategies import deepfool_pool
-        from ..utils._torch import resolve_torch_model, to_numpy
+        from ..utils._torch import resolve_torch_model
 
         X_stop = self._stop_set(X_pool)
         model = resolve_torch_model(learner)

@@ -76,8 +76,8 @@ class StrategyTags:
         Needs a differentiable torch model (a skorch net or a ``Pipeline``
         ending in one); ``False`` works with any scikit-learn classifier.
     adversarial_copies : bool
-        Can make DeepFool adversarial copies of samples
-        (``adversarial_examples``).
+        Can make DeepFool adversarial copies of samples (the learner's
+        ``adversarial_augmentation``).
     needs_model : bool
         Needs a fitted model; ``False`` for model-free strategies (random),
         which an :class:`~skdfal.ActiveLearner` without labels still runs.
