@@ -15,7 +15,14 @@ import pytest
 import torch
 from torch import nn
 
-from skdfal import ActiveLearner, BackboneHead, DFALMargin, EntropySampling, make_classifier
+from skdfal import (
+    ActiveLearner,
+    BackboneHead,
+    DFALMargin,
+    EntropySampling,
+    deepfool,
+    make_classifier,
+)
 from skdfal.models import RandomShift
 from skdfal.utils import LogitsOf, logits_of
 
@@ -176,8 +183,9 @@ def test_adversarial_copies_map_back_through_the_normalisation():
     X, y = _colour_pool(12)
     net = make_classifier(_small_cnn(), n_classes=3, train_steps=10, input_mean=(0.5, 0.5, 0.5),
                           input_std=(0.25, 0.25, 0.25)).fit(X, y)
-    with pytest.warns(FutureWarning, match="adversarial_examples is deprecated"):
-        copies, flipped = DFALMargin().adversarial_examples(net, X)
+    x = torch.as_tensor(net.transform_input(X))
+    result = deepfool(net.module_, x)
+    copies, flipped = (x + result.perturbations).detach().numpy(), result.converged.numpy()
     # In the net's (normalised) space; undone by the net's inverse, they flip it.
     raw = net.inverse_transform_input(copies)
     assert flipped.any()

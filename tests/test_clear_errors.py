@@ -507,8 +507,6 @@ WARNING_CASES = [
     case("session_open_skips_a_damaged_line",
      lambda c: LabelingSession(_damaged_journal(c.tmp / "skip", torn=False), on_corrupt="skip").close(),
      r"journal\.jsonl: line 3: .*; skipped"),
-    case("dfal_adversarial_examples_deprecated",
-     lambda c: DFALMargin().adversarial_examples(c.net, c.floats[:4]), r"adversarial_examples is deprecated"),
     case("dfal_nothing_flips",
      lambda c: DFALMargin(random_state=0)(c.dead, c.pool4, 5), r"could not flip 20 of 20"),
     case("dfal_screening_nothing_flips",

@@ -404,20 +404,11 @@ def test_a_numeric_dataframe_runs_as_its_array_does():
     np.testing.assert_allclose(from_frame.predict_proba(numbers), from_array.predict_proba(numbers.to_numpy()))
 
 
-def test_query_size_is_the_old_name_of_n_instances_for_one_release():
-    X = np.random.RandomState(0).normal(size=(60, 3))
-    y = (X[:, 0] > 0).astype(int)
-    kw = dict(n_initial=5, budget=20, random_state=0)
-    new = ActiveLearningClassifier(LogisticRegression(), RandomSampling(), n_instances=5, **kw).fit(X, y)
-    old_style = ActiveLearningClassifier(LogisticRegression(), RandomSampling(), query_size=5, **kw)
-    with pytest.warns(FutureWarning, match=r"query_size was renamed n_instances .* pass n_instances=5") as caught:
-        old_style.fit(X, y)
-    assert caught[0].filename == __file__  # the warning points at the line that called fit
-    np.testing.assert_array_equal(old_style.queried_indices_, new.queried_indices_)
-    assert old_style.n_rounds_ == 3 and old_style.get_params()["query_size"] == 5
-    assert new.get_params()["query_size"] == "deprecated"
-    with pytest.raises(ValueError, match="query_size=5 and n_instances=4 disagree"):
-        ActiveLearningClassifier(LogisticRegression(), query_size=5, n_instances=4, **kw).fit(X, y)
+def test_query_size_is_no_parameter():
+    # No release had it: n_instances was its name in the first one.
+    with pytest.raises(TypeError, match="query_size"):
+        ActiveLearningClassifier(LogisticRegression(), query_size=5)
+    assert "query_size" not in ActiveLearningClassifier(LogisticRegression()).get_params()
 
 
 def test_verbose_shows_the_rounds_and_changes_nothing_else(capsys):
@@ -439,8 +430,7 @@ def test_a_learner_pickled_before_verbose_existed_still_loads():
     learner = ActiveLearner(LogisticRegression())
     for obj in (est, learner):
         state = obj.__getstate__()
-        for name in ("verbose", "query_size"):
-            state.pop(name, None)
+        state.pop("verbose", None)
         old = type(obj).__new__(type(obj))
         old.__setstate__(state)
         assert old.get_params()["verbose"] == 0

@@ -161,8 +161,6 @@ def test_input_space_only_options_are_refused_in_head_space():
     net, X = _net(), _pool(5)
     with pytest.raises(ValueError, match="clip=.* bounds the input space"):
         DFALMargin(space="head", clip=(0, 1)).score(net, X)
-    with pytest.raises(ValueError, match="adversarial copies are images"), pytest.warns(FutureWarning):
-        DFALMargin(space="head").adversarial_examples(net, X)
     with pytest.raises(ValueError, match="space"):
         DFALMargin(space="features").score(net, X)
 

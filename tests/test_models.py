@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import Callback
 from torch import nn
 
@@ -92,6 +93,8 @@ def test_balanced_class_weight_is_sklearns_rule(digits):
     expected = np.zeros(10)
     expected[:3] = [40 / (3 * 30), 40 / (3 * 6), 40 / (3 * 4)]
     np.testing.assert_allclose(net.criterion_.weight.numpy(), expected, rtol=1e-6)
+    np.testing.assert_array_equal(  # scikit-learn's own rule on the classes present
+        net.class_weight_[:3], compute_class_weight("balanced", classes=np.arange(3), y=y[idx]))
     # The loss is the weighted cross-entropy computed by hand.
     logits = torch.as_tensor(net.forward(X[idx]))
     target = torch.as_tensor(y[idx])
@@ -101,6 +104,14 @@ def test_balanced_class_weight_is_sklearns_rule(digits):
     # Turned off, the next fit is unweighted again.
     net.set_params(class_weight=None).fit(X[idx], y[idx])
     assert net.criterion_.weight is None
+
+
+def test_class_weight_needs_a_cross_entropy_criterion(digits):
+    X, y = digits
+    net = make_classifier("lenet5", input_shape=(1, 8, 8), train_steps=1, class_weight="balanced",
+                          criterion=nn.NLLLoss)
+    with pytest.raises(ValueError, match="class_weight='balanced' needs a CrossEntropyLoss criterion, got NLLLoss"):
+        net.fit(X[:20], y[:20])
 
 
 def test_class_weight_is_checked():

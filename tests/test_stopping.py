@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import cohen_kappa_score
 
 from skdfal import (
     ActiveLearner,
@@ -16,7 +15,6 @@ from skdfal import (
 )
 from skdfal.experiments import simulate
 from skdfal.learners._stopping import check_stopping
-from skdfal.learners._stopping_rules import _kappa
 
 
 class ScriptedModel:
@@ -77,13 +75,20 @@ def test_stabilizing_predictions_given_directly_and_reason():
     assert str(d).startswith("you may stop: ")
 
 
-def test_kappa_matches_scikit_learn():
-    rng = np.random.RandomState(1)
-    for _ in range(20):
-        a, b = rng.randint(0, 4, 50), rng.randint(0, 4, 50)
-        assert _kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
-    same = np.zeros(10, int)
-    assert _kappa(same, same) == 1.0  # scikit-learn gives nan for one class: identical is agreement
+def test_kappa_is_cohens_by_hand():
+    rule = StabilizingPredictions(window=9)
+    for p in ([0, 0, 1, 1], [0, 1, 1, 1], [0, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]):
+        rule.update(predictions=np.array(p))
+    # Observed agreement 3/4, chance (1/2)(1/4) + (1/2)(3/4) = 1/2: (3/4 - 1/2) / (1 - 1/2).
+    # Identical rounds agree fully (one class too); two different constant rounds not at all.
+    assert rule.kappas_ == [pytest.approx(0.5), 1.0, 0.0, 0.0, 1.0]
+
+
+def test_kappa_needs_rounds_of_one_stop_set():
+    rule = StabilizingPredictions()
+    rule.update(predictions=np.zeros(5, int))
+    with pytest.raises(ValueError, match="predictions of 4 samples, the previous round had 5"):
+        rule.update(predictions=np.zeros(4, int))
 
 
 def test_label_budget_stops_exactly_at_n():

@@ -1,118 +1,109 @@
 """Each public entry checks its parameters and data once; what it calls trusts them.
 
-The counts come from wrapping the check helpers with monkeypatch during one
-call; errors for bad input stay as they were (tests/test_bad_input.py and
-tests/test_clear_errors.py hold their wording).
+Seen from outside: a bad value raises its message at the public door (the
+learner's, a strategy's, a net's, a run's), and a valid query, fit or teach
+reads each pool row once (a pool that counts the rows it hands out), so no
+layer below re-scans it.  The wording of the errors is held by
+tests/test_bad_input.py and tests/test_clear_errors.py.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
 
 import numpy as np
 import pytest
-import sklearn
-import sklearn.utils.validation
+from _pools import ReadCountingArray
 from sklearn.linear_model import LogisticRegression
 
-from skdfal import ActiveLearner, ActiveLearningClassifier, make_classifier
-from skdfal.learners import _learner, _state
-from skdfal.models import _factory, _input
+from skdfal import ActiveLearner, ActiveLearningClassifier, all_strategies, make_classifier
+from skdfal.models import _factory
 from skdfal.utils._errors import is_device_mismatch, is_out_of_memory
 from skdfal.utils._sklearn_compat import InvalidParameterError
 from skdfal.utils._validation import check_count, check_positive_real
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """``count(owner, name)`` wraps ``owner.name`` to count its calls in ``calls.counts``."""
-    counts = collections.Counter()
-
-    def count(owner, name):
-        original = getattr(owner, name)
-
-        @functools.wraps(original)
-        def wrapper(*args, **kwargs):
-            counts[name] += 1
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(owner, name, wrapper)
-
-    count.counts = counts
-    return count
-
-
-@pytest.fixture(scope="module")
-def net_learner(digits):
+def _learner(strategy_name, digits, **kwargs):
     X, y = digits
     net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
-    return ActiveLearner(net).fit(X[:20], y[:20])
+    strategy = all_strategies()[strategy_name].make()
+    if "random_state" in strategy.get_params():
+        strategy.set_params(random_state=0)
+    return ActiveLearner(net, strategy, **kwargs).fit(X[:20], y[:20])
 
 
-def test_fit_checks_parameters_samples_and_labels_once(digits, calls):
+# ------------------------------------------------------------ each row read once
+def test_fit_and_teach_read_their_samples_once(digits):
     X, y = digits
-    for name in ("_validate_params", "_check_X", "_check_y"):
-        calls(_state.LearnerState, name)
-    calls(_state, "validate_data")
-    ActiveLearner(LogisticRegression(max_iter=200)).fit(X[:30].reshape(30, -1), y[:30])
-    assert calls.counts == {"_validate_params": 1, "_check_X": 1, "_check_y": 1, "validate_data": 1}
+    samples = ReadCountingArray(X[:20])
+    learner = ActiveLearner(make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=1, random_state=0))
+    learner.fit(samples, y[:20])
+    assert samples.rows_read == 20
+    more = ReadCountingArray(X[20:25])
+    learner.teach(more, y[20:25])
+    assert more.rows_read == 5 and learner.n_labels_paid_ == 25
 
 
-def test_teach_checks_samples_and_labels_once(net_learner, digits, calls):
+def test_teach_with_adversarial_copies_reads_its_samples_once(digits):
     X, y = digits
-    for name in ("_check_X", "_check_y", "_check_shape"):
-        calls(_state.LearnerState, name)
-    calls(_state, "validate_data")
-    calls(_state, "check_array")
-    net_learner.teach(X[20:25], y[20:25])
-    # validate_data reads X (n_features_in_, finiteness), check_array reads y.
-    assert calls.counts == {"_check_X": 1, "_check_y": 1, "_check_shape": 1, "validate_data": 1, "check_array": 1}
+    learner = _learner("dfal", digits, adversarial_augmentation=True, augmentation_params={"batch_size": 2})
+    samples = ReadCountingArray(X[20:25])
+    learner.teach(samples, y[20:25])  # 5 samples attacked 2 at a time: 3 batches
+    assert samples.rows_read == 5 and learner.n_labels_paid_ == 25
 
 
-def test_query_checks_the_pool_once(net_learner, digits, calls):
+def test_a_simulated_run_reads_its_data_once(digits):
+    X, y = digits
+    samples = ReadCountingArray(X[:300].reshape(300, -1))
+    clf = ActiveLearningClassifier(
+        LogisticRegression(max_iter=200), n_initial=20, n_instances=10, budget=50, random_state=0,
+    ).fit(samples, y[:300])
+    assert clf.n_labels_paid_ == 50 and samples.rows_read == 300
+
+
+@pytest.mark.parametrize("strategy", list(all_strategies()))
+def test_a_query_reads_each_pool_row_once(strategy, digits):
     X, _ = digits
-    calls(_state.LearnerState, "_check_shape")
-    calls(_learner, "pool_sample_shape")
-    calls(_state.LearnerState, "_check_X")
-    net_learner.query(X[100:200], 3)
-    assert calls.counts == {"_check_shape": 1, "pool_sample_shape": 1}
+    learner = _learner(strategy, digits)
+    pool = ReadCountingArray(X[100:400])  # 300 rows: two batches of 256
+    idx, rows = learner.query(pool, 5)
+    assert len(set(idx.tolist())) == 5
+    np.testing.assert_array_equal(rows, X[100:400][idx])
+    if strategy == "dfal_screen":  # then its shortlist again, for the exact margins
+        assert 300 + 5 < pool.rows_read < 2 * 300
+    else:  # the pool once, then the 5 rows handed back
+        assert pool.rows_read == 300 + 5
+    direct = ReadCountingArray(X[100:400])
+    learner.query_strategy(learner, direct, 5)
+    assert direct.rows_read == pool.rows_read - 5
 
 
-def test_a_fitted_net_does_not_check_its_parameters_per_batch(net_learner, digits, calls):
+@pytest.mark.parametrize("form", ["object", "function", "function with overrides", "foreign callable"])
+def test_every_form_of_strategy_reads_the_pool_once(form, digits):
+    import skdfal
+
     X, _ = digits
-    net = net_learner.estimator_
-    for name in ("_check_input_shape", "_check_scale", "_check_channel_stats"):
-        calls(_input, name)
-    net.predict_proba(X[:50])
-    net.predict(X[:50])
-    assert calls.counts == {}
+    learner = _learner("dfal", digits)
+    strategy = {
+        "object": skdfal.DFALMargin(),
+        "function": skdfal.dfal_margin,
+        "function with overrides": functools.partial(skdfal.dfal_margin, batch_diversity="features",
+                                                     diversity_factor=5),
+        "foreign callable": lambda lrn, X_pool, n: skdfal.entropy_sampling(lrn, X_pool, n),
+    }[form]
+    learner.set_params(query_strategy=strategy)
+    pool = ReadCountingArray(X[100:400])
+    learner.query(pool, 3)
+    assert pool.rows_read == 300 + 3
 
 
+# ---------------------------------------------------------- the door says it
 def test_a_net_checks_new_input_parameters_at_their_first_use(digits):
     X, y = digits
     net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=1, random_state=0).fit(X[:20], y[:20])
     net.set_params(input_scale=-1.0)  # no re-initialisation: the next batch must still refuse it
     with pytest.raises(ValueError, match="input_scale must be a positive finite number or None, got -1.0"):
         net.predict(X[:5])
-
-
-def test_a_simulated_run_scans_its_data_for_nan_once(digits, monkeypatch):
-    X, y = digits
-    scans = []
-    original = sklearn.utils.validation._assert_all_finite
-
-    def counting(X, *args, **kwargs):
-        if not sklearn.get_config()["assume_finite"]:
-            scans.append(np.shape(X))
-        return original(X, *args, **kwargs)
-
-    monkeypatch.setattr(sklearn.utils.validation, "_assert_all_finite", counting)
-    clf = ActiveLearningClassifier(
-        LogisticRegression(max_iter=200), n_initial=20, n_instances=10, budget=50, random_state=0,
-    ).fit(X[:300].reshape(300, -1), y[:300])
-    assert clf.n_labels_paid_ == 50
-    assert sorted(scans) == [(300,), (300, 64)]  # y and X at the door; the rounds trust them
 
 
 def test_a_simulated_run_still_refuses_nan_at_the_door(digits):
@@ -201,160 +192,16 @@ def test_run_benchmark_checks_its_counts_at_the_door(bad, message):
         run_benchmark("digits", ["random"], [0], progress=False, **bad)
 
 
-# ------------------------------------------------------- one query, one teach, traced
-@pytest.fixture
-def trace(monkeypatch):
-    """Wrap the check helpers wherever skdfal binds them; ``trace.counts`` tallies one call.
-
-    Keys: a helper's name; ``check_count`` by the name it checks (only calls
-    made by the learner, strategy, attack and utility layers: a net rebuilt by
-    ``fit`` checks its own constructor's arguments); ``finite rows`` adds up
-    the rows :func:`check_batch_finite` scans; ``_validate_params`` by class.
-    """
-    import sys
-
-    import sklearn.base
-
-    from skdfal.attacks import _deepfool
-    from skdfal.learners import _inputs
-    from skdfal.utils import _pool, _validation
-
-    counts = collections.Counter()
-
-    def key_of(name, args, kwargs):
-        if name == "check_count":
-            caller = sys._getframe(2).f_globals.get("__name__", "")
-            if caller.startswith("skdfal.models"):
-                return None
-            return f"check_count({kwargs.get('name', args[1] if len(args) > 1 else '?')})"
-        if name == "check_batch_finite":
-            counts["finite rows"] += len(args[0])
-            return name
-        if name == "_validate_params":
-            return f"_validate_params({type(args[0]).__name__})"
-        return name
-
-    def wrap(module, name, *, everywhere=True):
-        original = getattr(module, name)
-
-        @functools.wraps(original)
-        def wrapper(*args, **kwargs):
-            key = key_of(name, args, kwargs)
-            if key is not None:
-                counts[key] += 1
-            return original(*args, **kwargs)
-
-        owners = [module]
-        if everywhere:
-            owners += [m for n, m in list(sys.modules.items()) if n.startswith("skdfal") and m is not None]
-        for owner in owners:
-            for attr, value in list(vars(owner).items()):
-                if value is original:
-                    monkeypatch.setattr(owner, attr, wrapper)
-
-    for module, name in [
-        (_validation, "check_count"), (_pool, "check_n_instances"), (_pool, "pool_length"),
-        (_pool, "check_batch_finite"), (_inputs, "pool_sample_shape"), (_deepfool, "_check_params"),
-        (_deepfool, "check_clip"), (sklearn.utils.validation, "check_array"),
-        (sklearn.utils.validation, "validate_data"), (sklearn.utils.validation, "_assert_all_finite"),
-    ]:
-        wrap(module, name)
-    for name in ("_check_X", "_check_y", "_check_shape"):
-        wrap(_state.LearnerState, name, everywhere=False)
-    wrap(sklearn.base.BaseEstimator, "_validate_params", everywhere=False)
-    trace.counts = counts
-    return trace
-
-
-def _traced_learner(strategy_name, digits, **kwargs):
-    from skdfal.strategies import get_strategy
-
-    X, y = digits
-    strategy = {"dfal_margin": "dfal", "entropy": "entropy", "dfal_batch": "dfal_batch"}[strategy_name]
-    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
-    return ActiveLearner(net, get_strategy(strategy).make(), **kwargs).fit(X[:20], y[:20])
-
-
-@pytest.mark.parametrize("strategy", ["dfal_margin", "dfal_batch", "entropy"])
-@pytest.mark.parametrize("function_form", [False, True])
-def test_one_query_runs_each_check_once(strategy, function_form, digits, trace):
-    import skdfal
-
-    X, _ = digits
-    learner = _traced_learner(strategy, digits)
-    if function_form:  # dfal_margin(learner, X_pool, n, **overrides): the same door
-        config = {"dfal_batch": dict(batch_diversity="features", diversity_factor=5)}.get(strategy, {})
-        function = skdfal.entropy_sampling if strategy == "entropy" else skdfal.dfal_margin
-        learner.set_params(query_strategy=functools.partial(function, **config) if config else function)
-    trace.counts.clear()
-    idx, _ = learner.query(X[100:400], 5)  # 300 rows: two batches of 256
-    assert len(set(idx.tolist())) == 5
-    name = "EntropySampling" if strategy == "entropy" else "DFALMargin"
-    expected = {
-        "_check_shape": 1, "pool_sample_shape": 1,  # the learner's shape check
-        f"_validate_params({name})": 1,  # the strategy's parameters
-        "check_count(n_instances)": 1, "pool_length": 1, "check_n_instances": 1,  # the door
-        "check_batch_finite": 2, "finite rows": 300,  # each row once, batch by batch
-    }
-    if strategy != "entropy":
-        expected["check_clip"] = 1  # DeepFool's parameters, once per query, not per batch
-    assert dict(trace.counts) == expected
-
-
-def test_one_teach_runs_each_check_once(digits, trace):
-    X, y = digits
-    learner = _traced_learner("dfal_margin", digits)
-    trace.counts.clear()
-    learner.teach(X[20:25], y[20:25])
-    # X at the door (validate_data: check_array and one NaN scan), y once, the shape once.
-    assert dict(trace.counts) == {
-        "_check_X": 1, "_check_y": 1, "_check_shape": 1, "validate_data": 1, "check_array": 2,
-        "_assert_all_finite": 2,
-    }
-
-
-def test_one_teach_with_adversarial_copies_checks_deepfool_once(digits, trace):
-    X, y = digits
-    learner = _traced_learner(
-        "dfal_margin", digits, adversarial_augmentation=True, augmentation_params={"batch_size": 2},
-    )
-    trace.counts.clear()
-    learner.teach(X[20:25], y[20:25])  # 5 samples attacked 2 at a time: 3 batches
-    assert trace.counts["_check_params"] == 1 and trace.counts["check_clip"] == 1
-    assert trace.counts["finite rows"] == 5 and trace.counts["_check_X"] == 1
-
-
 def test_augmentation_params_name_an_unknown_key(digits):
     X, y = digits
-    learner = _traced_learner(
-        "dfal_margin", digits, adversarial_augmentation=True, augmentation_params={"max_iters": 3},
-    )
+    learner = _learner("dfal", digits, adversarial_augmentation=True, augmentation_params={"max_iters": 3})
     with pytest.raises(TypeError, match=r"augmentation_params has unknown keys \['max_iters'\]"):
         learner.teach(X[20:25], y[20:25])
     assert learner.n_labels_paid_ == 20  # a refused teach changes nothing
-
-
-def test_the_learner_runs_its_own_strategies_behind_its_door(digits, monkeypatch):
-    import skdfal
-    from skdfal.strategies import QueryStrategy
-
-    X, _ = digits
-    learner = _traced_learner("entropy", digits)
-    public = collections.Counter()
-    original = QueryStrategy.query
-
-    def counting(self, *args, **kwargs):
-        public[type(self).__name__] += 1
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(QueryStrategy, "query", counting)
-    for strategy in (skdfal.EntropySampling(), skdfal.entropy_sampling, skdfal.dfal_margin):
-        learner.set_params(query_strategy=strategy)
-        learner.query(X[100:200], 3)
-    assert public == {}  # checked once at the learner's door, then the unchecked path
-    learner.set_params(query_strategy=lambda lrn, X_pool, n: skdfal.entropy_sampling(lrn, X_pool, n))
-    learner.query(X[100:200], 3)
-    assert public == {"EntropySampling": 1}  # a foreign callable is called as it is
+    learner.set_params(augmentation_params={"max_iter": 0})
+    with pytest.raises(ValueError, match="max_iter"):
+        learner.teach(X[20:25], y[20:25])
+    assert learner.n_labels_paid_ == 20
 
 
 @pytest.mark.parametrize("args, kwargs", [
@@ -367,7 +214,7 @@ def test_the_learners_door_says_what_the_strategys_says(args, kwargs, form, digi
 
     X, _ = digits
     strategy = skdfal.DFALMargin() if form == "object" else skdfal.dfal_margin
-    learner = _traced_learner("dfal_margin", digits)
+    learner = _learner("dfal", digits)
     learner.set_params(query_strategy=strategy)
     with pytest.raises((TypeError, ValueError)) as direct:
         strategy(learner, X[100:200], *args, **kwargs)
@@ -376,29 +223,21 @@ def test_the_learners_door_says_what_the_strategys_says(args, kwargs, form, digi
     assert str(through_learner.value) == str(direct.value)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_the_learners_door_names_a_non_finite_sample(bad, digits):
+    X, _ = digits
+    learner = _learner("dfal", digits)
+    pool = X[100:200].copy()
+    pool[17, 0, 3, 3] = bad
+    with pytest.raises(ValueError, match=r"X_pool contains NaN or infinity \(first at sample 17\)"):
+        learner.query(pool, 3)
+
+
 def test_the_learners_door_refuses_an_empty_pool(digits):
     X, _ = digits
-    learner = _traced_learner("entropy", digits)
+    learner = _learner("entropy", digits)
     with pytest.raises(ValueError, match="X_pool is empty: there is nothing to query"):
         learner.query(X[:0], 1)
-
-
-@pytest.mark.parametrize("strategy", ["coreset", "badge", "dfal_badge", "dfal_screen", "random", "margin", "bald"])
-def test_every_strategy_checks_n_instances_once(strategy, digits, trace):
-    from skdfal.strategies import get_strategy
-
-    X, y = digits
-    net = make_classifier("lenet5", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
-    learner = ActiveLearner(net, get_strategy(strategy).make()).fit(X[:20], y[:20])
-    trace.counts.clear()
-    learner.query(X[100:400], 5)
-    assert trace.counts["check_count(n_instances)"] == 1 and trace.counts["check_n_instances"] == 1
-    assert trace.counts[f"_validate_params({get_strategy(strategy).cls.__name__})"] == 1
-    # Screening also reads the length to size its row buffer.
-    assert trace.counts["pool_length"] == (2 if strategy == "dfal_screen" else 1)
-    # Every pool row is scanned for NaN once, screening's exact pass over its shortlist included
-    # (core-set also embeds the 20 labeled samples, through the same reader).
-    assert trace.counts["finite rows"] == 300 + (20 if strategy == "coreset" else 0)
 
 
 @pytest.mark.parametrize("strategy", ["dfal", "dfal_batch", "entropy", "coreset", "badge", "dfal_badge", "dfal_screen",

@@ -29,14 +29,13 @@ from ..strategies._context import QueryContext
 from ..utils._pool import take_rows
 from ..utils._sklearn_compat import (
     HasMethods,
-    Hidden,
     Interval,
     InvalidParameterError,
     RealNotInt,
     StrOptions,
 )
 from ..utils._typing import RandomStateLike
-from ..utils._validation import resolve_size, warn_renamed
+from ..utils._validation import resolve_size
 from ._inputs import check_label_types
 from ._learner import ActiveLearner
 from ._loop import initial_indices, simulate_run, strategy_name
@@ -108,12 +107,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ``0``: silent; ``1`` or more: a progress bar over the rounds of ``fit``
         (tqdm), with the labels paid and the accuracy of the last round.
         It changes nothing else: the same ``random_state`` gives the same run.
-    query_size : int, deprecated
-        The old name of ``n_instances``, accepted with a ``FutureWarning``
-        until 0.2.0.
-
-        .. deprecated:: 0.1.0
-           Use ``n_instances``.
     stopping : stopping rule, list of rules or None, default=None
         :class:`~skdfal.learners.StabilizingPredictions`,
         :class:`~skdfal.learners.MarginPlateau` or
@@ -196,7 +189,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         validation_size: int | float | None = None,
         random_state: RandomStateLike = None,
         verbose: int = 0,
-        query_size: int | Literal["deprecated"] = "deprecated",
         stopping: Any = None,
         learn_from_pool: bool = False,
     ):
@@ -212,7 +204,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.validation_size = validation_size
         self.random_state = random_state
         self.verbose = verbose
-        self.query_size = query_size
         self.stopping = stopping
         self.learn_from_pool = learn_from_pool
 
@@ -229,7 +220,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "validation_size": [None, Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "query_size": [Interval(Integral, 1, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
         "stopping": "no_validation",
         "learn_from_pool": ["boolean"],
     }
@@ -244,18 +234,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                     f"The {name!r} parameter of {type(self).__name__} must be an integer, not a "
                     f"bool; got {value!r}"
                 )
-
-    def _labels_per_round(self):
-        """``n_instances``, or the deprecated ``query_size`` (with a FutureWarning at ``fit``'s caller)."""
-        if isinstance(self.query_size, str):
-            return self.n_instances
-        if self.n_instances not in (10, self.query_size):  # 10: n_instances' default
-            raise ValueError(
-                f"query_size={self.query_size} and n_instances={self.n_instances} disagree: "
-                "query_size is the old name of n_instances; pass n_instances only"
-            )
-        warn_renamed("query_size", "n_instances", self.query_size, stacklevel=3)  # at fit's caller
-        return self.query_size
 
     def _make_strategy(self):
         # Strategies with a random_state are reseeded every round by the run
@@ -291,7 +269,7 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         self._validate_params()
         self._check_counts()
-        n_instances = self._labels_per_round()
+        n_instances = self.n_instances
         frame = X if _is_frame(X) else None
         X, y = validate_data(self, X, y, allow_nd=True, dtype=None, ensure_all_finite=True)
         check_label_types(y)
@@ -423,8 +401,8 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             return np.log(self.predict_proba(X))
 
     def __setstate__(self, state):
-        # Pickles from before ``verbose`` and ``query_size`` existed load with their defaults.
-        state = {"verbose": 0, "query_size": "deprecated", "learn_from_pool": False, **state}
+        # Pickles from before ``verbose`` and ``learn_from_pool`` existed load with their defaults.
+        state = {"verbose": 0, "learn_from_pool": False, **state}
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

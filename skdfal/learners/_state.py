@@ -21,10 +21,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+from skorch.utils import to_numpy
 
 from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
 from ..utils._pool import iter_batches
-from ..utils._torch import is_torch_net, resolve_torch_model, to_numpy
+from ..utils._torch import is_torch_net, resolve_torch_model
 from ..utils._typing import Rows
 from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
 from ._labeled import LabeledSet

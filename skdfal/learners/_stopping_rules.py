@@ -10,29 +10,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.metrics import cohen_kappa_score
 
 from ..utils._sklearn_compat import Interval
 from ..utils._typing import RandomStateLike
 from ._stopping import StoppingRule
 
 __all__ = ["MarginPlateau", "StabilizingPredictions"]
-
-
-def _kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Cohen's kappa of two label vectors; 1 for identical ones (even a single class)."""
-    if len(a) != len(b):
-        raise ValueError(f"predictions of {len(b)} samples, the previous round had {len(a)}")
-    if np.array_equal(a, b):
-        return 1.0
-    labels, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
-    ca, cb = codes[: len(a)], codes[len(a):]
-    observed = float(np.mean(ca == cb))
-    pa = np.bincount(ca, minlength=len(labels)) / len(a)
-    pb = np.bincount(cb, minlength=len(labels)) / len(b)
-    expected = float(pa @ pb)
-    if expected >= 1.0:
-        return 0.0  # both constant yet different: total disagreement
-    return (observed - expected) / (1.0 - expected)
 
 
 class StabilizingPredictions(StoppingRule):
@@ -94,7 +78,11 @@ class StabilizingPredictions(StoppingRule):
         self.kappas_ = list(getattr(self, "kappas_", []))
         previous = getattr(self, "predictions_", None)
         if previous is not None:
-            self.kappas_.append(_kappa(previous, current))
+            if len(previous) != len(current):
+                raise ValueError(f"predictions of {len(current)} samples, the previous round had {len(previous)}")
+            # Identical rounds agree fully; scikit-learn gives nan when they hold a single class.
+            same = np.array_equal(previous, current)
+            self.kappas_.append(1.0 if same else float(cohen_kappa_score(previous, current)))
         self.predictions_ = current
         n = len(current)
         if len(self.kappas_) < self.window:
@@ -198,8 +186,10 @@ class MarginPlateau(StoppingRule):
         self.random_state = random_state
 
     def _margins(self, learner, X_pool):
+        from skorch.utils import to_numpy
+
         from ..strategies import deepfool_pool
-        from ..utils._torch import resolve_torch_model, to_numpy
+        from ..utils._torch import resolve_torch_model
 
         X_stop = self._stop_set(X_pool)
         model = resolve_torch_model(learner)

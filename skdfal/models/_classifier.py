@@ -224,6 +224,8 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
 
     def _balance_classes(self, y):
         """Give the criterion scikit-learn's balanced class weights for the labels ``y``."""
+        from sklearn.utils.class_weight import compute_class_weight
+
         if not isinstance(self.criterion_, nn.CrossEntropyLoss):
             raise ValueError(
                 f"class_weight='balanced' needs a CrossEntropyLoss criterion, got "
@@ -233,10 +235,9 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
         if codes.ndim != 1 or not codes.size:
             return
         n_outputs = len(self.classes) if self.classes is not None and len(self.classes) else int(codes.max()) + 1
-        counts = np.bincount(codes, minlength=n_outputs).astype(np.float64)
-        present = counts > 0
-        weights = np.zeros(n_outputs, dtype=np.float64)
-        weights[present] = codes.size / (present.sum() * counts[present])
+        present = np.unique(codes)
+        weights = np.zeros(n_outputs, dtype=np.float64)  # a class absent from y weighs 0
+        weights[present] = compute_class_weight("balanced", classes=present, y=codes)
         self.class_weight_ = weights
         # A buffer of the loss module: moved with it, used by its forward.
         self.criterion_.weight = torch.as_tensor(weights, dtype=torch.float32, device=self.device or "cpu")

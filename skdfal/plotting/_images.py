@@ -104,10 +104,11 @@ def plot_query_gallery(
     (2, 3)
     """
     import matplotlib.pyplot as plt
+    from skorch.utils import to_numpy
 
     from ..strategies._dfal import DFALMargin, deepfool_pool
     from ..utils._pool import take_rows
-    from ..utils._torch import resolve_torch_model, to_numpy
+    from ..utils._torch import resolve_torch_model
 
     params = dict(deepfool_params or {})
     model = resolve_torch_model(classifier)

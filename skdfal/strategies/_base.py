@@ -23,11 +23,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
+from ..utils._modules import modes_kept
 from ..utils._pool import as_pool, check_n_instances, pool_length, take_rows
 from ..utils._sklearn_compat import Interval, RealNotInt
+from ..utils._torch import final_step, is_torch_net
 from ..utils._typing import Pool, QueryResult, RandomStateLike
 from ..utils._validation import check_count, resolve_size
 from ._context import query_context
@@ -76,8 +79,8 @@ class StrategyTags:
         Needs a differentiable torch model (a skorch net or a ``Pipeline``
         ending in one); ``False`` works with any scikit-learn classifier.
     adversarial_copies : bool
-        Can make DeepFool adversarial copies of samples
-        (``adversarial_examples``).
+        Can make DeepFool adversarial copies of samples (the learner's
+        ``adversarial_augmentation``).
     needs_model : bool
         Needs a fitted model; ``False`` for model-free strategies (random),
         which an :class:`~skdfal.ActiveLearner` without labels still runs.
@@ -87,6 +90,19 @@ class StrategyTags:
     needs_torch: bool = False
     adversarial_copies: bool = False
     needs_model: bool = True
+
+
+def _torch_modules(estimator) -> list[torch.nn.Module]:
+    """The torch modules a query runs, whose train/eval modes it must give back.
+
+    A skorch net's module, criterion and any other module it holds (its
+    ``predict`` leaves them all in eval mode); a bare module; none otherwise.
+    """
+    if isinstance(estimator, torch.nn.Module):
+        return [estimator]
+    if not is_torch_net(estimator):
+        return []
+    return [value for value in vars(final_step(estimator)).values() if isinstance(value, torch.nn.Module)]
 
 
 class QueryStrategy(BaseEstimator):
@@ -182,7 +198,8 @@ class QueryStrategy(BaseEstimator):
         """
         subset = self._subset(n_pool, n_instances)
         pool = X_pool if subset is None else take_rows(X_pool, subset)
-        picked, scores = self._select(context, pool, n_instances)
+        with modes_kept(*_torch_modules(context.estimator)):
+            picked, scores = self._select(context, pool, n_instances)
         indices = np.asarray(picked, dtype=np.int64)
         if n_pool is None:
             # A stream is measured as it is read: the selectors keep every
@@ -199,7 +216,8 @@ class QueryStrategy(BaseEstimator):
         if pool_length(X_pool) == 0:
             raise ValueError("X_pool is empty: there is nothing to score")
         context = query_context(classifier)
-        chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(context, X_pool)]
+        with modes_kept(*_torch_modules(context.estimator)):
+            chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(context, X_pool)]
         return np.concatenate(chunks) if chunks else np.zeros(0)
 
     # ----------------------------------------------------------------- hooks

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from skorch.utils import to_numpy
 from torch import nn
 
 from ..utils._heads import unwrap_logits
 from ..utils._pool import iter_batches
 from ..utils._sklearn_compat import Interval
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._torch import resolve_torch_model
 from ..utils._typing import Pool, QueryResult, RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags
 

@@ -7,19 +7,18 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import torch
+from skorch.utils import to_numpy
 
 from ..attacks._deepfool import check_clip, check_deepfool_params, deepfool_unchecked
 from ..utils._pool import iter_batches, pool_length, take_rows
 from ..utils._sklearn_compat import Interval, Options, StrOptions
-from ..utils._torch import head_space_model, to_numpy
-from ..utils._typing import Pool, RandomStateLike
+from ..utils._torch import head_space_model
+from ..utils._typing import RandomStateLike
 from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
@@ -370,43 +369,6 @@ class DFALMargin(QueryStrategy):
                 "gradients or max_iter reached): their margins are inf, and "
                 f"{int(np.isinf(scores).sum())} of the {n_instances} picks were drawn at random among them",
             )
-
-    def adversarial_examples(
-        self, classifier: Any, X: Pool
-    ) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
-        """DeepFool adversarial copies of ``X`` in the net's input space.
-
-        .. deprecated:: 0.2
-            Nothing in skdfal uses it (the learner makes its copies itself);
-            it will be removed in the next release.  Use
-            :func:`skdfal.deepfool` on the transformed batch instead.
-
-        Returns
-        -------
-        x_adv : numpy.ndarray
-            ``X`` (transformed) plus its perturbation, for every sample.
-        converged : numpy.ndarray of bool
-            Which copies really change the prediction.
-        """
-        warnings.warn(
-            "DFALMargin.adversarial_examples is deprecated and will be removed in the next release: "
-            "use skdfal.deepfool on the transformed batch instead",
-            FutureWarning, stacklevel=2,
-        )
-        if self.space == "head":
-            raise ValueError(
-                "adversarial copies are images: with space='head' DeepFool perturbs embeddings, "
-                "not inputs; use space='input' for adversarial copies"
-            )
-        self._validate_params()
-        model = query_context(classifier).torch_model()
-        advs, flips = [], []
-        for _, x, result in _deepfool_pool(
-            model, X, batch_size=self.batch_size, return_perturbations=True, **self._deepfool_params(),
-        ):
-            advs.append(to_numpy(x + result.perturbations))
-            flips.append(to_numpy(result.converged))
-        return np.concatenate(advs), np.concatenate(flips)
 
 
 dfal_margin = as_function(

@@ -23,10 +23,10 @@ from typing import Literal
 
 import numpy as np
 import torch
+from skorch.utils import to_numpy
 
 from ..attacks._deepfool import check_clip
 from ..utils._sklearn_compat import StrOptions
-from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context

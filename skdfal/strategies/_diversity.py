@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from skorch.utils import to_numpy
 
-from ..utils._torch import to_numpy
 from ..utils._typing import RandomStateLike, Rows
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, SampledStrategy, StrategyTags, as_function
 from ._context import query_context

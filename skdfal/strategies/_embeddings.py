@@ -11,12 +11,13 @@ import contextlib
 
 import numpy as np
 import torch
+from skorch.utils import to_numpy
 from torch import nn
 
 from ..utils._heads import unwrap_logits
 from ..utils._modules import frozen_eval
 from ..utils._pool import iter_batches
-from ..utils._torch import resolve_torch_model, to_numpy
+from ..utils._torch import resolve_torch_model
 
 __all__ = ["features_of_inputs", "gradient_embeddings", "penultimate_features"]
 

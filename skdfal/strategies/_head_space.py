@@ -6,9 +6,10 @@ import os
 from typing import Any
 
 import numpy as np
+from skorch.utils import to_numpy
 
 from ..utils._pool import iter_batches, pool_length
-from ..utils._torch import head_space_model, to_numpy
+from ..utils._torch import head_space_model
 from ..utils._typing import Pool
 from ..utils._validation import check_count
 

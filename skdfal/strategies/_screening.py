@@ -44,11 +44,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from skorch.utils import to_numpy
 
 from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
 from ..attacks._screening import first_order_unchecked
 from ..utils._pool import check_n_instances, iter_batches, pool_length, take_rows
-from ..utils._torch import TorchModel, resolve_torch_model, to_numpy
+from ..utils._torch import TorchModel, resolve_torch_model
 from ..utils._validation import check_count
 from ..utils._warnings import warn_user
 

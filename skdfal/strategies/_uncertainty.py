@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.special import entr
 from sklearn.exceptions import NotFittedError
+from skorch.utils import to_numpy
 
 from ..utils._pool import iter_batches
-from ..utils._torch import final_step, is_torch_net, resolve_torch_model, to_numpy, unwrap_learner
+from ..utils._torch import final_step, is_torch_net, resolve_torch_model, unwrap_learner
 from ._base import SampledStrategy, StrategyTags, as_function
 
 __all__ = [
@@ -204,15 +206,8 @@ class EntropySampling(_ProbabilityStrategy):
 
     @staticmethod
     def utility(proba: np.ndarray) -> np.ndarray:
-        return entropy(proba)
-
-
-def entropy(proba, axis=-1):
-    """Shannon entropy in nats, with ``0 log 0 = 0``."""
-    proba = np.asarray(proba, dtype=np.float64)
-    logs = np.log(np.where(proba > 0, proba, 1.0))
-    # "+ 0.0" turns -0.0 (a certain prediction) into 0.0.
-    return -(proba * logs).sum(axis=axis) + 0.0
+        # Shannon entropy in nats (entr(0) = 0); "+ 0.0" turns -0.0 (a certain prediction) into 0.0.
+        return entr(np.asarray(proba, dtype=np.float64)).sum(axis=-1) + 0.0
 
 
 least_confidence = as_function(

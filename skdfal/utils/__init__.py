@@ -14,7 +14,6 @@ from ._torch import (
     TorchModel,
     head_space_model,
     resolve_torch_model,
-    to_numpy,
     to_tensor,
     unwrap_learner,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "resolve_size",
     "resolve_torch_model",
     "take_rows",
-    "to_numpy",
     "to_tensor",
     "unwrap_learner",
 ]

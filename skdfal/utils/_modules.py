@@ -10,7 +10,23 @@ from torch import nn
 
 from ._typing import Device
 
-__all__ = ["check_device", "frozen_eval", "module_device_dtype"]
+__all__ = ["check_device", "frozen_eval", "modes_kept", "module_device_dtype"]
+
+
+@contextmanager
+def modes_kept(*modules: nn.Module) -> Iterator[None]:
+    """Give every submodule of ``modules`` back its own train/eval mode on exit.
+
+    Each submodule's, not the top one's applied to all: a wrapper built in
+    train mode (``LogitsOf``) around a net in eval mode must not switch the
+    net to train.
+    """
+    modes = [(m, m.training) for module in modules for m in module.modules()]
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 @contextmanager
@@ -21,17 +37,16 @@ def frozen_eval(module: nn.Module) -> Iterator[nn.Module]:
     differentiate, and freezing the weights keeps autograd from building the
     parameter part of the graph (faster, and ``.grad`` stays untouched).
     """
-    was_training = module.training
     flags = [(p, p.requires_grad) for p in module.parameters()]
-    module.eval()
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        module.train(was_training)
+    with modes_kept(module):
+        module.eval()
+        for p, _ in flags:
+            p.requires_grad_(False)
+        try:
+            yield module
+        finally:
+            for p, flag in flags:
+                p.requires_grad_(flag)
 
 
 def module_device_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:

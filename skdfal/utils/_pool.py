@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from skorch.utils import to_numpy
 
 from ._typing import Pool, Rows
 
@@ -396,15 +397,15 @@ def iter_batches(
         For a pool with no samples, a NaN or infinite sample (naming the
         first one), or batches of different sample shapes.
     """
-    from ._torch import to_numpy
-
     expected_shape = None
     n_batches = 0
     for start, batch in iter_pool(X_pool, batch_size):
         if model is not None:
             batch = model.as_tensor(batch)
-        elif not (_is_sparse(batch) or _is_frame(batch)):
+        elif isinstance(batch, torch.Tensor):
             batch = to_numpy(batch)
+        elif not (_is_sparse(batch) or _is_frame(batch)):
+            batch = np.asarray(batch)
         if batch.shape[0] == 0:
             continue
         if check_finite:

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
+from skorch.utils import to_numpy
 from torch import nn
 
 from ._heads import LogitsOf, check_head_output, find_head, head_inputs, unwrap_logits
@@ -30,7 +31,6 @@ __all__ = [
     "is_torch_net",
     "resolve_torch_model",
     "to_tensor",
-    "to_numpy",
     "unwrap_learner",
 ]
 
@@ -294,22 +294,6 @@ def is_shape_error(exc: BaseException) -> bool:
     return any(word in message for word in _SHAPE_WORDS)
 
 
-def does_not_fit(exc: RuntimeError, x: torch.Tensor, module: nn.Module) -> Exception:
-    """The error to raise for ``exc``, met on a pool's first batch ``x``.
-
-    A shape error deep in a conv or linear layer becomes a ``ValueError`` in
-    the user's terms (the samples do not fit the module; later batches have
-    the same shape); anything else (out of memory, a device mismatch) is
-    returned unchanged, to be raised as it is.
-    """
-    if not is_shape_error(exc):
-        return exc
-    return ValueError(
-        f"X_pool samples of shape {tuple(x.shape[1:])} do not fit the torch module "
-        f"{type(unwrap_logits(module)).__name__}: {exc}"
-    )
-
-
 def to_tensor(
     batch: npt.ArrayLike | torch.Tensor, device: Device | None = None, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
@@ -323,10 +307,3 @@ def to_tensor(
     if arr.dtype == object:
         raise TypeError("the pool holds Python objects; expected a numeric array")
     return torch.as_tensor(arr).to(device=device, dtype=dtype)
-
-
-def to_numpy(tensor: torch.Tensor | npt.ArrayLike) -> np.ndarray:
-    """A tensor (any device, with or without grad) as a numpy array."""
-    if isinstance(tensor, torch.Tensor):
-        return tensor.detach().cpu().numpy()
-    return np.asarray(tensor)
