@@ -402,10 +402,8 @@ def iter_batches(
     for start, batch in iter_pool(X_pool, batch_size):
         if model is not None:
             batch = model.as_tensor(batch)
-        elif isinstance(batch, torch.Tensor):
-            batch = to_numpy(batch)
         elif not (_is_sparse(batch) or _is_frame(batch)):
-            batch = np.asarray(batch)
+            batch = to_numpy(batch) if isinstance(batch, torch.Tensor) else np.asarray(batch)
         if batch.shape[0] == 0:
             continue
         if check_finite:
