@@ -72,8 +72,10 @@ def main(argv=None):
         return
     # Only the seeds the semi-supervised runs reached, in both arms.
     for name, frame in semi.items():
-        done = frame.groupby("seed")["n_labels"].max()
-        semi[name] = frame[frame["seed"].isin(done[done >= BUDGET].index)]
+        reached = frame.groupby(["seed", "strategy"])["n_labels"].max().unstack() >= BUDGET
+        done = reached.index[reached.all(axis=1) & (reached.shape[1] == len(strategies))]
+        semi[name] = frame[frame["seed"].isin(done)]
+    semi = {name: frame for name, frame in semi.items() if len(frame)}
     seeds = {name: set(frame["seed"]) for name, frame in semi.items()}
     alone = {name: frame[frame["seed"].isin(seeds[name])]
              for name, frame in read(LABELS_ONLY, datasets, strategies).items() if name in semi}
