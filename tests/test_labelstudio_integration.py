@@ -34,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -286,11 +287,8 @@ def test_label_studio_end_to_end(label_studio, tmp_path):
         assert sorted(p.score for p in cold.values()) == pytest.approx(
             [k / len(X) for k in range(len(X))])
 
-        def annotate(task_id, label=None):
-            label = y[index_of[task_id]] if label is None else label
-            return client.annotations.create(id=task_id, result=[{
-                "from_name": "digit", "to_name": "image", "type": "choices",
-                "value": {"choices": [str(label)]}}]).id
+        def annotate(task_id):
+            return client.annotations.create(id=task_id, result=_choice(y[index_of[task_id]])).id
 
         # Label Studio's order: lowest prediction score first.
         order = sorted(cold, key=lambda t: cold[t].score)
@@ -335,15 +333,111 @@ def test_label_studio_end_to_end(label_studio, tmp_path):
         for t in unlabeled[3:3 + BATCH]:
             annotations[t] = annotate(t)
         n = 3 * BATCH + 3
-        backend.wait_for(f"retraining on {n} labels", lambda h: h["model_version"].endswith(f"-{n}"))
+        trained = backend.wait_for(f"retraining on {n} labels", lambda h: h["model_version"].endswith(f"-{n}"))
         gone = order[0]
         client.annotations.delete(annotations.pop(gone))
         backend.wait_for("the deletion", lambda h: h["n_labels"] == n - 1)
+        expected = {index_of[t]: int(y[index_of[t]]) for t in annotations}
+        assert _labels(backend_dir) == expected
+
+        # An update through Label Studio's API relabels the image in the backend's session.
+        moved = order[1]
+        client.annotations.update(id=annotations[moved], result=_choice((y[index_of[moved]] + 1) % 10))
+        expected[index_of[moved]] = int((y[index_of[moved]] + 1) % 10)
+        _wait("the update", lambda: _labels(backend_dir) == expected, WAIT, backend.proc, backend.log)
+
+        # A second annotator on one image: the latest annotation gives the answer, and deleting the
+        # first annotator's annotation keeps the second's (the image stays labeled, with its label).
+        other = client.users.create(username="annotator2", email="annotator2@example.com",
+                                    password="skdfal-test-pass-2")
+        shared = order[2]
+        second = client.annotations.create(id=shared, result=_choice((y[index_of[shared]] + 2) % 10),
+                                           completed_by=other.id)
+        assert second.completed_by == other.id
+        expected[index_of[shared]] = int((y[index_of[shared]] + 2) % 10)
+        _wait("the second annotation", lambda: _labels(backend_dir) == expected, WAIT, backend.proc, backend.log)
+        first = annotations.pop(shared)
+        client.annotations.delete(first)
+        _wait("the first annotator's deletion", lambda: _deleted(backend_dir, first), WAIT, backend.proc, backend.log)
+        assert _labels(backend_dir) == expected
+        annotations[shared] = second.id
+
+        # A retrain on the changed labels changes the order Label Studio shows: new scores, and
+        # the lowest-scored task is the one DFAL asks for first (checked against the saved model).
+        # (The update relabels, so at least one retrain follows the one on n labels; none is pending.)
+        health = backend.wait_for("retraining on the changed labels",
+                                  lambda h: h["model_version"] != trained["model_version"] and not h["retrain_pending"])
+        _retrieve_predictions(client, project)
+        fresh = _latest_predictions(client, project, health["model_version"])
+        assert set(fresh) == set(index_of)
         with LabelingSession(backend_dir / "session", readonly=True) as session:
-            assert session.labels == {index_of[t]: int(y[index_of[t]]) for t in annotations}
-        print(f"\nLabel Studio integration test: {time.monotonic() - started:.0f} s after the server was up")
+            assert session.labels == expected
+            available = session.available_indices()
+            asked, _ = session.learner.query(session.X_pool[available], n_instances=len(available))
+            asked = available[np.asarray(asked)].tolist()
+        todo = [t for t in fresh if t not in annotations]
+        assert [index_of[t] for t in sorted(todo, key=lambda t: fresh[t].score)] == asked
+        assert index_of[min(todo, key=lambda t: fresh[t].score)] == asked[0]  # the next to label
+        assert [fresh[t].score for t in todo] != [warm[t].score for t in todo]
+        assert sorted(todo, key=lambda t: fresh[t].score) != sorted(todo, key=lambda t: warm[t].score)
+        assert sorted(todo, key=lambda t: warm[t].score) != sorted(todo, key=lambda t: cold[t].score)
+
+        # kill -9 during a stream of updates through Label Studio: every update whose API call had
+        # returned before the kill (Label Studio calls the webhook synchronously, and the backend
+        # answers once the change is fsync'd) is in the session after the restart.
+        stream = [t for t in annotations if t not in (moved, shared)]
+        done, failed = [], []
+
+        def updates():
+            try:
+                for t in stream:
+                    label = int((y[index_of[t]] + 5) % 10)
+                    client.annotations.update(id=annotations[t], result=_choice(label))
+                    done.append((t, label))
+            except Exception as exc:  # noqa: BLE001 - reported by the main thread
+                failed.append(exc)
+
+        writer = threading.Thread(target=updates, daemon=True)
+        writer.start()
+        _wait("updates acknowledged", lambda: len(done) >= 4 or failed, WAIT)
+        acknowledged = list(done)
+        backend.kill()
+        writer.join(WAIT)
+        assert not writer.is_alive() and not failed, failed
+        assert len(acknowledged) < len(stream)  # the kill came during the stream
+        backend = Backend(backend_dir, port, label_studio, tmp_path / "backend.log")
+        after = _labels(backend_dir)
+        for t, label in acknowledged:
+            expected[index_of[t]] = label
+        in_flight = {index_of[t]: label for t, label in done[len(acknowledged):]}
+        assert set(after) == set(expected)  # no label lost
+        assert {i: lab for i, lab in after.items() if i not in in_flight} == {
+            i: lab for i, lab in expected.items() if i not in in_flight}
+        assert all(after[i] in (expected[i], label) for i, label in in_flight.items())
+        print(f"\nLabel Studio integration test: {time.monotonic() - started:.0f} s after the server was up; "
+              f"{len(acknowledged)} updates acknowledged before the kill, {len(in_flight)} after")
     finally:
         backend.stop()
+
+
+def _choice(label):
+    """A Label Studio result choosing class ``label``."""
+    return [{"from_name": "digit", "to_name": "image", "type": "choices",
+             "value": {"choices": [CLASSES[int(label)]]}}]
+
+
+def _labels(backend_dir):
+    """The labels of the backend's session, read beside the running backend."""
+    from skdfal import LabelingSession
+
+    with LabelingSession(backend_dir / "session", readonly=True) as session:
+        return dict(session.labels)
+
+
+def _deleted(backend_dir, aid):
+    """Whether the backend's annotation map records the deletion of annotation ``aid``."""
+    lines = (backend_dir / "annotations.jsonl").read_text().splitlines()
+    return any(json.loads(line) == {"annotation": aid, "deleted": True} for line in lines)
 
 
 # Which runs skip and which fail, without a server (the fast subset).
