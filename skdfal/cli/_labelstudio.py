@@ -67,6 +67,9 @@ def add_parser(sub):
                         "else ~/.local/share/label-studio)")
     p.add_argument("--local-files-root", type=Path, default=None,
                    help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for local-files images")
+    p.add_argument("--label-studio-url", default=None, metavar="URL",
+                   help="Label Studio's address: after every retrain, push the new model's predictions to the "
+                        "project (the API key from $LABEL_STUDIO_API_KEY), so the Data Manager's order follows it")
     p.add_argument("--retrain-every", type=positive_int, default=None,
                    help="retrain after this many new annotations (default: --n-instances)")
     p.add_argument("--device", type=device_arg, default=None, help="torch device (default: the session's)")
@@ -108,7 +111,8 @@ def _cmd_serve(args) -> int:
     try:
         auth = auth_from_env(required=args.basic_auth)
         serve_label_studio(args.directory, host=args.host, port=args.port, images=args.images, classes=classes,
-                           auth=auth, allowed_hosts=args.allowed_host, max_body_bytes=args.max_body, **options)
+                           auth=auth, allowed_hosts=args.allowed_host, max_body_bytes=args.max_body,
+                           label_studio_url=args.label_studio_url, **options)
     except (SessionError, ValueError, TypeError, OSError) as exc:
         print(f"skdfal serve-label-studio: {exc}", file=sys.stderr)
         return 2

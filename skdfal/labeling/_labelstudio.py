@@ -40,7 +40,8 @@ background thread trains a fresh network on a copy of the labeled set,
 ranks the pool by DFAL with it, and only then swaps it in;
 ``/predict`` answers from the latest ranking meanwhile.  Each retraining
 gives a new model version, so Label Studio's "Retrieve predictions" fetches
-the new scores.
+the new scores; with ``push`` (Label Studio's address and an API key) the
+backend creates them in the project itself (:mod:`skdfal.labeling._ls_push`).
 
 **Images are read safely.**  A task's image is found by its URL: uploads
 (``/data/upload/...``) under Label Studio's media folder, local files
@@ -80,6 +81,7 @@ from ._ls_files import (
     resolve_task_image,
 )
 from ._ls_http import make_server
+from ._ls_push import PredictionPush, project_id
 from ._ls_training import BackendTraining
 from ._ls_webhook import MAX_ITEMS, BackendWebhooks
 from ._session import LabelingSession
@@ -119,6 +121,9 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
         Passed to :class:`~skdfal.LabelingSession`.
     max_image_bytes : int, default=32 MiB
         Largest task image file read.
+    push : PredictionPush, optional
+        After every retrain, push the new model's predictions to the Label
+        Studio projects the backend heard from (see :mod:`skdfal.labeling._ls_push`).
 
     Attributes
     ----------
@@ -133,7 +138,8 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
                  label_studio_data: str | os.PathLike[str] | None = None,
                  local_files_root: str | os.PathLike[str] | None = None, retrain_every: int | None = None,
                  stopping: Any = "default", device: str | None = None,
-                 max_image_bytes: int = MAX_IMAGE_BYTES, allow_modules: Sequence[str] | None = None):
+                 max_image_bytes: int = MAX_IMAGE_BYTES, allow_modules: Sequence[str] | None = None,
+                 push: PredictionPush | None = None):
         self.directory = Path(directory)
         self._folder = folder = open_backend_folder(self.directory)
         try:
@@ -144,6 +150,8 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
             raise
         self._device = device
         self._annotations = None
+        self._push = push
+        self._projects = set()  # Label Studio projects heard from since the start (pushed to)
         try:
             if len(info["images"]) != len(self.session.X_pool):
                 raise SessionError(f"{self.directory / IMAGES_FILE}: lists {len(info['images'])} images, "
@@ -255,7 +263,32 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
         for task in tasks:
             index = self._task_index(task, config["data_key"])
             results.append(self._prediction(index, ranking, config))
+        self._heard_from(payload.get("project"))
         return {"results": results}
+
+    def _heard_from(self, project) -> None:
+        """Remember the Label Studio project a request came from (fresh predictions go there)."""
+        pid = project_id(project)
+        if pid is not None and self._push is not None:
+            with self._lock:
+                if len(self._projects) < 100:  # bounded: ids come from requests
+                    self._projects.add(pid)
+
+    def _push_ranking(self, ranking) -> None:
+        """Predictions of ``ranking``'s model to every project heard from (failures logged, not raised)."""
+        config = self._config_of(None)
+        with self._lock:  # request threads add projects
+            projects = sorted(self._projects)
+        for project in projects:
+            try:
+                n = self._push.push(project, lambda tasks: [
+                    self._prediction(self._task_index(t, config["data_key"]), ranking, config) for t in tasks],
+                    ranking["version"])
+            except Exception:  # Label Studio away or refusing: the labels are safe, predictions can be retrieved
+                logger.exception("pushing predictions of %s to Label Studio project %d failed",
+                                 ranking["version"], project)
+                continue
+            logger.info("pushed %d predictions of %s to Label Studio project %d", n, ranking["version"], project)
 
     def _config_of(self, label_config) -> dict:
         """The label config sent (checked), else the last one seen, else a default naming the session's classes."""

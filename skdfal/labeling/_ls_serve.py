@@ -11,6 +11,7 @@ from ..utils._validation import check_count
 from ._labelstudio import LabelStudioBackend
 from ._ls_files import IMAGES_FILE, MAX_BODY_BYTES
 from ._ls_http import check_port
+from ._ls_push import PredictionPush
 
 __all__ = ["auth_from_env", "serve_label_studio"]
 
@@ -34,7 +35,8 @@ def auth_from_env(required: bool = False) -> tuple[str, str] | None:
 def serve_label_studio(directory: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 9090,
                        images: str | os.PathLike[str] | None = None, classes: Sequence[str] | None = None,
                        auth: tuple[str, str] | str | None = "env", allowed_hosts: Sequence[str] = (),
-                       max_body_bytes: int = MAX_BODY_BYTES, **kwargs: Any) -> None:
+                       max_body_bytes: int = MAX_BODY_BYTES, label_studio_url: str | None = None,
+                       api_key: str | None = None, **kwargs: Any) -> None:
     """Serve the Label Studio ML backend of ``directory``, creating it from ``images`` the first time.
 
     Parameters
@@ -55,6 +57,15 @@ def serve_label_studio(directory: str | os.PathLike[str], *, host: str = "127.0.
         Host names requests may use besides the loopback ones and ``host``.
     max_body_bytes : int, default=4 MiB
         The largest request body accepted.
+    label_studio_url : str, optional
+        Label Studio's address: after every retrain the new model's
+        predictions are pushed to the projects the backend heard from
+        (:mod:`skdfal.labeling._ls_push`), so the Data Manager's order
+        follows the new model without "Retrieve predictions".
+    api_key : str, optional
+        The Label Studio access token for ``label_studio_url``; default
+        ``LABEL_STUDIO_API_KEY`` (an environment variable, not a flag: it
+        stays out of the process list).
     **kwargs
         Passed to :meth:`LabelStudioBackend.create` or the constructor.
     """
@@ -62,6 +73,10 @@ def serve_label_studio(directory: str | os.PathLike[str], *, host: str = "127.0.
     if auth == "env":
         auth = auth_from_env()
     max_body_bytes = check_count(max_body_bytes, "max_body_bytes", error=ValueError)
+    if label_studio_url:
+        kwargs["push"] = PredictionPush(label_studio_url, api_key or os.environ.get("LABEL_STUDIO_API_KEY", ""))
+    elif api_key:
+        raise ValueError("api_key without label_studio_url: name Label Studio's address to push predictions to")
     directory = Path(directory)
     create_keys = ("mode", "size", "estimator", "query_strategy", "n_instances", "random_state")
     if (directory / IMAGES_FILE).exists():

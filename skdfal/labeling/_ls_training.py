@@ -104,6 +104,8 @@ class BackendTraining:
                 self._ranking = ranking
                 self.stop_decision = decision
             logger.info("retrained on %d labels: model version %s", len(labels), ranking["version"])
+            if self._push is not None:
+                self._push_ranking(ranking)  # outside the lock: webhooks and predictions go on meanwhile
             if decision is not None and decision.stop:
                 logger.warning("you may stop: %s", decision.reason)
 

@@ -63,6 +63,7 @@ class BackendWebhooks:
                     if item is not None:
                         self._annotate(*item)
                 self._wake.notify_all()
+            self._heard_from(project)  # a request refused is not heard: nothing is pushed to its project
             return {"status": "ok", "recorded": sum(item is not None for item in parsed)}
         if action == "ANNOTATIONS_DELETED":
             listed = payload.get("annotations")
@@ -73,6 +74,7 @@ class BackendWebhooks:
             with self._lock:
                 removed = sum(self._delete(aid) for aid in ids)
                 self._wake.notify_all()
+            self._heard_from(payload.get("project"))
             return {"status": "ok", "removed": removed}
         return {"status": "ignored", "action": action if isinstance(action, str) else None}
 
