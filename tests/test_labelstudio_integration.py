@@ -28,8 +28,8 @@ reports, the version check against PyPI).
 Label Studio takes a minute or more to start (database migrations):
 measured on a shared, loaded 2-core machine, the test took 2 min 59 s, of
 which 65 s after the server was up (issue 35), then with the checks of
-issue 33 about 3 min 40 s, of which 107 s after the server was up (it
-prints that part).
+issue 33 between 2 min 20 s and 4 min (three runs), of which 90-107 s
+after the server was up (it prints that part).
 """
 
 from __future__ import annotations
