@@ -19,7 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "skdfal"
 # Import names whose distribution is called otherwise.
-DISTRIBUTION = {"sklearn": "scikit-learn", "skactiveml": "scikit-activeml", "PIL": "Pillow", "yaml": "PyYAML"}
+DISTRIBUTION = {"sklearn": "scikit-learn", "skactiveml": "scikit-activeml", "PIL": "Pillow", "yaml": "PyYAML",
+                "label_studio_sdk": "label-studio-sdk"}
 
 
 def _setup_cfg():
