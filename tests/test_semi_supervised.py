@@ -154,7 +154,9 @@ def test_a_pool_for_an_estimator_that_cannot_take_it_is_a_clear_error():
 @pytest.mark.parametrize("bad, message", [
     ({"method": "mixmatch"}, "method must be one of"),
     ({"threshold": 1.0}, r"threshold must be a number in \[0, 1\)"),
-    ({"weight": 0}, "weight must be a number > 0"),
+    ({"weight": 0}, "weight must be a positive finite number"),
+    ({"vat_eps": float("inf")}, "vat_eps must be a positive finite number"),
+    ({"warmup": True}, r"warmup must be a number in \[0, 1\)"),
     ({"min_distance": -1}, "min_distance must be None or a number >= 0"),
     ({"ratio": 0}, "ratio"),
 ])

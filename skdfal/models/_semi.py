@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from skorch.callbacks import Callback
 
-from ..utils._validation import check_count
+from ..utils._validation import check_count, check_positive_real
 
 __all__ = ["SemiSupervised", "first_order_distance", "strong_augment"]
 
@@ -187,13 +187,11 @@ class SemiSupervised(Callback):
         """Raise ``ValueError`` naming the first bad parameter (called by every fit)."""
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {list(_METHODS)}, got {self.method!r}")
-        for name, low, high in (("weight", 0, math.inf), ("vat_eps", 0, math.inf)):
-            value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and low < value < high):
-                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+        check_positive_real(self.weight, "weight")
+        check_positive_real(self.vat_eps, "vat_eps")
         for name in ("threshold", "warmup"):
             value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and 0 <= value < 1):
+            if isinstance(value, (bool, np.bool_)) or not (isinstance(value, numbers.Real) and 0 <= value < 1):
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
         if self.min_distance is not None and not (
             isinstance(self.min_distance, numbers.Real) and self.min_distance >= 0
