@@ -261,7 +261,7 @@ class SemiSupervised(Callback):
             confidence, labels = proba.max(dim=1)
             taken = confidence >= float(self.threshold)
             if self.min_distance is not None:
-                distance = first_order_distance(lambda v: net.infer(v), x)
+                distance = first_order_distance(net.infer, x)
                 taken &= distance >= float(self.min_distance)
         finally:
             # A frozen backbone goes back to eval mode at the net's next forward (its infer).
@@ -284,15 +284,17 @@ class SemiSupervised(Callback):
     def _vat_loss(self, net, x):
         with torch.no_grad():
             target = torch.log_softmax(net.infer(x), dim=1)
-        d = torch.randn(x.shape, generator=self.generator_).to(x.device)
-        d = 1e-6 * d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (x.ndim - 1)))
-        d.requires_grad_(True)
+        d = (1e-6 * _unit(torch.randn(x.shape, generator=self.generator_).to(x.device))).requires_grad_(True)
         # One power iteration: the direction in which the prediction changes most.
         divergence = F.kl_div(torch.log_softmax(net.infer(x + d), dim=1), target,
                               log_target=True, reduction="batchmean")
         (grad,) = torch.autograd.grad(divergence, d)
-        r = grad.detach()
-        r = float(self.vat_eps) * r / r.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (x.ndim - 1)))
+        r = float(self.vat_eps) * _unit(grad.detach())
         self.n_seen_ += len(x)
         return F.kl_div(torch.log_softmax(net.infer(x + r), dim=1), target,
                         log_target=True, reduction="batchmean")
+
+
+def _unit(v: torch.Tensor) -> torch.Tensor:
+    """Each sample of ``v`` scaled to L2 norm 1 (a zero sample stays zero)."""
+    return v / v.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (v.ndim - 1)))
