@@ -41,6 +41,20 @@ def each_seed_in_turn(datasets, seeds, run) -> None:
             print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def study_parser(description, datasets, strategies, seeds):
+    """The arguments every learning-curve study takes: where MNIST is, what to run, ``--report``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", default=str(MNIST_DIR))
+    parser.add_argument("--datasets", default=",".join(datasets))
+    parser.add_argument("--strategies", default=",".join(strategies))
+    parser.add_argument("--seeds", default=seeds)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    return parser
+
+
 def load_data(mnist_dir: Path | None = MNIST_DIR, *, fallback: bool = True):
     """``(X_train, y_train, X_test, y_test, name)``: images (n, 1, H, W) float32 in [0, 1].
 

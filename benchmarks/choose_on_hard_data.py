@@ -18,12 +18,11 @@ Rows go to ``benchmarks/results/choose_on_hard_data/<dataset>.csv``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _setup import MNIST_DIR, each_seed_in_turn  # benchmarks/, the script's folder
+from _setup import each_seed_in_turn, study_parser  # benchmarks/, the script's folder
 
 from skdfal.experiments import drop_rates, paired_differences, run_benchmark
 
@@ -100,13 +99,7 @@ def markdown(frames: dict[str, pd.DataFrame]) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(MNIST_DIR))
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--strategies", default=",".join(REFERENCES + CANDIDATES))
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    parser = study_parser(__doc__.splitlines()[0], DATASETS, REFERENCES + CANDIDATES, "0,1,2")
     parser.add_argument("--markdown", action="store_true", help="print the tables for docs/results.md")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")

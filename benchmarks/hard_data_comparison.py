@@ -18,11 +18,14 @@ every round's picks); only runs that reached 500 labels enter the tables.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
-from _setup import MNIST_DIR, each_seed_in_turn, source_commit  # benchmarks/, the script's folder
+from _setup import (  # benchmarks/, the script's folder
+    each_seed_in_turn,
+    source_commit,
+    study_parser,
+)
 
 from skdfal.experiments import (
     paired_differences,
@@ -128,13 +131,7 @@ def targets_table(frames: dict[str, pd.DataFrame]) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(MNIST_DIR))
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    parser = study_parser(__doc__.splitlines()[0], DATASETS, STRATEGIES, "0,1,2,3,4")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
     OUT.mkdir(parents=True, exist_ok=True)

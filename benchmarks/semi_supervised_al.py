@@ -14,10 +14,8 @@ protocol, same splits, ``--steps auto``), read up to 200 labels.  Rows go to
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
-from _setup import MNIST_DIR, each_seed_in_turn
+from _setup import each_seed_in_turn, study_parser
 from choose_on_hard_data import CLASSIFIER, DATASETS, PROTOCOL, VALIDATION
 from choose_on_hard_data import OUT as LABELS_ONLY
 
@@ -49,13 +47,7 @@ def read(folder, datasets, strategies):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(MNIST_DIR))
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
+    parser = study_parser(__doc__.splitlines()[0], DATASETS, STRATEGIES, "0,1,2")
     args = parser.parse_args(argv)
     datasets, strategies = args.datasets.split(","), args.strategies.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
