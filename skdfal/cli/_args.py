@@ -6,6 +6,8 @@ import argparse
 import math
 import sys
 
+from ..models._semi import METHODS
+
 __all__ = [
     "RenamedOption",
     "positive_int",
@@ -171,7 +173,7 @@ def stop_rule(text: str):
 
 
 #: ``--semi-supervised``'s choices: :class:`~skdfal.models.SemiSupervised`'s methods.
-SEMI_SUPERVISED = ("fixmatch", "pseudo_label", "vat")
+SEMI_SUPERVISED = METHODS
 
 
 def add_semi_supervised_arg(parser) -> None:

@@ -37,6 +37,7 @@ import re
 import time
 import uuid
 
+from ..models._semi import METHODS
 from ..utils._validation import check_count
 from ._fs import SessionError
 from ._network import MODULE_FACTORY, check_allowed, is_import_path, resolve_module
@@ -190,7 +191,7 @@ def check_estimator_spec(spec, sample_shape, n_classes, *, device_used=True) -> 
     if not (isinstance(module, str) and module.lower() in _MODULES) and not is_import_path(module):
         raise ValueError(f"estimator['module'] must be one of {list(_MODULES)} or an import path "
                          f"'package.module:callable', got {module!r}")
-    if spec.get("semi_supervised") not in (None, "fixmatch", "pseudo_label", "vat"):
+    if spec.get("semi_supervised") is not None and spec["semi_supervised"] not in METHODS:
         raise ValueError("estimator['semi_supervised'] must be 'fixmatch', 'pseudo_label', 'vat' or null, "
                          f"got {spec['semi_supervised']!r}")
     for key in ("freeze", "flip"):

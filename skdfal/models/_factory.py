@@ -17,7 +17,7 @@ from ..utils._validation import check_count, check_positive_real
 from ._classifier import SeededNeuralNetClassifier
 from ._input import _check_input_shape, _check_scale
 from ._nets import VGG8, LeNet5
-from ._semi import SemiSupervised
+from ._semi import METHODS, SemiSupervised
 from ._training import RandomShift, StepBudget
 
 __all__ = ["make_classifier"]
@@ -222,7 +222,7 @@ def make_classifier(
         callbacks = [("step_budget", budget), ("random_shift", RandomShift(max_shift=shift, flip=bool(flip)))]
         max_epochs = 1  # epochs come from the step budget (SeededNeuralNetClassifier.fit_loop)
     if semi_supervised is not None:
-        if isinstance(semi_supervised, str) and semi_supervised in ("fixmatch", "pseudo_label", "vat"):
+        if isinstance(semi_supervised, str) and semi_supervised in METHODS:
             semi_supervised = SemiSupervised(method=semi_supervised)
         if not isinstance(semi_supervised, SemiSupervised):
             raise ValueError(

@@ -39,7 +39,8 @@ from ..utils._validation import check_count, check_positive_real
 
 __all__ = ["SemiSupervised", "first_order_distance", "strong_augment"]
 
-_METHODS = ("pseudo_label", "fixmatch", "vat")
+#: The unlabeled losses, by name (what ``make_classifier``, sessions and the CLI accept).
+METHODS = ("fixmatch", "pseudo_label", "vat")
 
 
 def first_order_distance(module: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -185,8 +186,8 @@ class SemiSupervised(Callback):
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first bad parameter (called by every fit)."""
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {list(_METHODS)}, got {self.method!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
         check_positive_real(self.weight, "weight")
         check_positive_real(self.vat_eps, "vat_eps")
         for name in ("threshold", "warmup"):
