@@ -22,7 +22,10 @@ from choose_on_hard_data import OUT as LABELS_ONLY
 from skdfal.experiments import run_benchmark
 
 OUT = LABELS_ONLY.parent / "semi_supervised_al"
-STRATEGIES = ("random", "dfal_batch", "badge", "dfal")
+BASE = ("random", "dfal_batch", "badge", "dfal")
+#: Item 3, querying that knows the trainer: each strategy among the samples the
+#: trainer does not already pseudo-label (skdfal.strategies.Unconfident).
+STRATEGIES = BASE + tuple(f"{name}_unconfident" for name in BASE)
 BUDGET = 200
 TRAINER = {**CLASSIFIER, "semi_supervised": "fixmatch"}
 STEPS = 900
@@ -62,15 +65,17 @@ def main(argv=None):
     if not semi:
         print("no rows yet")
         return
-    # Only the seeds the semi-supervised runs reached, in both arms.
+    # The seeds the four base strategies reached, and the arms that reached them all.
     for name, frame in semi.items():
-        reached = frame.groupby(["seed", "strategy"])["n_labels"].max().unstack() >= BUDGET
-        done = reached.index[reached.all(axis=1) & (reached.shape[1] == len(strategies))]
-        semi[name] = frame[frame["seed"].isin(done)]
+        reached = (frame.groupby(["seed", "strategy"])["n_labels"].max().unstack() >= BUDGET).reindex(
+            columns=list(strategies), fill_value=False).fillna(False)
+        seeds = reached.index[reached[[b for b in BASE if b in strategies]].all(axis=1)]
+        arms = reached.columns[reached.loc[seeds].all()] if len(seeds) else []
+        semi[name] = frame[frame["seed"].isin(seeds) & frame["strategy"].isin(arms)]
     semi = {name: frame for name, frame in semi.items() if len(frame)}
     seeds = {name: set(frame["seed"]) for name, frame in semi.items()}
     alone = {name: frame[frame["seed"].isin(seeds[name])]
-             for name, frame in read(LABELS_ONLY, datasets, strategies).items() if name in semi}
+             for name, frame in read(LABELS_ONLY, datasets, BASE).items() if name in semi}
     table = pd.concat({"labels only": areas(alone), "fixmatch": areas(semi)}, axis=1)
     print(f"area to {BUDGET} labels (mean validation accuracy), seeds: "
           + ", ".join(f"{name} {sorted(s)}" for name, s in seeds.items()))

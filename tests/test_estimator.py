@@ -308,10 +308,12 @@ def _strategy_classes():
 @pytest.mark.parametrize("cls", _strategy_classes(), ids=lambda c: c.__name__)
 def test_every_strategy_survives_clone_and_pickle(cls):
     composed = cls is skdfal.strategies.ComposedStrategy  # a selector over a scorer: seeded there
-    strategy = cls(skdfal.strategies.EntropySampling(random_state=3)) if composed else cls(random_state=3)
+    wrapper = cls is skdfal.strategies.Unconfident  # a wrapper of a strategy, seeded itself
+    inner = skdfal.strategies.EntropySampling(random_state=3)
+    strategy = cls(inner) if composed else cls(inner, random_state=3) if wrapper else cls(random_state=3)
 
-    def params_of(s):  # the scorer (an estimator) compared by its parameters
-        return {k: v for k, v in s.get_params().items() if k != "scorer"}
+    def params_of(s):  # the inner strategy (an estimator) compared by its parameters
+        return {k: v for k, v in s.get_params().items() if k not in ("scorer", "strategy")}
 
     params = params_of(strategy)
     assert params["scorer__random_state" if composed else "random_state"] == 3

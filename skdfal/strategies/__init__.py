@@ -29,6 +29,7 @@ from ._uncertainty import (
     least_confidence,
     margin_sampling,
 )
+from ._unconfident import Unconfident, trainer_threshold, unconfident
 
 __all__ = [
     "RECOMMENDED",
@@ -72,4 +73,7 @@ __all__ = [
     "badge",
     "penultimate_features",
     "gradient_embeddings",
+    "Unconfident",
+    "unconfident",
+    "trainer_threshold",
 ]

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sklearn.base import BaseEstimator, clone
+
 from ._base import QueryStrategy
 from ._bayesian import BALD, bald
 from ._dfal import DFALMargin, dfal_margin
@@ -28,6 +30,7 @@ from ._uncertainty import (
     least_confidence,
     margin_sampling,
 )
+from ._unconfident import Unconfident, unconfident
 
 __all__ = ["RECOMMENDED", "RegisteredStrategy", "all_strategies", "get_strategy", "make_strategy", "strategy_tags"]
 
@@ -92,7 +95,9 @@ class RegisteredStrategy:
 
     def make(self, **params) -> QueryStrategy:
         """A new strategy object: this configuration's parameters, then ``params``."""
-        return self.cls(**{**self.params, **params})
+        # A strategy given as a parameter (a wrapper's) is copied: makes share nothing.
+        own = {key: clone(value) if isinstance(value, BaseEstimator) else value for key, value in self.params.items()}
+        return self.cls(**{**own, **params})
 
 
 _REGISTRY = {
@@ -130,8 +135,15 @@ _REGISTRY = {
         # DFAL over the whole pool at about the cost of one backward pass per
         # sample: first-order screening, exact DeepFool on a shortlist.
         RegisteredStrategy("dfal_screen", DFALMargin, dfal_margin, {"screening": True}),
+        # With a semi-supervised trainer (issue 32): the same strategies among
+        # the samples the trainer does not already pseudo-label.
     )
 }
+_REGISTRY.update({
+    f"{name}_unconfident": RegisteredStrategy(
+        f"{name}_unconfident", Unconfident, unconfident, {"strategy": _REGISTRY[name].make()})
+    for name in ("random", "badge", "dfal", "dfal_batch")
+})
 
 
 def all_strategies() -> dict[str, RegisteredStrategy]:
@@ -141,7 +153,7 @@ def all_strategies() -> dict[str, RegisteredStrategy]:
     --------
     >>> from skdfal import all_strategies
     >>> sorted(all_strategies())[:3]
-    ['badge', 'bald', 'coreset']
+    ['badge', 'badge_unconfident', 'bald']
     >>> all_strategies()["dfal"].tags.needs_torch
     True
     """
