@@ -18,6 +18,13 @@ and q50 of a stop set of 500 move by at most 5% for 3 rounds), and
 
     python benchmarks/stopping_study.py                     # resumable: finished runs are kept
     python benchmarks/stopping_study.py --report            # the table only (markdown)
+    python benchmarks/stopping_study.py --semi-supervised   # issue 32, item 5: the same with the
+                                                            # recommended trainer and strategy
+
+With ``--semi-supervised`` every fit is the FixMatch fit of issue 32 (900
+steps, the whole pool unlabeled) and the run queries with the strategy
+recommended with it (:data:`SEMI_STRATEGY`); rows go to
+``benchmarks/results/stopping_study_fixmatch/``.
 
 Accuracy is measured on samples held out of the pool (validation), never on
 a test set.  Each (data set, seed) is written to
@@ -47,6 +54,9 @@ SEEDS = (0, 1, 2, 3, 4)
 PROTOCOL = dict(n_initial=20, n_instances=20, budget=500, subsample=1000)
 VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere
 RULES = ("stable", "margin", "budget")
+#: Issue 32, item 5: the strategy run with the semi-supervised trainer (its recommendation).
+SEMI_STRATEGY = "dfal_batch"
+SEMI_STEPS = 900
 MARGIN_QUANTILES = (0.1, 0.5)
 
 
@@ -60,7 +70,7 @@ def make_rules(seed: int) -> dict:
     }
 
 
-def run_one(dataset: str, seed: int, data_dir: str) -> pd.DataFrame:
+def run_one(dataset: str, seed: int, data_dir: str, semi_supervised: bool = False) -> pd.DataFrame:
     """One DFAL run with every rule watching; one row per round."""
     from skdfal import make_classifier
     from skdfal.experiments import load_benchmark_data, make_strategy, simulate
@@ -70,7 +80,9 @@ def run_one(dataset: str, seed: int, data_dir: str) -> pd.DataFrame:
         validation_size=VALIDATION.get(dataset, 5000), random_state=seed,
     )
     n_classes = len(np.unique(y_pool))
-    strategy, adversarial = make_strategy("dfal")
+    name = SEMI_STRATEGY if semi_supervised else "dfal"
+    strategy, adversarial = make_strategy(name)
+    trainer = dict(semi_supervised="fixmatch", train_steps=SEMI_STEPS) if semi_supervised else {}
     rules = make_rules(seed)
 
     def record(row):
@@ -85,11 +97,13 @@ def run_one(dataset: str, seed: int, data_dir: str) -> pd.DataFrame:
 
     n_rounds = (PROTOCOL["budget"] - PROTOCOL["n_initial"]) // PROTOCOL["n_instances"]
     rows = simulate(
-        lambda s: make_classifier("lenet5", input_shape=X_pool.shape[1:], n_classes=n_classes, random_state=s),
+        lambda s: make_classifier("lenet5", input_shape=X_pool.shape[1:], n_classes=n_classes, random_state=s,
+                                  **trainer),
         strategy, X_pool, y_pool, X_val, y_val, n_initial=PROTOCOL["n_initial"],
         n_instances=PROTOCOL["n_instances"], n_rounds=n_rounds, subsample=PROTOCOL["subsample"],
         adversarial_augmentation=adversarial,
-        random_state=seed, strategy_name="dfal", on_round=record, stopping=list(rules.values()),
+        random_state=seed, strategy_name=name, on_round=record, stopping=list(rules.values()),
+        learn_from_pool=semi_supervised,
     )
     frame = pd.DataFrame(rows).drop(columns=["queried", "stop"], errors="ignore")
     frame.insert(0, "dataset", dataset)
@@ -252,24 +266,27 @@ def main(argv=None):
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--report", action="store_true", help="only print the table of what is there")
+    parser.add_argument("--semi-supervised", action="store_true",
+                        help="FixMatch fits and the strategy recommended with them (issue 32)")
     parser.add_argument("--tune", action="store_true",
                         help="only compare other windows, thresholds and tolerances on the finished runs")
     args = parser.parse_args(argv)
     datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = OUT.with_name(OUT.name + "_fixmatch") if args.semi_supervised else OUT
+    out.mkdir(parents=True, exist_ok=True)
     if not (args.report or args.tune):
         for seed in seeds:  # one seed more on every data set in turn: a stopped study stays balanced
             for dataset in datasets:
-                path = OUT / f"{dataset}-s{seed}.csv"
+                path = out / f"{dataset}-s{seed}.csv"
                 if path.exists():
                     continue
                 start = time.perf_counter()
-                frame = run_one(dataset, seed, args.data_dir)
+                frame = run_one(dataset, seed, args.data_dir, args.semi_supervised)
                 tmp = path.with_suffix(".csv.tmp")
                 frame.to_csv(tmp, index=False)
                 os.replace(tmp, path)  # complete runs only: a killed run starts again
                 print(f"{dataset} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
-    files = [OUT / f"{d}-s{s}.csv" for d in datasets for s in seeds if (OUT / f"{d}-s{s}.csv").exists()]
+    files = [out / f"{d}-s{s}.csv" for d in datasets for s in seeds if (out / f"{d}-s{s}.csv").exists()]
     if not files:
         print("no finished runs yet")
         return

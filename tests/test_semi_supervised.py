@@ -263,3 +263,17 @@ def test_a_benchmark_run_learns_from_its_pool_only_when_its_protocol_says_so():
     # Same labels, same seed: only the pool can make the two fits differ.
     assert rows[True][0]["queried"] == rows[False][0]["queried"]
     assert rows[True][0]["accuracy"] != rows[False][0]["accuracy"]
+
+
+def test_a_simulated_run_learns_from_its_pool_when_asked():
+    from skdfal import RandomSampling
+    from skdfal.experiments import simulate
+
+    X, y, _ = blobs()
+    rows = {
+        flag: simulate(lambda s: linear_net(1, SemiSupervised(method="vat")), RandomSampling(), X, y, X, y,
+                       n_initial=2, n_instances=1, n_rounds=0, learn_from_pool=flag)
+        for flag in (False, True)
+    }
+    assert rows[True][0]["queried"] == rows[False][0]["queried"]  # the same two labels
+    assert rows[True][0]["accuracy"] == 1.0 > rows[False][0]["accuracy"]  # the gap, found from the pool

@@ -41,6 +41,7 @@ def simulate(
     on_round: Callable[[dict[str, Any]], None] | None = None,
     stopping: Any = None,
     stop_early: bool = False,
+    learn_from_pool: bool = False,
 ) -> list[dict[str, Any]]:
     """Run one active learning simulation and return its learning curve.
 
@@ -74,6 +75,9 @@ def simulate(
         then has ``stop`` (why labeling may stop, or ``""``).
     stop_early : bool, default=False
         End the run at the first round a rule says stop.
+    learn_from_pool : bool, default=False
+        Hand ``X_pool`` to every fit as ``X_unlabeled`` (an estimator with a
+        :class:`~skdfal.models.SemiSupervised` callback learns from it).
 
     Returns
     -------
@@ -97,6 +101,7 @@ def simulate(
         make_estimator(random_state),
         query_strategy,
         adversarial_augmentation=adversarial_augmentation,
+        X_unlabeled=X_pool if learn_from_pool else None,
     )
     return simulate_run(
         learner, X_pool, y_pool, X_eval, y_eval, seed=random_state, strategy_name=name,
