@@ -15,8 +15,12 @@ from PIL import Image
 
 from skdfal import LabelingSession, LabelStudioBackend, load_digits_images
 from skdfal.labeling import SessionError
-from skdfal.labeling._ls_files import load_image_folder, read_regular, resolve_task_image
-from skdfal.labeling._ls_http import make_server
+from skdfal.labeling.frontends.label_studio._files import (
+    load_image_folder,
+    read_regular,
+    resolve_task_image,
+)
+from skdfal.labeling.frontends.label_studio._http import make_server
 
 CLASSES = [str(c) for c in range(10)]
 CONFIG = ('<View><Image name="img" value="$picture"/><Choices name="digit" toName="img">'
@@ -125,7 +129,7 @@ def test_special_and_large_files_are_refused_without_hanging(tmp_path):
 
 
 def test_pool_images_are_decoded_with_a_pixel_bound(tmp_path, monkeypatch):
-    import skdfal.labeling._ls_files as ls
+    import skdfal.labeling.frontends.label_studio._files as ls
 
     write_images(tmp_path / "ok", np.zeros((2, 1, 8, 8), np.float32))
     monkeypatch.setattr(ls, "MAX_IMAGE_PIXELS", 63)

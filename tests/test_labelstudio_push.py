@@ -10,8 +10,8 @@ import pytest
 from test_labelstudio_backend import CLASSES, CONFIG, created, digits, task, write_images  # noqa: F401
 
 from skdfal.labeling import LabelStudioBackend
-from skdfal.labeling._ls_push import PredictionPush, project_id
-from skdfal.labeling._ls_serve import serve_label_studio
+from skdfal.labeling.frontends.label_studio import serve_label_studio
+from skdfal.labeling.frontends.label_studio._push import PredictionPush, project_id
 
 
 class FakeLabelStudio:

@@ -23,7 +23,7 @@ from test_labelstudio_backend import CLASSES, CONFIG, annotation, created, task,
 
 from skdfal import LabelStudioBackend
 from skdfal.labeling import SessionError
-from skdfal.labeling._ls_http import make_server
+from skdfal.labeling.frontends.label_studio._http import make_server
 
 digits, setup = base.digits, base.setup  # 60 digits; their images, Label Studio's upload folder, a backend
 
@@ -347,7 +347,7 @@ def test_bounded_bodies_and_json_errors(served):
 
 @pytest.mark.slow
 def test_slow_clients_hold_a_bounded_number_of_threads(served, monkeypatch):
-    from skdfal.labeling import _ls_http
+    from skdfal.labeling.frontends.label_studio import _http as _ls_http
 
     monkeypatch.setattr(_ls_http._Handler, "timeout", 2.0)
     serve, backend, y = served

@@ -16,7 +16,8 @@ import warnings
 import pytest
 
 from skdfal import LabelingSession
-from skdfal.labeling import _fs, _journal
+from skdfal.labeling import _fs
+from skdfal.labeling.store import _journal
 
 
 def _session(directory, digits, n=40):

@@ -31,7 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skdfal.labeling import LabelingSession, SessionError, SessionWarning, _fs, _journal
+from skdfal.labeling import LabelingSession, SessionError, SessionWarning, _fs
+from skdfal.labeling.store import _journal
 
 # The Hypothesis run is slow; the smallest scenario it ever shrank to stays in the fast subset.
 

@@ -1,7 +1,7 @@
 """Issue 23, item 1: a failed write or fsync (disk full, I/O error) must not lose a confirmed label.
 
 A fault layer stands in for ``os`` in the session's file code
-(:mod:`skdfal.labeling._fs` and :mod:`skdfal.labeling._journal`) and fails
+(:mod:`skdfal.labeling._fs` and :mod:`skdfal.labeling.store._journal`) and fails
 the k-th ``write`` or ``fsync`` once, with ``ENOSPC`` or ``EIO``; a failing
 write first writes half of its bytes, as a disk that fills mid-record does.
 The labeling scenario goes on with the same session object afterwards, as a
@@ -20,7 +20,8 @@ import warnings
 
 import pytest
 
-from skdfal.labeling import LabelingSession, SessionError, _fs, _journal
+from skdfal.labeling import LabelingSession, SessionError, _fs
+from skdfal.labeling.store import _journal
 
 
 class FaultyOS:

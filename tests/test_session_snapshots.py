@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from skdfal.labeling import LabelingSession, SessionError, _snapshot
+from skdfal.labeling import LabelingSession, SessionError
+from skdfal.labeling.store import _snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 

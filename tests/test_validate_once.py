@@ -139,7 +139,7 @@ def test_check_positive_real(value):
 
 
 def test_sessions_and_training_callbacks_share_the_count_check():
-    from skdfal.labeling._spec import _count
+    from skdfal.labeling.session._spec import _count
     from skdfal.models._training import RandomShift, StepBudget
 
     with pytest.raises(ValueError, match=r"n_instances must be an integer in \[1, 5\], got 2.5"):

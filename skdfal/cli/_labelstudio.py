@@ -82,7 +82,7 @@ def _cmd_serve(args) -> int:
     import signal
 
     from ..labeling import SessionError, serve_label_studio
-    from ..labeling._ls_serve import auth_from_env
+    from ..labeling.frontends.label_studio import auth_from_env
 
     def stop(signum, frame):  # `kill` ends the server like Ctrl-C: a snapshot is written on the way out
         raise KeyboardInterrupt

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from ._render import as_pixels, png_bytes, side_by_side
 
 if TYPE_CHECKING:
-    from ._session import LabelingSession
+    from ..session import LabelingSession
 
 __all__ = ["Labeler"]
 

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..utils._validation import check_count
+from ...utils._validation import check_count
+from ._training import fit_on
 
 __all__ = ["SessionModel"]
 
@@ -43,7 +44,7 @@ class SessionModel:
     @property
     def shows_adversarial(self) -> bool:
         """Whether queried samples come with an adversarial copy (DFAL or augmentation)."""
-        from ..strategies import strategy_tags
+        from ...strategies import strategy_tags
 
         tags = strategy_tags(self.learner.query_strategy)
         return bool(self.learner.adversarial_augmentation or (tags is not None and tags.adversarial_copies))
@@ -63,12 +64,10 @@ class SessionModel:
             learner.restore(learner.estimator_, X, y, flags)
             learner.estimator_.partial_fit(learner.X_training_, learner.y_training_)
         else:
-            learner.fit(X, y)
-            if flags.any():  # fit counts every row as paid: say which are free copies
-                learner.restore(learner.estimator_, X, y, flags)
+            fit_on(learner, X, y, flags)
         self._stale = False
         if getattr(self, "stopping", None) is not None:
-            from ..learners._stopping import check_stopping
+            from ...learners._stopping import check_stopping
 
             # The pool is the stop set's source: its draw is seeded, so a resumed session draws the same.
             self.stop_decision = check_stopping(self.stopping, learner, self.X_pool)

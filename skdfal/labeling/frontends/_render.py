@@ -77,7 +77,7 @@ def png_bytes(pixels) -> bytes:
     Examples
     --------
     >>> import numpy as np
-    >>> from skdfal.labeling._render import png_bytes
+    >>> from skdfal.labeling.frontends._render import png_bytes
     >>> png_bytes(np.zeros((2, 3), dtype=np.uint8))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
@@ -100,7 +100,7 @@ def ascii_art(samples, *, max_width: int = 40, gap: str = "   ") -> str:
     Examples
     --------
     >>> import numpy as np
-    >>> from skdfal.labeling._render import ascii_art
+    >>> from skdfal.labeling.frontends._render import ascii_art
     >>> ascii_art([np.eye(3)]).splitlines()
     ['@@    ', '  @@  ', '    @@']
     """

@@ -1,13 +1,13 @@
 """What a labeling session records: one answer per pool index, each change one journal record.
 
 A mixin of :class:`~skdfal.LabelingSession`, like
-:class:`~skdfal.labeling._model.SessionModel`.  Every change to the answers
+:class:`~skdfal.labeling.session._model.SessionModel`.  Every change to the answers
 is checked in full (index, class, what the index holds now) before anything
 is written, then appended to the journal as a single record and fsync'd;
 the state changes only after the append returned.  A refused call therefore
 changes nothing, and a crash at any point loses nothing confirmed: the
 journal holds every confirmed change or none of an unconfirmed one, and
-replaying it in order gives the state (:class:`~skdfal.labeling._state.LabelState`).
+replaying it in order gives the state (:class:`~skdfal.labeling.session._state.LabelState`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._formats import encode_array
+from ..store import encode_array
 from ._state import class_label, pool_index
 
 __all__ = ["SessionAnswers"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._fs import SessionError
 from ._formats import read_npy
-from ._fs import SessionError
-from ._spec import SESSION_FILE
+from ._layout import SESSION_FILE
 
 __all__ = ["check_new_pool", "first_non_finite", "load_pool"]
 

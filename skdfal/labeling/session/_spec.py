@@ -37,21 +37,12 @@ import re
 import time
 import uuid
 
-from ..models._semi import METHODS
-from ..utils._validation import check_count
-from ._fs import SessionError
+from ...models._semi import METHODS
+from ...utils._validation import check_count
+from .._fs import SessionError
+from ..store import FORMAT_VERSION, POOL_FILE
 from ._network import MODULE_FACTORY, check_allowed, is_import_path, resolve_module
 from ._network import NAMED_MODULES as _MODULES
-
-FORMAT_VERSION = 1
-SESSION_FILE = "session.json"
-SNAPSHOT_FILE = "snapshot.json"
-JOURNAL_FILE = "journal.jsonl"
-POOL_FILE = "pool.npy"
-LOCK_FILE = "lock"
-SNAPSHOT_DIR = "snapshots"
-#: ``session.json`` is small; a larger one is refused unread.
-SESSION_JSON_LIMIT = 1 << 20
 
 #: Default network for a session: the arguments of :func:`skdfal.make_classifier`,
 #: whose step trainer (chosen for few labels, docs/results.md) is written out so that
@@ -97,11 +88,11 @@ def resolve_strategy(name):
 
     Examples
     --------
-    >>> from skdfal.labeling._spec import resolve_strategy
+    >>> from skdfal.labeling.session._spec import resolve_strategy
     >>> resolve_strategy("dfal_margin").name, resolve_strategy("randomsampling").name
     ('dfal', 'random')
     """
-    from ..strategies import all_strategies, get_strategy
+    from ...strategies import all_strategies, get_strategy
 
     try:
         return get_strategy(name)
@@ -129,7 +120,7 @@ def json_checked(obj, what):
 
 def strategy_spec(strategy, params) -> dict:
     """``{"name": registry key, "params": JSON}`` for a strategy name, function or object."""
-    from ..strategies import all_strategies
+    from ...strategies import all_strategies
 
     entries = list(all_strategies().values())
     if isinstance(strategy, str):
@@ -153,7 +144,7 @@ def strategy_spec(strategy, params) -> dict:
 
 def build_strategy(spec):
     """The strategy object of a strategy spec; ``ValueError`` naming what is wrong."""
-    from ..strategies import all_strategies
+    from ...strategies import all_strategies
 
     name, params = spec.get("name"), spec.get("params", {})
     try:

@@ -23,8 +23,7 @@ import json
 import logging
 import os
 
-from ._fs import SessionError, write_all
-from ._state import class_label
+from ..._fs import SessionError, write_all
 
 __all__ = ["SKIP", "UNKNOWN", "AnnotationMap", "parse_annotation"]
 
@@ -82,7 +81,7 @@ def parse_annotation(annotation, config, class_names):
         raise ValueError(f"annotation {aid!r}: several choices {picked!r:.200}; skdfal takes one class per image")
     if picked[0] not in class_names:  # a name only: a position would be read as a different class
         raise ValueError(f"annotation {aid!r}: {picked[0]!r:.80} is not one of the session's classes {class_names}")
-    return aid, class_label(picked[0], class_names)
+    return aid, list(class_names).index(picked[0])
 
 
 class AnnotationMap:

@@ -1,10 +1,10 @@
 """Webhooks of the Label Studio backend: annotations in, one session record per change.
 
-A mixin of :class:`~skdfal.labeling._labelstudio.LabelStudioBackend`.  A
+A mixin of :class:`~skdfal.labeling.frontends.label_studio._backend.LabelStudioBackend`.  A
 request is checked in full first (its label config against the session's
 classes, every annotation's id, result and class); a refused request
 writes nothing.  Then, for each annotation, the annotation map is appended
-(:class:`~skdfal.labeling._ls_annotations.AnnotationMap`) and the image's
+(:class:`~skdfal.labeling.frontends.label_studio._annotations.AnnotationMap`) and the image's
 answer, by the map's rule (its latest live annotation), is given to the
 session as one journal record (``label``, ``relabel``, ``skip`` or
 ``forget``), fsync'd before the webhook is answered.  No other image's
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 
-from ._ls_annotations import SKIP, UNKNOWN, annotation_id, parse_annotation
+from ._annotations import SKIP, UNKNOWN, annotation_id, parse_annotation
 
 __all__ = ["MAX_ITEMS", "BackendWebhooks"]
 

@@ -20,7 +20,7 @@ import stat
 import threading
 import weakref
 
-from ._fs import SessionError
+from .._fs import SessionError
 
 __all__ = ["SessionLock"]
 

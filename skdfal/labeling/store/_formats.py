@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from ._fs import SessionError, read_bounded
+from .._fs import SessionError, read_bounded
 
 __all__ = [
     "decode_array",

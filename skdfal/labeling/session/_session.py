@@ -2,16 +2,16 @@
 
 A person labels for hours; kernels crash and processes get killed.  A
 :class:`LabelingSession` keeps everything in one directory (the files are
-listed in :mod:`skdfal.labeling._spec`).
+listed in :mod:`skdfal.labeling.store._layout`).
 
 **The journal is the source of truth.**  :meth:`LabelingSession.teach`
 appends the label to ``journal.jsonl`` and fsyncs it before returning, so a
 label is durable as soon as ``teach`` returns.  On opening, the latest
 snapshot is loaded and the journal records after it are replayed (see
-:mod:`skdfal.labeling._open`).  A change to any earlier answer
+:mod:`skdfal.labeling.session._open`).  A change to any earlier answer
 (:meth:`~LabelingSession.relabel`, :meth:`~LabelingSession.skip`,
 :meth:`~LabelingSession.forget`, undo) appends one record; nothing is ever
-rewritten (see :mod:`skdfal.labeling._answers`).
+rewritten (see :mod:`skdfal.labeling.session._answers`).
 
 **A full disk loses nothing confirmed.**  When a write or fsync fails
 (``ENOSPC``, ``EIO``), ``teach``, ``skip`` or ``undo`` raises the
@@ -37,7 +37,7 @@ after the last snapshot.
 **A folder from someone else is safe to open.**  Nothing in it is
 unpickled, no link in it is followed, no pipe in it is waited on, and a
 malformed file is a :class:`SessionError` naming it (see
-:mod:`skdfal.labeling._fs` and :mod:`skdfal.labeling._formats`).
+:mod:`skdfal.labeling._fs` and :mod:`skdfal.labeling.store._formats`).
 """
 
 from __future__ import annotations
@@ -51,20 +51,21 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .._fs import SessionError
+from ..store import LOCK_FILE, SNAPSHOT_DIR, write_snapshot
 from ._answers import SessionAnswers
 from ._create import create_session
-from ._fs import SessionError
 from ._model import SessionModel
-from ._open import Held, open_folder
-from ._snapshot import write_snapshot
+from ._open import OWNED_FILES, Held, open_folder
+from ._training import SessionTraining
 
 if TYPE_CHECKING:
-    from ..strategies import QueryStrategy
+    from ...strategies import QueryStrategy
 
 __all__ = ["LabelingSession"]
 
 
-class LabelingSession(SessionAnswers, SessionModel):
+class LabelingSession(SessionAnswers, SessionModel, SessionTraining):
     """A persistent, crash-safe human-in-the-loop active learning session.
 
     Open an existing session directory with ``LabelingSession(directory)``;
@@ -142,6 +143,7 @@ class LabelingSession(SessionAnswers, SessionModel):
         # Also how a session just created opens, with the lock it was made under in ``held``.
         self.directory = Path(directory)
         self.readonly = bool(readonly)
+        self._device = device  # new learners (``new_learner``) on the device this session was opened with
         self._held = held
         # Dropped without close(): descriptors closed, lock released all the same.
         self._finalizer = weakref.finalize(self, held.release)
@@ -281,6 +283,20 @@ class LabelingSession(SessionAnswers, SessionModel):
         )
         self._saved_seq = self._journal.last_seq
         return self
+
+    def write_file(self, name: str, data: bytes) -> None:
+        """Replace the file ``name`` of the session folder with ``data``, atomically.
+
+        For a front-end's own files (the terminal's ``current.png``): written
+        as the session's files are (a link at ``name`` is replaced, never
+        followed; created ``0600``).  ``name`` is a plain file name that is
+        not one of the session's own files, else ``ValueError``.
+        """
+        self._writable()
+        if (not isinstance(name, str) or not name or name.startswith(".") or "/" in name or "\0" in name
+                or name in OWNED_FILES - {"current.png"} or name in (LOCK_FILE, SNAPSHOT_DIR)):
+            raise ValueError(f"write_file: {name!r} is not a file name a front-end may write in the session folder")
+        self._held.folder.write_bytes(name, bytes(data))
 
     def close(self, save: bool = True) -> None:
         """Save a snapshot if labels changed since the last one, release the lock."""

@@ -22,17 +22,17 @@ module speaks that protocol (the routes of Label Studio's
     ``ANNOTATION_CREATED``, ``ANNOTATIONS_CREATED``, ``ANNOTATION_UPDATED``,
     ``ANNOTATIONS_DELETED``: checked in full, then each change is one record
     of the session's journal (fsync'd) before the webhook is answered; a
-    cancelled (skipped) task is a skip (see :mod:`skdfal.labeling._ls_webhook`).
+    cancelled (skipped) task is a skip (see :mod:`skdfal.labeling.frontends.label_studio._webhook`).
 
 **The session is the source of truth.**  The backend folder holds the
 session (``session/``), the list of pool images (``images.json``: names and
 SHA-256 digests) and ``annotations.jsonl`` (every Label Studio annotation:
 task, pool image, answer; an image's answer is its latest live annotation,
-see :mod:`skdfal.labeling._ls_annotations`), all opened as the session's
+see :mod:`skdfal.labeling.frontends.label_studio._annotations`), all opened as the session's
 files are (:class:`~skdfal.labeling._fs.SessionDir`).  A ``kill -9`` loses
 no annotation the backend answered; a restart replays the journal and
 retrains.  Who may reach the backend, and how much work a request may
-cost, is in :mod:`skdfal.labeling._ls_http`.
+cost, is in :mod:`skdfal.labeling.frontends.label_studio._http`.
 
 **Retraining never blocks predictions.**  After every ``retrain_every``
 new labels, and when labeling pauses for 2 s with labels the model lacks, a
@@ -41,7 +41,7 @@ ranks the pool by DFAL with it, and only then swaps it in;
 ``/predict`` answers from the latest ranking meanwhile.  Each retraining
 gives a new model version, so Label Studio's "Retrieve predictions" fetches
 the new scores; with ``push`` (Label Studio's address and an API key) the
-backend creates them in the project itself (:mod:`skdfal.labeling._ls_push`).
+backend creates them in the project itself (:mod:`skdfal.labeling.frontends.label_studio._push`).
 
 **Images are read safely.**  A task's image is found by its URL: uploads
 (``/data/upload/...``) under Label Studio's media folder, local files
@@ -63,10 +63,11 @@ from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..utils._validation import check_count
-from ._fs import SessionError
-from ._ls_annotations import AnnotationMap
-from ._ls_files import (
+from ....utils._validation import check_count
+from ..._fs import SessionError
+from ...session import LabelingSession
+from ._annotations import AnnotationMap
+from ._files import (
     ANNOTATIONS_FILE,
     IMAGES_FILE,
     MAX_BODY_BYTES,
@@ -80,11 +81,10 @@ from ._ls_files import (
     read_images_file,
     resolve_task_image,
 )
-from ._ls_http import make_server
-from ._ls_push import PredictionPush, project_id
-from ._ls_training import BackendTraining
-from ._ls_webhook import MAX_ITEMS, BackendWebhooks
-from ._session import LabelingSession
+from ._http import make_server
+from ._push import PredictionPush, project_id
+from ._training import BackendTraining
+from ._webhook import MAX_ITEMS, BackendWebhooks
 
 __all__ = ["LabelStudioBackend"]
 
@@ -123,7 +123,7 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
         Largest task image file read.
     push : PredictionPush, optional
         After every retrain, push the new model's predictions to the Label
-        Studio projects the backend heard from (see :mod:`skdfal.labeling._ls_push`).
+        Studio projects the backend heard from (see :mod:`skdfal.labeling.frontends.label_studio._push`).
 
     Attributes
     ----------
@@ -148,7 +148,6 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
         except BaseException:
             folder.close()
             raise
-        self._device = device
         self._annotations = None
         self._push = push
         self._projects = set()  # Label Studio projects heard from since the start (pushed to)
@@ -169,7 +168,7 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
             self.retrain_every = check_count(every, "retrain_every", error=ValueError)
             self.max_image_bytes = int(max_image_bytes)
             if stopping == "default":
-                from ..learners import StabilizingPredictions
+                from ....learners import StabilizingPredictions
 
                 stopping = StabilizingPredictions(stop_set_size=min(1000, len(self.session.X_pool)))
             self.stopping = stopping
@@ -333,7 +332,11 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
                 "value": {"choices": [self.session.class_names[label]]},
                 "score": float(ranking["proba"][index]),
             })
-        return {"result": result, "score": score, "model_version": version}
+        prediction = {"result": result, "score": score, "model_version": version}
+        cluster = ranking["clusters"].get(index)
+        if cluster is not None:  # a pick of the spread batch: the k-means cluster it stands for
+            prediction["cluster"] = cluster
+        return prediction
 
     def close(self) -> None:
         """Stop the retraining thread, save a snapshot, release the session."""
@@ -368,7 +371,7 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
         ``server_address`` gives the port when ``port=0``).  ``auth``
         (``(user, password)``: Basic auth), ``allowed_hosts`` (host names
         besides the loopback ones and ``host``) and ``max_body_bytes`` are
-        described in :mod:`skdfal.labeling._ls_http`.
+        described in :mod:`skdfal.labeling.frontends.label_studio._http`.
         """
         server = make_server(self, host, port, auth=auth, allowed_hosts=allowed_hosts,
                              max_body_bytes=max_body_bytes)

@@ -1,9 +1,12 @@
-"""Background retraining and the DFAL ranking of :class:`~skdfal.labeling._labelstudio.LabelStudioBackend`.
+"""Background retraining and the ranking of the Label Studio backend (:mod:`._backend`).
 
-A mixin, like :class:`~skdfal.labeling._model.SessionModel` for sessions: a
-thread trains a fresh network on a copy of the labeled set and ranks the pool
-with it outside the lock, then swaps both in under it, so that predictions
-are never blocked by training.
+A mixin of the backend: a thread takes the session's
+:meth:`~skdfal.LabelingSession.training_snapshot` under the lock, fits a
+fresh network on it (:meth:`~skdfal.LabelingSession.fit_snapshot`) and ranks
+the pool with it (:meth:`~skdfal.LabelingSession.rank`) outside the lock,
+then gives the model to the session (:meth:`~skdfal.LabelingSession.adopt`)
+and swaps the ranking in under it, so that predictions are never blocked by
+training.  Only the session's public API is used.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class BackendTraining:
         score[order] = np.arange(n) / n
         if self._trained_labels is not None and self.session.n_labels and hasattr(self.session.learner, "estimator_"):
             return self._rank(self.session.learner, self.session.available_indices(), self.session.n_labels)
-        return {"version": self._version(0), "score": score, "labels": None, "proba": None}
+        return {"version": self._version(0), "score": score, "clusters": {}, "labels": None, "proba": None}
 
     def _version(self, n_labels) -> str:
         """A model version no other model of this session had: a millisecond stamp, then the labels.
@@ -51,41 +54,41 @@ class BackendTraining:
         return f"skdfal-{self.session.config['session_id'][:8]}-{stamp:x}-{n_labels}"
 
     def _rank(self, learner, available, n_labels) -> dict:
-        """Scores in ``[0, 1)``: the DFAL order of ``available`` (labeled images: 1); predictions."""
+        """Scores in ``[0, 1)``: the strategy's order of ``available`` (labeled images: 1); predictions.
+
+        The order is :meth:`~skdfal.LabelingSession.rank`'s: with a strategy
+        that spreads its batch, the spread batch first, each pick with the
+        id of the k-means cluster it represents (``clusters``).
+        """
         X_pool = self.session.X_pool
-        n = len(X_pool)
-        score = np.ones(n)
-        if len(available):
-            order, _ = learner.query(X_pool[available], n_instances=len(available))
-            score[available[np.asarray(order, dtype=np.int64)]] = np.arange(len(available)) / len(available)
+        score = np.ones(len(X_pool))
+        ranking = self.session.rank(learner, available)
+        if len(ranking.order):
+            score[ranking.order] = np.arange(len(ranking.order)) / len(ranking.order)
         proba = learner.predict_proba(X_pool)
-        return {"version": self._version(n_labels), "score": score,
+        return {"version": self._version(n_labels), "score": score, "clusters": ranking.clusters,
                 "labels": np.argmax(proba, axis=1), "proba": np.max(proba, axis=1)}
 
     def _train_loop(self) -> None:
-        from ..learners._stopping import check_stopping
-        from ._open import new_learner
+        from ....learners._stopping import check_stopping
 
+        session = self.session
         while True:
             with self._lock:
                 while not self._closing and not self._due():
                     self._wake.wait(timeout=1.0)
                 if self._closing:
                     return
-                labels = dict(self.session.labels)
-                X, y, flags = self.session._state.training_set(self.session.X_pool)
-                available = self.session.available_indices()
+                snapshot = session.training_snapshot()
                 self._pending = False
                 self._busy = True
+            n_labels = len(snapshot.labels)
             try:
-                learner = new_learner(self.session.config, self._device, self.session.X_pool)
-                learner.fit(X, y)
-                if flags.any():
-                    learner.restore(learner.estimator_, X, y, flags)
-                ranking = self._rank(learner, available, len(labels))
-                decision = check_stopping(self.stopping, learner, self.session.X_pool)
+                learner = session.fit_snapshot(snapshot)  # outside the lock: reads only the snapshot
+                ranking = self._rank(learner, snapshot.available, n_labels)
+                decision = check_stopping(self.stopping, learner, session.X_pool)
             except Exception:  # a failed retraining must not end the server: logged, retried on the next label
-                logger.exception("retraining on %d labels failed", len(labels))
+                logger.exception("retraining on %d labels failed", n_labels)
                 with self._lock:
                     self._busy = False
                 continue
@@ -93,17 +96,15 @@ class BackendTraining:
                 self._busy = False
                 if self._closing:
                     return
-                self.session.learner.restore(learner.estimator_, X, y, flags)
-                self.session._stale = self.session.labels != labels
-                self._pending = self._pending or self.session._stale
                 try:
-                    self.session.save()
+                    self._pending = session.adopt(learner, snapshot) or self._pending
                 except OSError:
                     logger.exception("saving the snapshot failed (the journal keeps every label)")
-                self._trained_labels = labels
+                    self._pending = self._pending or session.stale
+                self._trained_labels = snapshot.labels
                 self._ranking = ranking
                 self.stop_decision = decision
-            logger.info("retrained on %d labels: model version %s", len(labels), ranking["version"])
+            logger.info("retrained on %d labels: model version %s", n_labels, ranking["version"])
             if self._push is not None:
                 self._push_ranking(ranking)  # outside the lock: webhooks and predictions go on meanwhile
             if decision is not None and decision.stop:

@@ -18,21 +18,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._formats import dump_json, write_npy
-from ._fs import SessionDir, SessionError
-from ._journal import Journal
-from ._lock import SessionLock
-from ._network import MODULE_FACTORY, is_import_path, make_estimator, resolve_module
-from ._open import OWNED_FILES, Held
-from ._pool import check_new_pool
-from ._spec import (
+from .._fs import SessionDir, SessionError
+from ..store import (
     JOURNAL_FILE,
     LOCK_FILE,
     POOL_FILE,
     SESSION_FILE,
-    check_device,
-    new_config,
+    Journal,
+    SessionLock,
+    check_new_pool,
+    dump_json,
+    write_npy,
 )
+from ._network import MODULE_FACTORY, is_import_path, make_estimator, resolve_module
+from ._open import OWNED_FILES, Held
+from ._spec import check_device, new_config
 from ._state import class_label, pool_index
 
 __all__ = ["create_session"]

@@ -1,4 +1,4 @@
-"""Reading Label Studio's files safely, and its label config (for :mod:`skdfal.labeling._labelstudio`).
+"""Reading Label Studio's files safely, and its label config (for :mod:`skdfal.labeling.frontends.label_studio._backend`).
 
 Task images are found by their URL under Label Studio's upload folder or its
 local-files root; a path that leaves its root (``..``, an absolute path, a
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._fs import SessionDir, SessionError
+from ..._fs import SessionDir, SessionError
 
 __all__ = ["ANNOTATIONS_FILE", "IMAGES_FILE", "IMAGE_SUFFIXES", "MAX_BODY_BYTES", "MAX_IMAGE_BYTES",
            "MAX_IMAGE_PIXELS", "SESSION_DIR", "DigestCache", "choices_of", "default_config",

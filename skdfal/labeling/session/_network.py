@@ -64,8 +64,8 @@ def make_estimator(config, device=None):
     """
     import torch
 
-    from ..models import make_classifier
-    from ..utils import logits_of
+    from ...models import make_classifier
+    from ...utils import logits_of
 
     spec = dict(config["estimator"])
     spec["input_shape"] = tuple(spec["input_shape"])

@@ -36,8 +36,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from ._fs import SessionError
-from ._ls_files import MAX_BODY_BYTES
+from ..._fs import SessionError
+from ._files import MAX_BODY_BYTES
 
 __all__ = ["LOOPBACK_NAMES", "check_port", "make_server", "escape_controls"]
 

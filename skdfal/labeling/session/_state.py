@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..learners._labeled import LabeledSet
-from ._formats import decode_array
-from ._fs import SessionError
+from ...learners._labeled import LabeledSet
+from .._fs import SessionError
+from ..store import decode_array
 
 __all__ = ["LabelState", "class_label", "pool_index"]
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..utils._validation import check_count
-from ._labelstudio import LabelStudioBackend
-from ._ls_files import IMAGES_FILE, MAX_BODY_BYTES
-from ._ls_http import check_port
-from ._ls_push import PredictionPush
+from ....utils._validation import check_count
+from ._backend import LabelStudioBackend
+from ._files import IMAGES_FILE, MAX_BODY_BYTES
+from ._http import check_port
+from ._push import PredictionPush
 
 __all__ = ["auth_from_env", "serve_label_studio"]
 
@@ -60,7 +60,7 @@ def serve_label_studio(directory: str | os.PathLike[str], *, host: str = "127.0.
     label_studio_url : str, optional
         Label Studio's address: after every retrain the new model's
         predictions are pushed to the projects the backend heard from
-        (:mod:`skdfal.labeling._ls_push`), so the Data Manager's order
+        (:mod:`skdfal.labeling.frontends.label_studio._push`), so the Data Manager's order
         follows the new model without "Retrieve predictions".
     api_key : str, optional
         The Label Studio access token for ``label_studio_url``; default

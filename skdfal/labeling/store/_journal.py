@@ -25,8 +25,8 @@ import hashlib
 import json
 import os
 
-from ..utils._warnings import warn_user
-from ._fs import SessionError, SessionWarning, _naming, write_all
+from ...utils._warnings import warn_user
+from .._fs import SessionError, SessionWarning, _naming, write_all
 
 __all__ = ["Journal"]
 

@@ -21,7 +21,7 @@ it reads the files it lists.  Three rules keep that harmless:
 * **a reader retries a generation that moved** -- when reading the files
   fails and ``snapshot.json`` names another generation by then (two commits
   came while it read), the reader starts again from the new one (see
-  :func:`snapshot_generation`; :mod:`skdfal.labeling._open` does it a
+  :func:`snapshot_generation`; :mod:`skdfal.labeling.session._open` does it a
   bounded number of times).
 """
 
@@ -34,6 +34,7 @@ import stat
 
 import numpy as np
 
+from .._fs import SessionError
 from ._formats import (
     decode_array,
     dump_json,
@@ -43,8 +44,7 @@ from ._formats import (
     sha256_bytes,
     write_npy,
 )
-from ._fs import SessionError
-from ._spec import FORMAT_VERSION, SNAPSHOT_DIR, SNAPSHOT_FILE
+from ._layout import FORMAT_VERSION, SNAPSHOT_DIR, SNAPSHOT_FILE
 
 __all__ = ["is_snapshot_file", "read_manifest", "read_snapshot", "snapshot_generation", "write_snapshot"]
 

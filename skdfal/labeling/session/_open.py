@@ -6,7 +6,7 @@ is dropped with a warning).  A reader without the lock (``readonly``) may
 see the snapshot replaced while it reads it; when reading fails and
 ``snapshot.json`` names another generation by then, it starts again from
 that one, up to :data:`SNAPSHOT_ATTEMPTS` times (see
-:mod:`skdfal.labeling._snapshot`).  The learner takes the restored weights through
+:mod:`skdfal.labeling.store._snapshot`).  The learner takes the restored weights through
 :meth:`~skdfal.ActiveLearner.restore`, so its fitted state stays its own.
 Every file is read through the folder's :class:`~skdfal.labeling._fs.SessionDir`
 with a bound fitted to the session's pool and network.
@@ -21,14 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._formats import load_json, read_state_dict
-from ._fs import SessionDir, SessionError, _naming
-from ._journal import Journal
-from ._lock import SessionLock
-from ._network import make_estimator
-from ._pool import load_pool
-from ._snapshot import is_snapshot_file, read_manifest, read_snapshot, snapshot_generation
-from ._spec import (
+from .._fs import SessionDir, SessionError, _naming
+from ..store import (
     FORMAT_VERSION,
     JOURNAL_FILE,
     LOCK_FILE,
@@ -37,10 +31,18 @@ from ._spec import (
     SESSION_JSON_LIMIT,
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
-    build_strategy,
-    check_config,
-    check_device,
+    Journal,
+    SessionLock,
+    is_snapshot_file,
+    load_json,
+    load_pool,
+    read_manifest,
+    read_snapshot,
+    read_state_dict,
+    snapshot_generation,
 )
+from ._network import make_estimator
+from ._spec import build_strategy, check_config, check_device
 from ._state import LabelState
 
 __all__ = ["OWNED_FILES", "SNAPSHOT_ATTEMPTS", "Held", "Loaded", "journal_limit", "load_session", "new_learner",
@@ -126,7 +128,7 @@ def new_learner(config, device, X_pool=None):
 
     A network that learns from the pool (``estimator["semi_supervised"]``) gets ``X_pool``.
     """
-    from ..learners import ActiveLearner
+    from ...learners import ActiveLearner
 
     params = config["learner"]
     semi = config["estimator"].get("semi_supervised") is not None

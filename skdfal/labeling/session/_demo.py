@@ -9,7 +9,7 @@ from ._session import LabelingSession
 from ._spec import resolve_strategy
 
 if TYPE_CHECKING:
-    from ..strategies import QueryStrategy
+    from ...strategies import QueryStrategy
 
 __all__ = ["make_digits_session"]
 
@@ -49,7 +49,7 @@ def make_digits_session(
     (1797, ['0', '1', '2'])
     >>> session.close()
     """
-    from ..datasets import load_digits_images
+    from ...datasets import load_digits_images
 
     X, _ = load_digits_images()
     params = dict(strategy_params or {})
