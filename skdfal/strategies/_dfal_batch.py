@@ -18,7 +18,7 @@ from ._embeddings import _sq_dists
 __all__ = ["cluster_smallest"]
 
 
-def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
+def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10, return_clusters=False):
     """Positions of ``n`` picks: the smallest margin of each of ``n`` k-means clusters.
 
     Parameters
@@ -33,11 +33,16 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
         Seeds the k-means++ initialisation.
     n_iter : int, default=10
         Lloyd iterations.
+    return_clusters : bool, default=False
+        Also return each pick's cluster (the same picks either way).
 
     Returns
     -------
-    ndarray of int
+    picks : ndarray of int
         Positions into ``embeddings``, smallest margin first.
+    clusters : ndarray of int or None
+        Only with ``return_clusters``: the k-means cluster (``0 .. n-1``) each
+        pick belongs to, ``None`` when nothing was clustered (``n >= m``).
 
     Examples
     --------
@@ -52,7 +57,8 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
     m = x.shape[0]
     margins = np.asarray(margins, dtype=np.float64)
     if n >= m:
-        return np.argsort(margins, kind="stable")[:n]
+        picks = np.argsort(margins, kind="stable")[:n]
+        return (picks, None) if return_clusters else picks
     # k-means++ seeding: the first center is the smallest margin, the next
     # ones drawn with probability proportional to the squared distance.
     # Not sklearn.cluster.kmeans_plusplus: it draws the first center at
@@ -86,5 +92,6 @@ def cluster_smallest(embeddings, margins, n, rng, *, n_iter=10) -> np.ndarray:
         rest = np.setdiff1d(np.arange(m), picks)
         picks += rest[np.argsort(margins[rest], kind="stable")[: n - len(picks)]].tolist()
     picks = np.asarray(picks, dtype=np.int64)
-    return picks[np.argsort(margins[picks], kind="stable")]
+    picks = picks[np.argsort(margins[picks], kind="stable")]
+    return (picks, assign[picks].astype(np.int64)) if return_clusters else picks
 

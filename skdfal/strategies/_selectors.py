@@ -72,6 +72,9 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     scores : ndarray of float
     """
     context = query_context(context)  # the query's context as it is; built for a direct hook call
+    # The spread batch's cluster of each pick, for front-ends that show it (Label Studio's
+    # ``cluster``); None when this query spread nothing.  The picks are the same either way.
+    strategy.last_clusters_ = None
     rng = check_random_state(getattr(strategy, "random_state", None))
     paid = context.n_labels_paid
     if cold_start and paid is not None and paid < cold_start:
@@ -85,7 +88,8 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
         picked, scores, key, embeddings = screened
         if key is None:
             return picked, scores
-        chosen = cluster_smallest(embeddings, -key if strategy.largest else key, n_instances, rng)
+        chosen, strategy.last_clusters_ = cluster_smallest(embeddings, -key if strategy.largest else key,
+                                                           n_instances, rng, return_clusters=True)
         return picked[chosen], scores[chosen]
     # modAL's random_tie_break: equal scores in random order, not pool order.
     tie_rng = rng if getattr(strategy, "_random_tie_break", False) else None
@@ -97,7 +101,8 @@ def select_composed(strategy, context, X_pool, n_instances, *, batch_diversity=N
     picked, key = best.indices, best.scores
     if batch_diversity is not None and len(picked) > n_instances:
         embeddings = _embeddings(strategy, context, X_pool, picked, best.payload, batch_diversity)
-        chosen = cluster_smallest(embeddings, -key if strategy.largest else key, n_instances, rng)
+        chosen, strategy.last_clusters_ = cluster_smallest(embeddings, -key if strategy.largest else key,
+                                                           n_instances, rng, return_clusters=True)
         picked, key = picked[chosen], key[chosen]
     return picked, strategy._finish_selection(key, notes, best.n_seen, n_instances)
 
