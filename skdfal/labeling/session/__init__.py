@@ -10,6 +10,6 @@ public methods and attributes; the list is in the labeling user guide
 
 from ._demo import make_digits_session
 from ._session import LabelingSession
-from ._training import TrainingSnapshot
+from ._training import Ranking, TrainingSnapshot
 
-__all__ = ["LabelingSession", "TrainingSnapshot", "make_digits_session"]
+__all__ = ["LabelingSession", "Ranking", "TrainingSnapshot", "make_digits_session"]
