@@ -13,8 +13,13 @@ so labels may keep arriving meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ...learners import ActiveLearner
 
 __all__ = ["Ranking", "SessionTraining", "TrainingSnapshot", "fit_on"]
 
@@ -79,17 +84,17 @@ class SessionTraining:
         return TrainingSnapshot(X=X, y=y, is_adversarial=flags, labels=dict(self.labels),
                                 available=self.available_indices())
 
-    def new_learner(self):
+    def new_learner(self) -> ActiveLearner:
         """An unfitted :class:`~skdfal.ActiveLearner` as the session's ``session.json`` specifies it."""
         from ._open import new_learner
 
         return new_learner(self.config, self._device, self.X_pool)
 
-    def fit_snapshot(self, snapshot: TrainingSnapshot):
+    def fit_snapshot(self, snapshot: TrainingSnapshot) -> ActiveLearner:
         """A new learner fitted on ``snapshot``; the session is not changed (safe from another thread)."""
         return fit_on(self.new_learner(), snapshot.X, snapshot.y, snapshot.is_adversarial)
 
-    def adopt(self, learner, snapshot: TrainingSnapshot) -> bool:
+    def adopt(self, learner: ActiveLearner, snapshot: TrainingSnapshot) -> bool:
         """Make ``learner``'s fitted model the session's, as trained on ``snapshot``; save a snapshot.
 
         Returns whether the session is still ``stale`` (labels changed since
@@ -102,7 +107,7 @@ class SessionTraining:
         self.save()
         return self._stale
 
-    def rank(self, learner=None, indices=None) -> Ranking:
+    def rank(self, learner: ActiveLearner | None = None, indices: npt.ArrayLike | None = None) -> Ranking:
         """The strategy's order of ``indices`` (default: the available ones) by ``learner``'s model.
 
         ``learner`` defaults to the session's own (fitted); pass one from
