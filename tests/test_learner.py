@@ -205,3 +205,65 @@ def test_verbose_reports_every_round_and_changes_nothing(digits, capsys):
         np.testing.assert_array_equal(outcomes[verbose][1], outcomes[0][1])
     with pytest.raises(ValueError, match="verbose"):
         ActiveLearner(LogisticRegression(), verbose="loud").fit(X[:20], y[:20])
+
+
+FITS = []
+
+
+class CountingLR(LogisticRegression):
+    """A logistic regression that records each fit."""
+
+    def fit(self, X, y, sample_weight=None):
+        FITS.append(len(y))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _read_every_public_attribute(learner):
+    for name in dir(learner):
+        if not name.startswith("_"):
+            try:
+                getattr(learner, name)
+            except AttributeError:  # fitted attributes before fit, as scikit-learn has them
+                pass
+
+
+@pytest.mark.parametrize("stage", ["built", "fitted", "taught", "queried"])
+def test_reading_any_attribute_trains_nothing(stage):
+    import pickle
+
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    learner = ActiveLearner(CountingLR(max_iter=300), X_training=X[::15], y_training=y[::15])
+    if stage != "built":
+        learner.fit(X[::10], y[::10])
+    if stage == "taught":
+        learner.teach(X[1:4], y[1:4])
+    if stage == "queried":
+        learner.query(X, n_instances=2)
+    fits, state = len(FITS), dict(vars(learner))
+    model = pickle.dumps(state.get("estimator_"))
+    _read_every_public_attribute(learner)
+    assert len(FITS) == fits  # no fit ran
+    assert pickle.dumps(learner.__dict__.get("estimator_")) == model  # the model bit-identical
+    assert vars(learner).keys() == state.keys() and all(vars(learner)[k] is v for k, v in state.items())
+    if stage == "built":
+        assert not hasattr(learner, "estimator_") and learner.estimator.get_params() == CountingLR(
+            max_iter=300).get_params() and not hasattr(learner.estimator, "coef_")
+
+
+def test_fit_leaves_the_parameters_and_teach_keeps_modals_names_current():
+    import joblib
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    learner = ActiveLearner(LogisticRegression(max_iter=300))
+    params = joblib.hash(learner.get_params())
+    learner.fit(X[::10], y[::10])
+    assert joblib.hash(learner.get_params()) == params  # scikit-learn's door
+    learner.teach(X[1:3], y[1:3])
+    assert learner.estimator is learner.estimator_  # modAL's: the fitted model
+    assert learner.X_training is learner.X_training_ and len(learner.y_training) == 17
+    twin = clone(learner)
+    assert not hasattr(twin, "estimator_") and not hasattr(twin.estimator, "coef_")
+    np.testing.assert_array_equal(twin.predict(X), learner.predict(X))  # refits the same set

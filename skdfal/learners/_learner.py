@@ -7,45 +7,34 @@ therefore counts labels paid for (``n_labels_paid_``) apart from the size of
 the training set (``n_training_samples_``).
 
 modAL's users and strategies read ``learner.estimator`` (the fitted model)
-and ``learner.X_training``/``learner.y_training`` (the current labeled set),
-while scikit-learn's ``clone`` and ``get_params`` need the constructor's
-arguments unchanged.  Both hold: those three names are *live views* that
-read the learner's state once it has one (``estimator_``, ``X_training_``,
-``y_training_``), and ``get_params`` reads the stored arguments.
+and ``learner.X_training``/``learner.y_training`` (the current labeled set);
+scikit-learn wants ``__init__`` to store its arguments and ``fit`` to leave
+them as given.  Both hold, with plain attributes: ``fit`` (scikit-learn's
+door) works on ``estimator_`` and the labeled set and leaves the parameters
+alone; modAL's doors (``teach``, ``query``, the first use of the initial
+labels) then store the working model and labeled set under modAL's names, as
+modAL's own learner has them.  Nothing trains on an attribute read, and
+``get_params`` is scikit-learn's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import clone
-from sklearn.utils.validation import check_is_fitted
 
-from ..strategies._context import QueryContext
-from ..strategies._dfal import dfal_margin
-from ..strategies._uncertainty import least_confidence
 from ..utils._sklearn_compat import StrOptions
-from ..utils._typing import Pool, RandomStateLike, Rows
-from ._inputs import (
-    check_not_regressor,
-    cold_start_query,
-    pool_sample_shape,
-    query_own_strategy,
-    requested_count,
-    rows,
-    strategy_needs_model,
-)
+from ..utils._typing import RandomStateLike, Rows
 from ._labeled import LabeledSet
-from ._state import LearnerState, Live
-from ._stopping import update_learner_stopping
+from ._query import LearnerQueries
 
 __all__ = ["ActiveLearner"]
 
 
-class ActiveLearner(LearnerState):
+class ActiveLearner(LearnerQueries):
     """Pool-based active learner with modAL's interface.
 
     Parameters
@@ -110,13 +99,14 @@ class ActiveLearner(LearnerState):
     Attributes
     ----------
     estimator_ : estimator
-        The model the learner works with (also read as ``estimator``).
+        The model the learner works with (stored as ``estimator`` too by
+        modAL's doors: see the notes).
     labeled_set_ : :class:`~skdfal.learners.LabeledSet`
         The training set, its adversarial flags and the labels paid, kept
         together; the four attributes below read it.
     X_training_, y_training_ : array-like
-        Training set, adversarial copies included (also read as
-        ``X_training`` and ``y_training``); ``None`` for a learner using a
+        Training set, adversarial copies included (stored as ``X_training``
+        and ``y_training`` too by modAL's doors); ``None`` for a learner using a
         pre-fitted estimator before its first ``teach``.
     is_adversarial_ : ndarray of bool
         Which training rows are free adversarial copies.
@@ -132,13 +122,23 @@ class ActiveLearner(LearnerState):
 
     Notes
     -----
-    **modAL's live attributes.**  Once the learner has a model,
-    ``learner.estimator`` is ``estimator_`` and ``learner.X_training`` is
-    ``X_training_`` (modAL's strategies, ``Committee`` and
-    ``modAL.dropout`` read them); ``get_params()`` (so ``clone``, ``repr``
-    and grid searches) always gives the constructor's arguments, and
-    ``set_params`` changes them for the next ``fit``.  Reading ``estimator``
-    on a learner built with initial labels fits it first.
+    **modAL's names, and what trains when.**  ``__init__`` only stores its
+    arguments and no attribute read trains or copies a model.  ``fit`` is
+    scikit-learn's door: it fits a clone of ``estimator`` into
+    ``estimator_`` and leaves every parameter as given (``clone``, grid
+    searches and scikit-learn's checks rely on that).  modAL's doors --
+    ``teach``, ``query``, ``restore``, the hooks a ``Committee`` calls, and
+    the first method call on a learner built with ``X_training`` (modAL fits
+    those at construction; skdfal at first use, so ``clone`` stays cheap) --
+    end by storing the working model in ``estimator`` and the labeled set in
+    ``X_training``/``y_training``, as modAL's learner keeps them: after a
+    ``teach``, ``learner.estimator is learner.estimator_``.  Before any of
+    them, ``estimator`` is the object you passed.  ``clone`` of a taught
+    learner therefore starts from its current labeled set (a clone of the
+    working model is unfitted, with the same parameters).  One difference
+    from modAL follows: a ``Committee`` reads its members' ``estimator``
+    when it is built, so teach the members their first labels before
+    (``ActiveLearner(est).teach(X0, y0, bootstrap=True)``).
 
     **Cold start.**  A learner with no labels (and no pre-fitted estimator)
     answers ``query`` with skdfal's model-based strategies by greedy k-center
@@ -177,10 +177,6 @@ class ActiveLearner(LearnerState):
     >>> learner.n_labels_paid_, len(learner.X_training)
     (25, 25)
     """
-
-    estimator = Live("estimator_")
-    X_training = Live("X_training_")
-    y_training = Live("y_training_")
 
     _parameter_constraints = {
         "estimator": "no_validation",
@@ -240,21 +236,13 @@ class ActiveLearner(LearnerState):
                 state.pop("X_training_"), state.pop("y_training_"), state.pop("is_adversarial_"),
                 state.pop("n_labels_paid_"),
             )
+        if "estimator_" in state and state.get("estimator") is not state["estimator_"]:
+            # Pickles from the days of live views held the template there: modAL's names read the model.
+            state["estimator"] = state["estimator_"]
+            labeled = state.get("labeled_set_")
+            if labeled is not None and not labeled.empty:
+                state["X_training"], state["y_training"] = labeled.X, labeled.y
         super().__setstate__(state)
-
-    def _report(self, level: int, message: str) -> None:
-        """Write ``message`` when ``verbose >= level`` (through tqdm, which keeps bars intact)."""
-        if self.verbose >= level:
-            from tqdm.auto import tqdm
-
-            tqdm.write(f"{type(self).__name__}: {message}")
-
-    def _report_round(self, action: str) -> None:
-        rnd = self.__dict__["_round"] = self.__dict__.get("_round", -1) + 1
-        self._report(
-            1, f"round {rnd} ({action}): {self.n_labels_paid_} labels paid, "
-            f"{self.n_training_samples_} training samples",
-        )
 
     def fit(
         self, X: Rows, y: npt.ArrayLike, bootstrap: bool = False, **fit_kwargs: Any
@@ -283,7 +271,7 @@ class ActiveLearner(LearnerState):
         self.labeled_set_ = LabeledSet.paid(X_keep, y)
         self.__dict__.pop("_bootstrap_rng", None)
         self.estimator_ = clone(self._template(), safe=False)
-        self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
+        self._train_on_known(bootstrap=bootstrap, **fit_kwargs)  # the parameters stay as given
         self.__dict__["_round"] = -1
         self._report_round("fit")
         return self
@@ -320,37 +308,8 @@ class ActiveLearner(LearnerState):
         self.labeled_set_ = LabeledSet.restored(X_keep, y, flags)
         self.estimator_ = estimator
         self._set_classes()
+        self._keep_modal_names()
         return self
-
-    # The labeled set's four facts, read-only: ``labeled_set_`` changes them together.
-    @property
-    def X_training_(self) -> Any:
-        return self._labeled_set().X
-
-    @property
-    def y_training_(self) -> np.ndarray | None:
-        return self._labeled_set().y
-
-    @property
-    def is_adversarial_(self) -> np.ndarray:
-        return self._labeled_set().is_adversarial
-
-    @property
-    def n_labels_paid_(self) -> int:
-        return self._labeled_set().n_paid
-
-    @property
-    def n_training_samples_(self) -> int:
-        check_is_fitted(self, "is_adversarial_")
-        return len(self._labeled_set())
-
-    def _labeled_set(self) -> LabeledSet:
-        # AttributeError (not KeyError) before the first fit, so hasattr and
-        # check_is_fitted read these attributes as scikit-learn's fitted ones.
-        try:
-            return self.__dict__["labeled_set_"]
-        except KeyError:
-            raise AttributeError(f"This {type(self).__name__} has no labeled set yet") from None
 
     def teach(
         self, X: Rows, y: npt.ArrayLike, bootstrap: bool = False, only_new: bool = False,
@@ -392,129 +351,6 @@ class ActiveLearner(LearnerState):
             self._fit_to_known(bootstrap=bootstrap, **fit_kwargs)
         self._report_round("teach")
         return self
-
-    # ---------------------------------------------------------------- querying
-    # ------------------------------------------ the query context (strategies' view)
-    def query_context(self) -> QueryContext:
-        """What a query strategy may know of this learner, in one object.
-
-        Strategies called as ``strategy(learner, X_pool, n_instances)`` ask
-        for it once per query and read nothing else of the learner.  The
-        working model is made first when it can be (the initial labels are
-        fitted, as modAL does at construction; a no-op once :meth:`query` has
-        run); otherwise only state is read, never a property that could fit.
-
-        Returns
-        -------
-        QueryContext
-            The working model (the unfitted estimator before any label), the
-            labels paid, and the training set with its adversarial flags.
-        """
-        self._prepare()
-        state = self.__dict__
-        labeled = state.get("labeled_set_")
-        if labeled is None:
-            return QueryContext(estimator=state.get("estimator_", state.get("estimator")))
-        return QueryContext(
-            estimator=state.get("estimator_", state.get("estimator")),
-            n_labels_paid=labeled.n_paid,
-            X_training=labeled.X,
-            y_training=labeled.y,
-            is_adversarial=labeled.is_adversarial,
-        )
-
-    def _strategy(self):
-        strategy = self.query_strategy
-        if isinstance(strategy, str) and strategy == "auto":
-            return dfal_margin if self._torch() else least_confidence
-        if not callable(strategy):
-            raise TypeError(
-                "query_strategy must be 'auto' or callable as strategy(learner, X_pool, ...), got "
-                f"{type(strategy).__name__}"
-            )
-        return strategy
-
-    @overload
-    def query(self, X_pool: Pool, *query_args: Any, return_metrics: Literal[False] = ...,
-              **query_kwargs: Any) -> tuple[np.ndarray, Any]: ...
-    @overload
-    def query(self, X_pool: Pool, *query_args: Any, return_metrics: Literal[True],
-              **query_kwargs: Any) -> tuple[np.ndarray, Any, Any]: ...
-    @overload
-    def query(self, X_pool: Pool, *query_args: Any, return_metrics: bool,
-              **query_kwargs: Any) -> tuple[np.ndarray, Any] | tuple[np.ndarray, Any, Any]: ...
-
-    def query(
-        self, X_pool: Pool, *query_args: Any, return_metrics: bool = False, **query_kwargs: Any
-    ) -> tuple[np.ndarray, Any] | tuple[np.ndarray, Any, Any]:
-        """Ask the strategy for the most informative samples of ``X_pool``.
-
-        ``query_args`` and ``query_kwargs`` go to the strategy as given (for
-        skdfal's strategies: ``n_instances`` and parameter overrides), so
-        modAL's two-argument strategies, ``functools.partial`` objects and
-        ``expected_error_reduction`` work unchanged.
-
-        Returns
-        -------
-        indices : ndarray of int
-        instances : rows of ``X_pool`` at ``indices`` (``None`` for a pool
-            that cannot be indexed, such as a generator of batches)
-        scores : ndarray, only when ``return_metrics=True`` (``None`` when
-            the strategy returns indices only)
-        """
-        strategy = self._strategy()
-        check_not_regressor(self.estimator, strategy)
-        has_model = self._prepare()
-        if has_model:
-            self._check_shape(pool_sample_shape(X_pool, net=self._torch()), "X_pool")
-            update_learner_stopping(self, X_pool)  # once per round; nothing without ``stopping``
-        if not has_model and strategy_needs_model(strategy):
-            n_instances = requested_count(strategy, self, X_pool, query_args, query_kwargs)
-            result = cold_start_query(X_pool, n_instances, self._rng())
-        else:  # skdfal's strategies behind this door (checked once); modAL's and yours as they are
-            result = query_own_strategy(strategy, self, X_pool, query_args, query_kwargs)
-            if result is None:
-                result = strategy(self, X_pool, *query_args, **query_kwargs)
-        if isinstance(result, tuple) and len(result) == 2:
-            indices, scores = result
-        else:  # a strategy returning indices only
-            indices, scores = result, None
-        indices = np.asarray(indices)
-        if indices.dtype.kind in "iu":
-            indices = indices.astype(np.int64)
-        try:
-            # For a net, a list is an iterable of batches (skdfal's pools), not of samples.
-            batches = isinstance(X_pool, (list, tuple)) and self._torch()
-            instances = None if batches else rows(X_pool, indices)
-        except (TypeError, IndexError, KeyError):
-            instances = None
-        name = getattr(strategy, "__name__", type(strategy).__name__)
-        self._report(2, f"query: {indices.size} sample(s) chosen by {name}")
-        if return_metrics:
-            return indices, instances, scores
-        return indices, instances
-
-    def transform_without_estimating(self, X: Rows) -> Any:
-        """``X`` as the final estimator sees it: through every step of a ``Pipeline`` but the last.
-
-        modAL's name; its ``on_transformed`` strategies call it.  For an
-        ensemble whose members are pipelines the members' transforms are
-        stacked side by side; any other model gets ``X`` back.
-        """
-        from sklearn.pipeline import Pipeline
-
-        model = self.estimator
-        pipes = [model] if isinstance(model, Pipeline) else [
-            m for m in (getattr(model, "estimators_", None) or []) if isinstance(m, Pipeline)
-        ]
-        if not pipes:
-            return X
-        parts = [pipe[:-1].transform(X) for pipe in pipes]
-        if len(parts) == 1:
-            return parts[0]
-        import scipy.sparse as sp
-
-        return sp.hstack(parts) if any(sp.issparse(p) for p in parts) else np.hstack(parts)
 
     # -------------------------------------------------------------- predicting
     def predict(self, X: Rows, **predict_kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The learner's model and how labels reach it: live modAL attributes, input checks, retraining.
+"""The learner's model and how labels reach it: modAL's names, input checks, retraining.
 
 Everything :class:`~skdfal.ActiveLearner` does between "labels arrive" and
 "the model is retrained" lives here, in the order modAL's ``Committee``
@@ -20,7 +20,12 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 from skorch.utils import to_numpy
 
 from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
@@ -30,33 +35,10 @@ from ..utils._typing import Rows
 from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
 from ._labeled import LabeledSet
 
-__all__ = ["LearnerState", "Live"]
+__all__ = ["LearnerState"]
 
 #: What ``augmentation_params`` may hold besides ``batch_size``: :func:`~skdfal.deepfool`'s parameters.
 _DEEPFOOL_KEYS = frozenset({"max_iter", "overshoot", "norm", "candidates", "clip", "step_eps"})
-
-
-class Live:
-    """A constructor parameter that reads the learner's live state once it has one."""
-
-    def __init__(self, fitted_name):
-        self.fitted_name = fitted_name
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, obj, objtype=None):
-        if obj is None:
-            return self
-        if self.name == "estimator":
-            obj._prepare()  # modAL fits at construction; skdfal at first use
-        try:
-            return getattr(obj, self.fitted_name)
-        except AttributeError:  # no live state yet: the constructor's argument
-            return obj.__dict__.get(self.name)
-
-    def __set__(self, obj, value):
-        obj.__dict__[self.name] = value
 
 
 def _is_classifier(estimator) -> bool:
@@ -72,19 +54,23 @@ def _is_classifier(estimator) -> bool:
 class LearnerState(ClassifierMixin, BaseEstimator):
     """Base of :class:`~skdfal.ActiveLearner`: state, checks and retraining (not public)."""
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's arguments (never the live model or labeled set)."""
-        out = {}
-        for key in self._get_param_names():
-            value = self.__dict__[key]
-            if deep and hasattr(value, "get_params") and not isinstance(value, type):
-                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
-            out[key] = value
-        return out
-
     # ------------------------------------------------------------- the model
     def _template(self):
-        return self.__dict__["estimator"]
+        # The constructor's estimator, or (once a modAL door ran) the working model: clone gives the same.
+        return self.estimator
+
+    def _keep_modal_names(self):
+        """Store the working model and labeled set under modAL's names (``estimator``, ``X_training``...).
+
+        Called by modAL's doors (``teach``, ``query``, the first use of the
+        initial labels, ``restore`` and the hooks a ``Committee`` calls), never
+        by ``fit`` (scikit-learn's door leaves the parameters as given) nor by
+        an attribute read.
+        """
+        self.estimator = self.estimator_
+        labeled = self.__dict__.get("labeled_set_")
+        if labeled is not None and not labeled.empty:
+            self.X_training, self.y_training = labeled.X, labeled.y
 
     def _direct_net(self) -> bool:
         return is_net(self._template())
@@ -113,7 +99,8 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         if (X0 is None) != (y0 is None):
             raise ValueError("X_training and y_training must be given together")
         if X0 is not None:
-            self.fit(X0, y0, bootstrap=self.bootstrap_init)
+            self.fit(X0, y0, bootstrap=self.bootstrap_init)  # modAL fits these at construction
+            self._keep_modal_names()
             return True
         if "labeled_set_" not in state and is_fitted(self._template()):
             self._validate_params()
@@ -121,6 +108,7 @@ class LearnerState(ClassifierMixin, BaseEstimator):
             self.estimator_ = copy.deepcopy(self._template())
             self.labeled_set_ = LabeledSet()  # the model's own training rows are not ours
             self._set_classes()
+            self._keep_modal_names()
             return True
         return False
 
@@ -132,6 +120,36 @@ class LearnerState(ClassifierMixin, BaseEstimator):
             classes = np.unique(labeled.y)
         if classes is not None:
             self.classes_ = np.asarray(classes)
+
+    # The labeled set's four facts, read-only: ``labeled_set_`` changes them together.
+    @property
+    def X_training_(self) -> Any:
+        return self._labeled_set().X
+
+    @property
+    def y_training_(self) -> np.ndarray | None:
+        return self._labeled_set().y
+
+    @property
+    def is_adversarial_(self) -> np.ndarray:
+        return self._labeled_set().is_adversarial
+
+    @property
+    def n_labels_paid_(self) -> int:
+        return self._labeled_set().n_paid
+
+    @property
+    def n_training_samples_(self) -> int:
+        check_is_fitted(self, "is_adversarial_")
+        return len(self._labeled_set())
+
+    def _labeled_set(self) -> LabeledSet:
+        # AttributeError (not KeyError) before the first fit, so hasattr and
+        # check_is_fitted read these attributes as scikit-learn's fitted ones.
+        try:
+            return self.__dict__["labeled_set_"]
+        except KeyError:
+            raise AttributeError(f"This {type(self).__name__} has no labeled set yet") from None
 
     def _rng(self):
         if "_bootstrap_rng" not in self.__dict__:
@@ -209,6 +227,8 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         if first:
             self.input_shape_ = shape
         self.labeled_set_ = labeled.extend(new)  # one assignment, after every check
+        if "estimator_" in self.__dict__:
+            self._keep_modal_names()
         return new.X, new.y
 
     def _resample(self, X, y, bootstrap):
@@ -218,7 +238,14 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         return rows(X, idx), y[idx]
 
     def _fit_to_known(self, bootstrap=False, **fit_kwargs):
-        """Retrain on the whole labeled set (a bootstrap resample of it when asked)."""
+        """Retrain on the whole labeled set (a bootstrap resample of it when asked); modAL's names follow."""
+        self._train_on_known(bootstrap, **fit_kwargs)
+        self._keep_modal_names()
+        return self
+
+    def _train_on_known(self, bootstrap=False, **fit_kwargs):
+        if "labeled_set_" not in self.__dict__:
+            self._prepare()  # a Committee's rebag before any use: the initial labels first
         if "estimator_" not in self.__dict__:
             self.estimator_ = clone(self._template(), safe=False)
         est = self.estimator_
@@ -242,11 +269,12 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         fit = est.partial_fit if hasattr(est, "partial_fit") and is_fitted(est) else est.fit
         fit(X, y, **self._with_unlabeled(est, fit_kwargs))
         self._set_classes()
+        self._keep_modal_names()
         return self
 
     def _with_unlabeled(self, est, fit_kwargs):
         """``fit_kwargs`` with the learner's ``X_unlabeled`` (a caller's own one wins)."""
-        pool = self.__dict__.get("X_unlabeled")
+        pool = self.X_unlabeled
         if pool is None or "X_unlabeled" in fit_kwargs:
             return fit_kwargs
         if "X_unlabeled" not in inspect.signature(est.fit).parameters:

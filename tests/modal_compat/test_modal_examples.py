@@ -28,11 +28,25 @@ MODAL_INTERNAL = {
 }
 
 
+#: Where skdfal departs from modAL on purpose.  modAL fits the initial labels at construction and a
+#: ``Committee`` reads ``member.estimator.classes_`` the moment it is built; skdfal's ``__init__`` only
+#: stores its arguments and no attribute read trains (issue 34), so nothing can have fitted the members
+#: by then.  Teaching the members first (``ActiveLearner(est).teach(X0, y0)``) works.
+DEPARTURES = {
+    "query_by_committee": (
+        "issue 34: ActiveLearner.__init__ only stores X_training, and Committee reads its members' "
+        "estimator.classes_ when it is built, before any of skdfal's methods runs"
+    ),
+}
+
+
 def _cases():
     for path in sorted(EXAMPLES.glob("*.py")):
         marks = [pytest.mark.slow] if path.stem in SLOW else []
         if path.stem in MODAL_INTERNAL:
             marks.append(pytest.mark.xfail(raises=TypeError, strict=True, reason=MODAL_INTERNAL[path.stem]))
+        if path.stem in DEPARTURES:
+            marks.append(pytest.mark.xfail(raises=TypeError, strict=True, reason=DEPARTURES[path.stem]))
         yield pytest.param(path, id=path.stem, marks=marks)
 
 

@@ -102,20 +102,23 @@ def test_expected_error_reduction_gets_its_own_arguments(iris):
     assert len(idx) == 2
 
 
-def test_live_state_and_constructor_parameters(iris):
+def test_modal_names_follow_modals_doors_and_fit_leaves_parameters(iris):
     X, y = iris
     X0, y0 = X[:10], y[:10]
     learner = ActiveLearner(LogisticRegression(), X_training=X0, y_training=y0)
-    assert learner.X_training is X0  # before any use: the constructor's data
+    assert learner.X_training is X0 and not hasattr(learner, "estimator_")  # __init__ only stores
     learner.teach(X[10:15], y[10:15])
     assert len(learner.X_training) == len(learner.y_training) == 15  # modAL: kept current
     assert learner.estimator is learner.estimator_ and hasattr(learner.estimator, "coef_")
-    params = learner.get_params()
-    assert params["X_training"] is X0 and not hasattr(params["estimator"], "coef_")
-    twin = clone(learner)
-    assert np.array_equal(twin.X_training, X0) and not hasattr(twin, "estimator_")
-    assert twin.estimator is not learner.estimator  # reading it fits the twin on X0
-    assert len(twin.X_training) == 10
+    twin = clone(learner)  # starts from the current labeled set, with an unfitted model
+    assert np.array_equal(twin.X_training, learner.X_training) and not hasattr(twin, "estimator_")
+    assert not hasattr(twin.estimator, "coef_")  # reading it trains nothing
+    plain = ActiveLearner(LogisticRegression())
+    template = plain.estimator
+    plain.fit(X0, y0)  # scikit-learn's door: the parameters stay as given
+    assert plain.get_params()["estimator"] is template and not hasattr(template, "coef_")
+    plain.query(X[10:], n_instances=1)  # modAL's door: learner.estimator is the model
+    assert plain.estimator is plain.estimator_
 
 
 @pytest.mark.slow  # trains a CNN, then MC dropout
@@ -132,9 +135,11 @@ def test_modal_dropout_on_a_fitted_skdfal_learner(digits):
 
 def test_committee_of_skdfal_learners(iris):
     X, y = iris
+    # modAL's Committee reads its members' estimator.classes_ when it is built, and modAL fits the
+    # initial labels at construction; skdfal's __init__ only stores them, so the members are taught.
     members = [
-        ActiveLearner(RandomForestClassifier(n_estimators=5, random_state=i), X_training=X[i * 5:(i + 1) * 5],
-                      y_training=y[i * 5:(i + 1) * 5], bootstrap_init=True, random_state=i)
+        ActiveLearner(RandomForestClassifier(n_estimators=5, random_state=i), random_state=i).teach(
+            X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5], bootstrap=True)
         for i in range(3)
     ]
     committee = Committee(members)
