@@ -101,9 +101,10 @@ def test_label_budget_reads_the_learner():
     X = np.random.RandomState(0).rand(30, 3)
     y = np.arange(30) % 2
     learner = ActiveLearner(LogisticRegression(), X_training=X[:10], y_training=y[:10])
-    assert learner.estimator is not None  # reading it fits
-    assert not LabelBudget(11).update(learner).stop
+    assert not LabelBudget(11).update(learner).stop  # the initial labels count, unfitted
     assert LabelBudget(10).update(learner).stop
+    learner.teach(X[10:12], y[10:12])
+    assert LabelBudget(12).update(learner).stop and not LabelBudget(13).update(learner).stop
 
 
 def test_margin_plateau_on_a_synthetic_quantile_sequence():
@@ -242,3 +243,41 @@ def test_margin_plateau_measures_deepfool_margins_of_a_net():
     assert rule.changes_ == [0.0]
     q = rule.statistics_[0]
     assert q.shape == (2,) and 0 < q[0] <= q[1]
+
+
+def test_check_stopping_observes_without_mutating():
+    """Asked twice about one round, the rules answer the same and every input comes out equal."""
+    import joblib
+    from sklearn.datasets import load_iris
+
+    from skdfal.learners._stopping import update_stopping
+
+    X, y = load_iris(return_X_y=True)
+    learner = ActiveLearner(LogisticRegression(max_iter=300)).fit(X[::10], y[::10])
+    pool = X.copy()
+    rules = [StabilizingPredictions(stop_set_size=40, window=1, threshold=0.5), LabelBudget(100)]
+    update_stopping(rules, learner, pool)  # one round recorded: the next answer depends on history
+    before = [joblib.hash(x) for x in (rules, learner, pool)]
+    first = check_stopping(rules, learner, pool)
+    second = check_stopping(rules, learner, pool)
+    assert first == second and first.stop  # the same model agrees with itself: kappa 1
+    assert [joblib.hash(x) for x in (rules, learner, pool)] == before
+    assert rules[0].n_updates_ == 1 and len(rules[0].kappas_) == 0
+    assert update_stopping(rules, learner, pool) == first  # what check said, recording does
+
+
+def test_the_cli_reads_the_stopping_registry(monkeypatch):
+    import argparse
+
+    from skdfal.cli._args import STOP_HELP, stop_rule
+    from skdfal.learners import _stopping_registry as registry
+
+    for name, spec in registry.STOPPING_RULES.items():
+        assert f"'{spec.usage(name)}'" in STOP_HELP
+        rule = stop_rule(spec.usage(name).replace("=N", "=7"))
+        assert isinstance(rule, spec.build)
+    monkeypatch.setitem(registry.STOPPING_RULES, "never", registry.RuleSpec(LabelBudget, "N", "a test rule"))
+    assert stop_rule("never=3") == LabelBudget(3) or stop_rule("never=3").n_labels == 3
+    for bad in ("stable=1", "budget", "budget=0", "budget=x", "nope", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected one of|integer >= 1"):
+            stop_rule(bad)

@@ -27,9 +27,15 @@ __all__ = [
     "stop_rule",
 ]
 
-STOP_HELP = ("when to say 'you may stop': 'stable' (predictions on a stop set stop changing, "
-             "Bloodgood & Vijay-Shanker 2009), 'margin' (the DFAL margins stop moving) or 'budget=N'; "
-             "repeat for several")
+def _stop_help() -> str:
+    from ..learners._stopping_registry import STOPPING_RULES
+
+    rules = ", ".join(f"'{spec.usage(name)}' ({spec.help})" for name, spec in STOPPING_RULES.items())
+    return f"when to say 'you may stop': {rules}; repeat for several"
+
+
+#: ``--stop``'s help: the choices of :data:`skdfal.learners._stopping_registry.STOPPING_RULES`.
+STOP_HELP = _stop_help()
 
 
 def positive_int(text: str) -> int:
@@ -159,17 +165,13 @@ class RenamedOption(argparse.Action):
 
 
 def stop_rule(text: str):
-    """A stopping rule: ``stable``, ``margin`` or ``budget=N`` (argparse type)."""
-    from ..learners import LabelBudget, MarginPlateau, StabilizingPredictions
+    """A stopping rule named in the registry: ``stable``, ``margin``, ``budget=N`` (argparse type)."""
+    from ..learners._stopping_registry import make_stopping_rule
 
-    name, _, value = text.partition("=")
-    if name == "stable" and not value:
-        return StabilizingPredictions()
-    if name == "margin" and not value:
-        return MarginPlateau()
-    if name == "budget" and value:
-        return LabelBudget(positive_int(value))
-    raise argparse.ArgumentTypeError(f"expected 'stable', 'margin' or 'budget=N', got {text!r}")
+    try:
+        return make_stopping_rule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 #: ``--semi-supervised``'s choices: :class:`~skdfal.models.SemiSupervised`'s methods.

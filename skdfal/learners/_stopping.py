@@ -18,10 +18,15 @@ may stop" with a reason a person can check:
   little.
 * :class:`LabelBudget` -- the plain budget: stop once ``n_labels`` are paid.
 
-Each rule is updated once per round with :meth:`StoppingRule.update`, given
+Each rule records one round with :meth:`StoppingRule.update`, given
 the learner (the rule then measures what it needs itself) or, for tests and
 replays, the measurement directly (``predictions=``, ``margins=``,
-``n_labels=``); it returns a :class:`StopDecision`.  Rules never raise to stop
+``n_labels=``); it returns a :class:`StopDecision`.  A rule only observes:
+it reads the learner (``predict``, DeepFool margins) and the pool, never
+changes either, and keeps what it saw in its own ``_`` attributes;
+:func:`check_stopping` asks what the rules would say of a round without
+recording it (the rules stay as they were), :func:`update_stopping` records
+it.  Rules never raise to stop
 a loop: the caller decides (an :class:`~skdfal.ActiveLearner` reports
 ``stop_reason_``, :class:`~skdfal.ActiveLearningClassifier` ends its run,
 a labeling session says "you may stop").
@@ -39,7 +44,10 @@ from sklearn.utils import check_random_state
 
 from ..utils._sklearn_compat import Interval
 
-__all__ = ["LabelBudget", "StopDecision", "StoppingRule", "as_rules", "check_stopping", "update_learner_stopping"]
+__all__ = [
+    "LabelBudget", "StopDecision", "StoppingRule", "as_rules", "check_stopping", "update_learner_stopping",
+    "update_stopping",
+]
 
 @dataclass(frozen=True)
 class StopDecision:
@@ -161,7 +169,8 @@ class LabelBudget(StoppingRule):
 def _labels_paid(learner) -> int:
     paid = getattr(learner, "n_labels_paid_", None)
     if paid is None:
-        y = getattr(learner, "y_training_", None)
+        # A learner not yet used has its initial labels as a parameter (modAL's learners: always).
+        y = getattr(learner, "y_training_", getattr(learner, "y_training", None))
         if y is None:
             raise ValueError("LabelBudget: the learner has no labels to count (n_labels_paid_)")
         paid = len(y)
@@ -182,18 +191,30 @@ def as_rules(stopping) -> list[StoppingRule]:
     return rules
 
 
-def check_stopping(stopping, learner: Any = None, X_pool: Any = None) -> StopDecision | None:
-    """Update every rule of ``stopping`` with this round; the first that stops decides.
+def update_stopping(stopping, learner: Any = None, X_pool: Any = None) -> StopDecision | None:
+    """Record this round in every rule of ``stopping``; the first that stops decides.
 
-    Every rule sees every round (so their histories stay aligned).  Returns
-    ``None`` without rules, else the first stopping decision, or the last
-    rule's decision when none stops.
+    Every rule sees every round (so their histories stay aligned); the
+    learner and the pool are only read.  Returns ``None`` without rules,
+    else the first stopping decision, or the last rule's decision when none
+    stops.
     """
-    rules = as_rules(stopping)
-    decisions = [rule.update(learner, X_pool) for rule in rules]
+    decisions = [rule.update(learner, X_pool) for rule in as_rules(stopping)]
     if not decisions:
         return None
     return next((d for d in decisions if d.stop), decisions[-1])
+
+
+def check_stopping(stopping, learner: Any = None, X_pool: Any = None) -> StopDecision | None:
+    """What :func:`update_stopping` would decide of this round, recording nothing.
+
+    The rules are asked on copies, so ``stopping``, the learner and the pool
+    come out equal to what they were, and asking twice gives the same
+    answer.
+    """
+    import copy
+
+    return update_stopping(copy.deepcopy(as_rules(stopping)), learner, X_pool)
 
 
 def update_learner_stopping(learner, X_pool) -> None:
@@ -208,5 +229,5 @@ def update_learner_stopping(learner, X_pool) -> None:
     if getattr(learner, "_stopping_seen", None) == seen:
         return
     learner._stopping_seen = seen
-    learner.stop_decision_ = check_stopping(learner.stopping, learner, X_pool)
+    learner.stop_decision_ = update_stopping(learner.stopping, learner, X_pool)
     learner.stop_reason_ = learner.stop_decision_.reason if learner.stop_decision_.stop else None
