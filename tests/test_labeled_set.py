@@ -140,3 +140,19 @@ def test_a_learner_pickled_with_four_fields_loads_into_one_set():
     old.teach(X[10:12], y[10:12])
     assert old.n_labels_paid_ == 12
     assert pickle.loads(pickle.dumps(old)).n_training_samples_ == 12
+
+
+def test_a_set_from_pool_positions_knows_what_is_still_unlabeled():
+    """The simulated-run driver's labeled set: positions kept through extensions and copies."""
+    X_pool, y_pool = np.arange(20.0).reshape(10, 2), np.arange(10) % 3
+    first = LabeledSet.from_pool(X_pool, y_pool, [7, 2])
+    np.testing.assert_array_equal(first.X, X_pool[[7, 2]])
+    np.testing.assert_array_equal(first.y, y_pool[[7, 2]])
+    grown = first.extend(LabeledSet.from_pool(X_pool, y_pool, [0]).with_copies(X_pool[[0]], y_pool[[0]]))
+    assert grown.n_paid == 3 and len(grown) == 4 and grown.positions.tolist() == [7, 2, 0, -1]
+    assert grown.unlabeled(10).tolist() == [1, 3, 4, 5, 6, 8, 9]
+    assert grown.holds([0, 1, 7]).tolist() == [True, False, True]
+    assert first.unlabeled(10).tolist() == [0, 1, 3, 4, 5, 6, 8, 9]  # the old set is unchanged
+    assert LabeledSet().unlabeled(3).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="without pool positions"):
+        LabeledSet.paid(X_pool[:2], y_pool[:2]).unlabeled(10)

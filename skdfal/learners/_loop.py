@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 
 from ..utils._pool import take_rows
 from ..utils._typing import RandomStateLike
+from ._labeled import LabeledSet
 
 __all__ = [
     "COLUMNS",
@@ -48,12 +49,13 @@ COLUMNS = (
 
 @dataclass
 class Round:
-    """What one round bought: pool positions, and the time spent."""
+    """What one round bought: pool positions, the labeled set after it, and the time spent."""
 
     index: int
     chosen: np.ndarray
     query_time: float
     fit_time: float
+    labeled: LabeledSet
 
 
 def initial_indices(
@@ -105,8 +107,9 @@ def run_rounds(
     X_pool, y_pool : ndarray
         The pool (any container :func:`~skdfal.utils.take_rows` reads: a
         DataFrame stays one) and the oracle's answers.
-    labeled : ndarray of bool
-        Which pool positions are already labeled; updated in place.
+    labeled : LabeledSet
+        The pool rows already labeled (:meth:`LabeledSet.from_pool`); each
+        :class:`Round` carries the set extended by its purchase.
     n_instances : int
         Labels bought per round (fewer in a last round that meets ``budget``).
     budget : int or None
@@ -133,7 +136,7 @@ def run_rounds(
         size = n_instances
         if budget is not None:
             size = min(size, budget - learner.n_labels_paid_)
-        unlabeled = np.flatnonzero(~labeled)
+        unlabeled = labeled.unlabeled(len(y_pool))
         size = min(size, len(unlabeled))
         if size < 1:
             return
@@ -142,19 +145,21 @@ def run_rounds(
         picked, _ = learner.query(take_rows(X_pool, pool), size, **(query_kwargs(rnd) if query_kwargs else {}))
         chosen = pool[np.asarray(picked, dtype=np.int64)]
         query_time = time.perf_counter() - start
-        if len(np.unique(chosen)) != size or labeled[chosen].any():
+        again = labeled.holds(chosen).any()
+        if len(np.unique(chosen)) != size or again:
             raise ValueError(
                 f"the query strategy returned {len(chosen)} positions ({len(np.unique(chosen))} "
-                f"distinct, some already labeled: {bool(labeled[chosen].any())}); expected {size} "
+                f"distinct, some already labeled: {bool(again)}); expected {size} "
                 "distinct unlabeled pool positions"
             )
         if before_teach is not None:
             before_teach(learner.n_labels_paid_ + size)
+        new = LabeledSet.from_pool(X_pool, y_pool, chosen)
         start = time.perf_counter()
-        learner.teach(take_rows(X_pool, chosen), y_pool[chosen])
+        learner.teach(new.X, new.y)
         fit_time = time.perf_counter() - start
-        labeled[chosen] = True
-        yield Round(rnd, chosen, query_time, fit_time)
+        labeled = labeled.extend(new)
+        yield Round(rnd, chosen, query_time, fit_time, labeled)
         rnd += 1
 
 
@@ -273,18 +278,17 @@ def simulate_run(
         Rows with the keys of :data:`COLUMNS` plus ``queried`` (the pool
         positions bought that round, space-separated).
     """
-    from ._stopping import as_rules, check_stopping
+    from ._stopping import as_rules, update_stopping
 
     rules = as_rules(stopping)
     rows = []
-    labeled = np.zeros(len(y_pool), dtype=bool)
     takes_seed = "random_state" in getattr(learner.query_strategy, "get_params", dict)()
 
     def emit(rnd, queried, query_time, fit_time):
         row = curve_row(learner, strategy_name, int(seed), rnd, X_eval, y_eval, query_time, fit_time)
         row["queried"] = " ".join(str(int(i)) for i in queried)
         if rules:
-            decision = check_stopping(rules, learner, X_pool)
+            decision = update_stopping(rules, learner, X_pool)
             row["stop"] = decision.reason if decision.stop else ""
         rows.append(row)
         if on_row is not None:
@@ -300,11 +304,11 @@ def simulate_run(
             initial = initial_indices(y_pool, n_initial, seed, stratified=stratified)
         bought = np.sort(np.asarray(initial, dtype=np.int64))
         first_round = 1
-    labeled[bought] = True
+    labeled = LabeledSet.from_pool(X_pool, y_pool, bought)
     if before_fit is not None:
         before_fit(learner.get_params(deep=False)["estimator"], len(bought))
     start = time.perf_counter()
-    learner.fit(take_rows(X_pool, bought), y_pool[bought])
+    learner.fit(labeled.X, labeled.y)
     if not resume:
         emit(0, bought, 0.0, time.perf_counter() - start)
         if stop_early and rows[-1].get("stop"):
