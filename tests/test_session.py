@@ -449,3 +449,16 @@ def test_new_sessions_train_with_the_step_trainer_old_ones_keep_their_epochs(tmp
         net = session.learner.estimator
         assert (net.max_epochs, net.lr, net.batch_size) == (20, 2e-3, 16)
         assert "step_budget" not in dict(net.callbacks or [])
+
+
+def test_a_session_records_every_retrain_in_its_stopping_rule(small_session, digits):
+    # StabilizingPredictions needs the predictions of earlier rounds: a session that only asked
+    # (recording nothing) would never let it stop.
+    from skdfal import StabilizingPredictions
+
+    _, y = digits
+    small_session.stopping = StabilizingPredictions(stop_set_size=50, window=1, threshold=0.0)
+    for _ in range(3):
+        _label_batches(small_session, y, 4)
+        small_session.retrain()
+    assert len(small_session.stopping.kappas_) == 2  # one agreement per retrain after the first

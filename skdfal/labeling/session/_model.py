@@ -67,10 +67,10 @@ class SessionModel:
             fit_on(learner, X, y, flags)
         self._stale = False
         if getattr(self, "stopping", None) is not None:
-            from ...learners._stopping import check_stopping
+            from ...learners._stopping import update_stopping
 
             # The pool is the stop set's source: its draw is seeded, so a resumed session draws the same.
-            self.stop_decision = check_stopping(self.stopping, learner, self.X_pool)
+            self.stop_decision = update_stopping(self.stopping, learner, self.X_pool)
         if not self.readonly:
             self.save()
         return self

@@ -70,7 +70,7 @@ class BackendTraining:
                 "labels": np.argmax(proba, axis=1), "proba": np.max(proba, axis=1)}
 
     def _train_loop(self) -> None:
-        from ....learners._stopping import check_stopping
+        from ....learners._stopping import update_stopping
 
         session = self.session
         while True:
@@ -86,7 +86,7 @@ class BackendTraining:
             try:
                 learner = session.fit_snapshot(snapshot)  # outside the lock: reads only the snapshot
                 ranking = self._rank(learner, snapshot.available, n_labels)
-                decision = check_stopping(self.stopping, learner, session.X_pool)
+                decision = update_stopping(self.stopping, learner, session.X_pool)
             except Exception:  # a failed retraining must not end the server: logged, retried on the next label
                 logger.exception("retraining on %d labels failed", n_labels)
                 with self._lock:
