@@ -149,14 +149,14 @@ def test_case_names_are_unique():
 def test_a_refused_teach_changes_nothing(digits):
     X, y = digits
     learner = ActiveLearner(_lenet()).fit(X[:30], y[:30])
-    before = (learner.n_labels_paid_, learner.X_training.copy(), learner.y_training.copy())
+    before = (learner.n_labels_paid_, learner.X_training_.copy(), learner.y_training_.copy())
     for bad_X, bad_y in [(X[:2], [-100, -100]), (X[:1], ["3"]), (_pool_9x9()[:1], [1])]:
         with pytest.raises(ValueError):
             learner.teach(bad_X, bad_y)
     assert learner.n_labels_paid_ == before[0]
-    np.testing.assert_array_equal(learner.X_training, before[1])
-    np.testing.assert_array_equal(learner.y_training, before[2])
-    assert learner.y_training.dtype.kind == "i"
+    np.testing.assert_array_equal(learner.X_training_, before[1])
+    np.testing.assert_array_equal(learner.y_training_, before[2])
+    assert learner.y_training_.dtype.kind == "i"
 
 
 # ------------------------------------------------------ the attack and the CLI

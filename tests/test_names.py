@@ -65,9 +65,6 @@ def test_a_function_that_returns_no_module_is_named():
         make_classifier(42)
 
 
-# Both need skdfal/models/_classifier.py (the lead's): make_classifier sets classes=range(n_classes)
-# when none are given, and SeededNeuralNetClassifier._encode_labels refuses labels outside them.
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="classes are not inferred from y yet (_classifier.py)")
 def test_string_labels_with_n_classes_infer_the_classes():
     import numpy as np
 
@@ -76,6 +73,25 @@ def test_string_labels_with_n_classes_infer_the_classes():
     net = make_classifier("lenet5", input_shape=(1, 8, 8), n_classes=4, train_steps=2).fit(X, y)
     assert net.classes_.tolist() == ["a", "b", "c", "d"]
     assert set(net.predict(X).tolist()) <= set("abcd")
+    with pytest.raises(ValueError, match="y has 5 labels but the net has 4 outputs: pass n_classes=5"):
+        make_classifier("lenet5", input_shape=(1, 8, 8), n_classes=4, train_steps=2).fit(
+            X, np.array(list("abcde") * 8))
+    # Integer labels stay output indices, and an explicit list of classes is kept.
+    assert make_classifier("lenet5", input_shape=(1, 8, 8), n_classes=4, train_steps=2).fit(
+        X, np.arange(40) % 4).classes_.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="not in classes"):
+        make_classifier("lenet5", input_shape=(1, 8, 8), classes=[0, 1, 2, 3], train_steps=2).fit(X, y)
+
+
+def test_a_learner_takes_string_labels_with_n_classes():
+    import numpy as np
+
+    from skdfal import ActiveLearner
+
+    X = np.random.RandomState(0).rand(40, 1, 8, 8).astype(np.float32)
+    y = np.array(list("abcd") * 10)
+    learner = ActiveLearner(make_classifier("lenet5", input_shape=(1, 8, 8), n_classes=4, train_steps=2))
+    assert learner.fit(X, y).classes_.tolist() == ["a", "b", "c", "d"]
 
 
 def test_unknown_labels_are_quoted_once():

@@ -32,7 +32,7 @@ from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
 from ..utils._pool import iter_batches
 from ..utils._torch import is_torch_net, resolve_torch_model
 from ..utils._typing import Rows
-from ._inputs import check_labels, final_estimator, is_fitted, is_net, rows
+from ._inputs import check_labels, final_estimator, is_fitted, is_net, label_kind, rows
 from ._labeled import LabeledSet
 
 __all__ = ["LearnerState"]
@@ -78,12 +78,15 @@ class LearnerState(ClassifierMixin, BaseEstimator):
     def _torch(self) -> bool:
         return is_torch_net(self._template())
 
-    def _fixed_classes(self):
+    def _fixed_classes(self, y=None):
         if self.classes is not None:
             return np.asarray(self.classes)
         net = final_estimator(self._template())
-        if is_net(net) and getattr(net, "classes", None) is not None and len(net.classes):
-            return np.asarray(net.classes)
+        classes = getattr(net, "classes", None) if is_net(net) else None
+        # A range is make_classifier's default: output indices for integer labels, while other
+        # labels (strings) name the outputs at the net's first fit, which checks them.
+        if classes is not None and len(classes) and not (isinstance(classes, range) and label_kind(y) == "text"):
+            return np.asarray(classes)
         return None
 
     def _prepare(self) -> bool:
@@ -194,7 +197,7 @@ class LearnerState(ClassifierMixin, BaseEstimator):
         check_consistent_length(X, y)
         final = final_estimator(self._template())
         return check_labels(
-            y, known, self._fixed_classes(), net=self._torch(), encodes=hasattr(final, "transform_input")
+            y, known, self._fixed_classes(y), net=self._torch(), encodes=hasattr(final, "transform_input")
         )
 
     def _checked(self, X):

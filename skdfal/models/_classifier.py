@@ -263,8 +263,11 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
     @property
     def classes_(self):
         label_set = getattr(self, "label_set_", None)
-        if self.classes is None and label_set is not None:
+        default = self.classes is None or isinstance(self.classes, range)  # make_classifier's default
+        if default and label_set is not None:
             return label_set
+        if isinstance(self.classes, range):
+            return np.asarray(self.classes)
         return NeuralNetClassifier.classes_.fget(self)
 
     def _encode_labels(self, y):
@@ -273,9 +276,11 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
             y = y.ravel()
         if y.ndim != 1:
             return y  # multi-output targets: the criterion's business
-        if self.classes is not None and len(self.classes):
+        integers = y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0))
+        named = isinstance(self.classes, range) and not integers  # the default classes, other labels
+        if self.classes is not None and len(self.classes) and not named:
             return _positions(y, np.asarray(self.classes), "classes")
-        if y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)):
+        if integers and not named:
             if y.size and y.min() < 0:
                 raise ValueError(
                     f"y contains negative labels {np.unique(y[y < 0])[:5].tolist()}: integer labels "
@@ -286,7 +291,13 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
         if getattr(self, "label_set_", None) is None:
             # scikit-learn's encoding (sorted unique labels); _positions gives the
             # message that names the labels of the first fit for an unknown one.
-            self.label_set_ = LabelEncoder().fit(y).classes_
+            label_set = LabelEncoder().fit(y).classes_
+            if named and len(label_set) > len(self.classes):
+                raise ValueError(
+                    f"y has {len(label_set)} labels but the net has {len(self.classes)} outputs: pass "
+                    f"n_classes={len(label_set)}, or classes=[...] to name them in output order"
+                )
+            self.label_set_ = label_set
         return _positions(y, self.label_set_, "the labels of the first fit")
 
     def check_data(self, X: Any, y: Any) -> None:
@@ -330,10 +341,8 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
 
     def predict(self, X: Any) -> np.ndarray:
         index = self.predict_proba(X).argmax(axis=1)
-        if self.classes is not None and len(self.classes):
-            return np.asarray(self.classes)[index]
-        label_set = getattr(self, "label_set_", None)
-        return index if label_set is None else label_set[index]
+        classes = self.classes_ if getattr(self, "label_set_", None) is not None or self.classes is not None else None
+        return index if classes is None or not len(classes) else np.asarray(classes)[index]
 
 
 def _check_class_weight(class_weight):

@@ -87,8 +87,10 @@ def make_classifier(
         Number of classes, and of the module's outputs: 10, or
         ``len(classes)`` when ``classes`` is given.
     classes : array-like or None, default=None
-        The class labels, in output order (strings or any labels); default
-        ``range(n_classes)``.  Labels outside it raise ``ValueError``.
+        The class labels, in output order (strings or any labels); labels
+        outside it raise ``ValueError``.  By default integer labels are
+        output indices (``range(n_classes)``) and other labels (strings) are
+        the sorted labels of the first fit, at most ``n_classes`` of them.
     input_scale : float or None, default=None
         Multiply inputs by it after the float32 cast (``1/255`` for uint8
         images).  ``None``: integer inputs are cast to float32, not scaled.
@@ -214,7 +216,9 @@ def make_classifier(
     # skorch does not reshuffle the training set unless asked: with a few
     # dozen labels every epoch would then show the same batches.
     kwargs.setdefault("iterator_train__shuffle", True)
-    kwargs["classes"] = classes if classes is not None else list(range(n_classes))
+    # A range marks the default: integer labels are output indices, other labels name the
+    # n_classes outputs in sorted order from the first fit (explicit classes are a list).
+    kwargs["classes"] = classes if classes is not None else range(n_classes)
     callbacks = []
     if max_epochs is None:
         budget = StepBudget(steps=train_steps, schedule=lr_schedule)
