@@ -15,6 +15,7 @@ from torch import nn
 
 from ..utils._heads import logits_of
 from ..utils._modules import check_device
+from ._cached_head import check_embedding_cache, on_embeddings, scoring_lookup
 from ._frozen import backbone_eval, freeze_backbone
 from ._input import InputTransform
 from ._training import StepBudget
@@ -87,6 +88,14 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
         ``None``: the ``head`` of a module with ``backbone`` and ``head``
         attributes (:class:`~skdfal.models.BackboneHead`), else the last
         ``nn.Linear``.  Used by ``freeze``.
+    embedding_cache : "auto", False or path, default="auto"
+        With ``freeze``: keep what the head receives for each sample met (a
+        hash of its bytes is the key; a changed backbone or input preparation
+        empties the cache), train the head on it and score head-space DFAL
+        on it, so the backbone runs once per sample.  Training uses it only
+        without input augmentation and a ``SemiSupervised`` callback (see
+        ``skdfal.models._cached_head``).  ``"auto"``: in memory; a folder:
+        in memory-mapped files under it; ``False``: never.
 
     Modules whose forward returns a tuple ``(logits, ...)`` or an object with
     a ``.logits`` tensor (Hugging Face image models) train and predict on
@@ -114,13 +123,14 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
         input_shape: Sequence[int] | None = None, input_scale: float | None = None,
         full_batches: bool = False, class_weight: str | None = None,
         input_mean: Sequence[float] | None = None, input_std: Sequence[float] | None = None,
-        freeze: bool = False, head: str | None = None, **kwargs: Any,
+        freeze: bool = False, head: str | None = None, embedding_cache: Any = "auto", **kwargs: Any,
     ):
         super().__init__(module, **kwargs)
         self.input_mean = input_mean
         self.input_std = input_std
         self.freeze = freeze
         self.head = head
+        self.embedding_cache = embedding_cache
         self.random_state = random_state
         self.input_shape = input_shape
         self.input_scale = input_scale
@@ -147,6 +157,7 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
             raise ValueError(f"full_batches must be True or False, got {self.full_batches!r}")
         if not isinstance(self.freeze, (bool, np.bool_)):
             raise ValueError(f"freeze must be True or False, got {self.freeze!r}")
+        check_embedding_cache(self.embedding_cache)
         self.label_set_ = None  # a fresh module learns a fresh label encoding
         self.input_mean_ = self.input_std_ = None  # and fresh "auto" input statistics
         self.fit_unit_floats_ = None  # what the fresh module is trained on is not known yet
@@ -167,7 +178,7 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
 
     def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
         """The module's logits on a batch (a tuple's first item, or ``.logits``)."""
-        if self.freeze and self.module_.training:
+        if self.freeze and self.module_.training and not self.__dict__.get("_on_embeddings"):
             backbone_eval(self.module_, self.head)
         return logits_of(super().infer(x, **fit_params))
 
@@ -220,7 +231,12 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
             self._balance_classes(y)
         elif getattr(self, "class_weight_", None) is not None:
             self.criterion_.weight, self.class_weight_ = None, None  # turned off since the last fit
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        with on_embeddings(self, X) as X_fit:  # a frozen backbone: the head alone, on embeddings
+            return super().fit_loop(X_fit, y, epochs=epochs, **fit_params)
+
+    def embedding_lookup(self, head: str | None = None) -> Any:
+        """``batch -> embeddings`` from the frozen backbone's cache, for head-space scoring (or ``None``)."""
+        return scoring_lookup(self, head)
 
     def _balance_classes(self, y):
         """Give the criterion scikit-learn's balanced class weights for the labels ``y``."""
@@ -306,7 +322,8 @@ class SeededNeuralNetClassifier(InputTransform, NeuralNetClassifier):
         super().check_data(X, np.asarray(y) if isinstance(y, (list, tuple)) else y)
 
     def get_dataset(self, X: Any, y: Any = None) -> torch.utils.data.Dataset:
-        X = self.transform_input(X)
+        if not self.__dict__.get("_on_embeddings"):  # embeddings are the head's input already
+            X = self.transform_input(X)
         if y is not None:
             y = self._encode_labels(y)
         return super().get_dataset(X, y)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from ..utils._errors import is_out_of_memory
 from ..utils._modules import check_device
 from ..utils._typing import Device
 from ..utils._validation import check_count, check_positive_real
+from ._cached_head import check_embedding_cache
 from ._classifier import SeededNeuralNetClassifier
 from ._input import _check_input_shape, _check_scale
 from ._nets import VGG8, LeNet5
@@ -45,6 +47,7 @@ def make_classifier(
     input_std: Literal["auto"] | Sequence[float] | None = "auto",
     freeze: bool = False,
     head: str | None = None,
+    embedding_cache: Literal["auto", False] | str | os.PathLike[str] = "auto",
     semi_supervised: Literal["fixmatch", "pseudo_label", "vat"] | SemiSupervised | None = None,
     device: Device | None = "cpu",
     random_state: int | None = 0,
@@ -134,6 +137,15 @@ def make_classifier(
         The head's layer name (``"fc"`` for a torchvision ResNet); ``None``:
         the ``head`` of a ``backbone``/``head`` module, else the last
         ``nn.Linear``.
+    embedding_cache : "auto", False or path, default="auto"
+        With ``freeze=True`` the backbone runs once per sample: what the head
+        receives is cached (in memory, or in memory-mapped files under a
+        folder you name), the head trains on it and head-space DFAL scores on
+        it; a changed backbone or input preparation empties the cache.
+        Training uses it only without ``shift`` (resolved to 0 pixels),
+        ``flip`` and ``semi_supervised``: an augmented image has another
+        embedding, so those keep training through the backbone.  ``False``:
+        never cache.
     semi_supervised : {"fixmatch", "pseudo_label", "vat"}, SemiSupervised or None, default=None
         Also learn from the unlabeled samples given to ``fit(X, y,
         X_unlabeled=...)`` (see :class:`~skdfal.models.SemiSupervised`; a
@@ -174,6 +186,7 @@ def make_classifier(
     lr = check_positive_real(lr, "lr")
     input_scale = _check_scale(input_scale)
     check_device(device)
+    check_embedding_cache(embedding_cache)
     for name, flag in (("flip", flip), ("freeze", freeze)):
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False, got {flag!r}")
@@ -252,6 +265,7 @@ def make_classifier(
         input_std=input_std,
         freeze=bool(freeze),
         head=head,
+        embedding_cache=embedding_cache,
         **kwargs,
     )
 

@@ -23,8 +23,12 @@ def pool_embeddings(
     """What the net's head receives for every pool sample: the backbone's embeddings.
 
     The net runs forward once per sample (eval mode, no gradients), batch
-    by batch.  With a frozen backbone the embeddings do not change from
-    round to round: compute them once, then score each round with
+    by batch.  A :class:`~skdfal.SeededNeuralNetClassifier` with a frozen
+    backbone keeps these embeddings itself (its ``embedding_cache``: the
+    one cache that training the head and ``DFALMargin(space="head")`` read),
+    so the backbone runs here only on samples the net has not met, and
+    ``DFALMargin(space="head")`` needs no call to this function.  For
+    another model, compute them once, then score each round with
     ``DFALMargin()(head_module, embeddings, n)`` (the margins are the same
     as ``DFALMargin(space="head")`` gives, without the backbone's forward).
 

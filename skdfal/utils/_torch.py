@@ -232,7 +232,7 @@ def resolve_torch_model(classifier: Any) -> TorchModel:
     return TorchModel(LogitsOf(unwrap_logits(module)), device, dtype, transform, inverse, net)
 
 
-def head_space_model(classifier: Any, head: str | None = None) -> TorchModel:
+def head_space_model(classifier: Any, head: str | None = None, *, cached: bool = True) -> TorchModel:
     """The head of ``classifier`` as a model of its own, fed with the backbone's embeddings.
 
     The returned model's ``module`` is the head, and its ``transform`` maps a
@@ -248,6 +248,11 @@ def head_space_model(classifier: Any, head: str | None = None) -> TorchModel:
         As for :func:`resolve_torch_model`.
     head : str or None, default=None
         The head's layer name (see :func:`~skdfal.utils.find_head`).
+    cached : bool, default=True
+        Read the embeddings from the net's cache when it keeps one (a
+        :class:`~skdfal.SeededNeuralNetClassifier` with a frozen backbone,
+        given directly rather than in a ``Pipeline``): the backbone then runs
+        only on samples it has not met.  ``False``: always run the net.
 
     Raises
     ------
@@ -269,6 +274,13 @@ def head_space_model(classifier: Any, head: str | None = None) -> TorchModel:
     device, dtype = module_device_dtype(layer)
     if next(iter(layer.parameters()), None) is None:
         device, dtype = full.device, full.dtype
+    # The net's own cache (duck-typed: models sit above utils); a Pipeline's
+    # steps would make the keys differ from what the net met in fit.
+    lookup = getattr(full.net, "embedding_lookup", None)
+    if cached and callable(lookup) and not isinstance(unwrap_learner(classifier), Pipeline):
+        lookup = lookup(head)
+        if lookup is not None:
+            embed = lookup
     return TorchModel(LogitsOf(layer), device, dtype, embed, None, full.net)
 
 
