@@ -21,6 +21,13 @@ from skdfal.models import SemiSupervised, _cached_head
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.3, 0.4)
 
 
+@pytest.fixture(autouse=True)
+def no_shared_caches():
+    """Every test starts with no cache: nets of equal backbones share one (its own test says how)."""
+    _cached_head._RECENT.clear()
+    _cached_head._BY_FINGERPRINT.clear()
+
+
 def _module(seed=0):
     torch.manual_seed(seed)
     # Batch norm and dropout in the backbone: both must act as at prediction time.
@@ -101,6 +108,25 @@ def test_an_active_learning_loop_runs_the_backbone_once_per_pool_sample():
         pool = np.delete(pool, idx)
     assert seen[0] == len(X)
     np.testing.assert_allclose(learner.predict_proba(X), slow.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_new_net_with_the_same_frozen_backbone_finds_the_embeddings():
+    # A session builds a new learner, and a learner's fit a new net, every round: the backbone
+    # still runs once per sample, and the heads equal the slow way's.
+    X, y = _data()
+    module = _module()
+    twin, slow_module, learner_module = (copy.deepcopy(module) for _ in range(3))  # same weights, no hooks
+    seen, twin_seen, learner_seen = _count(module), _count(twin), _count(learner_module)
+    first = _net(module).fit(X[:60], y[:60])
+    second = _net(twin).fit(X, y)
+    assert seen[0] == 60 and twin_seen[0] == len(X) - 60  # only the 30 samples first never saw
+    slow = _net(slow_module, embedding_cache=False).fit(X, y)
+    for a, b in zip(_head(second), _head(slow), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    learner = ActiveLearner(_net(learner_module))
+    for n in (40, 60):
+        learner.fit(X[:n], y[:n])  # a clone of the template each time
+    assert learner_seen[0] == 0 and _cached_head._CACHES[learner.estimator_] is _cached_head._CACHES[first]
 
 
 def test_a_changed_backbone_empties_the_cache():

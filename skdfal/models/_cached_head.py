@@ -13,7 +13,9 @@ epoch per round.
 * The whole cache is keyed by a fingerprint of what makes an embedding: the
   module's class, every state-dict entry outside the head (weights, batch-norm
   statistics) and the net's input preparation (shape, scale, per-channel
-  statistics).  A changed fingerprint empties it.
+  statistics).  A changed fingerprint gives a new, empty cache; a new net of
+  the same fingerprint (the clone a learner refits, the learner a labeling
+  session builds per retrain) finds the embeddings already computed.
 * Rows live in memory, or with ``embedding_cache=DIR`` in ``.npy`` memory maps
   of ``CHUNK_ROWS`` rows in a fresh folder under ``DIR`` (removed with the
   cache), written as :func:`~skdfal.strategies.pool_embeddings` writes its
@@ -32,6 +34,7 @@ backbone pass per round instead of one per epoch).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import shutil
@@ -57,6 +60,12 @@ CHUNK_ROWS = 4096
 _BATCH = 256
 #: The cache of each net, by identity: never pickled, cloned or copied with it.
 _CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Caches by (fingerprint, folder): a new net with the same frozen backbone finds the embeddings
+#: (a learner's ``fit`` trains a clone, a labeling session builds a learner per retrain).
+_BY_FINGERPRINT: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+#: The last caches made or met stay alive after their nets are gone (the next round's net
+#: is often built after the last one was dropped); older ones go with their nets.
+_RECENT: collections.deque = collections.deque(maxlen=2)
 
 
 def check_embedding_cache(value: Any) -> Any:
@@ -187,15 +196,21 @@ def _augments(net, X) -> bool:
 
 
 def _net_cache(net) -> EmbeddingCache:
-    """The net's cache, emptied when its fingerprint changed."""
+    """The cache of the net's fingerprint: the net's own, one another net made, or a new one."""
     setting = check_embedding_cache(net.embedding_cache)
     directory = None if setting == "auto" else setting
-    cache = _CACHES.get(net)
-    if cache is None or cache.directory != directory:
-        cache = _CACHES[net] = EmbeddingCache(directory)
     fingerprint = _fingerprint(net)
-    if cache.fingerprint != fingerprint:
+    cache = _CACHES.get(net)
+    if cache is not None and cache.directory == directory and cache.fingerprint == fingerprint:
+        return cache
+    key = (fingerprint, None if directory is None else os.fspath(directory))
+    cache = _BY_FINGERPRINT.get(key)
+    if cache is None:
+        cache = _BY_FINGERPRINT[key] = EmbeddingCache(directory)
         cache.reset(fingerprint)
+    if not any(kept is cache for kept in _RECENT):
+        _RECENT.append(cache)
+    _CACHES[net] = cache
     return cache
 
 
