@@ -171,8 +171,8 @@ DEEPFOOL_CASES = [
     ("clip upside down", dict(clip=(1, 0)), ValueError, "clip must be None or a pair"),
     ("clip a scalar", dict(clip=5), ValueError, "clip must be None or a pair"),
     ("module None", dict(module=None), TypeError, "module must be a torch.nn.Module"),
-    ("max_iter float", dict(max_iter=2.5), ValueError, "max_iter must be an integer"),
-    ("overshoot NaN", dict(overshoot=float("nan")), ValueError, "overshoot must be a finite number"),
+    ("max_iter float", dict(max_iter=2.5), ValueError, "'max_iter' parameter of deepfool must be an int"),
+    ("overshoot NaN", dict(overshoot=float("nan")), ValueError, "'overshoot' parameter of deepfool must be a float"),
     ("integer input", dict(X=[[1, 2, 3, 4]], dtype="int64"), ValueError, "floating-point"),
 ]
 

@@ -99,8 +99,9 @@ def test_composition_is_a_scikit_learn_estimator():
     X, net = _two_clusters(), _identity_net(2)
     with pytest.raises(ValueError, match="diversity_factor"):
         ComposedStrategy(EntropySampling(), diversity_factor=0)(net, X, 2)
-    with pytest.raises(ValueError, match="pointwise"):
-        ComposedStrategy(BADGE())(net, X, 2)
+    # A set-choosing strategy's scores with another selector: BADGE's gradient norms, top-n.
+    idx, norms = ComposedStrategy(BADGE())(net, X, 2)
+    np.testing.assert_array_equal(norms, np.sort(BADGE().score(net, X))[::-1][:2])
     with pytest.raises(ValueError, match="directions"):
         ComposedStrategy(EntropySampling(), batch_diversity="directions", diversity_factor=3)(net, X, 2)
 

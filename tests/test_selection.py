@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from skdfal.strategies import QueryStrategy, select_top
-from skdfal.strategies._selection import TopN
+from skdfal.strategies._selection import BestScores
 
 
 @pytest.mark.parametrize("largest", [True, False])
@@ -20,7 +20,7 @@ def test_topn_over_any_chunking_equals_select_top(largest, seed):
     scores[rng.rand(500) < 0.05] = np.nan
     n = int(rng.randint(1, 60))
     cuts = np.sort(rng.choice(np.arange(1, 500), size=int(rng.randint(0, 40)), replace=False))
-    best = TopN(n, largest=largest)
+    best = BestScores(n, largest=largest)
     for chunk in np.split(scores, cuts):
         best.push(chunk)
     expected = select_top(scores, n, largest=largest)

@@ -23,15 +23,17 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import torch
 from torch import nn
 
 from ..utils._heads import unwrap_logits
 from ..utils._modules import frozen_eval, module_device_dtype
+from ..utils._sklearn_compat import Interval, Options, validate_parameter_constraints
 from ..utils._torch import is_shape_error
 
-__all__ = ["DeepFoolResult", "deepfool"]
+__all__ = ["DEEPFOOL_CONSTRAINTS", "DeepFoolResult", "deepfool"]
 
 
 @dataclass
@@ -89,29 +91,34 @@ def _flat_norm(v: torch.Tensor, p: float) -> torch.Tensor:
     return torch.linalg.vector_norm(v.flatten(1), ord=p, dim=1)
 
 
-def _is_int(value) -> bool:
-    # numpy integers count; bools do not (True is not a count).
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+#: DeepFool's parameters in scikit-learn's vocabulary, declared once: the
+#: attack checks them here, the strategies take them as their own constraints
+#: and the learner's ``augmentation_params`` accepts exactly these keys.
+#: ``clip``'s bounds are checked (and made floats) by :func:`check_clip`.
+DEEPFOOL_CONSTRAINTS = {
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "overshoot": [Interval(Real, 0, None, closed="left")],
+    "norm": [Options(Real, {2, math.inf})],
+    "candidates": [None, Interval(Integral, 2, None, closed="left")],
+    "clip": [None, tuple, list],
+    "step_eps": [Interval(Real, 0, None, closed="left")],
+}
+
+#: The attack's own chunking (a strategy's ``batch_size`` is its own parameter).
+_ATTACK_CONSTRAINTS = {**DEEPFOOL_CONSTRAINTS, "batch_size": [None, Interval(Integral, 1, None, closed="left")]}
+
+
 def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip):
     """Validate every parameter; returns ``clip`` as a pair of floats (or ``None``)."""
-    if not (_is_int(max_iter) and max_iter >= 1):
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    if not (_is_real(overshoot) and overshoot >= 0):
-        raise ValueError(f"overshoot must be a finite number >= 0, got {overshoot!r}")
-    if not isinstance(norm, numbers.Real) or isinstance(norm, bool) or norm not in (2, math.inf):
-        raise ValueError(f"norm must be 2 or float('inf'), got {norm!r}")
-    if candidates is not None and not (_is_int(candidates) and candidates >= 2):
-        raise ValueError(f"candidates must be None or an integer >= 2, got {candidates!r}")
-    if batch_size is not None and not (_is_int(batch_size) and batch_size >= 1):
-        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
-    if not (_is_real(step_eps) and step_eps >= 0):
-        raise ValueError(f"step_eps must be a finite number >= 0, got {step_eps!r}")
+    params = dict(max_iter=max_iter, overshoot=overshoot, norm=norm, candidates=candidates,
+                  batch_size=batch_size, step_eps=step_eps)
+    # clip: check_clip checks its type and its bounds, in one message.
+    constraints = {key: value for key, value in _ATTACK_CONSTRAINTS.items() if key != "clip"}
+    validate_parameter_constraints(constraints, params, caller_name="deepfool")
     return check_clip(clip)
 
 

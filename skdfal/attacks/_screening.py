@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..utils._modules import frozen_eval, module_device_dtype
-from ._deepfool import _check_params, _first_forward, _flat_norm, _is_int, _linearised_step
+from ._deepfool import _check_params, _first_forward, _flat_norm, _linearised_step
 
 __all__ = ["FirstOrderResult", "first_order_margins"]
 
@@ -103,9 +103,9 @@ def first_order_margins(
     >>> round(float(res.margins[0]), 3), int(res.labels[0])
     (0.5, 0)
     """
-    clip = _check_params(1, overshoot, norm, None, batch_size, step_eps, clip)
-    if not (_is_int(candidates) and candidates >= 2):
-        raise ValueError(f"candidates must be an integer >= 2, got {candidates!r}")
+    clip = _check_params(1, overshoot, norm, candidates, batch_size, step_eps, clip)
+    if candidates is None:  # the attack's "every class"; the first-order margin needs a count
+        raise ValueError("candidates must be an integer >= 2, got None")
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module returning logits, got {type(module).__name__}")
     if not isinstance(X, torch.Tensor) or X.ndim < 2 or not X.is_floating_point():

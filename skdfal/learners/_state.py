@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 )
 from skorch.utils import to_numpy
 
-from ..attacks._deepfool import check_deepfool_params, deepfool_unchecked
+from ..attacks._deepfool import DEEPFOOL_CONSTRAINTS, check_deepfool_params, deepfool_unchecked
 from ..utils._pool import iter_batches
 from ..utils._torch import is_torch_net, resolve_torch_model
 from ..utils._typing import Rows
@@ -38,7 +38,7 @@ from ._labeled import LabeledSet
 __all__ = ["LearnerState"]
 
 #: What ``augmentation_params`` may hold besides ``batch_size``: :func:`~skdfal.deepfool`'s parameters.
-_DEEPFOOL_KEYS = frozenset({"max_iter", "overshoot", "norm", "candidates", "clip", "step_eps"})
+_DEEPFOOL_KEYS = frozenset(DEEPFOOL_CONSTRAINTS)
 
 
 def _is_classifier(estimator) -> bool:

@@ -1,4 +1,4 @@
-"""Query strategies: a utility score plus a selector, in modAL's protocol."""
+"""Query strategies: a scorer and a selector, in modAL's protocol."""
 
 from ._base import QueryStrategy, StrategyTags, as_function
 from ._bayesian import BALD, bald
@@ -20,7 +20,8 @@ from ._registry import (
     strategy_tags,
 )
 from ._screening import ScreeningResult, screen_pool
-from ._selection import TopN, select_streamed, select_top
+from ._selection import BestScores, select_streamed, select_top
+from ._selectors import ColdStart, KCenter, Selector, SpreadBatch, TopN, WeightedSeeding
 from ._uncertainty import (
     EntropySampling,
     LeastConfidence,
@@ -46,7 +47,13 @@ __all__ = [
     "as_function",
     "select_top",
     "select_streamed",
+    "BestScores",
+    "Selector",
     "TopN",
+    "SpreadBatch",
+    "ColdStart",
+    "WeightedSeeding",
+    "KCenter",
     "DFALMargin",
     "dfal_margin",
     "deepfool_pool",

@@ -35,7 +35,7 @@ from ..utils._typing import Pool, QueryResult, RandomStateLike
 from ..utils._validation import check_count, resolve_size
 from ._context import query_context
 from ._embeddings import features_of_inputs
-from ._selectors import select_composed
+from ._selectors import Selector, TopN
 
 __all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "SampledStrategy", "StrategyTags", "as_function", "check_query_args"]
 
@@ -123,6 +123,12 @@ class QueryStrategy(BaseEstimator):
 
     largest: bool = True
     tags: StrategyTags = StrategyTags()
+    #: What this scorer can hand a selector besides sort keys: ``"features"``
+    #: (the kept samples as the net sees them), ``"directions"`` (unit
+    #: DeepFool directions), ``"embeddings"`` (one row per sample, for the
+    #: set-choosing selectors).  A selector's :meth:`~Selector.needs` must be
+    #: among them; the pair is checked at the door of every query.
+    provides: frozenset = frozenset()
     _parameter_constraints: dict = {}
 
     def __call__(
@@ -232,7 +238,7 @@ class QueryStrategy(BaseEstimator):
         raise NotImplementedError(f"{type(self).__name__} does not implement _iter_scores")
 
     def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
-        """``(sort keys, payload)`` per batch, for the selectors (:func:`select_composed`).
+        """``(sort keys, payload)`` per batch, for the selectors (:mod:`skdfal.strategies._selectors`).
 
         The default yields :meth:`_iter_scores` as keys and no payload: the
         spread batch then reads the kept rows again for their features.  A
@@ -262,15 +268,33 @@ class QueryStrategy(BaseEstimator):
         """Penultimate features of kept samples, given (as payload) as the net sees them."""
         return features_of_inputs(classifier.torch_model().module, inputs)
 
-    def _select(self, classifier, X_pool, n_instances):
-        """Positions of the chosen samples in ``X_pool`` and their scores.
+    def _selector(self) -> Selector | None:
+        """The selector this scorer is paired with (:class:`~skdfal.strategies.TopN` by default).
 
-        The default keeps the ``n_instances`` best utilities (only those are
-        held while the pool streams by); set-choosing strategies override it,
-        and :class:`~skdfal.strategies.ComposedStrategy` adds a cold start or
-        a spread batch to any pointwise strategy.
+        Set-choosing strategies pair themselves with theirs (BADGE with
+        :class:`~skdfal.strategies.WeightedSeeding`, core-set with
+        :class:`~skdfal.strategies.KCenter`); DFAL builds one from its
+        ``batch_diversity``, ``diversity_factor`` and ``cold_start``.
         """
-        return select_composed(self, classifier, X_pool, n_instances)
+        return TopN()
+
+    def _validate_params(self):
+        """This strategy's parameters, then its selector's and whether the pair fits (before any scoring)."""
+        super()._validate_params()
+        selector = self._selector()
+        if selector is not None:
+            selector._validate_params()
+            selector.check_scorer(self)
+
+    def _select(self, classifier, X_pool, n_instances):
+        """Positions of the chosen samples in ``X_pool`` and their scores: the selector's picks.
+
+        Every draw comes from one ``RandomState`` of ``random_state`` (see
+        :class:`~skdfal.strategies.Selector`).
+        """
+        rng = check_random_state(getattr(self, "random_state", None))
+        return self._selector().select(self, query_context(classifier), X_pool, n_instances, rng=rng,
+                                       random_tie_break=getattr(self, "_random_tie_break", False))
 
     def _subset(self, n_pool, n_instances):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""

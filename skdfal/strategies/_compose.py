@@ -1,62 +1,75 @@
-"""``ComposedStrategy``: any pointwise strategy's scores with a selector (see :mod:`._selectors`)."""
+"""``ComposedStrategy``: a scorer and a selector, as one strategy (see :mod:`._selectors`)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from sklearn.utils import check_random_state
+
 from ..utils._sklearn_compat import HasMethods
 from ._base import QueryStrategy, StrategyTags
-from ._selectors import SELECTOR_CONSTRAINTS, select_composed
+from ._selectors import SELECTOR_CONSTRAINTS, Selector, selector_of
 
 __all__ = ["ComposedStrategy"]
 
 
 class ComposedStrategy(QueryStrategy):
-    """A pointwise strategy's scores with a selector: cold start, top-n or a spread batch.
+    """A scorer and a selector: top-n, a spread batch, a cold start, a seeding ...
 
     Parameters
     ----------
     scorer : QueryStrategy
-        A pointwise strategy (its tags say ``pointwise=True``): entropy,
-        margin, least confidence, BALD, DFAL or your own.  Its parameters
+        Any strategy that scores samples: entropy, margin, least confidence,
+        BALD, DFAL, BADGE's gradient norms, or your own.  Its parameters
         (``subsample``, ``random_state`` ...) keep their meaning; its
         ``random_state`` also drives the selector's draws.
+    selector : Selector or None, default=None
+        :class:`~skdfal.strategies.TopN`, :class:`~skdfal.strategies.SpreadBatch`,
+        :class:`~skdfal.strategies.ColdStart`,
+        :class:`~skdfal.strategies.WeightedSeeding` or
+        :class:`~skdfal.strategies.KCenter`.  What it needs of the scorer
+        (DeepFool directions, embeddings) is checked against what the scorer
+        provides at the door of every query, before anything is scored.
+        ``None``: the selector the three flat parameters below stand for.
     batch_diversity : {None, "features", "directions"}, default=None
-        ``None`` keeps the ``n_instances`` best scores.  Otherwise the
-        ``diversity_factor * n_instances`` best are clustered into
-        ``n_instances`` groups (k-means) in the net's penultimate features
-        (``"features"``: needs a torch net) or along their unit DeepFool
-        directions (``"directions"``: DFAL scorers only), and each group
-        gives its best-scored sample.
+        The flat spelling of ``SpreadBatch(batch_diversity, diversity_factor)``
+        (``None``: :class:`~skdfal.strategies.TopN`); only without ``selector``.
     diversity_factor : int, default=10
-        How many times ``n_instances`` best-scored samples the batch is
-        spread over.
     cold_start : int, default=0
-        While the learner has paid fewer labels than this, query at random
-        (scores are reported as NaN).  Needs an active learner as the
-        classifier (skdfal's or modAL's); ignored otherwise.
+        The flat spelling of ``ColdStart(cold_start, then=...)``: while the
+        learner has paid fewer labels than this, query at random (scores
+        are NaN).  Needs an active learner as the classifier.
 
     Examples
     --------
     >>> import numpy as np, torch
-    >>> from skdfal.strategies import ComposedStrategy, EntropySampling
+    >>> from skdfal.strategies import ComposedStrategy, EntropySampling, SpreadBatch
     >>> torch.manual_seed(0) and None
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
     >>> X = np.random.RandomState(0).randn(60, 2).astype(np.float32)
-    >>> spread = ComposedStrategy(EntropySampling(random_state=0), batch_diversity="features",
-    ...                           diversity_factor=4)
+    >>> spread = ComposedStrategy(EntropySampling(random_state=0), SpreadBatch("features", factor=4))
     >>> idx, entropies = spread(net, X, n_instances=3)
     >>> len(set(idx.tolist())), bool(np.all(np.diff(entropies) <= 0))
     (3, True)
+    >>> ComposedStrategy(EntropySampling(), SpreadBatch("directions"))(net, X, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: SpreadBatch(space='directions') needs directions of its scorer, which EntropySampling ...
     """
 
-    _parameter_constraints = {"scorer": [HasMethods(["_iter_scored_batches"])], **SELECTOR_CONSTRAINTS}
+    _parameter_constraints = {
+        "scorer": [HasMethods(["_iter_scored_batches"])],
+        "selector": [None, HasMethods(["select", "needs"])],
+        **SELECTOR_CONSTRAINTS,
+    }
 
     def __init__(
-        self, scorer: QueryStrategy, *, batch_diversity: Literal["features", "directions"] | None = None,
-        diversity_factor: int = 10, cold_start: int = 0,
+        self, scorer: QueryStrategy, selector: Selector | None = None, *,
+        batch_diversity: Literal["features", "directions"] | None = None, diversity_factor: int = 10,
+        cold_start: int = 0,
     ):
         self.scorer = scorer
+        self.selector = selector
         self.batch_diversity = batch_diversity
         self.diversity_factor = diversity_factor
         self.cold_start = cold_start
@@ -74,18 +87,25 @@ class ComposedStrategy(QueryStrategy):
         """The scorer's ``random_state`` (the selector draws from the same stream)."""
         return getattr(self.scorer, "random_state", None)
 
-    def _configured(self, random_tie_break=False, params=None):
-        # Checked at the door of every query (QueryStrategy.query's and an ActiveLearner's).
-        if not getattr(self.scorer, "tags", StrategyTags()).pointwise:
-            raise ValueError(
-                f"ComposedStrategy needs a pointwise scorer; {type(self.scorer).__name__} chooses a set "
-                "(its tags say pointwise=False)"
-            )
-        return super()._configured(random_tie_break, params)
+    def _selector(self):
+        if self.selector is not None:
+            return self.selector
+        return selector_of(self.batch_diversity, self.diversity_factor, self.cold_start)
 
     def _validate_params(self):
-        super()._validate_params()
+        # Checked at the door of every query (QueryStrategy.query's and an ActiveLearner's).
+        super(QueryStrategy, self)._validate_params()  # this object's own constraints
         self.scorer._validate_params()
+        if self.selector is not None and (self.batch_diversity, self.diversity_factor, self.cold_start) != (
+            None, 10, 0,
+        ):
+            raise ValueError(
+                "ComposedStrategy takes a selector or its flat spelling (batch_diversity, diversity_factor, "
+                f"cold_start), not both: got selector={self.selector!r} and the flat parameters"
+            )
+        selector = self._selector()
+        selector._validate_params()
+        selector.check_scorer(self.scorer)
 
     def _subset(self, n_pool, n_instances):
         return self.scorer._subset(n_pool, n_instances)
@@ -93,20 +113,7 @@ class ComposedStrategy(QueryStrategy):
     def _iter_scores(self, classifier, X_pool):
         return self.scorer._iter_scores(classifier, X_pool)
 
-    def _iter_scored_batches(self, context, X_pool, *, rng, payload, notes):
-        return self.scorer._iter_scored_batches(context, X_pool, rng=rng, payload=payload, notes=notes)
-
-    def _finish_selection(self, keys, notes, n_seen, n_instances):
-        return self.scorer._finish_selection(keys, notes, n_seen, n_instances)
-
-    def _kept_features(self, classifier, inputs):
-        return self.scorer._kept_features(classifier, inputs)
-
-    def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
-        return self.scorer._screened_best(classifier, X_pool, n_keep, n_instances, rng=rng, payload=payload)
-
     def _select(self, context, X_pool, n_instances):
-        return select_composed(
-            self, context, X_pool, n_instances, batch_diversity=self.batch_diversity,
-            diversity_factor=self.diversity_factor, cold_start=self.cold_start,
-        )
+        return self._selector().select(self.scorer, context, X_pool, n_instances,
+                                       rng=check_random_state(self.random_state),
+                                       random_tie_break=getattr(self, "_random_tie_break", False))

@@ -7,16 +7,21 @@ distance to the decision boundary: small norm, uncertain sample.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Literal
 
 import numpy as np
 import torch
 from skorch.utils import to_numpy
 
-from ..attacks._deepfool import check_clip, check_deepfool_params, deepfool_unchecked
+from ..attacks._deepfool import (
+    DEEPFOOL_CONSTRAINTS,
+    check_clip,
+    check_deepfool_params,
+    deepfool_unchecked,
+)
 from ..utils._pool import iter_batches, pool_length, take_rows
-from ..utils._sklearn_compat import Interval, Options, StrOptions
+from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import head_space_model
 from ..utils._typing import RandomStateLike
 from ..utils._warnings import warn_user
@@ -24,7 +29,7 @@ from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
 from ._embeddings import features_of_inputs
 from ._screening import _screen_pool
-from ._selectors import SELECTOR_CONSTRAINTS, select_composed
+from ._selectors import SELECTOR_CONSTRAINTS, selector_of
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 
@@ -40,16 +45,18 @@ def _sort_key(norms, rng):
     return key
 
 
-#: DeepFool's parameters in scikit-learn's vocabulary, checked once per query
-#: (``clip``'s bounds by :func:`~skdfal.attacks._deepfool.check_clip`); the
-#: attack itself then runs unchecked, batch after batch.
-DEEPFOOL_CONSTRAINTS = {
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-    "overshoot": [Interval(Real, 0, None, closed="left")],
-    "norm": [Options(Real, {2, float("inf")})],
-    "candidates": [None, Interval(Integral, 2, None, closed="left")],
-    "clip": [None, tuple, list],
-}
+#: The DeepFool parameters a strategy takes: the attack's own declaration
+#: (checked once per query, ``clip``'s bounds by
+#: :func:`~skdfal.attacks._deepfool.check_clip`; the attack then runs
+#: unchecked, batch after batch), less ``step_eps``, which no strategy exposes.
+STRATEGY_DEEPFOOL_CONSTRAINTS = {key: value for key, value in DEEPFOOL_CONSTRAINTS.items() if key != "step_eps"}
+
+
+def deepfool_params_of(strategy):
+    """A strategy's DeepFool parameters, for the attack (``clip`` as floats)."""
+    params = {key: getattr(strategy, key) for key in STRATEGY_DEEPFOOL_CONSTRAINTS}
+    params["clip"] = check_clip(params["clip"])
+    return params
 
 
 def deepfool_pool(model, X_pool, *, batch_size=256, return_perturbations=False, **deepfool_params):
@@ -130,11 +137,11 @@ class DFALMargin(QueryStrategy):
         Show a progress bar (``tqdm``, a widget in Jupyter) while the pool is
         scored: worth it for pools of hundreds of thousands of samples.
     batch_diversity : {None, "features", "directions"}, default=None
-        The selector (see :class:`~skdfal.strategies.ComposedStrategy`, which
-        gives it to any pointwise strategy; ``DFALMargin(batch_diversity=b,
-        diversity_factor=k, cold_start=c)`` picks what
-        ``ComposedStrategy(DFALMargin(), batch_diversity=b,
-        diversity_factor=k, cold_start=c)`` picks).
+        The selector, spelt flat: ``DFALMargin(batch_diversity=b,
+        diversity_factor=k, cold_start=c)`` is the DFAL scorer paired with
+        ``ColdStart(c, then=SpreadBatch(b, k))`` (:class:`~skdfal.strategies.TopN`
+        for ``b=None``; no cold start for ``c=0``), which
+        :class:`~skdfal.strategies.ComposedStrategy` puts on any scorer.
         ``None`` takes the ``n_instances`` smallest margins (the paper).
         Otherwise the ``diversity_factor * n_instances`` smallest margins are
         clustered into ``n_instances`` groups (k-means) in the net's
@@ -197,9 +204,10 @@ class DFALMargin(QueryStrategy):
 
     largest = False
     tags = StrategyTags(pointwise=True, needs_torch=True, adversarial_copies=True)
+    provides = frozenset({"features", "directions"})
     _parameter_constraints = {
         **COMMON_CONSTRAINTS,
-        **DEEPFOOL_CONSTRAINTS,
+        **STRATEGY_DEEPFOOL_CONSTRAINTS,
         **SELECTOR_CONSTRAINTS,
         "progress": ["boolean"],
         "screening": ["boolean"],
@@ -246,13 +254,7 @@ class DFALMargin(QueryStrategy):
         self.head = head
 
     def _deepfool_params(self):
-        return {
-            "max_iter": self.max_iter,
-            "overshoot": self.overshoot,
-            "norm": self.norm,
-            "candidates": self.candidates,
-            "clip": check_clip(self.clip),
-        }
+        return deepfool_params_of(self)
 
     def _iter_scores(self, classifier, X_pool):
         """DeepFool norms, batch by batch (``inf`` where the attack did not flip)."""
@@ -282,11 +284,8 @@ class DFALMargin(QueryStrategy):
         """Penultimate features of kept samples given as the attacked model sees them."""
         return features_of_inputs(self._torch_model(classifier).module, inputs)
 
-    def _select(self, classifier, X_pool, n_instances):
-        return select_composed(
-            self, classifier, X_pool, n_instances, batch_diversity=self.batch_diversity,
-            diversity_factor=self.diversity_factor, cold_start=self.cold_start,
-        )
+    def _selector(self):
+        return selector_of(self.batch_diversity, self.diversity_factor, self.cold_start)
 
     def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
         """With ``screening``: the ``n_keep`` smallest norms of the whole pool, by screening.

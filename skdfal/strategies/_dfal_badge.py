@@ -25,14 +25,13 @@ import numpy as np
 import torch
 from skorch.utils import to_numpy
 
-from ..attacks._deepfool import check_clip
 from ..utils._sklearn_compat import StrOptions
 from ..utils._typing import RandomStateLike
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
-from ._dfal import DEEPFOOL_CONSTRAINTS, _deepfool_pool
-from ._diversity import kmeans_pp_seeding
+from ._dfal import STRATEGY_DEEPFOOL_CONSTRAINTS, _deepfool_pool, deepfool_params_of
 from ._embeddings import _first_input_of, _last_linear, _layer_input
+from ._selectors import WeightedSeeding
 
 __all__ = ["DFALBadge", "dfal_badge", "boundary_embeddings"]
 
@@ -123,9 +122,10 @@ class DFALBadge(QueryStrategy):
 
     largest = False
     tags = StrategyTags(needs_torch=True)
+    provides = frozenset({"embeddings"})
     _parameter_constraints = {
         **COMMON_CONSTRAINTS,
-        **DEEPFOOL_CONSTRAINTS,
+        **STRATEGY_DEEPFOOL_CONSTRAINTS,
         "embedding": [StrOptions({"pair", "features"})],
     }
 
@@ -145,8 +145,8 @@ class DFALBadge(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def _attack(self, classifier, X_pool, *, with_features=False):
-        """Margins, labels, adversarial labels (and features ``h``) of every sample, in one pass.
+    def _iter_attacks(self, classifier, X_pool, *, with_features=False):
+        """``(DeepFoolResult, h)`` per batch (``h`` the features, ``None`` without them).
 
         One pass, so that a pool that can be read once (a generator) works;
         ``h`` is caught on its way into the last linear layer during
@@ -154,38 +154,37 @@ class DFALBadge(QueryStrategy):
         eval mode), not by a forward pass of its own.
         """
         model = query_context(classifier).torch_model()
-        params = dict(max_iter=self.max_iter, overshoot=self.overshoot, norm=self.norm,
-                      candidates=self.candidates, clip=check_clip(self.clip))
+        params = deepfool_params_of(self)
         layer = _last_linear(model.module) if with_features else None
         # With clip, DeepFool's first forward may see the clamped batch: h
         # then comes from a forward pass of the raw batch of its own.
         hooked = layer if params["clip"] is None else None
-        parts, features = [], []
         with _first_input_of(hooked) as caught:
             for _, x, result in _deepfool_pool(
                 model, X_pool, batch_size=self.batch_size, return_perturbations=False, **params,
             ):
-                parts.append(result)
                 if hooked is not None:
-                    features.append(caught.pop("h").flatten(1).cpu())
-                elif layer is not None:
-                    features.append(_layer_input(model.module, layer, x))
-        cat = lambda name: torch.cat([getattr(p, name).detach().cpu() for p in parts])  # noqa: E731
-        h = torch.cat(features) if features else None
-        return cat("norms"), cat("labels"), cat("adversarial_labels"), h, parts
+                    h = caught.pop("h").flatten(1).cpu()
+                else:
+                    h = None if layer is None else _layer_input(model.module, layer, x)
+                yield result, h
+
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
+        """DeepFool margins (``inf`` where the attack did not flip), with the boundary embeddings."""
+        n_classes = _last_linear(query_context(classifier).torch_model().module).out_features
+        for result, h in self._iter_attacks(classifier, X_pool, with_features=payload == "embeddings"):
+            margins = result.norms.detach().cpu()
+            embeddings = None if h is None else boundary_embeddings(
+                h, result.labels.detach().cpu(), result.adversarial_labels.detach().cpu(), margins, n_classes,
+                kind=self.embedding)
+            yield to_numpy(margins).astype(np.float64), embeddings
 
     def _iter_scores(self, classifier, X_pool):
-        """DeepFool margins (``inf`` where the attack did not flip)."""
-        margins = self._attack(classifier, X_pool)[0]
-        yield to_numpy(margins).astype(np.float64)
+        for margins, _ in self._iter_scored_batches(classifier, X_pool, rng=None, payload=None, notes={}):
+            yield margins
 
-    def _select(self, classifier, X_pool, n_instances):
-        margins, labels, adv, h, _ = self._attack(classifier, X_pool, with_features=True)
-        n_instances = min(n_instances, len(margins))  # a short stream: _query_validated says so
-        n_classes = _last_linear(query_context(classifier).torch_model().module).out_features
-        g = boundary_embeddings(h, labels, adv, margins, n_classes, kind=self.embedding)
-        picked, _ = kmeans_pp_seeding(g.numpy(), n_instances, self.random_state)
-        return picked, to_numpy(margins).astype(np.float64)[picked]
+    def _selector(self):
+        return WeightedSeeding()
 
 
 dfal_badge = as_function(

@@ -7,110 +7,41 @@
   for the loss at the predicted label, ``(p - e_yhat) h^T``, chosen by
   k-means++ seeding: large (uncertain) and mutually different gradients.
 
-Both choose a set, not a ranking, so they override
-:meth:`QueryStrategy._select`; their ``score`` is a per-sample utility
-(distance to the labeled set, gradient-embedding norm).
+Both choose a set, not a ranking: each is a scorer that provides embeddings
+(penultimate features, gradient embeddings) paired with a set-choosing
+selector (:class:`~skdfal.strategies.KCenter`,
+:class:`~skdfal.strategies.WeightedSeeding`); their ``score`` is a
+per-sample utility (distance to the labeled set, gradient-embedding norm).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from skorch.utils import to_numpy
 
 from ..utils._typing import RandomStateLike, Rows
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, SampledStrategy, StrategyTags, as_function
 from ._context import query_context
-from ._embeddings import _sq_dists, gradient_embeddings, penultimate_features
+from ._embeddings import (
+    _sq_dists,
+    gradient_embeddings,
+    k_center_greedy,
+    kmeans_pp_seeding,
+    penultimate_features,
+)
+from ._selectors import KCenter, WeightedSeeding
 
 __all__ = [
     "penultimate_features",
     "gradient_embeddings",
+    "k_center_greedy",
+    "kmeans_pp_seeding",
     "CoreSet",
     "coreset",
     "BADGE",
     "badge",
 ]
-
-
-def k_center_greedy(features, centers, n_instances, random_state=None):
-    """Greedy k-center: repeatedly pick the point farthest from all centers.
-
-    Parameters
-    ----------
-    features : ndarray (n, d)
-        Pool samples to choose from.
-    centers : ndarray (m, d) or None
-        Already covered points (the labeled set); with none, the first pick
-        is random.
-    n_instances : int
-    random_state : int, RandomState or None
-
-    Returns
-    -------
-    picked : ndarray of int
-    distances : ndarray of float
-        Each pick's distance to the nearest center when it was picked.
-    """
-    x = torch.as_tensor(np.asarray(features, dtype=np.float32))
-    n = x.shape[0]
-    if centers is not None and len(centers):
-        c = torch.as_tensor(np.asarray(centers, dtype=np.float32))
-        nearest = torch.full((n,), float("inf"), dtype=torch.float64)
-        for s in range(0, len(c), 1024):
-            nearest = torch.minimum(nearest, _sq_dists(x, c[s : s + 1024]).min(1).values)
-    else:
-        nearest = torch.full((n,), float("inf"), dtype=torch.float64)
-    picked, dists = [], []
-    rng = check_random_state(random_state)
-    for _ in range(n_instances):
-        if torch.isinf(nearest).all():
-            i = int(rng.randint(n))
-        else:
-            i = int(torch.argmax(torch.where(torch.isinf(nearest), -1.0, nearest)))
-        picked.append(i)
-        dists.append(float(nearest[i].sqrt()))
-        nearest = torch.minimum(nearest, _sq_dists(x, x[i : i + 1])[:, 0])
-        nearest[i] = -1.0  # never again
-    return np.asarray(picked, dtype=np.int64), np.asarray(dists)
-
-
-def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
-    """k-means++ seeding: the largest-norm point, then D^2-weighted draws.
-
-    BADGE's rule (Ash et al.): a deterministic first pick and one draw per
-    pick, which scikit-learn's ``kmeans_plusplus`` (a random first center,
-    the best of ``2 + log k`` draws per center) does not reproduce.
-
-    Returns
-    -------
-    picked : ndarray of int
-    d2 : ndarray of float
-        Squared distance to the nearest earlier pick when picked (the first
-        pick's squared norm).
-    """
-    x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
-    n = x.shape[0]
-    rng = check_random_state(random_state)
-    first = int(torch.argmax((x.double() ** 2).sum(1)))
-    picked = [first]
-    d2_at_pick = [float((x[first].double() ** 2).sum())]
-    nearest = _sq_dists(x, x[first : first + 1])[:, 0]
-    chosen = torch.zeros(n, dtype=torch.bool)
-    chosen[first] = True
-    for _ in range(n_instances - 1):
-        weights = torch.where(chosen, 0.0, nearest).numpy()
-        total = weights.sum()
-        if total > 0:
-            i = int(rng.choice(n, p=weights / total))
-        else:  # every sample duplicates a pick: any unchosen one will do
-            i = int(rng.choice(np.flatnonzero(~chosen.numpy())))
-        picked.append(i)
-        d2_at_pick.append(float(nearest[i]))
-        chosen[i] = True
-        nearest = torch.minimum(nearest, _sq_dists(x, x[i : i + 1])[:, 0])
-    return np.asarray(picked, dtype=np.int64), np.asarray(d2_at_pick)
 
 
 def _labeled_rows(classifier, X_labeled):
@@ -145,6 +76,7 @@ class CoreSet(QueryStrategy):
 
     largest = True
     tags = StrategyTags(needs_torch=True)
+    provides = frozenset({"embeddings"})
     _parameter_constraints = {**COMMON_CONSTRAINTS, "X_labeled": [None, "array-like"]}
 
     def __init__(
@@ -164,19 +96,22 @@ class CoreSet(QueryStrategy):
 
     def _iter_scores(self, classifier, X_pool):
         """Distance of each sample to the nearest labeled sample (``inf`` with none)."""
-        features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
-        centers = self._centers(classifier)
-        if centers is None:
-            yield np.full(len(features), np.inf)
-            return
-        x, c = torch.as_tensor(features), torch.as_tensor(centers)
-        yield to_numpy(_sq_dists(x, c).min(1).values.sqrt()).astype(np.float64)
+        for keys, _ in self._iter_scored_batches(classifier, X_pool, rng=None, payload=None, notes={}):
+            yield keys
 
-    def _select(self, classifier, X_pool, n_instances):
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
+        """The distances, with the penultimate features as embeddings and the labeled set's as centers."""
         features = penultimate_features(classifier, X_pool, batch_size=self.batch_size)
-        # A stream shorter than the query gives all its samples (_query_validated says so).
-        n_instances = min(n_instances, len(features))
-        return k_center_greedy(features, self._centers(classifier), n_instances, self.random_state)
+        notes["centers"] = centers = self._centers(classifier)
+        if centers is None:
+            keys = np.full(len(features), np.inf)
+        else:
+            x, c = torch.as_tensor(features), torch.as_tensor(centers)
+            keys = to_numpy(_sq_dists(x, c).min(1).values.sqrt()).astype(np.float64)
+        yield keys, features
+
+    def _selector(self):
+        return KCenter()
 
 
 class BADGE(SampledStrategy):
@@ -204,15 +139,19 @@ class BADGE(SampledStrategy):
 
     largest = True
     tags = StrategyTags(needs_torch=True)
+    provides = frozenset({"embeddings"})
 
     def _iter_scores(self, classifier, X_pool):
         """Norm of each sample's gradient embedding (a lower bound on the loss gradient)."""
-        g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        yield np.linalg.norm(g.astype(np.float64), axis=1)
+        for keys, _ in self._iter_scored_batches(classifier, X_pool, rng=None, payload=None, notes={}):
+            yield keys
 
-    def _select(self, classifier, X_pool, n_instances):
+    def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
         g = gradient_embeddings(classifier, X_pool, batch_size=self.batch_size)
-        return kmeans_pp_seeding(g, min(n_instances, len(g)), self.random_state)  # see CoreSet._select
+        yield np.linalg.norm(g.astype(np.float64), axis=1), g
+
+    def _selector(self):
+        return WeightedSeeding()
 
 
 coreset = as_function(CoreSet, "coreset", "Core-set query strategy: greedy k-center on penultimate features.")

@@ -11,6 +11,7 @@ import contextlib
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from skorch.utils import to_numpy
 from torch import nn
 
@@ -19,7 +20,7 @@ from ..utils._modules import frozen_eval
 from ..utils._pool import iter_batches
 from ..utils._torch import resolve_torch_model
 
-__all__ = ["features_of_inputs", "gradient_embeddings", "penultimate_features"]
+__all__ = ["features_of_inputs", "gradient_embeddings", "k_center_greedy", "kmeans_pp_seeding", "penultimate_features"]
 
 
 def _last_linear(module: nn.Module) -> nn.Linear:
@@ -131,3 +132,82 @@ def gradient_embeddings(classifier, X_pool, *, batch_size=256) -> np.ndarray:
 def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean distances, exact enough for selection and never negative."""
     return torch.cdist(a.double(), b.double()).pow(2)
+
+
+def k_center_greedy(features, centers, n_instances, random_state=None):
+    """Greedy k-center: repeatedly pick the point farthest from all centers.
+
+    Parameters
+    ----------
+    features : ndarray (n, d)
+        Pool samples to choose from.
+    centers : ndarray (m, d) or None
+        Already covered points (the labeled set); with none, the first pick
+        is random.
+    n_instances : int
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    picked : ndarray of int
+    distances : ndarray of float
+        Each pick's distance to the nearest center when it was picked.
+    """
+    x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    n = x.shape[0]
+    if centers is not None and len(centers):
+        c = torch.as_tensor(np.asarray(centers, dtype=np.float32))
+        nearest = torch.full((n,), float("inf"), dtype=torch.float64)
+        for s in range(0, len(c), 1024):
+            nearest = torch.minimum(nearest, _sq_dists(x, c[s : s + 1024]).min(1).values)
+    else:
+        nearest = torch.full((n,), float("inf"), dtype=torch.float64)
+    picked, dists = [], []
+    rng = check_random_state(random_state)
+    for _ in range(n_instances):
+        if torch.isinf(nearest).all():
+            i = int(rng.randint(n))
+        else:
+            i = int(torch.argmax(torch.where(torch.isinf(nearest), -1.0, nearest)))
+        picked.append(i)
+        dists.append(float(nearest[i].sqrt()))
+        nearest = torch.minimum(nearest, _sq_dists(x, x[i : i + 1])[:, 0])
+        nearest[i] = -1.0  # never again
+    return np.asarray(picked, dtype=np.int64), np.asarray(dists)
+
+
+def kmeans_pp_seeding(embeddings, n_instances, random_state=None):
+    """k-means++ seeding: the largest-norm point, then D^2-weighted draws.
+
+    BADGE's rule (Ash et al.): a deterministic first pick and one draw per
+    pick, which scikit-learn's ``kmeans_plusplus`` (a random first center,
+    the best of ``2 + log k`` draws per center) does not reproduce.
+
+    Returns
+    -------
+    picked : ndarray of int
+    d2 : ndarray of float
+        Squared distance to the nearest earlier pick when picked (the first
+        pick's squared norm).
+    """
+    x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+    n = x.shape[0]
+    rng = check_random_state(random_state)
+    first = int(torch.argmax((x.double() ** 2).sum(1)))
+    picked = [first]
+    d2_at_pick = [float((x[first].double() ** 2).sum())]
+    nearest = _sq_dists(x, x[first : first + 1])[:, 0]
+    chosen = torch.zeros(n, dtype=torch.bool)
+    chosen[first] = True
+    for _ in range(n_instances - 1):
+        weights = torch.where(chosen, 0.0, nearest).numpy()
+        total = weights.sum()
+        if total > 0:
+            i = int(rng.choice(n, p=weights / total))
+        else:  # every sample duplicates a pick: any unchosen one will do
+            i = int(rng.choice(np.flatnonzero(~chosen.numpy())))
+        picked.append(i)
+        d2_at_pick.append(float(nearest[i]))
+        chosen[i] = True
+        nearest = torch.minimum(nearest, _sq_dists(x, x[i : i + 1])[:, 0])
+    return np.asarray(picked, dtype=np.int64), np.asarray(d2_at_pick)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..utils._pool import check_n_instances
 
-__all__ = ["select_top", "select_streamed", "top_streamed", "TopN", "random_scores"]
+__all__ = ["select_top", "select_streamed", "top_streamed", "BestScores", "random_scores"]
 
 
 def random_scores(X_pool, rng):
@@ -34,7 +34,7 @@ def select_top(scores: np.ndarray, n_instances: int, *, largest: bool) -> np.nda
     return np.argsort(_sort_key(scores, largest), kind="stable")[:n_instances]
 
 
-class TopN:
+class BestScores:
     """The ``n`` best scores of a stream of score chunks, as :func:`select_top` picks them.
 
     Memory is ``n`` plus one chunk, whatever the length of the stream.
@@ -42,7 +42,7 @@ class TopN:
     Examples
     --------
     >>> import numpy as np
-    >>> best = TopN(2, largest=False)
+    >>> best = BestScores(2, largest=False)
     >>> for chunk in ([0.5, 0.1], [0.3], [0.1, np.nan]):
     ...     best.push(np.array(chunk))
     >>> best.indices.tolist(), best.scores.tolist(), best.n_seen
@@ -109,7 +109,7 @@ def top_streamed(chunks, n_instances: int, *, largest: bool, tie_rng=None):
 
 
 def _top(chunks, n_instances, *, largest, tie_rng):
-    best = TopN(n_instances, largest=largest, tie_rng=tie_rng)
+    best = BestScores(n_instances, largest=largest, tie_rng=tie_rng)
     for chunk in chunks:
         best.push(chunk)
     return best

@@ -28,6 +28,7 @@ try:
         Options,
         RealNotInt,
         StrOptions,
+        validate_parameter_constraints,
         validate_params,
     )
 except ImportError as exc:  # pragma: no cover - only on an unsupported scikit-learn
@@ -48,5 +49,6 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "validate_parameter_constraints",
     "validate_params",
 ]
