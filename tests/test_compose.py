@@ -13,12 +13,17 @@ from skdfal import ActiveLearner, DFALMargin, RandomSampling, deepfool, make_cla
 from skdfal.datasets import load_digits_images
 from skdfal.strategies import (
     BADGE,
+    ColdStart,
     ComposedStrategy,
     CoreSet,
     EntropySampling,
+    KCenter,
     QueryContext,
     QueryStrategy,
+    SpreadBatch,
     StrategyTags,
+    TopN,
+    WeightedSeeding,
     get_strategy,
     penultimate_features,
     query_context,
@@ -314,3 +319,42 @@ def test_a_fitted_meta_estimator_hands_over_its_learners_context():
     assert query_context(clf).n_labels_paid == 20
     idx, _ = DFALMargin()(clf, X[:40], 3)
     assert idx.tolist() == DFALMargin()(clf.estimator_, X[:40], 3)[0].tolist()
+
+
+class NeverScored(QueryStrategy):
+    """A scorer that fails the test if a query gets as far as scoring."""
+
+    def _iter_scores(self, classifier, X_pool):
+        raise AssertionError("scored before the pair was checked")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ComposedStrategy(NeverScored(), batch_diversity="directions"),
+    lambda: ComposedStrategy(NeverScored(), ColdStart(3, then=SpreadBatch("directions"))),
+    lambda: ComposedStrategy(NeverScored(), WeightedSeeding()),
+    lambda: ComposedStrategy(NeverScored(), KCenter()),
+], ids=["flat directions", "cold start then directions", "seeding", "k-center"])
+def test_a_pair_that_does_not_fit_is_refused_before_scoring(make):
+    # What the selector needs is named, and no sample is scored first.
+    with pytest.raises(ValueError, match="needs (directions|embeddings) of its scorer, which NeverScored"):
+        make()(_identity_net(2), _two_clusters(), 2)
+
+
+def test_a_selector_and_its_flat_spelling_together_are_refused():
+    with pytest.raises(ValueError, match="not both"):
+        ComposedStrategy(EntropySampling(), TopN(), cold_start=2)(_identity_net(2), _two_clusters(), 2)
+    with pytest.raises(ValueError, match="factor"):
+        ComposedStrategy(EntropySampling(), SpreadBatch(factor=0))(_identity_net(2), _two_clusters(), 2)
+    with pytest.raises(ValueError, match="n_labels"):
+        ComposedStrategy(EntropySampling(), ColdStart(-1))(_identity_net(2), _two_clusters(), 2)
+
+
+def test_cold_start_hands_over_to_its_selector_once_enough_labels_are_paid():
+    X, net = _two_clusters(), _identity_net(2)
+    context = QueryContext(estimator=net, n_labels_paid=4)
+    spread = SpreadBatch("features", factor=3)
+    handed = ComposedStrategy(FirstCoordinate(random_state=0), ColdStart(4, then=spread))(context, X, 2)
+    alone = ComposedStrategy(FirstCoordinate(random_state=0), spread)(context, X, 2)
+    np.testing.assert_array_equal(handed[0], alone[0])
+    cold = ComposedStrategy(FirstCoordinate(random_state=0), ColdStart(5, then=spread))(context, X, 2)
+    assert np.isnan(cold[1]).all()  # still cold: drawn at random, no scores

@@ -45,3 +45,12 @@ def test_every_example_and_guide_page_is_in_a_toctree():
         assert page.stem == "index" or f"   {page.stem}\n" in guide, page.name
     for page in ("install", "user_guide/index", "auto_examples/index", "api", "results", "performance", "changelog"):
         assert f"   {page}\n" in index, page
+
+
+def test_the_strategies_guide_runs():
+    # Its scorer example is the documented hook for a new scorer: it must run as printed.
+    import doctest
+
+    result = doctest.testfile(str(ROOT / "docs" / "user_guide" / "strategies.rst"), module_relative=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

@@ -20,7 +20,7 @@ from _pools import POOL_KINDS, make_pool
 from sklearn.base import clone
 
 from skdfal import ActiveLearner, all_strategies, make_classifier
-from skdfal.strategies import QueryStrategy
+from skdfal.strategies import QueryStrategy, Selector
 
 N_POOL, N_QUERY = 48, 5
 ENTRIES = list(all_strategies().values())
@@ -93,14 +93,24 @@ def by_name(entries):
 def test_the_registry_holds_every_exported_strategy_class():
     import skdfal.strategies as module
 
-    # ComposedStrategy is no configuration of its own: it puts a selector on
+    # The base classes, and ComposedStrategy, no configuration of its own: it puts a selector on
     # a scorer (tests/test_compose.py holds it to the same contract).
     exported = {
         obj for obj in vars(module).values()
         if isinstance(obj, type) and issubclass(obj, QueryStrategy)
-        and obj not in (QueryStrategy, module.ComposedStrategy)
+        and obj not in (QueryStrategy, module.SampledStrategy, module.ComposedStrategy)
     }
     assert exported == {e.cls for e in ENTRIES}
+
+
+@by_name(ENTRIES)
+def test_every_registered_strategy_is_a_scorer_paired_with_a_selector_that_fits(entry):
+    strategy = entry.make()
+    scorer = getattr(strategy, "scorer", strategy)
+    selector = strategy._selector()
+    assert isinstance(selector, Selector), selector
+    selector.check_scorer(scorer)  # raises if the selector needs what the scorer lacks
+    assert selector.needs() <= scorer.provides
 
 
 @by_name(ENTRIES)

@@ -95,29 +95,24 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-#: DeepFool's parameters in scikit-learn's vocabulary, declared once: the
-#: attack checks them here, the strategies take them as their own constraints
-#: and the learner's ``augmentation_params`` accepts exactly these keys.
-#: ``clip``'s bounds are checked (and made floats) by :func:`check_clip`.
+#: DeepFool's parameters in scikit-learn's vocabulary, declared once: checked
+#: here, the strategies' own constraints, the learner's augmentation keys.
 DEEPFOOL_CONSTRAINTS = {
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "overshoot": [Interval(Real, 0, None, closed="left")],
     "norm": [Options(Real, {2, math.inf})],
     "candidates": [None, Interval(Integral, 2, None, closed="left")],
-    "clip": [None, tuple, list],
+    "clip": [None, tuple, list],  # its bounds (and the attack's message): check_clip
     "step_eps": [Interval(Real, 0, None, closed="left")],
 }
-
-#: The attack's own chunking (a strategy's ``batch_size`` is its own parameter).
-_ATTACK_CONSTRAINTS = {**DEEPFOOL_CONSTRAINTS, "batch_size": [None, Interval(Integral, 1, None, closed="left")]}
 
 
 def _check_params(max_iter, overshoot, norm, candidates, batch_size, step_eps, clip):
     """Validate every parameter; returns ``clip`` as a pair of floats (or ``None``)."""
+    constraints = {key: value for key, value in DEEPFOOL_CONSTRAINTS.items() if key != "clip"}
+    constraints["batch_size"] = [None, Interval(Integral, 1, None, closed="left")]  # the attack's chunks
     params = dict(max_iter=max_iter, overshoot=overshoot, norm=norm, candidates=candidates,
                   batch_size=batch_size, step_eps=step_eps)
-    # clip: check_clip checks its type and its bounds, in one message.
-    constraints = {key: value for key, value in _ATTACK_CONSTRAINTS.items() if key != "clip"}
     validate_parameter_constraints(constraints, params, caller_name="deepfool")
     return check_clip(clip)
 

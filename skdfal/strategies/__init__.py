@@ -1,6 +1,6 @@
 """Query strategies: a scorer and a selector, in modAL's protocol."""
 
-from ._base import QueryStrategy, StrategyTags, as_function
+from ._base import QueryStrategy, SampledStrategy, StrategyTags, as_function
 from ._bayesian import BALD, bald
 from ._compose import ComposedStrategy
 from ._context import QueryContext, query_context
@@ -35,6 +35,7 @@ from ._unconfident import Unconfident, trainer_threshold, unconfident
 __all__ = [
     "RECOMMENDED",
     "QueryStrategy",
+    "SampledStrategy",
     "StrategyTags",
     "ComposedStrategy",
     "QueryContext",
