@@ -22,6 +22,7 @@ from skdfal.strategies import (
     QueryStrategy,
     SpreadBatch,
     StrategyTags,
+    Subsampled,
     TopN,
     WeightedSeeding,
     get_strategy,
@@ -358,3 +359,16 @@ def test_cold_start_hands_over_to_its_selector_once_enough_labels_are_paid():
     np.testing.assert_array_equal(handed[0], alone[0])
     cold = ComposedStrategy(FirstCoordinate(random_state=0), ColdStart(5, then=spread))(context, X, 2)
     assert np.isnan(cold[1]).all()  # still cold: drawn at random, no scores
+
+
+def test_subsampled_queries_the_best_of_a_seeded_random_subset():
+    X, net = _two_clusters(), _identity_net(2)
+    idx, scores = Subsampled(EntropySampling(random_state=0), 12)(net, X, 3)
+    subset = np.random.RandomState(0).choice(len(X), size=12, replace=False)
+    entropies = EntropySampling().score(net, X)
+    assert set(idx.tolist()) <= set(subset.tolist())
+    np.testing.assert_allclose(scores, np.sort(entropies[subset])[::-1][:3])
+    with pytest.raises(ValueError, match="n=2 keeps fewer samples than n_instances=3"):
+        Subsampled(EntropySampling(), 2)(net, X, 3)
+    with pytest.raises(ValueError, match="'n' parameter"):
+        Subsampled(EntropySampling(), 0)(net, X, 3)

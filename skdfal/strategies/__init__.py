@@ -22,6 +22,7 @@ from ._registry import (
 from ._screening import ScreeningResult, screen_pool
 from ._selection import BestScores, select_streamed, select_top
 from ._selectors import ColdStart, KCenter, Selector, SpreadBatch, TopN, WeightedSeeding
+from ._subsampled import Subsampled
 from ._uncertainty import (
     EntropySampling,
     LeastConfidence,
@@ -38,6 +39,7 @@ __all__ = [
     "SampledStrategy",
     "StrategyTags",
     "ComposedStrategy",
+    "Subsampled",
     "QueryContext",
     "query_context",
     "RegisteredStrategy",

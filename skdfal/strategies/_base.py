@@ -298,18 +298,25 @@ class QueryStrategy(BaseEstimator):
 
     def _subset(self, n_pool, n_instances):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""
-        subsample = getattr(self, "subsample", None)
-        if subsample is None:
-            return None
-        if n_pool is None:
-            raise ValueError("subsample needs a pool of known length (array, tensor or Dataset)")
-        size = resolve_size(subsample, n_pool, "subsample")
-        if size < n_instances:
-            raise ValueError(f"subsample={subsample!r} keeps fewer samples than n_instances={n_instances}")
-        if size >= n_pool:
-            return None
-        rng = check_random_state(getattr(self, "random_state", None))
-        return np.sort(rng.choice(n_pool, size=size, replace=False))
+        return draw_subset(getattr(self, "subsample", None), getattr(self, "random_state", None), n_pool,
+                           n_instances)
+
+
+def draw_subset(subsample, random_state, n_pool, n_instances, name="subsample"):
+    """Sorted positions of a random subset of ``subsample`` samples (an int) or that share (a float).
+
+    ``None`` for the whole pool (``subsample=None``, or at least the pool).
+    """
+    if subsample is None:
+        return None
+    if n_pool is None:
+        raise ValueError(f"{name} needs a pool of known length (array, tensor or Dataset)")
+    size = resolve_size(subsample, n_pool, name)
+    if size < n_instances:
+        raise ValueError(f"{name}={subsample!r} keeps fewer samples than n_instances={n_instances}")
+    if size >= n_pool:
+        return None
+    return np.sort(check_random_state(random_state).choice(n_pool, size=size, replace=False))
 
 
 #: Constraints most strategies share (scikit-learn's parameter vocabulary).
