@@ -307,7 +307,8 @@ def _strategy_classes():
 
 @pytest.mark.parametrize("cls", _strategy_classes(), ids=lambda c: c.__name__)
 def test_every_strategy_survives_clone_and_pickle(cls):
-    composed = cls is skdfal.strategies.ComposedStrategy  # a selector over a scorer: seeded there
+    # A selector over a scorer, or a subset of a strategy: seeded there.
+    composed = cls in (skdfal.strategies.ComposedStrategy, skdfal.strategies.Subsampled)
     wrapper = cls is skdfal.strategies.Unconfident  # a wrapper of a strategy, seeded itself
     inner = skdfal.strategies.EntropySampling(random_state=3)
     strategy = cls(inner) if composed else cls(inner, random_state=3) if wrapper else cls(random_state=3)
@@ -316,7 +317,8 @@ def test_every_strategy_survives_clone_and_pickle(cls):
         return {k: v for k, v in s.get_params().items() if k not in ("scorer", "strategy")}
 
     params = params_of(strategy)
-    assert params["scorer__random_state" if composed else "random_state"] == 3
+    key = "strategy__random_state" if cls is skdfal.strategies.Subsampled else "scorer__random_state"
+    assert params[key if composed else "random_state"] == 3
     copy = clone(strategy)
     assert copy is not strategy and type(copy) is cls and params_of(copy) == params
     assert params_of(pickle.loads(pickle.dumps(strategy))) == params
