@@ -292,14 +292,26 @@ class QueryStrategy(BaseEstimator):
         Every draw comes from one ``RandomState`` of ``random_state`` (see
         :class:`~skdfal.strategies.Selector`).
         """
-        rng = check_random_state(getattr(self, "random_state", None))
-        return self._selector().select(self, query_context(classifier), X_pool, n_instances, rng=rng,
-                                       random_tie_break=getattr(self, "_random_tie_break", False))
+        return run_selector(self, self._selector(), self, classifier, X_pool, n_instances)
 
     def _subset(self, n_pool, n_instances):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""
         return draw_subset(getattr(self, "subsample", None), getattr(self, "random_state", None), n_pool,
                            n_instances)
+
+
+def run_selector(strategy, selector, scorer, classifier, X_pool, n_instances):
+    """``selector``'s picks and scores from ``scorer``; the spread's clusters left on ``strategy``.
+
+    ``strategy.last_clusters_`` is each pick's k-means cluster, ``None`` when
+    this query spread nothing (the picks are the same either way).
+    """
+    strategy.last_clusters_ = None
+    rng = check_random_state(getattr(strategy, "random_state", None))
+    picked, scores, strategy.last_clusters_ = selector.select(
+        scorer, query_context(classifier), X_pool, n_instances, rng=rng,
+        random_tie_break=getattr(strategy, "_random_tie_break", False))
+    return picked, scores
 
 
 def draw_subset(subsample, random_state, n_pool, n_instances, name="subsample"):

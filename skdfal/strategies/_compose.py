@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sklearn.utils import check_random_state
-
 from ..utils._sklearn_compat import HasMethods
-from ._base import QueryStrategy, StrategyTags
+from ._base import QueryStrategy, StrategyTags, run_selector
 from ._selectors import SELECTOR_CONSTRAINTS, Selector, selector_of
 
 __all__ = ["ComposedStrategy"]
@@ -114,6 +112,4 @@ class ComposedStrategy(QueryStrategy):
         return self.scorer._iter_scores(classifier, X_pool)
 
     def _select(self, context, X_pool, n_instances):
-        return self._selector().select(self.scorer, context, X_pool, n_instances,
-                                       rng=check_random_state(self.random_state),
-                                       random_tie_break=getattr(self, "_random_tie_break", False))
+        return run_selector(self, self._selector(), self.scorer, context, X_pool, n_instances)

@@ -42,7 +42,9 @@ class Selector(BaseEstimator):
     """Base class of the selectors: :meth:`select` picks, :meth:`needs` says what of the scorer.
 
     ``select(scorer, context, X_pool, n_instances, *, rng, random_tie_break)``
-    returns ``(positions, scores)``.  ``rng`` is the query's one
+    returns ``(positions, scores, clusters)``: ``clusters`` is each pick's
+    k-means cluster when the selector spread the batch (front-ends show it:
+    Label Studio's ``cluster``), else ``None``.  ``rng`` is the query's one
     ``RandomState`` (from the scorer's ``random_state``): the cold start, the
     scorer's own draws, modAL's tie breaks and the seedings draw from it, in
     that order, so a seed repeats a query.
@@ -93,9 +95,9 @@ class TopN(Selector):
     def select(self, scorer, context, X_pool, n_instances, *, rng, random_tie_break=False):
         screened = scorer._screened_best(context, X_pool, n_instances, n_instances, rng=rng, payload=None)
         if screened is not None:  # an exact accelerator found the best (DFAL's screening)
-            return screened[0], screened[1]
+            return screened[0], screened[1], None
         best, notes = _best(scorer, context, X_pool, n_instances, rng, None, random_tie_break)
-        return best.indices, scorer._finish_selection(best.scores, notes, best.n_seen, n_instances)
+        return best.indices, scorer._finish_selection(best.scores, notes, best.n_seen, n_instances), None
 
 
 class SpreadBatch(Selector):
@@ -132,16 +134,18 @@ class SpreadBatch(Selector):
         if screened is not None:
             picked, scores, key, embeddings = screened
             if key is None:
-                return picked, scores
-            chosen = cluster_smallest(embeddings, -key if scorer.largest else key, n_instances, rng)
-            return picked[chosen], scores[chosen]
+                return picked, scores, None
+            chosen, clusters = cluster_smallest(embeddings, -key if scorer.largest else key, n_instances, rng,
+                                                return_clusters=True)
+            return picked[chosen], scores[chosen], clusters
         best, notes = _best(scorer, context, X_pool, n_keep, rng, self.space, random_tie_break)
-        picked, key = best.indices, best.scores
+        picked, key, clusters = best.indices, best.scores, None
         if len(picked) > n_instances:
             embeddings = self._embeddings(scorer, context, X_pool, picked, best.payload)
-            chosen = cluster_smallest(embeddings, -key if scorer.largest else key, n_instances, rng)
+            chosen, clusters = cluster_smallest(embeddings, -key if scorer.largest else key, n_instances, rng,
+                                                return_clusters=True)
             picked, key = picked[chosen], key[chosen]
-        return picked, scorer._finish_selection(key, notes, best.n_seen, n_instances)
+        return picked, scorer._finish_selection(key, notes, best.n_seen, n_instances), clusters
 
     def _embeddings(self, scorer, context, X_pool, picked, payload):
         """Rows clustered: the kept directions, or the penultimate features of the kept samples."""
@@ -197,7 +201,7 @@ class ColdStart(Selector):
             # Random sampling's own picks from this RandomState (the pool is
             # still read, so a NaN pool is refused here too).
             picked, _ = top_streamed(random_scores(X_pool, rng), n_instances, largest=True)
-            return picked, np.full(len(picked), np.nan)
+            return picked, np.full(len(picked), np.nan), None
         return self._then().select(scorer, context, X_pool, n_instances, rng=rng,
                                    random_tie_break=random_tie_break)
 
@@ -228,7 +232,7 @@ class WeightedSeeding(Selector):
         keys, embeddings, notes = _whole(scorer, context, X_pool, rng)
         n_instances = min(n_instances, len(keys))  # a short stream: _query_validated says so
         picked, _ = kmeans_pp_seeding(embeddings, n_instances, rng)
-        return picked, scorer._finish_selection(keys[picked], notes, len(keys), n_instances)
+        return picked, scorer._finish_selection(keys[picked], notes, len(keys), n_instances), None
 
 
 class KCenter(Selector):
@@ -245,7 +249,7 @@ class KCenter(Selector):
     def select(self, scorer, context, X_pool, n_instances, *, rng, random_tie_break=False):
         keys, embeddings, notes = _whole(scorer, context, X_pool, rng)
         n_instances = min(n_instances, len(keys))
-        return k_center_greedy(embeddings, notes.get("centers"), n_instances, rng)
+        return (*k_center_greedy(embeddings, notes.get("centers"), n_instances, rng), None)
 
 
 def selector_of(batch_diversity=None, diversity_factor=10, cold_start=0) -> Selector:
