@@ -258,9 +258,9 @@ def selector_of(batch_diversity=None, diversity_factor=10, cold_start=0) -> Sele
     return ColdStart(cold_start, then=selector) if cold_start else selector
 
 
-#: The flat parameters of :func:`selector_of` in scikit-learn's vocabulary.
+#: The flat parameters of :func:`selector_of`: the selectors' own constraints.
 SELECTOR_CONSTRAINTS = {
-    "batch_diversity": [None, StrOptions({"features", "directions"})],
-    "diversity_factor": [Interval(Integral, 1, None, closed="left")],
-    "cold_start": [Interval(Integral, 0, None, closed="left")],
+    "batch_diversity": [None, *SpreadBatch._parameter_constraints["space"]],
+    "diversity_factor": SpreadBatch._parameter_constraints["factor"],
+    "cold_start": ColdStart._parameter_constraints["n_labels"],
 }
