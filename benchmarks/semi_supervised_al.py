@@ -76,11 +76,15 @@ def main(argv=None):
     seeds = {name: set(frame["seed"]) for name, frame in semi.items()}
     alone = {name: frame[frame["seed"].isin(seeds[name])]
              for name, frame in read(LABELS_ONLY, datasets, BASE).items() if name in semi}
-    table = pd.concat({"labels only": areas(alone), "fixmatch": areas(semi)}, axis=1)
     print(f"area to {BUDGET} labels (mean validation accuracy), seeds: "
           + ", ".join(f"{name} {sorted(s)}" for name, s in seeds.items()))
-    print(table.round(3).to_markdown())
-
+    for trainer, frames in (("FixMatch", semi), ("labels only", alone)):
+        table = areas(frames)
+        # Ranked among the arms that ran on every data set (the others are shown, not ranked).
+        ranks = table[table.notna().all(axis=1)].rank(ascending=False, method="min")
+        table["worst rank"], table["mean rank"] = ranks.max(axis=1), ranks.mean(axis=1).round(2)
+        print(f"\n{trainer}:\n")
+        print(table.sort_values(["worst rank", "mean rank"]).round(3).to_markdown())
 
 if __name__ == "__main__":
     main()
