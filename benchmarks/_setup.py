@@ -41,6 +41,29 @@ def each_seed_in_turn(datasets, seeds, run) -> None:
             print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def run_study(args, out: Path, *, validation: dict | None = None, **benchmark) -> None:
+    """The runs of a learning-curve study (unless ``--report``): rows to ``out/<dataset>.csv``.
+
+    Every data set of ``args`` (see :func:`study_parser`), one seed more in
+    turn (:func:`each_seed_in_turn`), through ``run_benchmark`` with
+    ``benchmark`` (protocol, trainer).  ``validation`` maps data sets to the
+    samples held out of their pool (5,000 for the others); ``None`` keeps
+    the test set.
+    """
+    from skdfal.experiments import run_benchmark
+
+    out.mkdir(parents=True, exist_ok=True)
+    if args.report:
+        return
+
+    def run(dataset, seeds):
+        held_out = {} if validation is None else {"validation_size": validation.get(dataset, 5000)}
+        run_benchmark(dataset, args.strategies.split(","), seeds, data_dir=args.data_dir,
+                      output=out / f"{dataset}.csv", n_jobs=args.jobs, progress=False, **held_out, **benchmark)
+
+    each_seed_in_turn(args.datasets.split(","), [int(s) for s in args.seeds.split(",")], run)
+
+
 def study_parser(description, datasets, strategies, seeds):
     """The arguments every learning-curve study takes: where MNIST is, what to run, ``--report``."""
     import argparse

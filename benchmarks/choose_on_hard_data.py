@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _setup import each_seed_in_turn, study_parser  # benchmarks/, the script's folder
+from _setup import run_study, study_parser  # benchmarks/, the script's folder
 
-from skdfal.experiments import drop_rates, paired_differences, run_benchmark
+from skdfal.experiments import drop_rates, paired_differences
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "choose_on_hard_data"
@@ -103,13 +103,7 @@ def main(argv=None):
     parser.add_argument("--markdown", action="store_true", help="print the tables for docs/results.md")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
-    OUT.mkdir(parents=True, exist_ok=True)
-    if not args.report:
-        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
-            dataset, args.strategies.split(","), seeds, data_dir=args.data_dir,
-            validation_size=VALIDATION.get(dataset, 5000), **PROTOCOL,
-            classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs, progress=False,
-        ))
+    run_study(args, OUT, validation=VALIDATION, **PROTOCOL, classifier_params=CLASSIFIER)
     frames = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets if (OUT / f"{d}.csv").is_file()}
     if not frames:
         print("no rows yet")

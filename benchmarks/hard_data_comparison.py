@@ -22,14 +22,13 @@ from pathlib import Path
 
 import pandas as pd
 from _setup import (  # benchmarks/, the script's folder
-    each_seed_in_turn,
+    run_study,
     source_commit,
     study_parser,
 )
 
 from skdfal.experiments import (
     paired_differences,
-    run_benchmark,
     save_learning_curves,
     summarize,
     summary_markdown,
@@ -134,12 +133,7 @@ def main(argv=None):
     parser = study_parser(__doc__.splitlines()[0], DATASETS, STRATEGIES, "0,1,2,3,4")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
-    OUT.mkdir(parents=True, exist_ok=True)
-    if not args.report:
-        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
-            dataset, args.strategies.split(","), seeds, data_dir=args.data_dir, **PROTOCOL,
-            classifier_params=CLASSIFIER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs, progress=False,
-        ))
+    run_study(args, OUT, **PROTOCOL, classifier_params=CLASSIFIER)
     frames = {}
     for dataset in datasets:
         path = OUT / f"{dataset}.csv"

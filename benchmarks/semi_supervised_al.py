@@ -15,11 +15,9 @@ protocol, same splits, ``--steps auto``), read up to 200 labels.  Rows go to
 from __future__ import annotations
 
 import pandas as pd
-from _setup import each_seed_in_turn, study_parser
+from _setup import run_study, study_parser
 from choose_on_hard_data import CLASSIFIER, DATASETS, PROTOCOL, VALIDATION
 from choose_on_hard_data import OUT as LABELS_ONLY
-
-from skdfal.experiments import run_benchmark
 
 OUT = LABELS_ONLY.parent / "semi_supervised_al"
 BASE = ("random", "dfal_batch", "badge", "dfal")
@@ -53,14 +51,8 @@ def main(argv=None):
     parser = study_parser(__doc__.splitlines()[0], DATASETS, STRATEGIES, "0,1,2")
     args = parser.parse_args(argv)
     datasets, strategies = args.datasets.split(","), args.strategies.split(",")
-    OUT.mkdir(parents=True, exist_ok=True)
-    if not args.report:
-        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
-            dataset, strategies, seeds, data_dir=args.data_dir,
-            validation_size=VALIDATION.get(dataset, 5000), **{**PROTOCOL, "budget": BUDGET},
-            steps=STEPS, classifier_params=TRAINER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs,
-            progress=False,
-        ))
+    run_study(args, OUT, validation=VALIDATION, **{**PROTOCOL, "budget": BUDGET}, steps=STEPS,
+              classifier_params=TRAINER)
     semi = read(OUT, datasets, strategies)
     if not semi:
         print("no rows yet")

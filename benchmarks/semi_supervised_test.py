@@ -18,12 +18,12 @@ reached 500 labels, on the seeds every strategy finished, enter the tables.
 from __future__ import annotations
 
 import pandas as pd
-from _setup import each_seed_in_turn, source_commit, study_parser
+from _setup import run_study, source_commit, study_parser
 from hard_data_comparison import BUDGETS, DATASETS, PROTOCOL, TARGETS, _common_seeds, complete
 from hard_data_comparison import OUT as LABELS_ONLY
 from semi_supervised_al import STEPS, TRAINER
 
-from skdfal.experiments import run_benchmark, save_learning_curves, summarize, summary_markdown
+from skdfal.experiments import save_learning_curves, summarize, summary_markdown
 from skdfal.strategies import RECOMMENDED
 
 OUT = LABELS_ONLY.parent / "semi_supervised"
@@ -58,12 +58,7 @@ def main(argv=None):
     parser = study_parser(__doc__.splitlines()[0], DATASETS, STRATEGIES, "0,1,2,3,4")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
-    OUT.mkdir(parents=True, exist_ok=True)
-    if not args.report:
-        each_seed_in_turn(datasets, [int(s) for s in args.seeds.split(",")], lambda dataset, seeds: run_benchmark(
-            dataset, args.strategies.split(","), seeds, data_dir=args.data_dir, **PROTOCOL, steps=STEPS,
-            classifier_params=TRAINER, output=OUT / f"{dataset}.csv", n_jobs=args.jobs, progress=False,
-        ))
+    run_study(args, OUT, **PROTOCOL, steps=STEPS, classifier_params=TRAINER)
     parts = [f"(rows in `docs/results/semi_supervised/`; tables from commit {source_commit()}: "
              "`python benchmarks/semi_supervised_test.py --report`)\n"]
     for dataset in datasets:
