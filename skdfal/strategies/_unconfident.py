@@ -136,11 +136,9 @@ def _kept_rows(estimator, X_pool, n_instances, threshold, batch_size):
     kept, kept_at = [], []
     spare, spare_at, spare_conf = None, np.zeros(0, np.int64), np.zeros(0)
     for start, batch in iter_pool(X_pool, batch_size):
-        n_rows = len(batch) if not hasattr(batch, "shape") else batch.shape[0]
-        confidence = np.zeros(n_rows)  # an unfitted model is sure of nothing
-        for offset, (n, proba) in _offsets(_iter_probabilities(estimator, batch, batch_size)):
-            if proba is not None:
-                confidence[offset : offset + n] = proba.max(axis=1)
+        chunks = list(_iter_probabilities(estimator, batch, batch_size))  # one chunk: batch_size rows
+        confidence = np.concatenate([  # an unfitted model is sure of nothing
+            np.zeros(n) if proba is None else proba.max(axis=1) for n, proba in chunks])
         low = np.flatnonzero(confidence < threshold)
         if len(low):
             kept.append(take_rows(batch, low))
@@ -163,13 +161,6 @@ def _kept_rows(estimator, X_pool, n_instances, threshold, batch_size):
         order = np.argsort(positions, kind="stable")
         rows, positions = take_rows(rows, order), positions[order]
     return rows, positions
-
-
-def _offsets(chunks):
-    offset = 0
-    for n, proba in chunks:
-        yield offset, (n, proba)
-        offset += n
 
 
 def _concat(pieces):
