@@ -111,6 +111,14 @@ def _header(fh, where):
     raise SessionError(f"{where}: not a plain numpy array file (format version {major}.{minor}; refused)")
 
 
+def _open_existing(folder, name, where):
+    """``name`` in ``folder`` opened for reading (the folder's no-follow rules), else ``SessionError``."""
+    try:
+        return os.fdopen(folder.open(name), "rb")
+    except FileNotFoundError:
+        raise SessionError(f"{where}: missing") from None
+
+
 def read_npy(folder, name, *, sha256=None, limit: int, mmap=False) -> np.ndarray:
     """A plain numeric array from ``name``; ``mmap``: mapped copy-on-write, not read.
 
@@ -119,12 +127,8 @@ def read_npy(folder, name, *, sha256=None, limit: int, mmap=False) -> np.ndarray
     bytes.
     """
     where = folder.where(name)
-    try:
-        fd = folder.open(name)
-    except FileNotFoundError:
-        raise SessionError(f"{where}: missing") from None
-    with os.fdopen(fd, "rb") as fh:
-        size = os.fstat(fd).st_size
+    with _open_existing(folder, name, where) as fh:
+        size = os.fstat(fh.fileno()).st_size
         if size > limit:
             raise SessionError(f"{where}: {size:,} bytes, more than this file can hold ({limit:,}; refused)")
         if sha256 is not None:
@@ -162,11 +166,7 @@ def read_state_dict(folder, name, *, sha256=None, limit: int) -> dict:
     import torch
 
     where = folder.where(name)
-    try:
-        fd = folder.open(name)
-    except FileNotFoundError:
-        raise SessionError(f"{where}: missing") from None
-    with os.fdopen(fd, "rb") as fh:
+    with _open_existing(folder, name, where) as fh:
         data = read_bounded(fh, limit, where)
     if sha256 is not None and sha256_bytes(data) != sha256:
         raise SessionError(f"{where}: checksum mismatch (corrupt, truncated or replaced)")
