@@ -220,7 +220,7 @@ def test_label_studio_backend_trains_your_own_network(tmp_path, nets):
     backend = LabelStudioBackend.create(
         tmp_path / "b", pool, ["a", "b", "c"], mode="RGB", estimator={**SPEC, "train_steps": 2}, n_instances=2,
         query_strategy=DFALMargin(space="head", head="fc"), local_files_root=tmp_path,
-        stopping=None,
+        stopping=None, allow_modules=None,  # as `skdfal serve-label-studio` passes it without --allow-module
     )
     try:
         for i in range(2):

@@ -228,7 +228,9 @@ class LabelStudioBackend(BackendWebhooks, BackendTraining):
                                    random_state=random_state).close()
             folder.write_bytes(IMAGES_FILE, json.dumps({"kind": "skdfal-label-studio", "version": 1,
                                                         "images": listed}).encode())
-        kwargs.setdefault("allow_modules", [(estimator or {}).get("module")])  # naming an import path confirms it
+        # Naming an import path here confirms it, also beside the paths the caller allows (the CLI
+        # passes its --allow-module list, None when not given).
+        kwargs["allow_modules"] = [*(kwargs.get("allow_modules") or ()), (estimator or {}).get("module")]
         return cls(directory, **kwargs)
 
     # ------------------------------------------------------------ the protocol
