@@ -28,54 +28,37 @@ def source_commit() -> str:
     return commit + ("+changes" if git("status", "--porcelain", "--", "skdfal", "benchmarks") else "")
 
 
-def each_seed_in_turn(datasets, seeds, run) -> None:
-    """``run(dataset, seeds[:k])`` for k = 1, 2, ...: one seed more on every data set in turn.
+#: The protocol files of the learning-curve studies (skdfal.experiments.load_study).
+STUDIES = REPO / "benchmarks" / "studies"
 
-    A study stopped part-way still compares every data set on the same seeds;
-    ``run`` is expected to resume (finished runs kept).  Prints each call's wall time.
+
+def study_main(name: str, argv=None) -> None:
+    """A study script's command line: run (resume) ``studies/<name>.toml``, then print its report.
+
+    The same as ``skdfal benchmark --study benchmarks/studies/<name>.toml``,
+    with MNIST's folder found as every benchmark finds it (:data:`MNIST_DIR`)
+    and ``--datasets`` / ``--strategies`` / ``--seeds`` narrowing the study.
     """
-    for last in range(1, len(seeds) + 1):
-        for dataset in datasets:
-            started = time.perf_counter()
-            run(dataset, seeds[:last])
-            print(f"{dataset} to seed {seeds[last - 1]}: {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def run_study(args, out: Path, *, validation: dict | None = None, **benchmark) -> None:
-    """The runs of a learning-curve study (unless ``--report``): rows to ``out/<dataset>.csv``.
-
-    Every data set of ``args`` (see :func:`study_parser`), one seed more in
-    turn (:func:`each_seed_in_turn`), through ``run_benchmark`` with
-    ``benchmark`` (protocol, trainer).  ``validation`` maps data sets to the
-    samples held out of their pool (5,000 for the others); ``None`` keeps
-    the test set.
-    """
-    from skdfal.experiments import run_benchmark
-
-    out.mkdir(parents=True, exist_ok=True)
-    if args.report:
-        return
-
-    def run(dataset, seeds):
-        held_out = {} if validation is None else {"validation_size": validation.get(dataset, 5000)}
-        run_benchmark(dataset, args.strategies.split(","), seeds, data_dir=args.data_dir,
-                      output=out / f"{dataset}.csv", n_jobs=args.jobs, progress=False, **held_out, **benchmark)
-
-    each_seed_in_turn(args.datasets.split(","), [int(s) for s in args.seeds.split(",")], run)
-
-
-def study_parser(description, datasets, strategies, seeds):
-    """The arguments every learning-curve study takes: where MNIST is, what to run, ``--report``."""
     import argparse
+    import dataclasses
 
-    parser = argparse.ArgumentParser(description=description)
+    from skdfal.experiments import load_study, run_study, study_report
+
+    study = load_study(STUDIES / f"{name}.toml")
+    parser = argparse.ArgumentParser(description=study.description)
     parser.add_argument("--data-dir", default=str(MNIST_DIR))
-    parser.add_argument("--datasets", default=",".join(datasets))
-    parser.add_argument("--strategies", default=",".join(strategies))
-    parser.add_argument("--seeds", default=seeds)
+    parser.add_argument("--datasets", default=",".join(study.datasets))
+    parser.add_argument("--strategies", default=",".join(study.strategies))
+    parser.add_argument("--seeds", default=",".join(map(str, study.seeds)))
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--report", action="store_true", help="only print the tables of what is there")
-    return parser
+    args = parser.parse_args(argv)
+    study = dataclasses.replace(study, datasets=tuple(args.datasets.split(",")),
+                                strategies=tuple(args.strategies.split(",")),
+                                seeds=tuple(int(s) for s in args.seeds.split(",")))
+    if not args.report:
+        run_study(study, data_dir=args.data_dir, n_jobs=args.jobs)
+    print(study_report(study))
 
 
 def load_data(mnist_dir: Path | None = MNIST_DIR, *, fallback: bool = True):

@@ -1,6 +1,7 @@
-"""Choose the recommended DFAL on validation splits of six data sets at once (issue 19, item 3).
+"""The report of the choice of the recommended DFAL (``studies/choose_on_hard_data.toml``).
 
-Every candidate configuration runs on digits, MNIST and the four MNIST
+The study (issue 19, item 3) is its protocol file: every candidate DFAL
+configuration and the references on digits, MNIST and the four MNIST
 variations, evaluated on samples held out of each pool (never a test set).
 The choice is the configuration with the best *worst-case rank* over the
 data sets (rank 1 = largest area under the validation curve among the DFAL
@@ -9,41 +10,25 @@ decides, and a configuration that is weak anywhere loses.  The report also
 gives, per data set, each candidate's paired difference to random at 60 and
 100 labels (mean over seeds) and its drop rate.
 
-    python benchmarks/choose_on_hard_data.py --jobs 2            # resumable
-    python benchmarks/choose_on_hard_data.py --report            # the table only
-    python benchmarks/choose_on_hard_data.py --report --markdown # the tables of docs/results.md
+    skdfal benchmark --study benchmarks/studies/choose_on_hard_data.toml --data-dir DIR --jobs 2
+    skdfal benchmark --study benchmarks/studies/choose_on_hard_data.toml --report   # docs/results.md's tables
 
-Rows go to ``benchmarks/results/choose_on_hard_data/<dataset>.csv``.
+(``python benchmarks/choose_on_hard_data.py [--report]`` is the same.)  Rows
+go to ``benchmarks/results/choose_on_hard_data/<dataset>.csv``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
-from _setup import run_study, study_parser  # benchmarks/, the script's folder
+from _setup import study_main  # benchmarks/, the script's folder
 
 from skdfal.experiments import drop_rates, paired_differences
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "results" / "choose_on_hard_data"
 
-#: DFAL configurations in the running, and the references they are measured against.
-CANDIDATES = ("dfal", "dfal_batch", "dfal_badge", "dfal_badge_features")
-REFERENCES = ("random", "badge", "entropy")
-DATASETS = ("digits", "mnist", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img")
-PROTOCOL = dict(n_initial=20, n_instances=20, budget=300, subsample=1000)
-VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere
-# make_classifier's defaults, named so that the protocol records them: whole batches and inputs
-# standardised per channel (the unstandardised trainer's rows are in choose_on_hard_data_unstandardised/).
-CLASSIFIER = {"input_mean": "auto", "input_std": "auto"}
-
-
-def choose(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def choose(frames: dict[str, pd.DataFrame], candidates) -> pd.DataFrame:
     """Per candidate: area per data set, its rank there, worst and mean rank; best first."""
     areas = pd.DataFrame({
-        name: frame[frame["strategy"].isin(CANDIDATES)].groupby("strategy")["accuracy"].mean()
+        name: frame[frame["strategy"].isin(candidates)].groupby("strategy")["accuracy"].mean()
         for name, frame in frames.items()
     })
     ranks = areas.rank(ascending=False, method="min")
@@ -68,10 +53,10 @@ def early_gains(frames: dict[str, pd.DataFrame], budgets=(60, 100)) -> pd.DataFr
     return pd.concat(lines, ignore_index=True)
 
 
-def markdown(frames: dict[str, pd.DataFrame]) -> str:
+def markdown(frames: dict[str, pd.DataFrame], candidates) -> str:
     """The choice for docs/results.md: areas and ranks, early gains and drop rates per data set."""
     areas = pd.DataFrame({name: frame.groupby("strategy")["accuracy"].mean() for name, frame in frames.items()})
-    table = choose(frames)
+    table = choose(frames, candidates)
     order = list(table.index) + [s for s in areas.index if s not in table.index]
     names = list(frames)
     lines = ["| strategy | " + " | ".join(names) + " | worst rank | mean rank | worst shortfall |",
@@ -98,28 +83,14 @@ def markdown(frames: dict[str, pd.DataFrame]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = study_parser(__doc__.splitlines()[0], DATASETS, REFERENCES + CANDIDATES, "0,1,2")
-    parser.add_argument("--markdown", action="store_true", help="print the tables for docs/results.md")
-    args = parser.parse_args(argv)
-    datasets = args.datasets.split(",")
-    run_study(args, OUT, validation=VALIDATION, **PROTOCOL, classifier_params=CLASSIFIER)
-    frames = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets if (OUT / f"{d}.csv").is_file()}
+def report(study, frames: dict[str, pd.DataFrame], candidates) -> str:
+    """The tables of docs/results.md, on the seeds every data set has (ranks compare like with like)."""
     if not frames:
-        print("no rows yet")
-        return
-    # Only seeds every data set has, so that ranks compare like with like.
+        return "no rows yet"
     common = set.intersection(*(set(f["seed"]) for f in frames.values()))
     frames = {d: f[f["seed"].isin(common)] for d, f in frames.items()}
-    fmt = lambda v: f"{v:.4f}" if isinstance(v, float) and not np.isnan(v) else str(v)  # noqa: E731
-    if args.markdown:
-        print(f"seeds {sorted(common)}\n\n{markdown(frames)}")
-        return
-    print(f"seeds {sorted(common)}\n")
-    print(choose(frames).to_string(float_format=fmt))
-    print()
-    print(early_gains(frames).to_string(index=False, float_format=fmt))
+    return f"seeds {sorted(common)}\n\n{markdown(frames, candidates)}"
 
 
 if __name__ == "__main__":
-    main()
+    study_main("choose_on_hard_data")

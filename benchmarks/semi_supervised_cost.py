@@ -18,16 +18,17 @@ present only reports (delete the folder to time again).
 
 from __future__ import annotations
 
+import argparse
+
 import pandas as pd
-from _setup import source_commit, study_parser
-from choose_on_hard_data import CLASSIFIER, DATASETS, VALIDATION
-from semi_supervised_al import OUT as AL_OUT
-from semi_supervised_al import STEPS, TRAINER
+from _setup import MNIST_DIR, STUDIES, source_commit
 
-from skdfal.experiments import run_benchmark
+from skdfal.experiments import load_study, run_benchmark
 
-OUT = AL_OUT.parent / "semi_supervised_cost"
-TRAINERS = {"labels only": (CLASSIFIER, "auto"), "fixmatch": (TRAINER, STEPS)}
+#: The trainers and validation splits of the two studies this one times.
+LABELS_ONLY, SEMI = load_study(STUDIES / "choose_on_hard_data.toml"), load_study(STUDIES / "semi_supervised_al.toml")
+OUT = SEMI.output.parent / "semi_supervised_cost"
+TRAINERS = {"labels only": (LABELS_ONLY.trainer, "auto"), "fixmatch": (SEMI.trainer, SEMI.protocol["steps"])}
 ROUND = dict(n_initial=100, n_instances=20, budget=120, subsample=1000)
 
 
@@ -46,7 +47,12 @@ def table(frames: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
 
 
 def main(argv=None):
-    parser = study_parser(__doc__.splitlines()[0], DATASETS, ("dfal_batch",), "0")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(MNIST_DIR))
+    parser.add_argument("--datasets", default=",".join(SEMI.datasets))
+    parser.add_argument("--strategies", default="dfal_batch")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--report", action="store_true", help="only print the table of what is there")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     frames = {}
@@ -56,8 +62,8 @@ def main(argv=None):
             if not args.report and not path.is_file():
                 run_benchmark(
                     dataset, args.strategies.split(","), [int(s) for s in args.seeds.split(",")],
-                    data_dir=args.data_dir, validation_size=VALIDATION.get(dataset, 5000), **ROUND,
-                    steps=steps, classifier_params=params, output=path, threads=2, progress=False,
+                    data_dir=args.data_dir, validation_size=SEMI.benchmark_kwargs(dataset)["validation_size"],
+                    **ROUND, steps=steps, classifier_params=dict(params), output=path, threads=2, progress=False,
                 )
                 (OUT / "commit.txt").write_text(source_commit() + "\n")
             if path.is_file():

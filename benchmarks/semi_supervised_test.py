@@ -1,36 +1,34 @@
-"""The test sets of the six data sets with the semi-supervised trainer (issue 32, item 6).
+"""The report of the test sets with the semi-supervised trainer (``studies/semi_supervised_test.toml``).
 
-hard_data_comparison.py's protocol (LeNet5, standardised inputs, 20 initial
-labels, 20 a round, 1,000 candidates a round, the test set, 5 seeds to 500
-labels), with every fit a FixMatch fit of 900 steps that sees the whole pool
-unlabeled, for random, BADGE, the paper's DFAL and the DFAL variants in the
-running.  Nothing here chooses anything: the choice is made on validation
-splits (semi_supervised_al.py).  The labels-only rows are
-hard_data_comparison.py's (``docs/results/hard/``), read for the targets.
+The study (issue 32, item 6) is its protocol file: hard_data_comparison's
+protocol with every fit a FixMatch fit of 900 steps that sees the whole pool
+unlabeled, for random, BADGE, the paper's DFAL and the recommended DFAL.
+The labels-only rows are hard_data_comparison's, read for the targets.
 
-    python benchmarks/semi_supervised_test.py --jobs 2     # resumable: one seed more on every data set in turn
-    python benchmarks/semi_supervised_test.py --report     # markdown for docs/results.md, and the figures
+    skdfal benchmark --study benchmarks/studies/semi_supervised_test.toml --data-dir DIR --jobs 2
+    skdfal benchmark --study benchmarks/studies/semi_supervised_test.toml --report   # tables, figures
 
-Rows go to ``docs/results/semi_supervised/<dataset>.csv``; only runs that
-reached 500 labels, on the seeds every strategy finished, enter the tables.
+(``python benchmarks/semi_supervised_test.py [--report]`` is the same.)  Rows
+go to ``docs/results/semi_supervised/<dataset>.csv``; only runs that reached
+the budget, on the seeds every strategy finished, enter the tables.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from _setup import run_study, source_commit, study_parser
-from hard_data_comparison import BUDGETS, DATASETS, PROTOCOL, TARGETS, _common_seeds, complete
-from hard_data_comparison import OUT as LABELS_ONLY
-from semi_supervised_al import STEPS, TRAINER
+from _setup import source_commit, study_main
+from hard_data_comparison import BUDGETS, TARGETS, _common_seeds, complete
 
-from skdfal.experiments import save_learning_curves, summarize, summary_markdown
-from skdfal.strategies import RECOMMENDED
+from skdfal.experiments import (
+    load_study,
+    save_learning_curves,
+    study_rows,
+    summarize,
+    summary_markdown,
+)
 
-OUT = LABELS_ONLY.parent / "semi_supervised"
-STRATEGIES = ("random", RECOMMENDED, "badge", "dfal")
 
-
-def section(dataset: str, frame: pd.DataFrame, alone: pd.DataFrame | None) -> str:
+def section(study, dataset: str, frame: pd.DataFrame, alone: pd.DataFrame | None) -> str:
     """Accuracy and paired differences to random of one data set, beside today's labels-only trainer."""
     seeds = sorted(int(s) for s in frame["seed"].unique())
     table = summarize(frame, budgets=BUDGETS, targets=TARGETS[dataset])
@@ -49,28 +47,24 @@ def section(dataset: str, frame: pd.DataFrame, alone: pd.DataFrame | None) -> st
         both = pd.DataFrame({"labels alone": before[target], "fixmatch": table[target]})
         parts += [f"Labels to {TARGETS[dataset][1]:g}, labels alone and with FixMatch:\n",
                   summary_markdown(both, digits=0), ""]
-    figure = save_learning_curves(frame, OUT / dataset, title=f"{dataset}, FixMatch: test accuracy, seeds {seeds}")
+    figure = save_learning_curves(frame, study.output / dataset, title=f"{dataset}, FixMatch: test accuracy, seeds {seeds}")
     parts.append(f"![{dataset}](results/semi_supervised/{figure[0].name})\n")
     return "\n".join(parts)
 
 
-def main(argv=None):
-    parser = study_parser(__doc__.splitlines()[0], DATASETS, STRATEGIES, "0,1,2,3,4")
-    args = parser.parse_args(argv)
-    datasets = args.datasets.split(",")
-    run_study(args, OUT, **PROTOCOL, steps=STEPS, classifier_params=TRAINER)
+def report(study, frames: dict[str, pd.DataFrame], labels_only: str) -> str:
+    """Markdown for docs/results.md, and the figures; ``labels_only``: the labels-only study's file."""
+    budget = study.protocol["budget"]
+    alone = study_rows(load_study(study.resolve(labels_only)), frames)
     parts = [f"(rows in `docs/results/semi_supervised/`; tables from commit {source_commit()}: "
-             "`python benchmarks/semi_supervised_test.py --report`)\n"]
-    for dataset in datasets:
-        path = OUT / f"{dataset}.csv"
-        frame = complete(pd.read_csv(path)) if path.is_file() else None
-        if frame is None or not len(frame):
-            continue
-        alone_path = LABELS_ONLY / f"{dataset}.csv"
-        alone = complete(pd.read_csv(alone_path)) if alone_path.is_file() else None
-        parts.append(section(dataset, _common_seeds(frame), alone))
-    print("\n".join(parts) if len(parts) > 1 else "no complete runs yet")
+             "`skdfal benchmark --study benchmarks/studies/semi_supervised_test.toml --report`)\n"]
+    for dataset, frame in frames.items():
+        frame = complete(frame, budget)
+        if len(frame):
+            before = complete(alone[dataset], budget) if dataset in alone else None
+            parts.append(section(study, dataset, _common_seeds(frame), before))
+    return "\n".join(parts) if len(parts) > 1 else "no complete runs yet"
 
 
 if __name__ == "__main__":
-    main()
+    study_main("semi_supervised_test")

@@ -79,13 +79,21 @@ def add_parser(sub):
             "and a markdown summary next to it."
         ),
     )
-    p.add_argument("--dataset", default="digits", choices=_dataset_names(),
-                   help="digits (bundled), mnist, fashion-mnist, or an MNIST variation made from "
-                        "MNIST's files: mnist-rot, mnist-bg-rand, mnist-bg-img, mnist-rot-bg-img")
+    p.add_argument("--study", type=Path, default=None,
+                   help="a study's protocol file (TOML: data sets, strategies, seeds, protocol, trainer, "
+                        "output; docs/user_guide/benchmarks.rst): run or resume it, one seed more on every "
+                        "data set in turn, then print its report; --dataset, --strategies, --seeds narrow it")
+    p.add_argument("--report", action="store_true",
+                   help="with --study: only print the study's tables (and write its figures) from its rows")
+    # --dataset, --strategies and --seeds default to None so that, with --study, the ones given
+    # are told from the ones left out (a study's own default seeds are not 0,1,2).
+    p.add_argument("--dataset", default=None, choices=_dataset_names(),
+                   help="digits (bundled, the default), mnist, fashion-mnist, or an MNIST variation made "
+                        "from MNIST's files: mnist-rot, mnist-bg-rand, mnist-bg-img, mnist-rot-bg-img")
     p.add_argument("--data-dir", default=None, help="folder of the IDX files (every dataset but digits)")
-    p.add_argument("--strategies", type=_strategy_list, default="random,entropy,dfal",
+    p.add_argument("--strategies", type=_strategy_list, default=None,
                    help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
-    p.add_argument("--seeds", type=seed_list, default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--seeds", type=seed_list, default=None, help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--n-initial", type=positive_int, default=10, help="initial labels (default 10)")
     p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
     p.add_argument(  # the old name, until 0.2.0
@@ -129,7 +137,15 @@ def add_parser(sub):
 def _cmd_benchmark(args):
     from ..experiments import run_benchmark, save_learning_curves, summarize, summary_markdown
 
-    seeds = args.seeds
+    if args.study is not None:
+        from ._study import run_study_command
+
+        return run_study_command(args)
+    if args.report:
+        usage_error(args, "--report", "reports a study: give its file with --study")
+    args.dataset = args.dataset or "digits"
+    args.strategies = args.strategies or _strategy_list("random,entropy,dfal")
+    seeds = [0, 1, 2] if args.seeds is None else args.seeds
     if not seeds:
         usage_error(args, "--seeds", "give at least one seed, e.g. 0,1,2")
     if args.dataset != "digits" and args.data_dir is None:

@@ -39,42 +39,19 @@ import numpy as np
 from ..learners._learner import ActiveLearner
 from ..learners._loop import simulate_run
 from ..models import SemiSupervised, auto_steps, make_classifier
-from ..strategies import QueryStrategy, all_strategies
-from ..utils._validation import check_count, renamed_parameter
+from ..strategies import all_strategies
+from ..utils._validation import renamed_parameter
 from ._data import load_benchmark_data
+from ._protocol import benchmark_protocol, make_strategy
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_results
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "STRATEGIES",
-    "ROW_COLUMNS",
-    "make_strategy",
-    "load_benchmark_data",
-    "run_one",
-    "run_benchmark",
-]
-
-#: Strategy names the harness knows (the registry's keys).
-STRATEGIES = tuple(all_strategies())
+__all__ = ["run_one", "run_benchmark"]
 
 #: ``(X_pool, y_pool, X_eval, y_eval)``.
 Data: TypeAlias = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def make_strategy(name: str, **params: Any) -> tuple[QueryStrategy, bool]:
-    """The strategy object and adversarial flag of a registered strategy.
-
-    Returns
-    -------
-    strategy : QueryStrategy
-    adversarial : bool
-    """
-    if name not in all_strategies():
-        raise ValueError(f"unknown strategy {name!r}; choose from {sorted(STRATEGIES)}")
-    entry = all_strategies()[name]
-    return entry.make(**params), entry.adversarial
 
 
 def _steps_for(n_labels, protocol):
@@ -276,30 +253,17 @@ def run_benchmark(
     import torch
     from tqdm.auto import tqdm
 
-    if retrain not in ("scratch", "warm"):
-        raise ValueError(f"retrain must be 'scratch' or 'warm', got {retrain!r}")
     strategies = list(strategies)
     for name in strategies:
         make_strategy(name)  # fail early on a typo, or a missing optional extra
         all_strategies()[name].check_available()
-    # Checked here, once: the runs (and their worker processes) trust the protocol.
-    n_initial, n_instances, budget, batch_size = (
-        check_count(v, name) for v, name in
-        ((n_initial, "n_initial"), (n_instances, "n_instances"), (budget, "budget"), (batch_size, "batch_size"))
+    protocol = benchmark_protocol(
+        dataset if data is None else "arrays", n_initial=n_initial, n_instances=n_instances, budget=budget,
+        retrain=retrain, steps=steps, model=model, lr=lr, batch_size=batch_size, device=device,
+        subsample=subsample, pool_size=pool_size, test_size=test_size, validation_size=validation_size,
+        classifier_params=classifier_params,
     )
-    if budget < n_initial:
-        raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
-    protocol = {
-        "dataset": dataset if data is None else "arrays", "n_initial": n_initial,
-        "n_instances": n_instances, "budget": budget, "retrain": retrain,
-        "steps": steps if steps == "auto" else check_count(steps, "steps"), "model": model,
-        "lr": None if lr is None else float(lr),
-        "batch_size": batch_size, "device": device,
-        "subsample": check_count(subsample, "subsample", allow_none=True),
-        "pool_size": pool_size, "test_size": test_size, "validation_size": validation_size,
-        # Recorded even when empty: rows of an older trainer do not resume under a newer one.
-        "classifier_params": dict(classifier_params or {}),
-    }
+    n_initial, n_instances, budget = protocol["n_initial"], protocol["n_instances"], protocol["budget"]
     if data is None:
         data = load_benchmark_data(
             dataset, data_dir, pool_size=pool_size, test_size=test_size, validation_size=validation_size

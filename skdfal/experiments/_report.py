@@ -136,7 +136,7 @@ def summary_markdown(table: pd.DataFrame, *, digits: int = 4) -> str:
                 cells.append("not reached" if col.startswith("labels_to_") else "-")
             elif col.startswith("acc@"):
                 std = row.get(col + "_std")
-                cells.append(f"{value:.{digits}f}" + (f" ± {std:.{digits}f}" if std == std else ""))
+                cells.append(f"{value:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None and std == std else ""))
             elif col in ("best_acc", "aulc"):
                 cells.append(f"{value:.{digits}f}")
             elif col.startswith("diff@"):
