@@ -134,13 +134,13 @@ def _table(path, raw, key, known=None, label=None):
     return value
 
 
-def _names(path, raw, key, known):
+def _names(path, raw, key, known, one):
     value = raw[key]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         _fail(path, f"{key} must be a non-empty list of names, got {value!r}")
     for name in value:
         if name not in known:
-            _fail(path, f"unknown {key[:-1]} {name!r} in {key}; choose from {', '.join(known)}")
+            _fail(path, f"unknown {one} {name!r} in {key}; choose from {', '.join(known)}")
     return tuple(value)
 
 
@@ -198,8 +198,8 @@ def load_study(path: str | Path) -> Study:
         _fail(path, f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
     if not isinstance(raw["output"], str) or not raw["output"]:
         _fail(path, f"output must be a folder (a string), got {raw['output']!r}")
-    datasets = _names(path, raw, "datasets", DATASETS)
-    strategies = _names(path, raw, "strategies", STRATEGIES)
+    datasets = _names(path, raw, "datasets", DATASETS, "data set")
+    strategies = _names(path, raw, "strategies", STRATEGIES, "strategy")
     per_dataset = _table(path, raw, "per_dataset", DATASETS)
     for dataset in per_dataset:
         _table(path, per_dataset, dataset, _PROTOCOL, f"per_dataset.{dataset}")

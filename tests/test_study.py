@@ -1,0 +1,144 @@
+"""Studies as data: a protocol file, the harness that runs and resumes it, its report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from skdfal.cli import main  # noqa: E402
+from skdfal.experiments import _benchmark as benchmark  # noqa: E402
+from skdfal.experiments import (  # noqa: E402
+    load_study,
+    run_study,
+    study_report,
+    summarize,
+    summary_markdown,
+)
+
+STUDIES = Path(__file__).resolve().parents[1] / "benchmarks" / "studies"
+
+TINY = """\
+description = "tiny"
+datasets = ["digits"]
+strategies = ["random"]
+seeds = [0]
+output = "rows"
+
+[protocol]
+n_initial = 20
+n_instances = 20
+budget = 40
+steps = 20
+"""
+
+
+def _write(folder: Path, text: str, name: str = "study.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("change, named", [
+    (("budget = 40", "budgett = 40"), "unknown key 'budgett' in [protocol]"),
+    (('description = "tiny"', 'descripton = "tiny"'), "unknown key 'descripton'"),
+    (('strategies = ["random"]', 'strategies = ["randon"]'), "unknown strategy 'randon' in strategies"),
+    (('datasets = ["digits"]', 'datasets = ["digts"]'), "unknown data set 'digts' in datasets"),
+    (("seeds = [0]", "seeds = [0.5]"), "seeds must be a non-empty list of integers"),
+    (('output = "rows"\n', ""), "'output' is missing"),
+    (("budget = 40", "budget = 10"), "budget (10) is smaller than n_initial (20)"),
+    (("steps = 20", "steps = 20\n[trainer]\ninput_means = \"auto\""), "unknown key 'input_means' in [trainer]"),
+    (("steps = 20", "steps = 20\n[per_dataset.digits]\nvalidation = 300"),
+     "unknown key 'validation' in [per_dataset.digits]"),
+    (("steps = 20", "steps = 20\n[strategy_params.entropy]\nx = 1"), "unknown key 'entropy' in [strategy_params]"),
+    (("budget = 40", "budget = 40 40"), "not a TOML file"),
+])
+def test_a_bad_study_file_names_what_is_wrong(tmp_path, change, named):
+    path = _write(tmp_path, TINY.replace(*change))
+    assert TINY.replace(*change) != TINY
+    with pytest.raises(ValueError) as info:
+        load_study(path)
+    assert str(info.value).startswith(f"study {path}: ")
+    assert named in str(info.value)
+
+
+def test_the_command_line_names_a_bad_key_and_a_protocol_option_the_file_sets(tmp_path, capsys):
+    bad = _write(tmp_path, TINY.replace("n_instances", "n_instance"), "bad.toml")
+    with pytest.raises(SystemExit) as exit_:
+        main(["benchmark", "--study", str(bad)])
+    assert exit_.value.code == 2
+    assert "unknown key 'n_instance' in [protocol]" in capsys.readouterr().err
+    good = _write(tmp_path, TINY)
+    with pytest.raises(SystemExit):  # the file sets the budget: a second one would be overruled
+        main(["benchmark", "--study", str(good), "--budget", "60"])
+    assert "argument --budget:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--report"])
+    assert "give its file with --study" in capsys.readouterr().err
+    assert not (tmp_path / "rows").exists()  # refused before anything ran
+
+
+def test_a_study_runs_resumes_without_redoing_runs_and_reports_from_its_rows(tmp_path, monkeypatch, capsys):
+    path = _write(tmp_path, TINY)
+    study = load_study(path)
+    assert study.rows_path("digits") == tmp_path / "rows" / "digits.csv"
+    run_study(study, log=lambda line: None)
+    rows = pd.read_csv(study.rows_path("digits"))
+    assert rows["n_labels"].tolist() == [20, 40] and set(rows["strategy"]) == {"random"}
+    protocol = json.loads(Path(f"{study.rows_path('digits')}.protocol.json").read_text())
+    assert protocol["budget"] == 40 and protocol["steps"] == 20 and protocol["validation_size"] is None
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished run was run again")
+
+    monkeypatch.setattr(benchmark, "run_one", fail)
+    assert main(["benchmark", "--study", str(path), "--no-progress"]) == 0  # resumes: nothing left to run
+    pd.testing.assert_frame_equal(pd.read_csv(study.rows_path("digits")), rows)
+    # The report is the summary of the rows on disk (no hook): regenerated, nothing run.
+    expected = "#### digits\n\n" + summary_markdown(summarize(rows))
+    assert expected in capsys.readouterr().out
+    assert study_report(study) == expected
+    assert main(["benchmark", "--study", str(path), "--report"]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+
+
+def test_a_study_with_another_trainer_refuses_the_rows_of_the_first(tmp_path):
+    path = _write(tmp_path, TINY)
+    run_study(load_study(path), log=lambda line: None)
+    other = _write(tmp_path, TINY + "[trainer]\ninput_mean = \"auto\"\n", "other.toml")
+    with pytest.raises(ValueError, match="another protocol"):
+        run_study(load_study(other), log=lambda line: None)
+
+
+def test_a_report_hook_gets_the_study_its_rows_and_its_options(tmp_path):
+    (tmp_path / "hook.py").write_text(
+        "def report(study, frames, scale):\n"
+        "    return f\"{study.name} {sorted(frames)} {scale * len(frames['digits'])}\"\n")
+    rows = tmp_path / "rows"
+    rows.mkdir()
+    pd.DataFrame({"strategy": ["random"] * 3, "seed": [0] * 3}).to_csv(rows / "digits.csv", index=False)
+    study = load_study(_write(tmp_path, TINY + '[report]\nhook = "hook.py:report"\nscale = 10\n'))
+    assert study_report(study) == "study ['digits'] 30"
+    missing = load_study(_write(tmp_path, TINY + '[report]\nhook = "hook.py:nothing"\n', "missing.toml"))
+    with pytest.raises(ValueError, match="hook.py has no function 'nothing'"):
+        study_report(missing)
+
+
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.stem)
+def test_the_published_studies_resume_the_rows_they_wrote(path):
+    """Each study file's protocol is, field for field, the record beside every rows file it has.
+
+    run_benchmark resumes rows only under the protocol they were written with:
+    a study file that drifted from its rows would start them again.
+    """
+    study = load_study(path)
+    records = [(d, Path(f"{study.rows_path(d)}.protocol.json")) for d in study.datasets]
+    found = [(d, r) for d, r in records if r.is_file()]
+    assert found, f"{path.name}: no rows yet"
+    for dataset, record in found:
+        assert json.loads(json.dumps(study.expected_protocol(dataset))) == json.loads(record.read_text()), dataset
