@@ -9,6 +9,8 @@ import sys
 from ..models._semi import METHODS
 
 __all__ = [
+    "add_command",
+    "add_labels_args",
     "RenamedOption",
     "positive_int",
     "positive_float",
@@ -122,6 +124,25 @@ def port_arg(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number in [0, 65535], got {text}")
     return value
+
+
+def add_command(sub, name: str, func, *, help: str, description: str) -> argparse.ArgumentParser:
+    """A sub-command's parser on ``sub``: ``func(args)`` runs it, ``args.parser`` is the parser.
+
+    ``description`` is rewrapped by argparse (line breaks in it do not show).
+    """
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(func=func, parser=p)
+    return p
+
+
+def add_labels_args(p, default: int) -> None:
+    """``--n-initial`` and ``--n-instances`` (and its old name ``--query-size``, hidden, until 0.2.0)."""
+    p.add_argument("--n-initial", type=positive_int, default=default, help=f"initial labels (default {default})")
+    p.add_argument("--n-instances", type=positive_int, default=default,
+                   help=f"labels per round (default {default})")
+    p.add_argument("--query-size", dest="n_instances", type=positive_int, action=RenamedOption, new="--n-instances",
+                   help=argparse.SUPPRESS)
 
 
 def usage_error(args, option: str, message: str):

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from ._args import (
-    RenamedOption,
+    add_command,
+    add_labels_args,
     add_semi_supervised_arg,
     check_output_arg,
     device_arg,
@@ -68,17 +69,15 @@ def _fraction_list(text: str) -> list[float]:
 _count_list = int_list_at_least(1, "label counts are integers")
 
 
+_DESCRIPTION = """Run query strategies x seeds on digits, MNIST, its variations or Fashion-MNIST; write
+tidy rows to a CSV as they come (an interrupted run resumes), a learning-curve plot (PNG and SVG)
+and a markdown summary next to it; or run a study's protocol file (--study)."""
+
+
 def add_parser(sub):
     """Register ``skdfal benchmark`` on an argparse sub-parsers object."""
-    p = sub.add_parser(
-        "benchmark",
-        help="strategies x seeds under one active learning protocol (resumable)",
-        description=(
-            "Run query strategies x seeds on digits, MNIST, its variations or Fashion-MNIST; write tidy rows to a "
-            "CSV as they come (an interrupted run resumes), a learning-curve plot (PNG and SVG) "
-            "and a markdown summary next to it."
-        ),
-    )
+    p = add_command(sub, "benchmark", _cmd_benchmark, description=_DESCRIPTION,
+                    help="strategies x seeds under one active learning protocol (resumable)")
     p.add_argument("--study", type=Path, default=None,
                    help="a study's protocol file (TOML: data sets, strategies, seeds, protocol, trainer, "
                         "output; docs/user_guide/benchmarks.rst): run or resume it, one seed more on every "
@@ -94,12 +93,7 @@ def add_parser(sub):
     p.add_argument("--strategies", type=_strategy_list, default=None,
                    help=f"comma-separated, from: {','.join(_strategy_names())} (default random,entropy,dfal)")
     p.add_argument("--seeds", type=seed_list, default=None, help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--n-initial", type=positive_int, default=10, help="initial labels (default 10)")
-    p.add_argument("--n-instances", type=positive_int, default=10, help="labels per round (default 10)")
-    p.add_argument(  # the old name, until 0.2.0
-        "--query-size", dest="n_instances", type=positive_int, action=RenamedOption, new="--n-instances",
-        help=argparse.SUPPRESS,
-    )
+    add_labels_args(p, 10)
     p.add_argument("--budget", type=positive_int, default=100, help="labels to stop at (default 100)")
     p.add_argument("--retrain", choices=["scratch", "warm"], default="scratch",
                    help="retrain a fresh net every round (default) or continue training")
@@ -130,7 +124,6 @@ def add_parser(sub):
     p.add_argument("--budgets", type=_count_list, default="100,200,500,1000", help="label counts for the summary")
     p.add_argument("--targets", type=_fraction_list, default="0.9,0.95,0.97", help="accuracies for the summary")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_benchmark, parser=p)
     return p
 
 

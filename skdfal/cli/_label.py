@@ -14,22 +14,18 @@ import sys
 from pathlib import Path
 
 from ..labeling.frontends import HELP, run_label_loop
-from ._args import STOP_HELP, json_object, positive_int, size_arg, steps_arg, stop_rule
+from ._args import STOP_HELP, add_command, json_object, positive_int, size_arg, steps_arg, stop_rule
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub):
     """Register the ``label`` sub-command on an argparse sub-parsers object."""
-    p = sub.add_parser(
-        "label",
-        help="label a session's queried samples in the terminal (resumable)",
-        description=(
-            "Human-in-the-loop labeling of a session directory (made in Python or Jupyter, or "
-            "with --new-digits). Labels are saved as you type them; quit any time and resume. "
-            + HELP[0].upper() + HELP[1:] + "."
-        ),
-    )
+    description = f"""Human-in-the-loop labeling of a session directory (made in Python or Jupyter, or
+    with --new-digits). Labels are saved as you type them; quit any time and resume.
+    {HELP[0].upper() + HELP[1:]}."""
+    p = add_command(sub, "label", _cmd_label, description=description,
+                    help="label a session's queried samples in the terminal (resumable)")
     p.add_argument("session_dir", type=Path, metavar="SESSION_DIR")
     p.add_argument(
         "--new-digits", action="store_true",
@@ -68,7 +64,6 @@ def add_parser(sub):
     p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--no-ascii", action="store_true", help="do not print images as text")
     p.add_argument("--no-png", action="store_true", help="do not write SESSION_DIR/current.png")
-    p.set_defaults(func=_cmd_label)
 
 
 def _cmd_label(args) -> int:

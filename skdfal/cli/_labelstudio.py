@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ._args import (
     STOP_HELP,
+    add_command,
     device_arg,
     json_object,
     port_arg,
@@ -25,18 +26,16 @@ from ._args import (
 __all__ = ["add_parser"]
 
 
+_DESCRIPTION = """Answer Label Studio's ML backend protocol (health, setup, predict, webhook) for the
+backend folder DIR: annotations are journaled in a crash-safe labeling session, the network
+retrains in the background, and every task's prediction score is its place in DFAL's order
+(lowest first). The first run needs --images and --classes."""
+
+
 def add_parser(sub):
     """Register the ``serve-label-studio`` sub-command on an argparse sub-parsers object."""
-    p = sub.add_parser(
-        "serve-label-studio",
-        help="serve a Label Studio ML backend: pre-annotations and DFAL ordering (resumable)",
-        description=(
-            "Answer Label Studio's ML backend protocol (health, setup, predict, webhook) for the backend "
-            "folder DIR: annotations are journaled in a crash-safe labeling session, the network retrains "
-            "in the background, and every task's prediction score is its place in DFAL's order (lowest "
-            "first). The first run needs --images and --classes."
-        ),
-    )
+    p = add_command(sub, "serve-label-studio", _cmd_serve, description=_DESCRIPTION,
+                    help="serve a Label Studio ML backend: pre-annotations and DFAL ordering (resumable)")
     p.add_argument("directory", type=Path, metavar="DIR")
     p.add_argument("--images", type=Path, help="first run: folder of the pool images (those imported into Label Studio)")
     p.add_argument("--classes", help="first run: the project's <Choice> values, comma-separated, in order")
@@ -75,7 +74,6 @@ def add_parser(sub):
     p.add_argument("--device", type=device_arg, default=None, help="torch device (default: the session's)")
     p.add_argument("--stop", type=stop_rule, action="append", default=None, metavar="RULE", help=STOP_HELP)
     p.add_argument("--verbose", action="store_true", help="log every request")
-    p.set_defaults(func=_cmd_serve)
 
 
 def _cmd_serve(args) -> int:

@@ -9,7 +9,6 @@ written to a CSV file and their learning curves to a PNG beside it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ import numpy as np
 
 from ..strategies import RECOMMENDED, all_strategies
 from ._args import (
-    RenamedOption,
+    add_command,
+    add_labels_args,
     add_semi_supervised_arg,
     check_output_arg,
     positive_int,
@@ -29,22 +29,16 @@ from ._args import (
 __all__ = ["add_parser"]
 
 
+_DESCRIPTION = """Pool-based active learning simulation on scikit-learn's digits (70% pool, 30% test)
+with a LeNet5: DFAL (DeepFool margins; the recommended configuration unless --strategy says
+otherwise) and random sampling, same initial labels and seeds, seeds in parallel processes."""
+
+
 def add_parser(sub):
-    p = sub.add_parser(
-        "run",
-        help="simulate DFAL vs random sampling on bundled digits (the main job)",
-        description=(
-            "Pool-based active learning simulation on scikit-learn's digits (70% pool, 30% test) "
-            "with a LeNet5: DFAL (DeepFool margins; the recommended configuration unless --strategy "
-            "says otherwise) and random sampling, same initial labels and seeds, seeds in parallel processes."
-        ),
-    )
-    p.add_argument("--n-initial", type=positive_int, default=20, help="initial labels (default 20)")
-    p.add_argument("--n-instances", type=positive_int, default=20, help="labels per round (default 20)")
-    p.add_argument(  # the old name, until 0.2.0
-        "--query-size", dest="n_instances", type=positive_int, action=RenamedOption, new="--n-instances",
-        help=argparse.SUPPRESS,
-    )
+    """Register ``skdfal run`` on an argparse sub-parsers object."""
+    p = add_command(sub, "run", _cmd_run, description=_DESCRIPTION,
+                    help="simulate DFAL vs random sampling on bundled digits (the main job)")
+    add_labels_args(p, 20)
     p.add_argument("--rounds", type=positive_int, default=10, help="query rounds (default 10: 220 labels)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per strategy (default 3)")
     p.add_argument("--steps", type=steps_arg, default="auto",
@@ -68,7 +62,6 @@ def add_parser(sub):
     )
     add_semi_supervised_arg(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=_cmd_run, parser=p)
 
 
 def _cmd_run(args) -> int:

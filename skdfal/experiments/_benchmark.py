@@ -42,7 +42,7 @@ from ..models import SemiSupervised, auto_steps, make_classifier
 from ..strategies import all_strategies
 from ..utils._validation import renamed_parameter
 from ._data import load_benchmark_data
-from ._protocol import benchmark_protocol, make_strategy
+from ._protocol import PROTOCOL_KEYS, benchmark_protocol, make_strategy
 from ._results import ROW_COLUMNS, append_row, check_protocol, drop_run, read_results
 
 if TYPE_CHECKING:
@@ -257,12 +257,9 @@ def run_benchmark(
     for name in strategies:
         make_strategy(name)  # fail early on a typo, or a missing optional extra
         all_strategies()[name].check_available()
-    protocol = benchmark_protocol(
-        dataset if data is None else "arrays", n_initial=n_initial, n_instances=n_instances, budget=budget,
-        retrain=retrain, steps=steps, model=model, lr=lr, batch_size=batch_size, device=device,
-        subsample=subsample, pool_size=pool_size, test_size=test_size, validation_size=validation_size,
-        classifier_params=classifier_params,
-    )
+    # The protocol's keywords are this function's own parameters: their defaults are declared once.
+    protocol = benchmark_protocol(dataset if data is None else "arrays",
+                                  **{key: value for key, value in locals().items() if key in PROTOCOL_KEYS})
     n_initial, n_instances, budget = protocol["n_initial"], protocol["n_instances"], protocol["budget"]
     if data is None:
         data = load_benchmark_data(

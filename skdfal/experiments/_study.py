@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import make_classifier
 from ._data import DATASETS
-from ._protocol import STRATEGIES, benchmark_protocol
+from ._protocol import PROTOCOL_KEYS, STRATEGIES, benchmark_protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,9 +63,8 @@ __all__ = ["Study", "load_study", "run_study", "study_rows", "study_report", "ea
 _TOP = {"description", "datasets", "strategies", "seeds", "output", "protocol", "per_dataset", "trainer",
         "strategy_params", "report"}
 _REQUIRED = ("datasets", "strategies", "seeds", "output")
-#: The protocol's keys: benchmark_protocol's keywords.
-_PROTOCOL = tuple(p for p in inspect.signature(benchmark_protocol).parameters if p not in ("dataset",
-                                                                                             "classifier_params"))
+#: The protocol's keys: run_benchmark's (its trainer's are the [trainer] table).
+_PROTOCOL = tuple(key for key in PROTOCOL_KEYS if key != "classifier_params")
 #: The trainer's keys: make_classifier's keywords, less those the protocol sets for every run.
 _TRAINER = tuple(p for p in inspect.signature(make_classifier).parameters
                  if p not in ("module", "input_shape", "n_classes", "classes", "lr", "batch_size", "device",
