@@ -28,6 +28,12 @@ def source_commit() -> str:
     return commit + ("+changes" if git("status", "--porcelain", "--", "skdfal", "benchmarks") else "")
 
 
+def markdown_table(header, rows, *, spaced_rule: bool = False) -> str:
+    """A markdown table: ``header`` (names), then one line per row of ``rows`` (cells, as text)."""
+    rule = "| " + " | ".join("---" for _ in header) + " |" if spaced_rule else "|" + "---|" * len(header)
+    return "\n".join(["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(row) + " |" for row in rows)])
+
+
 #: The protocol files of the learning-curve studies (skdfal.experiments.load_study).
 STUDIES = REPO / "benchmarks" / "studies"
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _setup import MNIST_DIR, source_commit  # benchmarks/, the script's folder
+from _setup import MNIST_DIR, markdown_table, source_commit  # benchmarks/, the script's folder
 
 from skdfal import make_classifier
 from skdfal.datasets import load_mnist_variation
@@ -66,15 +66,15 @@ def run(variation, seed, variant, data_dir):
 
 def report(rows: pd.DataFrame) -> str:
     """Markdown: per variation and variant, drops, largest drop and mean accuracy (area)."""
-    lines = ["| variation | trainer | drops > 2 pts | largest drop | area (mean accuracy, 20-300 labels) |",
-             "| --- | --- | --- | --- | --- |"]
-    for (variation, variant), part in rows.groupby(["variation", "variant"], sort=False):
+    def row(variation, variant, part):
         steps = np.diff(np.stack(part["accuracies"].to_list()), axis=1)
-        lines.append(
-            f"| {variation} | {variant} | {int((steps < -0.02).sum())} of {steps.size} | "
-            f"{-100 * min(0.0, steps.min()):.1f} pts | {np.mean(part['accuracies'].to_list()):.3f} |"
-        )
-    return "\n".join(lines)
+        return [variation, variant, f"{int((steps < -0.02).sum())} of {steps.size}",
+                f"{-100 * min(0.0, steps.min()):.1f} pts", f"{np.mean(part['accuracies'].to_list()):.3f}"]
+
+    return markdown_table(["variation", "trainer", "drops > 2 pts", "largest drop",
+                           "area (mean accuracy, 20-300 labels)"],
+                          (row(*key, part) for key, part in rows.groupby(["variation", "variant"], sort=False)),
+                          spaced_rule=True)
 
 
 def main(argv=None):

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _setup import MNIST_DIR  # benchmarks/, the script's folder
+from _setup import MNIST_DIR, markdown_table  # benchmarks/, the script's folder
 
 from skdfal.learners._stopping_rules import _relative_change
 
@@ -250,14 +250,13 @@ def tune_report(frame: pd.DataFrame) -> str:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    lines = ["| data set | rule | seeds (fired) | labels at stop | accuracy at stop | accuracy at "
-             f"{PROTOCOL['budget']} | given up | labels saved |", "|---|---|---|---|---|---|---|---|"]
-    for (dataset, rule), r in table.iterrows():
-        lines.append(
-            f"| {dataset} | {rule} | {int(r.seeds)} ({int(r.fired)}) | {r.labels:.0f} ± {np.nan_to_num(r.labels_sd):.0f} | "
-            f"{r.accuracy:.3f} ± {np.nan_to_num(r.accuracy_sd):.3f} | {r.final:.3f} | {r.loss:+.3f} | {r.saved:.0%} |"
-        )
-    return "\n".join(lines)
+    """The table of docs/results.md: per data set and rule, where it fired and what that gave up."""
+    return markdown_table(
+        ["data set", "rule", "seeds (fired)", "labels at stop", "accuracy at stop", f"accuracy at {PROTOCOL['budget']}",
+         "given up", "labels saved"],
+        ([dataset, rule, f"{int(r.seeds)} ({int(r.fired)})", f"{r.labels:.0f} ± {np.nan_to_num(r.labels_sd):.0f}",
+          f"{r.accuracy:.3f} ± {np.nan_to_num(r.accuracy_sd):.3f}", f"{r.final:.3f}", f"{r.loss:+.3f}", f"{r.saved:.0%}"]
+         for (dataset, rule), r in table.iterrows()))
 
 
 def main(argv=None):
