@@ -22,59 +22,40 @@ import copy
 import json
 import math
 import os
-import platform
 import statistics
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _deepfool_others import (  # noqa: E402
+    CLIP,
+    MAX_ITER,
+    OVERSHOOT,
+    run_art,
+    run_foolbox,
+    run_loop,
+    run_loop_backward,
+    run_torchattacks,
+)
 from _setup import CACHE_DIR, MNIST_DIR, REPO, get_model, load_data  # noqa: E402
+from _timing import (  # noqa: E402
+    OtherCpuUse,
+    PeakRSS,
+    clock,
+    fmt,
+    load_average,
+    publish,
+    quiet,
+    run_meta,
+    write_section,
+)
 
 from skdfal import deepfool  # noqa: E402
 
-MAX_ITER, OVERSHOOT, CLIP = 50, 0.02, (0.0, 1.0)
 SLOW = {"torchattacks", "art", "art_b256", "loop", "loop_backward"}
-WIDE = (-1e4, 1e4)  # "no box" for libraries that insist on bounds
-
-
-# ---------------------------------------------------------------- measuring
-def clock() -> float:
-    """Wall time, after waiting for queued GPU work (kernels run asynchronously)."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-    return time.perf_counter()
-
-
-class PeakRSS:
-    """Peak resident memory above the starting level, sampled by a thread."""
-
-    def __init__(self, period=0.002):
-        self.period = period
-        self.proc = psutil.Process()
-
-    def __enter__(self):
-        self.base = self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(self.period)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.extra_mb = (self.peak - self.base) / 2**20
 
 
 # ---------------------------------------------------------- implementations
@@ -82,140 +63,6 @@ class PeakRSS:
 def run_skdfal(model, X, **kw):
     res = deepfool(model, X, max_iter=MAX_ITER, overshoot=OVERSHOOT, **kw)
     return X + res.perturbations, res.n_iter.double()
-
-
-def run_torchattacks(model, X, labels):
-    import torchattacks
-
-    atk = torchattacks.DeepFool(model, steps=MAX_ITER, overshoot=OVERSHOOT)
-    steps = []
-    inner = atk._forward_indiv
-
-    def counted(image, label):  # one gradient step per call that does not stop
-        out = inner(image, label)
-        if not out[0]:
-            steps.append(1)
-        return out
-
-    atk._forward_indiv = counted
-    # It attacks the given labels: give it the model's own predictions, as the others do.
-    x_adv = atk(X, labels)
-    return x_adv, torch.tensor([len(steps) / len(X)] * len(X), dtype=torch.float64)
-
-
-def run_art(model, X, batch_size=1):
-    from art.attacks.evasion import DeepFool
-    from art.estimators.classification import PyTorchClassifier
-
-    clf = PyTorchClassifier(
-        model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(X.shape[1:]),
-        nb_classes=10, clip_values=None, device_type="gpu" if X.is_cuda else "cpu",
-    )
-    atk = DeepFool(clf, max_iter=MAX_ITER, epsilon=OVERSHOOT, batch_size=batch_size, verbose=False)
-    iters = None
-    if batch_size == 1:
-        # ART counts no iterations; with one sample per batch every predict call
-        # after the first (the whole pool) is one gradient step of one sample.
-        calls = []
-        predict = clf.predict
-
-        def counted(x, *a, **k):
-            calls.append(len(x))
-            return predict(x, *a, **k)
-
-        clf.predict = counted
-    x_adv = torch.from_numpy(atk.generate(X.cpu().numpy())).to(X.device)
-    if batch_size == 1:
-        iters = torch.full((len(X),), (len(calls) - 1) / len(X), dtype=torch.float64)
-    return x_adv, iters
-
-
-def run_foolbox(model, X, labels):
-    import foolbox as fb
-
-    fmodel = fb.PyTorchModel(model, bounds=WIDE, device=X.device)
-    atk = fb.attacks.L2DeepFoolAttack(steps=MAX_ITER, candidates=10, overshoot=OVERSHOOT)
-    raw, _, _ = atk(fmodel, X, fb.criteria.Misclassification(labels), epsilons=None)
-    return raw, None
-
-
-def run_loop(model, X, step_eps=1e-4):
-    """Plain reference: one sample and one class gradient at a time (same maths as skdfal)."""
-    advs, iters = [], []
-    scale = 1.0 + OVERSHOOT
-    for i in range(len(X)):
-        x0 = X[i : i + 1]
-        with torch.no_grad():
-            logits0 = model(x0)[0]
-        label = int(logits0.argmax())
-        r = torch.zeros_like(x0)
-        n = 0
-        for it in range(MAX_ITER + 1):
-            x = (x0 + scale * r).requires_grad_(True)
-            logits = model(x)[0]
-            if it > 0 and int(logits.argmax()) != label or it == MAX_ITER:
-                break
-            best = (math.inf, None, None)
-            for k in range(logits.shape[0]):
-                if k == label:
-                    continue
-                f = logits[k] - logits[label]
-                (w,) = torch.autograd.grad(f, x, retain_graph=True)
-                wn = float(w.norm())
-                f_abs = abs(f.item())
-                d = f_abs / wn if wn > 0 else math.inf
-                if d < best[0]:
-                    best = (d, f_abs, w)
-            _, f_abs, w = best
-            r = r + (f_abs + step_eps) / float(w.norm()) ** 2 * w
-            n += 1
-        advs.append(x0 + scale * r)
-        iters.append(n)
-    return torch.cat(advs), torch.tensor(iters, dtype=torch.float64)
-
-
-def run_loop_backward(model, X, step_eps=1e-4):
-    """Per-sample loop written the way DeepAL-style active learning code is.
-
-    Same maths as ``run_loop`` (and the corrected argmin), but with the habits
-    of that code: every class gradient, the predicted class's included, is
-    accumulated into ``x.grad`` by ``.backward()``, copied and zeroed; the
-    distances are computed on the host one class at a time; and the flip test
-    is a fresh forward pass after each step.  With weights that require grad
-    (``--as-trained``), every backward pass also fills the weight gradients.
-    """
-    advs, iters = [], []
-    scale = 1.0 + OVERSHOOT
-    for i in range(len(X)):
-        x = X[i : i + 1].clone().requires_grad_(True)
-        r = torch.zeros_like(x)
-        out = model(x + scale * r)
-        label = int(out.argmax(1))
-        n = 0
-        while int(out.argmax(1)) == label and n < MAX_ITER:
-            out[0, label].backward(retain_graph=True)
-            grad_label = x.grad.clone()
-            best_d, best_w, best_f = math.inf, None, None
-            for k in range(out.shape[1]):
-                if k == label:
-                    continue
-                x.grad.zero_()
-                out[0, k].backward(retain_graph=True)
-                w = (x.grad.clone() - grad_label).cpu().numpy()
-                f = abs(float((out[0, k] - out[0, label]).detach()))
-                w_norm = float(np.linalg.norm(w.ravel()))
-                if w_norm > 0 and f / w_norm < best_d:
-                    best_d, best_w, best_f = f / w_norm, w, f
-            step = (best_f + step_eps) / float(np.linalg.norm(best_w.ravel())) ** 2 * best_w
-            r = r + torch.from_numpy(step).to(x.device)
-            x.grad.zero_()
-            out = model(x + scale * r)
-            n += 1
-        advs.append((x + scale * r).detach())
-        iters.append(n)
-        if any(p.grad is not None for p in model.parameters()):
-            model.zero_grad(set_to_none=True)
-    return torch.cat(advs), torch.tensor(iters, dtype=torch.float64)
 
 
 # ------------------------------------------------------------------- floors
@@ -403,38 +250,9 @@ def target_lines(res):
     return lines
 
 
-def _busy_cpu_s() -> tuple[float, float]:
-    """CPU seconds used so far by the whole machine and by this process (and its children)."""
-    t = psutil.cpu_times()
-    machine_busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
-    own = psutil.Process().cpu_times()
-    return machine_busy, own.user + own.system + own.children_user + own.children_system
-
-
-class OtherCpuUse:
-    """Cores other processes kept busy, on average, since this object was made."""
-
-    def __init__(self):
-        self.busy0, self.own0 = _busy_cpu_s()
-        self.t0 = time.perf_counter()
-
-    def cores(self) -> float:
-        busy, own = _busy_cpu_s()
-        return max(0.0, (busy - self.busy0) - (own - self.own0)) / (time.perf_counter() - self.t0)
-
-
-def _quiet(meta) -> bool:
-    """Whether other processes used under a fifth of a core on average during the run."""
-    return meta.get("others_cores", math.inf) < 0.2
-
-
 def _gpu_mb(row) -> str:
     gpu = row.get("peak_extra_gpu_mb", math.nan)
     return "" if math.isnan(gpu) else f" (GPU {gpu:.0f})"
-
-
-def fmt(v, spec):
-    return "n/a" if isinstance(v, float) and math.isnan(v) else format(v, spec)
 
 
 def markdown(results, meta, tag="deepfool_speed"):
@@ -455,7 +273,7 @@ def markdown(results, meta, tag="deepfool_speed"):
         f"load average {meta['load_before']} before, {meta['load_after']} after"
         + (f"; other processes used {meta['others_cores']:.2f} cores on average during the run "
            if "others_cores" in meta else " ")
-        + ("(the machine was otherwise idle).  " if _quiet(meta) else
+        + ("(the machine was otherwise idle).  " if quiet(meta) else
            "(the machine's cores were shared with other jobs: read ratios, not absolute times).  "),
         f"Data: {meta['data']}; L2, all classes, max_iter/steps {MAX_ITER}, overshoot {OVERSHOOT}, "
         "no input box (the library default of skdfal and ART; foolbox gets bounds wide enough never "
@@ -503,45 +321,6 @@ def markdown(results, meta, tag="deepfool_speed"):
     return "\n".join(lines) + "\n"
 
 
-def publish(meta, results, md, *, tag, out=None, doc=None):
-    """Write the figures as JSON under benchmarks/results/, print their table, put it in the doc page."""
-    out = Path(out or REPO / "benchmarks" / "results" / f"{tag}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    print(md)
-    if doc:
-        write_section(Path(doc), md, tag)
-
-
-def write_section(doc: Path, section: str, tag: str):
-    begin, end = f"<!-- {tag}:begin", f"<!-- {tag}:end -->"
-    text = doc.read_text() if doc.exists() else "# Performance\n\n"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        tail = rest.split(end, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
-
-
-def machine(device="cpu") -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = psutil.virtual_memory().total / 2**30
-    desc = f"{cpu}, {os.cpu_count()} logical CPUs, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
-    if torch.device(device).type == "cuda":
-        desc += f"; GPU {torch.cuda.get_device_name(torch.device(device))}"
-    return desc
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--archs", nargs="+", default=["lenet5", "vgg8"], choices=["lenet5", "vgg8"])
@@ -578,20 +357,14 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_data(args.mnist_dir)
-    meta = {
-        "command": "python benchmarks/deepfool_speed.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip(),
-        "machine": machine(args.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "device": args.device,
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "data": data[4],
-        "as_trained": args.as_trained, "reps": args.reps, "slow_reps": args.slow_reps, "n_slow": args.n_slow, "n_slow_vgg8": args.n_slow_vgg8,
-        "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
-    }
+    meta = {**run_meta("deepfool_speed.py", argv, args.device), "data": data[4], "as_trained": args.as_trained,
+            "reps": args.reps, "slow_reps": args.slow_reps, "n_slow": args.n_slow, "n_slow_vgg8": args.n_slow_vgg8}
     results = []
     others = OtherCpuUse()
     for arch in args.archs:
         results.append(bench_arch(arch, data, args))
     meta["others_cores"] = others.cores()
-    meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    meta["load_after"] = load_average()
     publish(meta, results, markdown(results, meta, args.tag), tag=args.tag, out=args.out, doc=args.doc)
 
 

@@ -43,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from _setup import source_commit  # noqa: E402
+from _timing import run_meta  # noqa: E402
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
@@ -130,8 +131,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"skdfal {source_commit()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"device {args.device}; {args.rounds} rounds of query {args.batch} + teach from {args.start} labels")
+    meta = run_meta("frozen_round_time.py", argv, args.device)
+    print(f"skdfal {source_commit()}, torch {meta['torch']}, {meta['threads']} threads, device {args.device} "
+          f"({meta['machine']}; load {meta['load_before']}); {args.rounds} rounds of query {args.batch} + teach "
+          f"from {args.start} labels")
     with tempfile.TemporaryDirectory(prefix="skdfal-frozen-") as root:
         for name in args.pools:
             if name == "folder":

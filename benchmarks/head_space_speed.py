@@ -56,6 +56,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from _setup import MNIST_DIR, source_commit  # noqa: E402
+from _timing import run_meta  # noqa: E402
 
 METHODS = ("forward", "exact", "screening", "head", "embed", "cached")
 
@@ -252,9 +253,7 @@ def main(argv=None):
             print(f"{n_labels} labels: " + ", ".join(f"{m} {methods[m]['seconds']:.2f} s" for m in METHODS),
                   flush=True)
     report = {
-        "command": "python benchmarks/head_space_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "skdfal": skdfal.__version__, "commit": source_commit(), "torch": torch.__version__,
-        "device": args.device, "threads": args.threads or torch.get_num_threads(),
+        **run_meta("head_space_speed.py", argv, args.device), "skdfal": skdfal.__version__, "commit": source_commit(),
         "pool_size": args.pool_size, "pool_source": source, "n_instances": args.n_instances, "cases": cases,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -119,7 +118,7 @@ def score(path: str, rows: int, n_total: int, threads: int, weights: str, candid
 
 
 def markdown(results, meta):
-    from deepfool_speed import _quiet
+    from _timing import quiet
 
     lines = [
         "<!-- large_pool:begin (written by benchmarks/large_pool.py) -->",
@@ -130,7 +129,7 @@ def markdown(results, meta):
         f"thread(s); load average {meta['load_before']} before, {meta['load_after']} after"
         + (f"; other processes used {meta['others_cores']:.2f} cores on average"
            if "others_cores" in meta else "")
-        + (" (the machine was otherwise idle).  " if _quiet(meta) else " (cores shared with other jobs).  "),
+        + (" (the machine was otherwise idle).  " if quiet(meta) else " (cores shared with other jobs).  "),
         "Pool: a float32 `np.memmap` of shape (n, 1, 28, 28) on local disk (MNIST images repeated), "
         f"scored by `DFALMargin(candidates={meta['candidates']})(lenet5, pool, n_instances=100)` "
         "in a fresh process (DeepFool L2, max_iter 50, overshoot 0.02, batches of 256). Peak RSS is the kernel's high-water mark (`VmHWM`), file pages "
@@ -179,7 +178,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     log = str(Path(args.out).with_suffix(".progress.jsonl"))
     if args.render:
-        from deepfool_speed import write_section
+        from _timing import write_section
 
         saved = json.loads(Path(args.render).read_text())
         write_section(Path(args.doc), markdown(saved["results"], saved["meta"]), "large_pool")
@@ -189,18 +188,13 @@ def main(argv=None):
                                args.candidates, log)))
         return
 
-    import torch
-    from deepfool_speed import OtherCpuUse, machine, write_section
+    from _timing import OtherCpuUse, load_average, run_meta, write_section
 
     data = load_data()
     _, info = get_model("lenet5", data, cache_dir=Path(args.cache_dir), epochs=2)  # train once, here
     path = Path(args.path)
-    meta = {
-        "command": "python benchmarks/large_pool.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip(),
-        "machine": machine(), "threads": args.threads or torch.get_num_threads(), "candidates": args.candidates,
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
-    }
+    meta = {**run_meta("large_pool.py", argv), "candidates": args.candidates}
+    meta["threads"] = args.threads or meta["threads"]
     others, t0 = OtherCpuUse(), time.perf_counter()
     make_pool(path, args.n, data)
     del data
@@ -216,7 +210,7 @@ def main(argv=None):
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             results.append(json.loads(out.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), flush=True)
-            meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+            meta["load_after"] = load_average()
             meta["others_cores"] = others.cores()
             Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
             if args.doc:

@@ -36,7 +36,6 @@ import math
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ sys.path.insert(0, str(HERE))
 # The checkout's skdfal, not another installed copy.
 sys.path.insert(0, str(HERE.parent))
 from _setup import CACHE_DIR, get_model, load_data, source_commit  # noqa: E402
-from deepfool_speed import OtherCpuUse, clock, machine, publish, write_section  # noqa: E402
+from _timing import OtherCpuUse, clock, load_average, publish, run_meta, write_section  # noqa: E402
 
 import skdfal  # noqa: E402
 from skdfal import DFALMargin  # noqa: E402
@@ -205,20 +204,16 @@ def main(argv=None):
     if torch.device(args.device).type == "cuda":
         pool = torch.from_numpy(pool).to(args.device)
     meta = {
-        "command": "python benchmarks/screening.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(args.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "device": args.device, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": source_commit(),
+        **run_meta("screening.py", argv, args.device), "commit": source_commit(),
         "data": f"MNIST training images 0-{len(pool) - 1}", "n_pool": len(pool), "n": args.n,
         "reps": args.reps, "skdfal": str(Path(skdfal.__file__).parent),
         "screening_candidates": args.screening_candidates,
-        "load_before": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
     others = OtherCpuUse()
     results = [bench_model("lenet5", k, data, pool, args) for k in args.lenet_labels]
     results += [bench_model("vgg8", k, data, pool, args) for k in args.vgg_labels]
     meta["others_cores"] = others.cores()
-    meta["load_after"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    meta["load_after"] = load_average()
     publish(meta, results, markdown(results, meta, args.tag), tag=args.tag, out=args.out, doc=args.doc)
 
 
