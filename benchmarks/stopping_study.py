@@ -1,4 +1,4 @@
-"""When does each stopping rule fire, and what does stopping there cost? (issue 21, item 3)
+"""The runs and report of the stopping study (``studies/stopping_study.toml``; issue 21, item 3).
 
 One DFAL run per data set and seed goes to 500 labels (the full run), with every rule
 *watching* (never stopping it): after each round the rules are updated and
@@ -10,20 +10,22 @@ data set and rule (mean and standard deviation over the seeds):
   the difference (what stopping early gave up);
 * the share of the run's labels saved.
 
-The rules: :class:`~skdfal.StabilizingPredictions` (Bloodgood &
-Vijay-Shanker 2009: mean kappa of 3 rounds >= 0.99 on a stop set of 1,000
-pool samples), :class:`~skdfal.MarginPlateau` (ours: margin quantiles q10
-and q50 of a stop set of 500 move by at most 5% for 3 rounds), and
-:class:`~skdfal.LabelBudget` (300 labels) as the plain reference.
+The rules and their parameters are the study file's ``[run.rules]``:
+:class:`~skdfal.StabilizingPredictions` (Bloodgood & Vijay-Shanker 2009: mean
+kappa of 3 rounds >= 0.99 on a stop set of 1,000 pool samples),
+:class:`~skdfal.MarginPlateau` (ours: margin quantiles q10 and q50 of a stop
+set of 500 move by at most 5% for 3 rounds), and :class:`~skdfal.LabelBudget`
+(300 labels) as the plain reference.
 
-    python benchmarks/stopping_study.py                     # resumable: finished runs are kept
-    python benchmarks/stopping_study.py --report            # the table only (markdown)
-    python benchmarks/stopping_study.py --semi-supervised   # issue 32, item 5: the same with the
-                                                            # recommended trainer and strategy
+    skdfal benchmark --study benchmarks/studies/stopping_study.toml --data-dir DIR   # resumable
+    skdfal benchmark --study benchmarks/studies/stopping_study.toml --report         # the table
+    python benchmarks/stopping_study.py [--report]          # the same
+    python benchmarks/stopping_study.py --tune              # other windows, thresholds, tolerances
+    python benchmarks/stopping_study.py --semi-supervised   # studies/stopping_study_fixmatch.toml
 
-With ``--semi-supervised`` every fit is the FixMatch fit of issue 32 (900
-steps, the whole pool unlabeled) and the run queries with the strategy
-recommended with it (:data:`SEMI_STRATEGY`); rows go to
+With ``--semi-supervised`` (issue 32, item 5) every fit is the FixMatch fit of
+issue 32 (900 steps, the whole pool unlabeled) and the run queries with the
+strategy recommended with it; rows go to
 ``benchmarks/results/stopping_study_fixmatch/``.
 
 Accuracy is measured on samples held out of the pool (validation), never on
@@ -34,89 +36,79 @@ complete, so an interrupted study resumes at the first missing one.
 
 from __future__ import annotations
 
-import argparse
-import os
-import time
-from pathlib import Path
+import sys
 
 import numpy as np
 import pandas as pd
-from _setup import MNIST_DIR, markdown_table  # benchmarks/, the script's folder
+from _setup import STUDIES, markdown_table, study_main  # benchmarks/, the script's folder
 
+from skdfal.experiments import load_study, study_rows
 from skdfal.learners._stopping_rules import _relative_change
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "results" / "stopping_study"
-
-DATASETS = ("digits", "mnist", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img")
-SEEDS = (0, 1, 2, 3, 4)
-# Issue 21 measures what stopping gives up against the full 500-label run.
-PROTOCOL = dict(n_initial=20, n_instances=20, budget=500, subsample=1000)
-VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere
-RULES = ("stable", "margin", "budget")
-#: Issue 32, item 5: the strategy run with the semi-supervised trainer (its recommendation).
-SEMI_STRATEGY = "dfal_batch"
-SEMI_STEPS = 900
+#: The rules the tuning replays (``--tune``), as stopping_study.toml watches them.
 MARGIN_QUANTILES = (0.1, 0.5)
 
 
-def make_rules(seed: int) -> dict:
+def make_rules(seed: int, rules) -> dict:
+    """The rules of the study file's ``[run.rules]``, their stop sets drawn with ``seed``."""
     from skdfal import LabelBudget, MarginPlateau, StabilizingPredictions
 
+    margin = {**rules["margin"], "quantiles": tuple(rules["margin"]["quantiles"])}
     return {
-        "stable": StabilizingPredictions(stop_set_size=1000, window=3, threshold=0.99, random_state=seed),
-        "margin": MarginPlateau(quantiles=MARGIN_QUANTILES, tol=0.05, window=3, stop_set_size=500, random_state=seed),
-        "budget": LabelBudget(300),
+        "stable": StabilizingPredictions(**rules["stable"], random_state=seed),
+        "margin": MarginPlateau(**margin, random_state=seed),
+        "budget": LabelBudget(**rules["budget"]),
     }
 
 
-def run_one(dataset: str, seed: int, data_dir: str, semi_supervised: bool = False) -> pd.DataFrame:
-    """One DFAL run with every rule watching; one row per round."""
+def run_one(study, dataset: str, seed: int, data_dir, rules) -> pd.DataFrame:
+    """One run of the study's strategy with every rule watching; one row per round."""
     from skdfal import make_classifier
     from skdfal.experiments import load_benchmark_data, make_strategy, simulate
 
+    protocol = study.benchmark_kwargs(dataset)
     X_pool, y_pool, X_val, y_val = load_benchmark_data(
         dataset, None if dataset == "digits" else data_dir,
-        validation_size=VALIDATION.get(dataset, 5000), random_state=seed,
+        validation_size=protocol["validation_size"], random_state=seed,
     )
     n_classes = len(np.unique(y_pool))
-    name = SEMI_STRATEGY if semi_supervised else "dfal"
+    name = study.strategies[0]
     strategy, adversarial = make_strategy(name)
-    trainer = dict(semi_supervised="fixmatch", train_steps=SEMI_STEPS) if semi_supervised else {}
-    rules = make_rules(seed)
+    watching = make_rules(seed, rules)
+    quantiles = watching["margin"].quantiles
 
     def record(row):
-        for name, rule in rules.items():
-            row[f"stop_{name}"] = bool(rule.decision_.stop)
+        for rule_name, rule in watching.items():
+            row[f"stop_{rule_name}"] = bool(rule.decision_.stop)
         # What the rules watched, so that other windows and tolerances can be
         # evaluated from the rows without running again (see ``--tune``).
-        kappas = getattr(rules["stable"], "kappas_", [])
+        kappas = getattr(watching["stable"], "kappas_", [])
         row["kappa"] = kappas[-1] if kappas else np.nan
-        for q, value in zip(MARGIN_QUANTILES, rules["margin"].statistics_[-1], strict=True):
+        for q, value in zip(quantiles, watching["margin"].statistics_[-1], strict=True):
             row[f"margin_q{round(100 * q)}"] = value
 
-    n_rounds = (PROTOCOL["budget"] - PROTOCOL["n_initial"]) // PROTOCOL["n_instances"]
+    n_rounds = (protocol["budget"] - protocol["n_initial"]) // protocol["n_instances"]
     rows = simulate(
         lambda s: make_classifier("lenet5", input_shape=X_pool.shape[1:], n_classes=n_classes, random_state=s,
-                                  **trainer),
-        strategy, X_pool, y_pool, X_val, y_val, n_initial=PROTOCOL["n_initial"],
-        n_instances=PROTOCOL["n_instances"], n_rounds=n_rounds, subsample=PROTOCOL["subsample"],
+                                  **study.trainer),
+        strategy, X_pool, y_pool, X_val, y_val, n_initial=protocol["n_initial"],
+        n_instances=protocol["n_instances"], n_rounds=n_rounds, subsample=protocol["subsample"],
         adversarial_augmentation=adversarial,
-        random_state=seed, strategy_name=name, on_round=record, stopping=list(rules.values()),
-        learn_from_pool=semi_supervised,
+        random_state=seed, strategy_name=name, on_round=record, stopping=list(watching.values()),
+        learn_from_pool="semi_supervised" in study.trainer,
     )
     frame = pd.DataFrame(rows).drop(columns=["queried", "stop"], errors="ignore")
     frame.insert(0, "dataset", dataset)
     return frame
 
 
-def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+def summarize(frame: pd.DataFrame, rules) -> pd.DataFrame:
     """Per data set and rule: labels at the first stop, accuracy there and at the end (mean, sd)."""
     lines = []
     for (dataset, seed), run in frame.groupby(["dataset", "seed"]):
         run = run.sort_values("round")
         final = run.iloc[-1]
-        for rule in RULES:
+        for rule in rules:
             fired = run[run[f"stop_{rule}"]]
             at = fired.iloc[0] if len(fired) else final  # never fired: it would have run to the end
             lines.append({"dataset": dataset, "rule": rule, "seed": seed, "fired": bool(len(fired)),
@@ -249,48 +241,35 @@ def tune_report(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown(table: pd.DataFrame) -> str:
+def markdown(table: pd.DataFrame, budget: int) -> str:
     """The table of docs/results.md: per data set and rule, where it fired and what that gave up."""
     return markdown_table(
-        ["data set", "rule", "seeds (fired)", "labels at stop", "accuracy at stop", f"accuracy at {PROTOCOL['budget']}",
+        ["data set", "rule", "seeds (fired)", "labels at stop", "accuracy at stop", f"accuracy at {budget}",
          "given up", "labels saved"],
         ([dataset, rule, f"{int(r.seeds)} ({int(r.fired)})", f"{r.labels:.0f} ± {np.nan_to_num(r.labels_sd):.0f}",
           f"{r.accuracy:.3f} ± {np.nan_to_num(r.accuracy_sd):.3f}", f"{r.final:.3f}", f"{r.loss:+.3f}", f"{r.saved:.0%}"]
          for (dataset, rule), r in table.iterrows()))
 
 
+def report(study, frames: dict[str, pd.DataFrame]) -> str:
+    """The table of docs/results.md from the finished runs."""
+    if not frames:
+        return "no finished runs yet"
+    frame = pd.concat(frames.values(), ignore_index=True)
+    return markdown(summarize(frame, list(study.run["rules"])), study.protocol["budget"])
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(MNIST_DIR))
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
-    parser.add_argument("--report", action="store_true", help="only print the table of what is there")
-    parser.add_argument("--semi-supervised", action="store_true",
-                        help="FixMatch fits and the strategy recommended with them (issue 32)")
-    parser.add_argument("--tune", action="store_true",
-                        help="only compare other windows, thresholds and tolerances on the finished runs")
-    args = parser.parse_args(argv)
-    datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
-    out = OUT.with_name(OUT.name + "_fixmatch") if args.semi_supervised else OUT
-    out.mkdir(parents=True, exist_ok=True)
-    if not (args.report or args.tune):
-        for seed in seeds:  # one seed more on every data set in turn: a stopped study stays balanced
-            for dataset in datasets:
-                path = out / f"{dataset}-s{seed}.csv"
-                if path.exists():
-                    continue
-                start = time.perf_counter()
-                frame = run_one(dataset, seed, args.data_dir, args.semi_supervised)
-                tmp = path.with_suffix(".csv.tmp")
-                frame.to_csv(tmp, index=False)
-                os.replace(tmp, path)  # complete runs only: a killed run starts again
-                print(f"{dataset} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
-    files = [out / f"{d}-s{s}.csv" for d in datasets for s in seeds if (out / f"{d}-s{s}.csv").exists()]
-    if not files:
-        print("no finished runs yet")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    name = "stopping_study"
+    if "--semi-supervised" in argv:  # FixMatch fits and the strategy recommended with them (issue 32)
+        argv.remove("--semi-supervised")
+        name = "stopping_study_fixmatch"
+    if "--tune" in argv:  # only compare other windows, thresholds and tolerances on the finished runs
+        frames = study_rows(load_study(STUDIES / f"{name}.toml"))
+        print(tune_report(pd.concat(frames.values(), ignore_index=True)) if frames else "no finished runs yet")
         return
-    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    print(tune_report(frame) if args.tune else markdown(summarize(frame)))
+    study_main(name, argv)
 
 
 if __name__ == "__main__":

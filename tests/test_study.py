@@ -17,6 +17,7 @@ from skdfal.experiments import (  # noqa: E402
     load_study,
     run_study,
     study_report,
+    study_rows,
     summarize,
     summary_markdown,
 )
@@ -129,14 +130,43 @@ def test_a_report_hook_gets_the_study_its_rows_and_its_options(tmp_path):
         study_report(missing)
 
 
+def test_a_run_hook_study_writes_one_file_a_run_and_skips_the_files_there_are(tmp_path):
+    (tmp_path / "hook.py").write_text(
+        "import pandas as pd\n"
+        "CALLS = []\n"
+        "def run(study, dataset, seed, data_dir, scale):\n"
+        "    CALLS.append((dataset, seed))\n"
+        "    open(study.output / 'calls.txt', 'a').write(f'{dataset} {seed}\\n')\n"
+        "    return pd.DataFrame({'seed': [seed], 'value': [scale * seed]})\n")
+    study = load_study(_write(tmp_path, TINY.replace("seeds = [0]", "seeds = [0, 1, 2]")
+                              + '[run]\nhook = "hook.py:run"\nscale = 10\n'))
+    (tmp_path / "rows").mkdir()
+    pd.DataFrame({"seed": [1], "value": [-1]}).to_csv(study.rows_path("digits", 1), index=False)  # done already
+    run_study(study, log=lambda line: None)
+    assert (tmp_path / "rows" / "calls.txt").read_text() == "digits 0\ndigits 2\n"
+    run_study(study, log=lambda line: None)  # everything there: nothing runs
+    assert (tmp_path / "rows" / "calls.txt").read_text() == "digits 0\ndigits 2\n"
+    frame = study_rows(study)["digits"]
+    assert frame["value"].tolist() == [0, -1, 20]
+    with pytest.raises(ValueError, match=r"\[run\] needs its hook"):
+        load_study(_write(tmp_path, TINY + "[run]\nscale = 1\n", "nohook.toml"))
+
+
 @pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.stem)
 def test_the_published_studies_resume_the_rows_they_wrote(path):
     """Each study file's protocol is, field for field, the record beside every rows file it has.
 
     run_benchmark resumes rows only under the protocol they were written with:
-    a study file that drifted from its rows would start them again.
+    a study file that drifted from its rows would start them again.  A study
+    with its own runs ([run]: one file a run, kept when there) must at least
+    name the columns its rows have: a rule watched for every ``stop_`` column.
     """
     study = load_study(path)
+    if study.run:
+        frames = study_rows(study)
+        for frame in frames.values():
+            assert {c[len("stop_"):] for c in frame.columns if c.startswith("stop_")} == set(study.run["rules"])
+        return
     records = [(d, Path(f"{study.rows_path(d)}.protocol.json")) for d in study.datasets]
     found = [(d, r) for d, r in records if r.is_file()]
     assert found, f"{path.name}: no rows yet"

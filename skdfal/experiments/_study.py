@@ -38,6 +38,13 @@ part-way still compares every data set on the same seeds; each data set's
 benchmark resumes (finished runs kept, a partial one replayed).  Without a
 hook the report is :func:`summarize`'s table per data set (options
 ``budgets``, ``targets``).
+
+A study whose runs are not :func:`run_benchmark`'s (stopping rules watching
+every round, say) names its own run in a ``[run]`` table: ``hook =
+"FILE.py:FUNCTION"``, called as ``hook(study, dataset, seed, data_dir,
+**options)`` with the table's other keys as options, returns one run's rows
+(a DataFrame), written when complete to ``<output>/<dataset>-s<seed>.csv``;
+a rerun skips the files there are.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import inspect
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -61,7 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["Study", "load_study", "run_study", "study_rows", "study_report", "each_seed_in_turn"]
 
 _TOP = {"description", "datasets", "strategies", "seeds", "output", "protocol", "per_dataset", "trainer",
-        "strategy_params", "report"}
+        "strategy_params", "run", "report"}
 _REQUIRED = ("datasets", "strategies", "seeds", "output")
 #: The protocol's keys: run_benchmark's (its trainer's are the [trainer] table).
 _PROTOCOL = tuple(key for key in PROTOCOL_KEYS if key != "classifier_params")
@@ -90,6 +98,7 @@ class Study:
     per_dataset: Mapping[str, Mapping[str, Any]]
     trainer: Mapping[str, Any]
     strategy_params: Mapping[str, Mapping[str, Any]]
+    run: Mapping[str, Any]
     report: Mapping[str, Any]
 
     @property
@@ -101,9 +110,9 @@ class Study:
         """A path of the study file, relative to the file's folder."""
         return (self.path.parent / path).resolve()
 
-    def rows_path(self, dataset: str) -> Path:
-        """The results file of one data set: ``<output>/<dataset>.csv``."""
-        return self.output / f"{dataset}.csv"
+    def rows_path(self, dataset: str, seed: int | None = None) -> Path:
+        """The results file of one data set, ``<output>/<dataset>.csv`` (a ``[run]`` hook's: of one seed)."""
+        return self.output / (f"{dataset}.csv" if seed is None else f"{dataset}-s{seed}.csv")
 
     def benchmark_kwargs(self, dataset: str) -> dict[str, Any]:
         """The keywords of :func:`run_benchmark` (protocol and trainer) on ``dataset``."""
@@ -208,8 +217,10 @@ def load_study(path: str | Path) -> Study:
         protocol=_table(path, raw, "protocol", _PROTOCOL), per_dataset=per_dataset,
         trainer=_table(path, raw, "trainer", _TRAINER),
         strategy_params=_table(path, raw, "strategy_params", strategies),
-        report=_table(path, raw, "report"),
+        run=_table(path, raw, "run"), report=_table(path, raw, "report"),
     )
+    if study.run and "hook" not in study.run:
+        _fail(path, "[run] needs its hook: 'FILE.py:FUNCTION'")
     for dataset in datasets:  # the protocol's values, checked as run_benchmark checks them
         try:
             study.expected_protocol(dataset)
@@ -259,11 +270,21 @@ def run_study(study: Study, *, data_dir: str | Path | None = None, n_jobs: int =
     from ._benchmark import run_benchmark
 
     study.output.mkdir(parents=True, exist_ok=True)
+    if study.run:
+        hook, options = _hook(study, "run"), {k: v for k, v in study.run.items() if k != "hook"}
 
-    def run(dataset, seeds):
-        run_benchmark(dataset, study.strategies, seeds, data_dir=data_dir,
-                      output=study.rows_path(dataset), n_jobs=n_jobs, threads=threads, progress=progress,
-                      **study.benchmark_kwargs(dataset))
+        def run(dataset, seeds):
+            for seed in seeds:
+                path = study.rows_path(dataset, seed)
+                if not path.exists():
+                    rows = hook(study, dataset, seed, data_dir, **options)
+                    tmp = path.with_suffix(".csv.tmp")
+                    rows.to_csv(tmp, index=False)
+                    os.replace(tmp, path)  # complete runs only: a killed run starts again
+    else:
+        def run(dataset, seeds):
+            run_benchmark(dataset, study.strategies, seeds, data_dir=data_dir, output=study.rows_path(dataset),
+                          n_jobs=n_jobs, threads=threads, progress=progress, **study.benchmark_kwargs(dataset))
 
     each_seed_in_turn(study.datasets, study.seeds, run, log=lambda line: log(f"{study.name}: {line}"))
 
@@ -273,18 +294,21 @@ def study_rows(study: Study, datasets: Iterable[str] | None = None) -> dict[str,
     import pandas as pd
 
     names = study.datasets if datasets is None else datasets
-    return {d: pd.read_csv(study.rows_path(d)) for d in names if study.rows_path(d).is_file()}
+    if not study.run:
+        return {d: pd.read_csv(study.rows_path(d)) for d in names if study.rows_path(d).is_file()}
+    files = {d: [p for p in (study.rows_path(d, seed) for seed in study.seeds) if p.is_file()] for d in names}
+    return {d: pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) for d, paths in files.items() if paths}
 
 
-def _hook(study: Study):
-    """The study's report function, ``FILE.py:NAME`` relative to the study file."""
-    spec = study.report["hook"]
+def _hook(study: Study, table: str):
+    """The function a study's ``[run]`` or ``[report]`` names, ``FILE.py:FUNCTION`` relative to the study file."""
+    spec = getattr(study, table)["hook"]
     if not isinstance(spec, str) or spec.count(":") != 1:
-        _fail(study.path, f"[report] hook must be 'FILE.py:FUNCTION', got {spec!r}")
+        _fail(study.path, f"[{table}] hook must be 'FILE.py:FUNCTION', got {spec!r}")
     file, name = spec.split(":")
     file = study.resolve(file)
     if not file.is_file():
-        _fail(study.path, f"[report] hook: no file {file}")
+        _fail(study.path, f"[{table}] hook: no file {file}")
     # The hook's folder first on the path, so that it imports its neighbours (benchmarks/_setup.py).
     sys.path.insert(0, str(file.parent))
     try:
@@ -294,7 +318,7 @@ def _hook(study: Study):
     finally:
         sys.path.remove(str(file.parent))
     if not callable(getattr(module, name, None)):
-        _fail(study.path, f"[report] hook: {file.name} has no function {name!r}")
+        _fail(study.path, f"[{table}] hook: {file.name} has no function {name!r}")
     return getattr(module, name)
 
 
@@ -305,7 +329,7 @@ def study_report(study: Study) -> str:
     options = {k: v for k, v in study.report.items() if k != "hook"}
     frames = study_rows(study)
     if "hook" in study.report:
-        return _hook(study)(study, frames, **options)
+        return _hook(study, "report")(study, frames, **options)
     unknown = sorted(set(options) - {"budgets", "targets"})
     if unknown:
         _fail(study.path, f"unknown key {unknown[0]!r} in [report]; known: hook, budgets, targets")
