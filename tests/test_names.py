@@ -8,7 +8,17 @@ from sklearn.base import clone
 
 import skdfal
 from skdfal import make_classifier, make_strategy
-from skdfal.strategies import RECOMMENDED, all_strategies
+from skdfal.strategies import (
+    RECOMMENDED,
+    ComposedStrategy,
+    DFALMargin,
+    EntropySampling,
+    SpreadBatch,
+    WeightedSeeding,
+    all_strategies,
+)
+from skdfal.strategies._registry import pair
+from skdfal.strategies._selectors import same_selector
 
 
 @pytest.mark.parametrize("name", sorted(all_strategies()))
@@ -19,27 +29,50 @@ def test_every_registered_strategy_in_one_call(name):
     except ImportError as exc:  # an optional extra: the message names it
         assert entry.extra is not None and f"skdfal[{entry.extra}]" in str(exc)
         return
-    assert type(strategy) is entry.cls
-    params = strategy.get_params(deep=False)
-    def plain(value):  # a wrapper's inner strategy is a fresh copy: compared by its parameters
-        return (type(value), value.get_params()) if hasattr(value, "get_params") else value
+    # The pair, as registered: the scorer alone where the selector is its own, else both composed.
+    scorer = strategy.scorer if isinstance(strategy, ComposedStrategy) else strategy
+    assert isinstance(strategy, ComposedStrategy) is entry.composed
+    assert type(scorer) is entry.cls
+    assert same_selector(strategy._selector(), entry.selector)
 
-    # The configuration, not the defaults.
-    assert {k: plain(params[k]) for k in entry.params} == {k: plain(v) for k, v in entry.params.items()}
+    def plain(value):  # a wrapper's inner strategy is a fresh copy: compared by its parameters
+        return (type(value), repr(value)) if hasattr(value, "get_params") else value
+
+    own = scorer.get_params(deep=False)
+    assert {k: plain(v) for k, v in own.items()} == {k: plain(v) for k, v in entry.scorer.get_params(deep=False).items()}
     clone(strategy)
 
 
 def test_the_recommended_dfal_by_default_and_overrides():
     strategy = make_strategy()
     assert RECOMMENDED == "dfal_batch" and skdfal.make_strategy is make_strategy
-    assert strategy.get_params()["batch_diversity"] == "features"
-    assert strategy.get_params()["diversity_factor"] == 5
-    assert make_strategy("dfal_batch", diversity_factor=3).get_params()["diversity_factor"] == 3
+    assert isinstance(strategy, ComposedStrategy) and type(strategy.scorer) is DFALMargin
+    assert same_selector(strategy.selector, SpreadBatch("features", factor=5))
+    assert make_strategy("dfal_batch", selector__factor=3).selector.factor == 3
+    assert make_strategy("dfal_batch", max_iter=7).scorer.max_iter == 7
+    # The scorer's flat spelling of another selector is refused, not silently dropped...
+    with pytest.raises(TypeError, match="selector__factor"):
+        make_strategy("dfal_batch", diversity_factor=3)
+    # ... and the pair's own, as sessions saved it, is the pair.
+    flat = make_strategy("dfal_batch", batch_diversity="features", diversity_factor=5, cold_start=0)
+    assert same_selector(flat._selector(), strategy.selector)
     assert make_strategy("DFALMargin").get_params() == make_strategy("dfal").get_params()
     with pytest.raises(ValueError, match="unknown strategy 'dfal_bacth'; choose from"):
         make_strategy("dfal_bacth")
     with pytest.raises(TypeError):
         make_strategy("dfal", no_such_parameter=1)
+    with pytest.raises(TypeError, match="selects by its scorer's own parameters"):
+        make_strategy("entropy", selector__factor=3)
+
+
+def test_a_pair_whose_selector_the_scorer_cannot_feed_is_refused_when_built():
+    with pytest.raises(ValueError, match="needs directions of its scorer, which EntropySampling does not provide"):
+        pair("spread_entropy", EntropySampling(), SpreadBatch("directions"))
+    with pytest.raises(ValueError, match="needs embeddings"):
+        pair("seeded_margin", DFALMargin(), WeightedSeeding())
+    with pytest.raises(ValueError, match="factor"):
+        pair("bad_factor", DFALMargin(), SpreadBatch(factor=0))
+    assert pair("spread_dfal", DFALMargin(), SpreadBatch("directions")).composed
 
 
 def _initial_weights(module, **kwargs):

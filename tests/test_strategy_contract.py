@@ -20,7 +20,8 @@ from _pools import POOL_KINDS, make_pool
 from sklearn.base import clone
 
 from skdfal import ActiveLearner, all_strategies, make_classifier
-from skdfal.strategies import QueryStrategy, Selector
+from skdfal.strategies import QueryStrategy, Selector, SpreadBatch, TopN
+from skdfal.strategies._selectors import SELECTOR_CONSTRAINTS, same_selector
 
 N_POOL, N_QUERY = 48, 5
 ENTRIES = list(all_strategies().values())
@@ -52,6 +53,7 @@ BAD_VALUES = {
     "logits_adaptor": "softmax",
     "strategy": 3,
     "threshold": 1.5,
+    "factor": 0,
 }
 
 
@@ -81,8 +83,9 @@ def pool_array(digits):
 
 
 def comparable(params):
-    """Parameters with the strategies among them (a wrapper's) replaced by their own parameters."""
-    return {key: (type(value), comparable(value.get_params())) if isinstance(value, QueryStrategy) else value
+    """Parameters with the strategies and selectors among them replaced by their own parameters."""
+    return {key: (type(value), comparable(value.get_params())) if isinstance(value, QueryStrategy | Selector)
+            else value
             for key, value in params.items()}
 
 
@@ -106,18 +109,35 @@ def test_the_registry_holds_every_exported_strategy_class():
 @by_name(ENTRIES)
 def test_every_registered_strategy_is_a_scorer_paired_with_a_selector_that_fits(entry):
     strategy = entry.make()
-    scorer = getattr(strategy, "scorer", strategy)
-    selector = strategy._selector()
-    assert isinstance(selector, Selector), selector
-    selector.check_scorer(scorer)  # raises if the selector needs what the scorer lacks
-    assert selector.needs() <= scorer.provides
+    if entry.selector is None:  # a wrapper of a registered pair, or another library's strategy
+        assert strategy._selector() is None and not entry.composed
+        return
+    assert same_selector(strategy._selector(), entry.selector), (strategy, entry.selector)
+    scorer = strategy.scorer if entry.composed else strategy
+    assert type(scorer) is entry.cls
+    entry.selector.check_scorer(scorer)  # raises if the selector needs what the scorer lacks
+    assert entry.selector.needs() <= scorer.provides
+
+
+def flat_spelling(selector):
+    """The function form's spelling of a selector (DFAL's flat parameters), written out here."""
+    if isinstance(selector, TopN):
+        return {}
+    if isinstance(selector, SpreadBatch):
+        return {"batch_diversity": selector.space, "diversity_factor": selector.factor}
+    raise AssertionError(f"no flat spelling of {selector!r}")
 
 
 @by_name(ENTRIES)
 def test_function_and_object_forms_agree(entry, learner, pool_array):
     strategy = seeded(entry)
     idx, scores = strategy(learner, pool_array, n_instances=N_QUERY)
-    f_idx, f_scores = entry.function(learner, pool_array, N_QUERY, **strategy.get_params(deep=False))
+    if entry.composed:
+        # A composed pair against the scorer's function form with the selector spelt flat: two routes.
+        params = {**strategy.scorer.get_params(deep=False), "random_state": 0, **flat_spelling(strategy.selector)}
+    else:
+        params = strategy.get_params(deep=False)
+    f_idx, f_scores = entry.function(learner, pool_array, N_QUERY, **params)
     np.testing.assert_array_equal(idx, f_idx)
     np.testing.assert_allclose(scores, f_scores)
     assert idx.dtype == np.int64 and len(set(idx.tolist())) == N_QUERY
@@ -257,19 +277,31 @@ def test_every_constrained_parameter_has_a_bad_value():
     for entry in ENTRIES:
         missing = set(entry.cls._parameter_constraints) - set(BAD_VALUES)
         assert not missing, f"{entry.cls.__name__}: add bad values for {sorted(missing)}"
-        assert set(entry.cls._parameter_constraints) == set(entry.make().get_params(deep=False)), entry.cls
+        assert set(entry.cls._parameter_constraints) == set(entry.scorer.get_params(deep=False)), entry.cls
+        if entry.composed:
+            missing = set(type(entry.selector)._parameter_constraints) - set(BAD_VALUES)
+            assert not missing, f"{entry.selector!r}: add bad values for {sorted(missing)}"
 
 
 def _bad_params():
     for entry in ENTRIES:
         for param in sorted(entry.cls._parameter_constraints):
             yield pytest.param(entry, param, id=f"{entry.name}-{param}")
+        if entry.composed:
+            for param in sorted(type(entry.selector)._parameter_constraints):
+                yield pytest.param(entry, f"selector__{param}", id=f"{entry.name}-selector__{param}")
 
 
 @pytest.mark.parametrize("entry, param", list(_bad_params()))
 def test_bad_parameters_raise_value_error_naming_them(entry, param, learner, pool_array):
-    strategy = entry.make(**{param: BAD_VALUES[param]})  # construction stores, never checks
-    with pytest.raises(ValueError, match=param):
+    bad = BAD_VALUES[param.removeprefix("selector__")]
+    if entry.composed and param in SELECTOR_CONSTRAINTS:
+        # The scorer's flat spelling of a selector, on a pair that has one: refused when made.
+        with pytest.raises(TypeError, match=f"not as the scorer's \\['{param}'\\]"):
+            entry.make(**{param: bad})
+        return
+    strategy = entry.make(**{param: bad})  # construction stores, never checks
+    with pytest.raises(ValueError, match=param.removeprefix("selector__")):
         strategy(learner, pool_array, n_instances=2)
 
 

@@ -90,9 +90,9 @@ def test_bad_parameters_are_refused_at_the_door(model_and_pool, params, message)
 
 def test_registered_arms_share_no_inner_strategy():
     first, second = make_strategy("dfal_batch_unconfident"), make_strategy("dfal_batch_unconfident")
-    first.set_params(strategy__diversity_factor=2)
-    assert second.strategy.diversity_factor == 5
-    assert make_strategy("dfal_batch_unconfident").strategy.get_params() == make_strategy("dfal_batch").get_params()
+    first.set_params(strategy__selector__factor=2)
+    assert second.strategy.selector.factor == 5
+    assert repr(make_strategy("dfal_batch_unconfident").strategy) == repr(make_strategy("dfal_batch"))
 
 
 def test_in_a_learner_on_digits(digits):

@@ -307,7 +307,8 @@ def run_selector(strategy, selector, scorer, classifier, X_pool, n_instances):
     this query spread nothing (the picks are the same either way).
     """
     strategy.last_clusters_ = None
-    rng = check_random_state(getattr(strategy, "random_state", None))
+    seed = getattr(strategy, "random_state", None)
+    rng = check_random_state(getattr(scorer, "random_state", None) if seed is None else seed)
     picked, scores, strategy.last_clusters_ = selector.select(
         scorer, query_context(classifier), X_pool, n_instances, rng=rng,
         random_tie_break=getattr(strategy, "_random_tie_break", False))

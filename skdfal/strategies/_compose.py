@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
+
+from sklearn.base import clone
 
 from ..utils._sklearn_compat import HasMethods
+from ..utils._typing import RandomStateLike
 from ._base import QueryStrategy, StrategyTags, run_selector
 from ._selectors import SELECTOR_CONSTRAINTS, Selector, selector_of
 
@@ -37,6 +40,11 @@ class ComposedStrategy(QueryStrategy):
         The flat spelling of ``ColdStart(cold_start, then=...)``: while the
         learner has paid fewer labels than this, query at random (scores
         are NaN).  Needs an active learner as the classifier.
+    random_state : int, RandomState or None, default=None
+        Overrides the scorer's ``random_state`` for the query (its draws and
+        the selector's come from one stream); ``None`` keeps the scorer's.
+        An :class:`~skdfal.ActiveLearner` run reseeds it every round, as it
+        does a plain strategy's.
 
     Examples
     --------
@@ -59,18 +67,20 @@ class ComposedStrategy(QueryStrategy):
         "scorer": [HasMethods(["_iter_scored_batches"])],
         "selector": [None, HasMethods(["select", "needs"])],
         **SELECTOR_CONSTRAINTS,
+        "random_state": ["random_state"],
     }
 
     def __init__(
         self, scorer: QueryStrategy, selector: Selector | None = None, *,
         batch_diversity: Literal["features", "directions"] | None = None, diversity_factor: int = 10,
-        cold_start: int = 0,
+        cold_start: int = 0, random_state: RandomStateLike = None,
     ):
         self.scorer = scorer
         self.selector = selector
         self.batch_diversity = batch_diversity
         self.diversity_factor = diversity_factor
         self.cold_start = cold_start
+        self.random_state = random_state
 
     @property
     def largest(self) -> bool:
@@ -79,11 +89,6 @@ class ComposedStrategy(QueryStrategy):
     @property
     def tags(self) -> StrategyTags:
         return self.scorer.tags
-
-    @property
-    def random_state(self) -> Any:
-        """The scorer's ``random_state`` (the selector draws from the same stream)."""
-        return getattr(self.scorer, "random_state", None)
 
     def _selector(self):
         if self.selector is not None:
@@ -105,11 +110,19 @@ class ComposedStrategy(QueryStrategy):
         selector._validate_params()
         selector.check_scorer(self.scorer)
 
+    def _scorer(self):
+        """The scorer as this query runs it: with this object's ``random_state`` when one is set."""
+        if self.random_state is None or "random_state" not in self.scorer.get_params(deep=False):
+            return self.scorer
+        # The same RandomState object, not a copy: the scorer's draws and the
+        # selector's continue one stream, as in a plain strategy.
+        return clone(self.scorer).set_params(random_state=self.random_state)
+
     def _subset(self, n_pool, n_instances):
-        return self.scorer._subset(n_pool, n_instances)
+        return self._scorer()._subset(n_pool, n_instances)
 
     def _iter_scores(self, classifier, X_pool):
-        return self.scorer._iter_scores(classifier, X_pool)
+        return self._scorer()._iter_scores(classifier, X_pool)
 
     def _select(self, context, X_pool, n_instances):
-        return run_selector(self, self._selector(), self.scorer, context, X_pool, n_instances)
+        return run_selector(self, self._selector(), self._scorer(), context, X_pool, n_instances)

@@ -93,6 +93,9 @@ class SkactivemlStrategy(QueryStrategy):
         self.random_state = random_state
         self.batch_size = batch_size
 
+    def _selector(self):
+        return None  # scikit-activeml chooses the batch
+
     def _iter_scores(self, classifier, X_pool):
         raise NotImplementedError("scikit-activeml strategies choose a set: use query, not score")
 

@@ -35,7 +35,7 @@ from ._dfal_batch import cluster_smallest
 from ._embeddings import k_center_greedy, kmeans_pp_seeding, penultimate_features
 from ._selection import BestScores, random_scores, top_streamed
 
-__all__ = ["ColdStart", "KCenter", "Selector", "SpreadBatch", "TopN", "WeightedSeeding", "selector_of"]
+__all__ = ["ColdStart", "KCenter", "Selector", "SpreadBatch", "TopN", "WeightedSeeding", "same_selector", "selector_of"]
 
 
 class Selector(BaseEstimator):
@@ -66,8 +66,33 @@ class Selector(BaseEstimator):
                 "choose another selector or a scorer that provides them (DFALMargin gives directions)"
             )
 
+    def spreads(self) -> bool:
+        """Whether its picks carry k-means clusters (front-ends show them; none by default)."""
+        return False
+
     def select(self, scorer, context, X_pool, n_instances, *, rng, random_tie_break=False):
         raise NotImplementedError(f"{type(self).__name__} does not implement select")  # pragma: no cover
+
+
+def same_selector(a, b) -> bool:
+    """Whether two selectors (or ``None``) pick alike: the same class with the same parameters.
+
+    Examples
+    --------
+    >>> from skdfal.strategies import ColdStart, SpreadBatch, TopN
+    >>> from skdfal.strategies._selectors import same_selector
+    >>> same_selector(SpreadBatch(factor=5), SpreadBatch("features", 5)), same_selector(TopN(), SpreadBatch())
+    (True, False)
+    >>> same_selector(ColdStart(3, then=TopN()), ColdStart(3, then=TopN()))
+    True
+    """
+    if a is None or b is None:
+        return a is b
+    if type(a) is not type(b):
+        return False
+    pa, pb = a.get_params(deep=False), b.get_params(deep=False)
+    return pa.keys() == pb.keys() and all(
+        same_selector(pa[k], pb[k]) if isinstance(pa[k], Selector) else pa[k] == pb[k] for k in pa)
 
 
 def _best(scorer, context, X_pool, n_keep, rng, payload, random_tie_break):
@@ -127,6 +152,9 @@ class SpreadBatch(Selector):
 
     def needs(self):
         return frozenset({"directions"}) if self.space == "directions" else frozenset()
+
+    def spreads(self):
+        return True
 
     def select(self, scorer, context, X_pool, n_instances, *, rng, random_tie_break=False):
         n_keep = self.factor * n_instances
@@ -194,6 +222,9 @@ class ColdStart(Selector):
 
     def needs(self):
         return self._then().needs()
+
+    def spreads(self):
+        return self._then().spreads()
 
     def select(self, scorer, context, X_pool, n_instances, *, rng, random_tie_break=False):
         paid = context.n_labels_paid

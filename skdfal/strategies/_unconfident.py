@@ -111,6 +111,9 @@ class Unconfident(QueryStrategy):
         self.batch_size = batch_size
         self.random_state = random_state
 
+    def _selector(self):
+        return None  # the wrapped strategy selects (and checks its own pair)
+
     def _inner(self) -> QueryStrategy:
         """The wrapped strategy, configured for one query (its own door skipped: checked here)."""
         inner = clone(self.strategy)

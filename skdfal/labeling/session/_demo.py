@@ -54,7 +54,7 @@ def make_digits_session(
     X, _ = load_digits_images()
     params = dict(strategy_params or {})
     entry = resolve_strategy(query_strategy) if isinstance(query_strategy, str) else None
-    if entry is not None and "subsample" in entry.make().get_params() and subsample is not None:
+    if entry is not None and "subsample" in entry.scorer.get_params() and subsample is not None:
         params.setdefault("subsample", subsample)
     estimator = {"train_steps": train_steps, "random_state": random_state}
     if max_epochs is not None:

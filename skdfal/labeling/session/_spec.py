@@ -121,17 +121,15 @@ def json_checked(obj, what):
 def strategy_spec(strategy, params) -> dict:
     """``{"name": registry key, "params": JSON}`` for a strategy name, function or object."""
     from ...strategies import all_strategies
+    from ...strategies._registry import registered_as
 
-    entries = list(all_strategies().values())
     if isinstance(strategy, str):
-        entry = resolve_strategy(strategy)
-        params = {**entry.params, **dict(params or {})}
-    elif (entry := next((e for e in entries if strategy is e.function), None)) is not None:
-        params = {**entry.params, **dict(params or {})}
-    elif (entry := next((e for e in entries if type(strategy) is e.cls), None)) is not None:
-        if params:
+        entry, params = resolve_strategy(strategy), dict(params or {})
+    elif (found := registered_as(strategy)) is not None:
+        entry, own = found
+        if own and params:
             raise ValueError("pass strategy parameters either in the strategy object or as strategy_params")
-        params = strategy.get_params(deep=False)
+        params = own or dict(params or {})
     else:
         raise TypeError(
             f"a session needs a registered strategy (a name or an object of {sorted(all_strategies())}), "
@@ -154,7 +152,7 @@ def build_strategy(spec):
     if not isinstance(params, dict):
         raise ValueError(f"parameters of strategy {name!r} must be an object")
     try:
-        return entry.cls(**params)
+        return entry.make(**params)
     except TypeError as exc:
         raise ValueError(f"bad parameters for strategy {name!r}: {exc}") from None
 

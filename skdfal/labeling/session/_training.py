@@ -123,7 +123,10 @@ class SessionTraining:
         order = indices[np.asarray(positions, dtype=np.int64)]
         strategy = learner.query_strategy
         n_batch = min(self.n_instances, len(indices))
-        if getattr(strategy, "batch_diversity", None) is None or n_batch == len(indices):
+        from ...strategies import QueryStrategy
+
+        selector = strategy._selector() if isinstance(strategy, QueryStrategy) else None
+        if selector is None or not selector.spreads() or n_batch == len(indices):
             return Ranking(order)
         # Ranking the whole pool spreads nothing; the batch the strategy would query does.
         positions, _ = learner.query(X, n_instances=n_batch)
