@@ -19,8 +19,16 @@ from _marks import slow_except
 from _pools import POOL_KINDS, make_pool
 from sklearn.base import clone
 
-from skdfal import ActiveLearner, all_strategies, make_classifier
-from skdfal.strategies import QueryStrategy, Selector, SpreadBatch, TopN
+from skdfal import ActiveLearner, all_strategies, dfal_margin, make_classifier
+from skdfal.strategies import (
+    ComposedStrategy,
+    QueryStrategy,
+    Screened,
+    Selector,
+    SpreadBatch,
+    TopN,
+    get_strategy,
+)
 from skdfal.strategies._selectors import SELECTOR_CONSTRAINTS, same_selector
 
 N_POOL, N_QUERY = 48, 5
@@ -54,6 +62,7 @@ BAD_VALUES = {
     "strategy": 3,
     "threshold": 1.5,
     "factor": 0,
+    "scorer": 3,
 }
 
 
@@ -128,16 +137,25 @@ def flat_spelling(selector):
     raise AssertionError(f"no flat spelling of {selector!r}")
 
 
+def function_route(strategy):
+    """The function form and parameters that spell ``strategy`` flat: the other route to its picks."""
+    if isinstance(strategy, ComposedStrategy):  # the scorer's function with the selector spelt flat
+        function, params = function_route(strategy.scorer)
+        return function, {**params, **flat_spelling(strategy.selector)}
+    if isinstance(strategy, Screened):  # DFAL's function with its screening flag
+        return dfal_margin, {**strategy.scorer.get_params(deep=False), "random_state": 0, "screening": True,
+                             "screening_candidates": strategy.screening_candidates}
+    return get_strategy(type(strategy).__name__).function, strategy.get_params(deep=False)
+
+
 @by_name(ENTRIES)
 def test_function_and_object_forms_agree(entry, learner, pool_array):
     strategy = seeded(entry)
     idx, scores = strategy(learner, pool_array, n_instances=N_QUERY)
-    if entry.composed:
-        # A composed pair against the scorer's function form with the selector spelt flat: two routes.
-        params = {**strategy.scorer.get_params(deep=False), "random_state": 0, **flat_spelling(strategy.selector)}
-    else:
-        params = strategy.get_params(deep=False)
-    f_idx, f_scores = entry.function(learner, pool_array, N_QUERY, **params)
+    function, params = function_route(strategy)
+    if isinstance(strategy, ComposedStrategy):
+        params["random_state"] = 0  # the composed pair's seed is the query's
+    f_idx, f_scores = function(learner, pool_array, N_QUERY, **params)
     np.testing.assert_array_equal(idx, f_idx)
     np.testing.assert_allclose(scores, f_scores)
     assert idx.dtype == np.int64 and len(set(idx.tolist())) == N_QUERY
@@ -285,7 +303,10 @@ def test_every_constrained_parameter_has_a_bad_value():
 
 def _bad_params():
     for entry in ENTRIES:
-        for param in sorted(entry.cls._parameter_constraints):
+        names = set(entry.cls._parameter_constraints)
+        if hasattr(entry.scorer, "scorer"):  # a wrapper takes its scorer's parameters too (make routes them)
+            names |= set(type(entry.scorer.scorer)._parameter_constraints)
+        for param in sorted(names):
             yield pytest.param(entry, param, id=f"{entry.name}-{param}")
         if entry.composed:
             for param in sorted(type(entry.selector)._parameter_constraints):

@@ -19,6 +19,7 @@ from ._registry import (
     make_strategy,
     strategy_tags,
 )
+from ._screened import Screened
 from ._screening import ScreeningResult, screen_pool
 from ._selection import BestScores, select_streamed, select_top
 from ._selectors import ColdStart, KCenter, Selector, SpreadBatch, TopN, WeightedSeeding
@@ -40,6 +41,7 @@ __all__ = [
     "StrategyTags",
     "ComposedStrategy",
     "Subsampled",
+    "Screened",
     "QueryContext",
     "query_context",
     "RegisteredStrategy",

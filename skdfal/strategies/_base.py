@@ -307,12 +307,29 @@ def run_selector(strategy, selector, scorer, classifier, X_pool, n_instances):
     this query spread nothing (the picks are the same either way).
     """
     strategy.last_clusters_ = None
-    seed = getattr(strategy, "random_state", None)
-    rng = check_random_state(getattr(scorer, "random_state", None) if seed is None else seed)
+    rng = check_random_state(query_seed(strategy))
     picked, scores, strategy.last_clusters_ = selector.select(
         scorer, query_context(classifier), X_pool, n_instances, rng=rng,
         random_tie_break=getattr(strategy, "_random_tie_break", False))
     return picked, scores
+
+
+def query_seed(strategy):
+    """The ``random_state`` a query draws from: the strategy's own, else (a wrapper's) its scorer's."""
+    seed = getattr(strategy, "random_state", None)
+    inner = getattr(strategy, "scorer", None)
+    return query_seed(inner) if seed is None and inner is not None else seed
+
+
+def seeded_scorer(scorer, random_state):
+    """``scorer`` as a wrapper with its own ``random_state`` runs it: that seed when one is set.
+
+    The same RandomState object, not a copy: the scorer's draws and the
+    selector's continue one stream, as in a plain strategy.
+    """
+    if random_state is None or "random_state" not in scorer.get_params(deep=False):
+        return scorer
+    return clone(scorer).set_params(random_state=random_state)
 
 
 def draw_subset(subsample, random_state, n_pool, n_instances, name="subsample"):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sklearn.base import clone
-
 from ..utils._sklearn_compat import HasMethods
 from ..utils._typing import RandomStateLike
-from ._base import QueryStrategy, StrategyTags, run_selector
+from ._base import QueryStrategy, StrategyTags, run_selector, seeded_scorer
 from ._selectors import SELECTOR_CONSTRAINTS, Selector, selector_of
 
 __all__ = ["ComposedStrategy"]
@@ -112,11 +110,7 @@ class ComposedStrategy(QueryStrategy):
 
     def _scorer(self):
         """The scorer as this query runs it: with this object's ``random_state`` when one is set."""
-        if self.random_state is None or "random_state" not in self.scorer.get_params(deep=False):
-            return self.scorer
-        # The same RandomState object, not a copy: the scorer's draws and the
-        # selector's continue one stream, as in a plain strategy.
-        return clone(self.scorer).set_params(random_state=self.random_state)
+        return seeded_scorer(self.scorer, self.random_state)
 
     def _subset(self, n_pool, n_instances):
         return self._scorer()._subset(n_pool, n_instances)

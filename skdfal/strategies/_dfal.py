@@ -11,7 +11,6 @@ from numbers import Integral
 from typing import Literal
 
 import numpy as np
-import torch
 from skorch.utils import to_numpy
 
 from ..attacks._deepfool import (
@@ -20,7 +19,7 @@ from ..attacks._deepfool import (
     check_deepfool_params,
     deepfool_unchecked,
 )
-from ..utils._pool import iter_batches, pool_length, take_rows
+from ..utils._pool import iter_batches, pool_length
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import head_space_model
 from ..utils._typing import RandomStateLike
@@ -28,22 +27,11 @@ from ..utils._warnings import warn_user
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
 from ._context import query_context
 from ._embeddings import features_of_inputs
-from ._screening import _screen_pool
+from ._screened import Screened
+from ._screening import UNFLIPPED_KEY, sort_key
 from ._selectors import SELECTOR_CONSTRAINTS, selector_of
 
 __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
-
-#: Sort key of an unflipped sample (margin inf): above every finite margin,
-#: with a random part so that ties among them are broken at random.
-_UNFLIPPED_KEY = np.finfo(np.float64).max / 4
-
-def _sort_key(norms, rng):
-    """Margins as sort keys: unflipped samples (inf) after every finite one, in random order."""
-    key = np.array(norms, dtype=np.float64)
-    inf = np.isinf(key)
-    key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
-    return key
-
 
 #: The DeepFool parameters a strategy takes: the attack's own declaration
 #: (checked once per query, ``clip``'s bounds by
@@ -158,7 +146,8 @@ class DFALMargin(QueryStrategy):
         trained on a handful of labels, margins say little.  Needs an active
         learner as the classifier (skdfal's or modAL's); ignored otherwise.
     screening : bool, default=False
-        Rank the whole pool by a cheap first-order margin (the distance to
+        ``Screened(DFALMargin(...))`` spelt as a flag (:class:`~skdfal.strategies.Screened`,
+        registered as ``dfal_screen``): rank the whole pool by a cheap first-order margin (the distance to
         the linearised boundaries of the ``screening_candidates - 1``
         runner-up classes: one backward pass per sample with 2), then run
         exact DeepFool only on a shortlist of the smallest, grown until no
@@ -273,10 +262,10 @@ class DFALMargin(QueryStrategy):
             notes["n_inf"] += int(np.isinf(norms).sum())
             if len(notes["classes"]) < 2:
                 notes["classes"].update(np.unique(to_numpy(result.labels)).tolist())
-            yield _sort_key(norms, rng), self._payload(x, result, payload)
+            yield sort_key(norms, rng), self._payload(x, result, payload)
 
     def _finish_selection(self, keys, notes, n_seen, n_instances):
-        scores = np.where(keys >= _UNFLIPPED_KEY, np.inf, keys)
+        scores = np.where(keys >= UNFLIPPED_KEY, np.inf, keys)
         self._warn_weak_model(notes, n_seen, scores, n_instances)
         return scores
 
@@ -288,34 +277,11 @@ class DFALMargin(QueryStrategy):
         return selector_of(self.batch_diversity, self.diversity_factor, self.cold_start)
 
     def _screened_best(self, classifier, X_pool, n_keep, n_instances, *, rng, payload):
-        """With ``screening``: the ``n_keep`` smallest norms of the whole pool, by screening.
-
-        Returns ``(indices, norms, sort keys, embeddings)``; the last two are
-        ``None`` when there is nothing to spread.  Without ``screening``:
-        ``None`` (the pool is attacked in full, batch by batch).
-        """
+        """With ``screening``: what :class:`~skdfal.strategies.Screened` of this scorer finds; else ``None``."""
         if not self.screening:
-            return None
-        # _screen_pool keeps at most the whole pool (the door checked n_instances against it).
-        result = _screen_pool(
-            self._torch_model(classifier), X_pool, n_keep, screening_candidates=self.screening_candidates,
-            batch_size=self.batch_size, random_state=self.random_state, progress=self.progress,
-            **self._deepfool_params(),
-        )
-        if payload is None or len(result.indices) <= n_instances:
-            return result.indices, result.margins, None, None
-        kept = take_rows(X_pool, result.indices)
-        if payload == "features":
-            # Features need the kept rows as the net sees them, not an attack.
-            model = self._torch_model(classifier)
-            inputs = torch.cat([x for _, x in iter_batches(kept, self.batch_size, model=model)])
-            embeddings = self._kept_features(classifier, inputs)
-        else:
-            # Screening's exact pass keeps norms only: the few kept rows are
-            # attacked again for their directions (cheap next to the pool's pass).
-            embeddings = torch.cat([self._payload(x, attack, "directions") for x, attack in
-                                    self._iter_attacks(classifier, kept, directions=True)])
-        return result.indices, result.margins, _sort_key(result.margins, rng), embeddings
+            return None  # the pool is attacked in full, batch by batch
+        return Screened(self, screening_candidates=self.screening_candidates)._screened_best(
+            classifier, X_pool, n_keep, n_instances, rng=rng, payload=payload)
 
     def _torch_model(self, classifier):
         """The model attacked: the whole net, or its head over the backbone's embeddings."""

@@ -23,6 +23,7 @@ from ._dfal_badge import DFALBadge, dfal_badge
 from ._diversity import BADGE, CoreSet, badge, coreset
 from ._peers import SkactivemlStrategy, skactiveml_strategy
 from ._random import RandomSampling, random_sampling
+from ._screened import Screened
 from ._selectors import (
     SELECTOR_CONSTRAINTS,
     KCenter,
@@ -91,9 +92,9 @@ class RegisteredStrategy:
         return type(self.scorer)
 
     @property
-    def function(self) -> Callable:
-        """The modAL-style function form of the scorer's class (``dfal_margin`` ...)."""
-        return _FUNCTION_FORMS[self.cls]
+    def function(self) -> Callable | None:
+        """The modAL-style function form of the scorer's class (``dfal_margin`` ...); ``None`` for a wrapper's."""
+        return _FUNCTION_FORMS.get(self.cls)
 
     @property
     def tags(self):
@@ -130,17 +131,14 @@ class RegisteredStrategy:
         """
         selector_params = {key[len("selector__"):]: params.pop(key) for key in
                            [key for key in params if key.startswith("selector__")]}
-        # A strategy given as a parameter (a wrapper's) is copied: makes share nothing.
-        own = {key: clone(value) if isinstance(value, BaseEstimator) else value
-               for key, value in self.scorer.get_params(deep=False).items()}
-        scorer = self.cls(**{**own, **params})
+        spelt = sorted(set(params) & set(SELECTOR_CONSTRAINTS))
+        scorer = _built(self.scorer, params)
         if not self.composed:
             if selector_params:
                 raise TypeError(f"strategy {self.name!r} selects by its scorer's own parameters: "
                                 f"{sorted(selector_params)} are not among them")
             return scorer  # its parameters may spell another selector of its own (DFAL's flat ones)
         selector = clone(self.selector).set_params(**selector_params)
-        spelt = sorted(set(params) & set(SELECTOR_CONSTRAINTS))
         if spelt:
             if same_selector(scorer._selector(), selector):
                 return scorer  # this very pair, spelt flat (as sessions saved it)
@@ -149,6 +147,21 @@ class RegisteredStrategy:
                 f"parameters as selector__<name> (selector__factor=...), not as the scorer's {spelt}"
             )
         return ComposedStrategy(scorer, selector)
+
+
+def _built(template, params):
+    """A copy of ``template`` with ``params``; those it does not take go to the scorer it wraps.
+
+    ``Screened(DFALMargin())`` takes ``max_iter`` for its DFAL scorer, as
+    ``DFALMargin(screening=True)`` did.  An unknown parameter is a TypeError.
+    """
+    # A strategy given as a parameter (a wrapper's) is copied: makes share nothing.
+    own = {key: clone(value) if isinstance(value, BaseEstimator) else value
+           for key, value in template.get_params(deep=False).items()}
+    inner = {key: params[key] for key in params if key not in own and "scorer" in own}
+    if inner:
+        own["scorer"] = _built(own["scorer"], inner)
+    return type(template)(**{**own, **{key: value for key, value in params.items() if key not in inner}})
 
 
 def pair(name, scorer, selector, *, adversarial=False, extra=None, requires=()) -> RegisteredStrategy:
@@ -198,7 +211,7 @@ _REGISTRY = {
           for method in ("entropy", "badge", "typiclust")),
         # DFAL over the whole pool at about the cost of one backward pass per
         # sample: first-order screening, exact DeepFool on a shortlist.
-        pair("dfal_screen", DFALMargin(screening=True), TopN()),
+        pair("dfal_screen", Screened(DFALMargin()), TopN()),
     )
 }
 # With a semi-supervised trainer (issue 32): the same strategies among the
@@ -228,8 +241,9 @@ def _aliases() -> dict[str, RegisteredStrategy]:
     # first configuration of a class is the one its names stand for.
     names = {}
     for entry in _REGISTRY.values():
-        for key in (entry.name, entry.cls.__name__, entry.function.__name__):
-            names.setdefault(key, entry)
+        for key in (entry.name, entry.cls.__name__, getattr(entry.function, "__name__", None)):
+            if key is not None:
+                names.setdefault(key, entry)
     return names
 
 
@@ -324,10 +338,20 @@ def registered_as(strategy) -> tuple[RegisteredStrategy, dict] | None:
               and same_selector(strategy._selector(), entry.selector) and entry.composed == composed]
     if not (paired or same_class and not composed):
         return None
-    params = scorer.get_params(deep=False)
+    params = _flat_params(scorer)
     if composed and strategy.random_state is not None and "random_state" in params:
         params["random_state"] = strategy.random_state  # the query's seed: what make() hands the scorer
     return (paired or same_class)[0], params
+
+
+def _flat_params(scorer):
+    """A scorer's parameters, a wrapped scorer's among them (what :func:`_built` routes back)."""
+    params = scorer.get_params(deep=False)
+    if "scorer" not in params:
+        return params
+    inner = _flat_params(params.pop("scorer"))
+    # A wrapper's random_state of None stands for its scorer's.
+    return {**inner, **{key: value for key, value in params.items() if key != "random_state" or value is not None}}
 
 
 def strategy_tags(strategy):

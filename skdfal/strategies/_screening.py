@@ -65,9 +65,17 @@ PROBE_SIZE = 128
 #: A pool read once (a generator) keeps the rows of this many times the first
 #: shortlist's smallest first-order margins (at least MIN_HELD_ROWS).
 HELD_ROWS_FACTOR, MIN_HELD_ROWS = 4, 1024
-#: Sort key of an unflipped sample, as in exact DFAL: above every norm, with a
-#: random part so that ties among them are broken at random.
-_UNFLIPPED_KEY = np.finfo(np.float64).max / 4
+#: Sort key of an unflipped sample (margin inf): above every finite margin,
+#: with a random part so that ties among them are broken at random.
+UNFLIPPED_KEY = np.finfo(np.float64).max / 4
+
+
+def sort_key(norms, rng):
+    """DeepFool margins as sort keys: unflipped samples (inf) after every finite one, in random order."""
+    key = np.array(norms, dtype=np.float64)
+    inf = np.isinf(key)
+    key[inf] = UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+    return key
 
 
 @dataclass
@@ -242,12 +250,9 @@ def _threshold(exact, first, n_instances):
 
 def _select(positions, norms, n_instances, random_state):
     """Exact mode's selection among the attacked samples (``positions`` sorted)."""
-    rng = check_random_state(random_state)
-    key = norms.copy()
-    inf = np.isinf(key)
     # Drawn in pool order: when every sample was attacked (the only way an
     # unflipped one can be picked), these are exact mode's draws.
-    key[inf] = _UNFLIPPED_KEY * (1.0 + rng.random_sample(int(inf.sum())))
+    key = sort_key(norms, check_random_state(random_state))
     best = np.lexsort((positions, key))[:n_instances]
     return positions[best].astype(np.int64), norms[best].astype(np.float64)
 
