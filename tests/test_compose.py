@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import skdfal.attacks._deepfool as deepfool_module
+import skdfal.attacks._params as params_module
 import skdfal.utils._pool as pool_module
 from skdfal import ActiveLearner, DFALMargin, RandomSampling, deepfool, make_classifier
 from skdfal.datasets import load_digits_images
@@ -282,7 +283,7 @@ def test_only_shape_errors_become_samples_do_not_fit(message):
 
 def test_one_dfal_query_checks_parameters_and_finiteness_once(monkeypatch, digits_rows, mlp):
     counts = {"params": 0, "finite": 0}
-    check_params, check_finite = deepfool_module._check_params, pool_module.check_batch_finite
+    check_params, check_finite = params_module._check_params, pool_module.check_batch_finite
 
     def counted_params(*args):
         counts["params"] += 1
@@ -292,7 +293,8 @@ def test_one_dfal_query_checks_parameters_and_finiteness_once(monkeypatch, digit
         counts["finite"] += 1
         return check_finite(*args)
 
-    monkeypatch.setattr(deepfool_module, "_check_params", counted_params)
+    for module in (deepfool_module, params_module):  # the attack's door and check_deepfool_params
+        monkeypatch.setattr(module, "_check_params", counted_params)
     monkeypatch.setattr(pool_module, "check_batch_finite", counted_finite)
     for strategy in (DFALMargin(batch_size=100), DFALMargin(batch_size=100, batch_diversity="features"),
                      DFALMargin(batch_size=100, screening=True)):

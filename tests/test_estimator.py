@@ -309,8 +309,9 @@ def _strategy_classes():
 def test_every_strategy_survives_clone_and_pickle(cls):
     # A selector over a scorer, or a subset of a strategy: seeded there.
     composed = cls in (skdfal.strategies.ComposedStrategy, skdfal.strategies.Subsampled)
-    wrapper = cls is skdfal.strategies.Unconfident  # a wrapper of a strategy, seeded itself
-    inner = skdfal.strategies.EntropySampling(random_state=3)
+    wrapper = cls in (skdfal.strategies.Unconfident, skdfal.strategies.Screened)  # a wrapper, seeded itself
+    inner = (skdfal.strategies.DFALMargin if cls is skdfal.strategies.Screened
+             else skdfal.strategies.EntropySampling)(random_state=3)
     strategy = cls(inner) if composed else cls(inner, random_state=3) if wrapper else cls(random_state=3)
 
     def params_of(s):  # the inner strategy (an estimator) compared by its parameters

@@ -142,6 +142,6 @@ def test_iter_pool_hands_free_heap_back_every_few_batches(monkeypatch):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
 def test_release_free_heap_reaches_glibc():
-    from skdfal.utils._pool import release_free_heap
+    from skdfal.utils._memory import release_free_heap
 
     assert release_free_heap() is True

@@ -20,7 +20,7 @@ from torch import nn
 
 from skdfal import DFALMargin, make_classifier
 from skdfal.attacks import first_order_margins
-from skdfal.strategies import _screening, screen_pool
+from skdfal.strategies import _screening, _screening_rows, screen_pool
 
 STEP_EPS = 1e-4  # DeepFool's default, added to each linearised distance
 
@@ -159,9 +159,9 @@ def test_subsample_and_screening_compose(fitted_net, pool):
 def sparse_probe(monkeypatch):
     # Few probe samples and few held rows, so that the shortlist needs rows a
     # streamed pool did not keep.
-    monkeypatch.setattr(_screening, "PROBE_SIZE", 8)
+    monkeypatch.setattr(_screening_rows, "PROBE_SIZE", 8)
     monkeypatch.setattr(_screening, "HELD_ROWS_FACTOR", 1)
-    monkeypatch.setattr(_screening, "MIN_HELD_ROWS", 1)
+    monkeypatch.setattr(_screening_rows, "MIN_HELD_ROWS", 1)
 
 
 # Seconds per container (a net trained, the pool screened twice); the fast

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from ..utils._modules import frozen_eval, module_device_dtype
-from ._deepfool import _check_params, _first_forward, _flat_norm, _linearised_step
+from ._deepfool import _first_forward, _flat_norm, _linearised_step
+from ._params import _check_params
 
 __all__ = ["FirstOrderResult", "first_order_margins"]
 

@@ -10,7 +10,6 @@ The loop itself is :class:`skdfal.ActiveLearner`'s ``query``/``teach``.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable
 from numbers import Integral
@@ -35,10 +34,9 @@ from ..utils._sklearn_compat import (
     StrOptions,
 )
 from ..utils._typing import RandomStateLike
-from ..utils._validation import resolve_size
 from ._inputs import check_label_types
 from ._learner import ActiveLearner
-from ._loop import initial_indices, simulate_run, strategy_name
+from ._loop import initial_indices, simulate_run_with_progress, strategy_name, validation_split
 from ._stopping import as_rules
 
 __all__ = ["ActiveLearningClassifier"]
@@ -282,19 +280,11 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.input_shape_ = tuple(X.shape[1:])
         self.classes_ = np.unique(y)
 
-        order = rng.permutation(n_samples)
-        n_val = 0 if self.validation_size is None else resolve_size(
-            self.validation_size, n_samples, "validation_size", fraction_max_inclusive=False
-        )
-        if n_val >= n_samples:
-            raise ValueError(
-                f"validation_size={self.validation_size!r} leaves no pool: {n_val} of {n_samples} samples"
-            )
-        self.validation_indices_ = np.sort(order[:n_val]).astype(np.int64)
-        pool_idx = np.sort(order[n_val:]).astype(np.int64)
+        self.validation_indices_, pool_idx = validation_split(n_samples, self.validation_size, rng)
         X_pool, y_pool = take_rows(X_rows, pool_idx), y[pool_idx]
         X_eval, y_eval = (
-            (take_rows(X_rows, self.validation_indices_), y[self.validation_indices_]) if n_val else (X_pool, y_pool)
+            (take_rows(X_rows, self.validation_indices_), y[self.validation_indices_])
+            if len(self.validation_indices_) else (X_pool, y_pool)
         )
 
         budget = len(y_pool) if self.budget is None else min(self.budget, len(y_pool))
@@ -314,8 +304,9 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         run_seed = seed if seed is not None else int(rng.randint(np.iinfo(np.int32).max))
         # X and y were checked once, above: the rounds take rows of them, known finite.
         with config_context(assume_finite=True):
-            curve = self._run(
-                learner, X_pool, y_pool, X_eval, y_eval, seed=run_seed,
+            curve = simulate_run_with_progress(
+                learner, X_pool, y_pool, X_eval, y_eval, verbose=self.verbose, desc=type(self).__name__,
+                seed=run_seed,
                 strategy_name=strategy_name(learner._strategy()), initial=labeled,
                 n_instances=n_instances, budget=budget,
                 stopping=self._make_stopping(), stop_early=True,
@@ -345,22 +336,6 @@ class ActiveLearningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             # Nets built with a fixed class list know classes y may not hold.
             self.classes_ = np.asarray(model_classes)
         return self
-
-    def _run(self, learner, X_pool, y_pool, X_eval, y_eval, *, initial, n_instances, budget, **kw):
-        """:func:`simulate_run`, with a progress bar over its rounds when ``verbose``."""
-        from tqdm.auto import tqdm
-
-        rounds = 1 + math.ceil(max(budget - len(initial), 0) / n_instances)
-        with tqdm(total=rounds, disable=not self.verbose, desc=type(self).__name__, unit="round") as bar:
-
-            def on_row(row):
-                bar.update(1)
-                bar.set_postfix_str(f"{row['n_labels']} labels, accuracy {row['accuracy']:.3f}")
-
-            return simulate_run(
-                learner, X_pool, y_pool, X_eval, y_eval, initial=initial, n_instances=n_instances,
-                budget=budget, on_row=on_row, **kw,
-            )
 
     # -------------------------------------------------------------- predicting
     query_context = meta_query_context

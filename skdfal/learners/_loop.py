@@ -10,6 +10,7 @@ one would have.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sklearn.utils import check_random_state
 
 from ..utils._pool import take_rows
 from ..utils._typing import RandomStateLike
+from ..utils._validation import resolve_size
 from ._labeled import LabeledSet
 
 __all__ = [
@@ -56,6 +58,21 @@ class Round:
     query_time: float
     fit_time: float
     labeled: LabeledSet
+
+
+def validation_split(n_samples, validation_size, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``(validation positions, pool positions)``, both sorted: ``validation_size`` samples held out at random.
+
+    ``validation_size`` is a count, a share or ``None`` (nothing held out);
+    it must leave a pool.
+    """
+    order = rng.permutation(n_samples)
+    n_val = 0 if validation_size is None else resolve_size(
+        validation_size, n_samples, "validation_size", fraction_max_inclusive=False
+    )
+    if n_val >= n_samples:
+        raise ValueError(f"validation_size={validation_size!r} leaves no pool: {n_val} of {n_samples} samples")
+    return np.sort(order[:n_val]).astype(np.int64), np.sort(order[n_val:]).astype(np.int64)
 
 
 def initial_indices(
@@ -335,3 +352,21 @@ def simulate_run(
         if stop_early and rows[-1].get("stop"):
             break
     return rows
+
+
+def simulate_run_with_progress(learner, X_pool, y_pool, X_eval, y_eval, *, verbose, desc, initial, n_instances,
+                               budget, **kw):
+    """:func:`simulate_run`, with a progress bar over its rounds when ``verbose``."""
+    from tqdm.auto import tqdm
+
+    rounds = 1 + math.ceil(max(budget - len(initial), 0) / n_instances)
+    with tqdm(total=rounds, disable=not verbose, desc=desc, unit="round") as bar:
+
+        def on_row(row):
+            bar.update(1)
+            bar.set_postfix_str(f"{row['n_labels']} labels, accuracy {row['accuracy']:.3f}")
+
+        return simulate_run(
+            learner, X_pool, y_pool, X_eval, y_eval, initial=initial, n_instances=n_instances,
+            budget=budget, on_row=on_row, **kw,
+        )

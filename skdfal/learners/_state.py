@@ -28,7 +28,8 @@ from sklearn.utils.validation import (
 )
 from skorch.utils import to_numpy
 
-from ..attacks._deepfool import DEEPFOOL_CONSTRAINTS, check_deepfool_params, deepfool_unchecked
+from ..attacks._deepfool import deepfool_unchecked
+from ..attacks._params import DEEPFOOL_CONSTRAINTS, check_deepfool_params
 from ..utils._pool import iter_batches
 from ..utils._torch import is_torch_net, resolve_torch_model
 from ..utils._typing import Rows

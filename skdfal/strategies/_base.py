@@ -35,7 +35,7 @@ from ..utils._typing import Pool, QueryResult, RandomStateLike
 from ..utils._validation import check_count, resolve_size
 from ._context import query_context
 from ._embeddings import features_of_inputs
-from ._selectors import Selector, TopN
+from ._selectors import Selector, TopN, run_selector
 
 __all__ = ["COMMON_CONSTRAINTS", "QueryStrategy", "SampledStrategy", "StrategyTags", "as_function", "check_query_args"]
 
@@ -298,38 +298,6 @@ class QueryStrategy(BaseEstimator):
         """Sorted random subset of the pool to score, or ``None`` for all of it."""
         return draw_subset(getattr(self, "subsample", None), getattr(self, "random_state", None), n_pool,
                            n_instances)
-
-
-def run_selector(strategy, selector, scorer, classifier, X_pool, n_instances):
-    """``selector``'s picks and scores from ``scorer``; the spread's clusters left on ``strategy``.
-
-    ``strategy.last_clusters_`` is each pick's k-means cluster, ``None`` when
-    this query spread nothing (the picks are the same either way).
-    """
-    strategy.last_clusters_ = None
-    rng = check_random_state(query_seed(strategy))
-    picked, scores, strategy.last_clusters_ = selector.select(
-        scorer, query_context(classifier), X_pool, n_instances, rng=rng,
-        random_tie_break=getattr(strategy, "_random_tie_break", False))
-    return picked, scores
-
-
-def query_seed(strategy):
-    """The ``random_state`` a query draws from: the strategy's own, else (a wrapper's) its scorer's."""
-    seed = getattr(strategy, "random_state", None)
-    inner = getattr(strategy, "scorer", None)
-    return query_seed(inner) if seed is None and inner is not None else seed
-
-
-def seeded_scorer(scorer, random_state):
-    """``scorer`` as a wrapper with its own ``random_state`` runs it: that seed when one is set.
-
-    The same RandomState object, not a copy: the scorer's draws and the
-    selector's continue one stream, as in a plain strategy.
-    """
-    if random_state is None or "random_state" not in scorer.get_params(deep=False):
-        return scorer
-    return clone(scorer).set_params(random_state=random_state)
 
 
 def draw_subset(subsample, random_state, n_pool, n_instances, name="subsample"):

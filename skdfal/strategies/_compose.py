@@ -6,8 +6,8 @@ from typing import Literal
 
 from ..utils._sklearn_compat import HasMethods
 from ..utils._typing import RandomStateLike
-from ._base import QueryStrategy, StrategyTags, run_selector, seeded_scorer
-from ._selectors import SELECTOR_CONSTRAINTS, Selector, selector_of
+from ._base import QueryStrategy, StrategyTags
+from ._selectors import SELECTOR_CONSTRAINTS, Selector, run_selector, seeded_scorer, selector_of
 
 __all__ = ["ComposedStrategy"]
 

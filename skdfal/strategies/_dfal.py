@@ -13,12 +13,8 @@ from typing import Literal
 import numpy as np
 from skorch.utils import to_numpy
 
-from ..attacks._deepfool import (
-    DEEPFOOL_CONSTRAINTS,
-    check_clip,
-    check_deepfool_params,
-    deepfool_unchecked,
-)
+from ..attacks._deepfool import deepfool_unchecked
+from ..attacks._params import DEEPFOOL_CONSTRAINTS, check_clip, check_deepfool_params
 from ..utils._pool import iter_batches, pool_length
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import head_space_model
@@ -35,7 +31,7 @@ __all__ = ["DFALMargin", "dfal_margin", "deepfool_pool"]
 
 #: The DeepFool parameters a strategy takes: the attack's own declaration
 #: (checked once per query, ``clip``'s bounds by
-#: :func:`~skdfal.attacks._deepfool.check_clip`; the attack then runs
+#: :func:`~skdfal.attacks._params.check_clip`; the attack then runs
 #: unchecked, batch after batch), less ``step_eps``, which no strategy exposes.
 STRATEGY_DEEPFOOL_CONSTRAINTS = {key: value for key, value in DEEPFOOL_CONSTRAINTS.items() if key != "step_eps"}
 

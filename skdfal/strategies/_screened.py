@@ -18,8 +18,9 @@ import torch
 from ..utils._pool import iter_batches, take_rows
 from ..utils._sklearn_compat import HasMethods, Interval
 from ..utils._typing import RandomStateLike
-from ._base import QueryStrategy, StrategyTags, seeded_scorer
+from ._base import QueryStrategy, StrategyTags
 from ._screening import _screen_pool, sort_key
+from ._selectors import seeded_scorer
 
 __all__ = ["Screened"]
 

@@ -18,7 +18,8 @@ scores samples: DFAL's DeepFool margin, entropy, BALD ...) and a selector:
 A selector says what it needs of the scorer besides sort keys
 (:meth:`Selector.needs`: ``"directions"``, ``"embeddings"``); a scorer says
 what it can give (:attr:`QueryStrategy.provides`); the pair is checked at
-the door of every query, before any sample is scored.
+the door of every query, before any sample is scored.  :func:`run_selector`
+runs a selector on a scorer from the query's one ``RandomState``.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_random_state
 
 from ..utils._pool import take_rows
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
+from ._context import query_context
 from ._dfal_batch import cluster_smallest
 from ._embeddings import k_center_greedy, kmeans_pp_seeding, penultimate_features
 from ._selection import BestScores, random_scores, top_streamed
@@ -281,6 +284,38 @@ class KCenter(Selector):
         keys, embeddings, notes = _whole(scorer, context, X_pool, rng)
         n_instances = min(n_instances, len(keys))
         return (*k_center_greedy(embeddings, notes.get("centers"), n_instances, rng), None)
+
+
+def run_selector(strategy, selector, scorer, classifier, X_pool, n_instances):
+    """``selector``'s picks and scores from ``scorer``; the spread's clusters left on ``strategy``.
+
+    ``strategy.last_clusters_`` is each pick's k-means cluster, ``None`` when
+    this query spread nothing (the picks are the same either way).
+    """
+    strategy.last_clusters_ = None
+    rng = check_random_state(query_seed(strategy))
+    picked, scores, strategy.last_clusters_ = selector.select(
+        scorer, query_context(classifier), X_pool, n_instances, rng=rng,
+        random_tie_break=getattr(strategy, "_random_tie_break", False))
+    return picked, scores
+
+
+def query_seed(strategy):
+    """The ``random_state`` a query draws from: the strategy's own, else (a wrapper's) its scorer's."""
+    seed = getattr(strategy, "random_state", None)
+    inner = getattr(strategy, "scorer", None)
+    return query_seed(inner) if seed is None and inner is not None else seed
+
+
+def seeded_scorer(scorer, random_state):
+    """``scorer`` as a wrapper with its own ``random_state`` runs it: that seed when one is set.
+
+    The same RandomState object, not a copy: the scorer's draws and the
+    selector's continue one stream, as in a plain strategy.
+    """
+    if random_state is None or "random_state" not in scorer.get_params(deep=False):
+        return scorer
+    return clone(scorer).set_params(random_state=random_state)
 
 
 def selector_of(batch_diversity=None, diversity_factor=10, cold_start=0) -> Selector:

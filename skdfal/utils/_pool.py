@@ -10,9 +10,6 @@ model (or a pipeline selecting columns by name) gets them as it was fitted.
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import mmap
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +18,7 @@ import numpy.typing as npt
 import torch
 from skorch.utils import to_numpy
 
+from ._memory import memmap_releaser, release_free_heap
 from ._typing import Pool, Rows
 
 if TYPE_CHECKING:
@@ -150,35 +148,10 @@ def iter_pool(pool: Pool, batch_size: int = 256) -> Iterator[tuple[int, object]]
         yield item
 
 
-@functools.lru_cache(maxsize=1)
-def _malloc_trim():
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
-        return None
-
-
-def release_free_heap() -> bool:
-    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``).
-
-    Batches of varying size (DeepFool's shrinking active sets) leave free
-    holes in glibc's heap that it keeps mapped: over a 1,000,000-sample pass
-    the resident set grew by some 60-80 bytes a sample without this, and
-    stays flat with it (docs/performance.md).  Lowering glibc's mmap
-    threshold does the same but made scoring about 1.9x slower.  Returns
-    whether there was anything to call.
-    """
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
-
-
 def _iter_batches(pool, batch_size):
     if _is_array(pool):
         n = int(pool.shape[0])
-        release = _memmap_releaser(pool)
+        release = memmap_releaser(pool)
         for start in range(0, n, batch_size):
             batch = _row_slice(pool, start, start + batch_size)
             if release is None:
@@ -229,48 +202,6 @@ def _concat(batches, start):
         raise ValueError(
             f"X_pool batches disagree on sample shape near sample {start}: {shapes}"
         ) from exc
-
-
-def _memmap_releaser(pool):
-    """For a read-only (or shared read-write) ``np.memmap``: a function that
-    drops rows ``[start, stop)`` from this process's resident memory.
-
-    Pages of a file mapping count in the resident set once touched and stay
-    there until the kernel needs the memory, so a pass over a pool larger
-    than memory would make the process look (and be accounted) as large as
-    the file.  Telling the kernel we are done with the rows already scored
-    keeps the resident set bounded by the batch size.  The data are not
-    lost: the file and the page cache keep them, and touching the rows again
-    reads them back.  Copy-on-write maps (mode ``"c"``) are left alone, since
-    dropping their pages would discard the caller's in-memory edits.
-    """
-    mm = getattr(pool, "_mmap", None)
-    if (
-        not isinstance(pool, np.memmap)
-        or mm is None
-        or getattr(pool, "mode", None) not in ("r", "r+")
-        or not hasattr(mm, "madvise")
-        or not hasattr(mmap, "MADV_DONTNEED")
-        or not pool.flags.c_contiguous
-        or pool.ndim == 0
-    ):
-        return None
-    view = np.frombuffer(mm, dtype=np.uint8)
-    base, size = view.ctypes.data, view.size
-    del view  # an exported buffer would stop the memmap from closing
-    first = pool.ctypes.data - base
-    row = pool.strides[0] if pool.shape[0] > 0 else 0
-    page = mmap.PAGESIZE
-
-    def release(start, stop):
-        # Whole pages only; a page shared with the next batch is read back
-        # from the page cache if needed.
-        lo = (first + start * row) // page * page
-        hi = min((first + stop * row) // page * page, size // page * page)
-        if hi > lo:
-            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
-
-    return release
 
 
 def _stack(rows):
