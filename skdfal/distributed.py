@@ -51,6 +51,7 @@ import numpy.typing as npt
 
 from .strategies import QueryStrategy, all_strategies, select_streamed
 from .strategies._selection import top_streamed
+from .utils._extras import import_extra
 from .utils._pool import check_n_instances, iter_pool, pool_length, take_rows
 from .utils._typing import Pool, QueryResult
 from .utils._validation import check_count
@@ -64,13 +65,7 @@ _LOCAL = threading.local()
 
 
 def _import_distributed():
-    try:
-        import distributed
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "scoring on a Dask cluster needs dask.distributed: pip install 'skdfal[dask]'"
-        ) from exc
-    return distributed
+    return import_extra("distributed", "dask", "scoring on a Dask cluster needs dask.distributed")
 
 
 def _check_strategy(strategy):

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..utils._files import READ_FLAGS, read_regular_fd
+
 __all__ = ["IMAGE_SUFFIXES", "load_image_folder"]
 
 #: Files read as images (matched case-insensitively); other files are ignored.
@@ -28,7 +30,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 MAX_IMAGE_BYTES = 32 << 20
 MAX_IMAGE_PIXELS = 64_000_000
 
-_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 # Opening relative to an open folder closes the gap between listing a name and opening it.
 _AT = os.open in os.supports_dir_fd and os.scandir in os.supports_fd
 
@@ -87,28 +88,17 @@ class _Folder:
         path = self.path / name
         try:
             if self.fd is not None:
-                fd = os.open(name, _FLAGS, dir_fd=self.fd)
+                fd = os.open(name, READ_FLAGS, dir_fd=self.fd)
             else:
                 if os.path.islink(path):
                     raise ValueError(f"{path}: a link (not followed)")
-                fd = os.open(path, _FLAGS)
+                fd = os.open(path, READ_FLAGS)
         except OSError as exc:
             raise ValueError(f"{path}: cannot read the file ({exc.strerror})") from None
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise ValueError(f"{path}: not a regular file")
-            if st.st_size > MAX_IMAGE_BYTES:
-                raise ValueError(f"{path}: {st.st_size} bytes, over the limit of {MAX_IMAGE_BYTES}")
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read(MAX_IMAGE_BYTES + 1)
+            return read_regular_fd(fd, path, MAX_IMAGE_BYTES)
         except OSError as exc:
             raise ValueError(f"{path}: cannot read the file ({exc.strerror})") from None
-        finally:
-            os.close(fd)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise ValueError(f"{path}: grew over the limit of {MAX_IMAGE_BYTES} bytes while read")
-        return data
 
 
 def _decode(data: bytes, path: Path, mode: str, size):

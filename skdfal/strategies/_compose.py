@@ -6,13 +6,14 @@ from typing import Literal
 
 from ..utils._sklearn_compat import HasMethods
 from ..utils._typing import RandomStateLike
-from ._base import QueryStrategy, StrategyTags
-from ._selectors import SELECTOR_CONSTRAINTS, Selector, run_selector, seeded_scorer, selector_of
+from ._base import QueryStrategy
+from ._selectors import SELECTOR_CONSTRAINTS, Selector, run_selector, selector_of
+from ._wrapped import ScorerWrapper
 
 __all__ = ["ComposedStrategy"]
 
 
-class ComposedStrategy(QueryStrategy):
+class ComposedStrategy(ScorerWrapper):
     """A scorer and a selector: top-n, a spread batch, a cold start, a seeding ...
 
     Parameters
@@ -80,23 +81,13 @@ class ComposedStrategy(QueryStrategy):
         self.cold_start = cold_start
         self.random_state = random_state
 
-    @property
-    def largest(self) -> bool:
-        return self.scorer.largest
-
-    @property
-    def tags(self) -> StrategyTags:
-        return self.scorer.tags
-
     def _selector(self):
         if self.selector is not None:
             return self.selector
         return selector_of(self.batch_diversity, self.diversity_factor, self.cold_start)
 
     def _validate_params(self):
-        # Checked at the door of every query (QueryStrategy.query's and an ActiveLearner's).
-        super(QueryStrategy, self)._validate_params()  # this object's own constraints
-        self.scorer._validate_params()
+        super()._validate_params()  # its own parameters, then the scorer's
         if self.selector is not None and (self.batch_diversity, self.diversity_factor, self.cold_start) != (
             None, 10, 0,
         ):
@@ -107,16 +98,6 @@ class ComposedStrategy(QueryStrategy):
         selector = self._selector()
         selector._validate_params()
         selector.check_scorer(self.scorer)
-
-    def _scorer(self):
-        """The scorer as this query runs it: with this object's ``random_state`` when one is set."""
-        return seeded_scorer(self.scorer, self.random_state)
-
-    def _subset(self, n_pool, n_instances):
-        return self._scorer()._subset(n_pool, n_instances)
-
-    def _iter_scores(self, classifier, X_pool):
-        return self._scorer()._iter_scores(classifier, X_pool)
 
     def _select(self, context, X_pool, n_instances):
         return run_selector(self, self._selector(), self._scorer(), context, X_pool, n_instances)

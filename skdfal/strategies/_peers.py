@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..utils._extras import import_extra
 from ..utils._pool import iter_batches
 from ..utils._sklearn_compat import StrOptions
 from ._base import COMMON_CONSTRAINTS, QueryStrategy, StrategyTags, as_function
@@ -21,14 +22,8 @@ __all__ = ["SkactivemlStrategy", "skactiveml_strategy"]
 
 
 def _import_skactiveml():
-    try:
-        import skactiveml.pool
-        from skactiveml.base import SkactivemlClassifier
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "scikit-activeml's strategies need scikit-activeml: pip install 'skdfal[peers]'"
-        ) from exc
-    return skactiveml.pool, SkactivemlClassifier
+    needs = "scikit-activeml's strategies need scikit-activeml"
+    return import_extra("skactiveml.pool", "peers", needs), import_extra("skactiveml.base", "peers", needs).SkactivemlClassifier
 
 
 def _fitted_classifier(estimator, input_shape, classes):

@@ -18,14 +18,13 @@ import torch
 from ..utils._pool import iter_batches, take_rows
 from ..utils._sklearn_compat import HasMethods, Interval
 from ..utils._typing import RandomStateLike
-from ._base import QueryStrategy, StrategyTags
 from ._screening import _screen_pool, sort_key
-from ._selectors import seeded_scorer
+from ._wrapped import ScorerWrapper
 
 __all__ = ["Screened"]
 
 
-class Screened(QueryStrategy):
+class Screened(ScorerWrapper):
     """``scorer``'s smallest DeepFool margins, found by first-order screening of the whole pool.
 
     Parameters
@@ -73,34 +72,8 @@ class Screened(QueryStrategy):
         self.screening_candidates = screening_candidates
         self.random_state = random_state
 
-    @property
-    def largest(self) -> bool:
-        return self.scorer.largest
-
-    @property
-    def tags(self) -> StrategyTags:
-        return self.scorer.tags
-
-    @property
-    def provides(self) -> frozenset:
-        return self.scorer.provides
-
-    def _scorer(self):
-        return seeded_scorer(self.scorer, self.random_state)
-
     def _selector(self):
         return self.scorer._selector()
-
-    def _validate_params(self):
-        super(QueryStrategy, self)._validate_params()  # its own parameters
-        # The scorer's, then the selector they spell and whether it fits (what it provides is this one's).
-        self.scorer._validate_params()
-
-    def _subset(self, n_pool, n_instances):
-        return self._scorer()._subset(n_pool, n_instances)
-
-    def _iter_scores(self, classifier, X_pool):
-        return self._scorer()._iter_scores(classifier, X_pool)
 
     def _iter_scored_batches(self, classifier, X_pool, *, rng, payload, notes):
         return self._scorer()._iter_scored_batches(classifier, X_pool, rng=rng, payload=payload, notes=notes)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import stat
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ....utils._files import READ_FLAGS, read_regular_fd
 from ..._fs import SessionDir, SessionError
 
 __all__ = ["ANNOTATIONS_FILE", "IMAGES_FILE", "IMAGE_SUFFIXES", "MAX_BODY_BYTES", "MAX_IMAGE_BYTES",
@@ -50,28 +50,11 @@ def read_regular(path: Path, limit: int, *, one_link: bool = False, seen=None) -
     ``seen(st)`` (called with the file's ``fstat``), nothing is read when it
     returns true, and ``None`` is returned.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, READ_FLAGS)
     except OSError as exc:
         raise ValueError(f"{path}: cannot open ({exc.strerror}; a link or a missing file is refused)") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"{path}: not a regular file (refused)")
-        if one_link and st.st_nlink > 1:
-            raise ValueError(f"{path}: has {st.st_nlink} hard links (refused, as a link is)")
-        if st.st_size > limit:
-            raise ValueError(f"{path}: {st.st_size} bytes, over the limit of {limit} (refused)")
-        if seen is not None and seen(st):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise ValueError(f"{path}: grew over the limit of {limit} bytes while read (refused)")
-    return data
+    return read_regular_fd(fd, path, limit, one_link=one_link, seen=seen)
 
 
 class DigestCache:
