@@ -35,7 +35,7 @@ import torch
 from _setup import MNIST_DIR  # benchmarks/, the script's folder
 
 from skdfal.experiments import load_benchmark_data
-from skdfal.experiments._benchmark import _make_estimator, _steps_for  # the benchmark's own fit
+from skdfal.experiments._protocol import _make_estimator, _steps_for  # the benchmark's own fit
 from skdfal.experiments._report import DROP_THRESHOLD
 
 HERE = Path(__file__).resolve().parent

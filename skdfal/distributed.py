@@ -52,7 +52,7 @@ import numpy.typing as npt
 from .strategies import QueryStrategy, all_strategies, select_streamed
 from .strategies._selection import top_streamed
 from .utils._extras import import_extra
-from .utils._pool import check_n_instances, iter_pool, pool_length, take_rows
+from .utils._pool import check_n_instances, empty_pool, iter_pool, pool_length, take_rows
 from .utils._typing import Pool, QueryResult
 from .utils._validation import check_count
 
@@ -159,7 +159,7 @@ def _iter_distributed_scores(strategy, classifier, X_pool, client, chunk_size, m
     _check_strategy(strategy)
     check_count(chunk_size, "chunk_size")
     if pool_length(X_pool) == 0:
-        raise ValueError("X_pool is empty: there is nothing to score")
+        raise empty_pool()
     if client is None:
         try:
             client = distributed.get_client()
@@ -186,7 +186,7 @@ def _iter_distributed_scores(strategy, classifier, X_pool, client, chunk_size, m
             fut.cancel()
         blob_future.release()
     if not n_parts:
-        raise ValueError("X_pool is empty: there is nothing to score")
+        raise empty_pool()
 
 
 def query_distributed(

@@ -7,9 +7,6 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-import skdfal.attacks._deepfool as deepfool_module
-import skdfal.attacks._params as params_module
-import skdfal.utils._pool as pool_module
 from skdfal import ActiveLearner, DFALMargin, RandomSampling, deepfool, make_classifier
 from skdfal.datasets import load_digits_images
 from skdfal.strategies import (
@@ -281,33 +278,19 @@ def test_only_shape_errors_become_samples_do_not_fit(message):
         DFALMargin()(_Raises("mat1 and mat2 shapes cannot be multiplied (4x2 and 3x2)"), X, 1)
 
 
-def test_one_dfal_query_checks_parameters_and_finiteness_once(monkeypatch, digits_rows, mlp):
-    counts = {"params": 0, "finite": 0}
-    check_params, check_finite = params_module._check_params, pool_module.check_batch_finite
-
-    def counted_params(*args):
-        counts["params"] += 1
-        return check_params(*args)
-
-    def counted_finite(*args):
-        counts["finite"] += 1
-        return check_finite(*args)
-
-    for module in (deepfool_module, params_module):  # the attack's door and check_deepfool_params
-        monkeypatch.setattr(module, "_check_params", counted_params)
-    monkeypatch.setattr(pool_module, "check_batch_finite", counted_finite)
-    for strategy in (DFALMargin(batch_size=100), DFALMargin(batch_size=100, batch_diversity="features"),
-                     DFALMargin(batch_size=100, screening=True)):
-        counts.update(params=0, finite=0)
-        strategy(mlp, digits_rows, 3)
-        assert counts["params"] == 0  # scikit-learn's constraints checked them, once
-        n_batches = 4
-        assert counts["finite"] >= n_batches
-        if not strategy.screening:
-            assert counts["finite"] == n_batches  # each batch once, not again in the attack
-    # The public attack still checks for direct callers.
+@pytest.mark.parametrize("params", [{}, {"batch_diversity": "features"}, {"screening": True}])
+def test_a_bad_deepfool_parameter_is_refused_at_every_door_with_the_attacks_words(params, digits_rows, mlp):
+    # Behaviour, not call counts: the strategy's door and the attack's own door say the same
+    # thing about the same value (declared once, in attacks/), and a non-finite row is named.
+    # That a valid query reads each pool row once is tests/test_validate_once.py's.
+    with pytest.raises(ValueError, match="max_iter"):
+        DFALMargin(max_iter=0, **params)(mlp, digits_rows, 3)
     with pytest.raises(ValueError, match="max_iter"):
         deepfool(mlp, torch.as_tensor(digits_rows[:2]), max_iter=0)
+    bad = digits_rows.copy()
+    bad[5, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DFALMargin(**params)(mlp, bad, 3)
     with pytest.raises(ValueError, match="NaN"):
         deepfool(mlp, torch.full((2, 64), float("nan")))
 

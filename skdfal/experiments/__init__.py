@@ -2,9 +2,9 @@
 
 from ..learners._curves import drop_rates, paired_differences
 from ..learners._loop import COLUMNS, initial_indices
-from ._benchmark import run_benchmark, run_one
+from ._benchmark import benchmark_protocol, run_benchmark, run_one
 from ._data import DATASETS, load_benchmark_data
-from ._protocol import STRATEGIES, benchmark_protocol, make_strategy
+from ._protocol import STRATEGIES, make_strategy
 from ._report import save_learning_curves, summarize, summary_markdown
 from ._results import ROW_COLUMNS
 from ._simulate import simulate

@@ -1,14 +1,15 @@
-"""A benchmark's protocol: the strategies it may name and the record its rows are kept with."""
+"""A benchmark's protocol: the strategies it may name, the keys its rows are kept with, and the
+estimator and step budget a protocol describes."""
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
 from typing import Any
 
+from ..models import SemiSupervised, auto_steps, make_classifier
 from ..strategies import QueryStrategy, all_strategies
-from ..utils._validation import check_count
 
-__all__ = ["STRATEGIES", "PROTOCOL_KEYS", "make_strategy", "benchmark_protocol"]
+__all__ = ["STRATEGIES", "PROTOCOL_KEYS", "make_strategy", "learns_from_pool"]
 
 #: Strategy names the harness knows (the registry's keys).
 STRATEGIES = tuple(all_strategies())
@@ -40,52 +41,27 @@ PROTOCOL_KEYS = ("n_initial", "n_instances", "budget", "retrain", "steps", "mode
                  "device", "subsample", "pool_size", "test_size", "validation_size", "classifier_params")
 
 
-def benchmark_protocol(dataset: str, **params: Any) -> dict[str, Any]:
-    """The protocol of :func:`~skdfal.experiments.run_benchmark`, checked, as its rows record it.
+def _steps_for(n_labels, protocol):
+    """Optimiser steps of the fit after ``n_labels`` labels: the same for every strategy.
 
-    ``params`` are ``run_benchmark``'s protocol keywords (``PROTOCOL_KEYS``)
-    (its defaults for the others); ``dataset`` is ``"arrays"`` for rows of
-    arrays given by the caller.  The dict, with ``strategy_params``, is what
-    goes to the ``.protocol.json`` file beside the rows, and what a resumed
-    benchmark must match.  Checked here, once: the runs (and their worker
-    processes) trust it.
-
-    Examples
-    --------
-    >>> from skdfal.experiments import benchmark_protocol
-    >>> benchmark_protocol("digits", budget=40)["budget"]
-    40
-    >>> benchmark_protocol("digits", n_initial=50, budget=40)
-    Traceback (most recent call last):
-    ...
-    ValueError: budget (40) is smaller than n_initial (50)
+    The budget follows the labels paid, not the training-set size, so that
+    a strategy whose training set also holds free adversarial copies is not
+    trained longer than the others at the same labeling cost.
     """
-    from ._benchmark import run_benchmark  # its signature holds the defaults, once
+    steps = protocol["steps"]
+    return auto_steps(n_labels) if steps == "auto" else int(steps)
 
-    unknown = sorted(set(params) - set(PROTOCOL_KEYS))
-    if unknown:
-        raise TypeError(f"{unknown[0]!r} is not a protocol keyword; known: {', '.join(PROTOCOL_KEYS)}")
-    signature = inspect.signature(run_benchmark).parameters
-    params = {key: signature[key].default for key in PROTOCOL_KEYS} | params
-    n_initial, n_instances, budget, batch_size, retrain, steps, lr, subsample = (
-        params[key] for key in
-        ("n_initial", "n_instances", "budget", "batch_size", "retrain", "steps", "lr", "subsample"))
-    if retrain not in ("scratch", "warm"):
-        raise ValueError(f"retrain must be 'scratch' or 'warm', got {retrain!r}")
-    n_initial, n_instances, budget, batch_size = (
-        check_count(v, name) for v, name in
-        ((n_initial, "n_initial"), (n_instances, "n_instances"), (budget, "budget"), (batch_size, "batch_size"))
+
+def _make_estimator(protocol, input_shape, n_classes, seed):
+    params = dict(protocol.get("classifier_params", {}))
+    if isinstance(params.get("semi_supervised"), Mapping):  # a JSON protocol's callback parameters
+        params["semi_supervised"] = SemiSupervised(**params["semi_supervised"])
+    return make_classifier(
+        protocol["model"], input_shape=input_shape, n_classes=n_classes, lr=protocol["lr"],
+        batch_size=protocol["batch_size"], device=protocol["device"], random_state=seed, **params,
     )
-    if budget < n_initial:
-        raise ValueError(f"budget ({budget}) is smaller than n_initial ({n_initial})")
-    return {
-        "dataset": dataset, "n_initial": n_initial,
-        "n_instances": n_instances, "budget": budget, "retrain": retrain,
-        "steps": steps if steps == "auto" else check_count(steps, "steps"), "model": params["model"],
-        "lr": None if lr is None else float(lr),
-        "batch_size": batch_size, "device": params["device"],
-        "subsample": check_count(subsample, "subsample", allow_none=True),
-        **{key: params[key] for key in ("pool_size", "test_size", "validation_size")},
-        # Recorded even when empty: rows of an older trainer do not resume under a newer one.
-        "classifier_params": dict(params["classifier_params"] or {}),
-    }
+
+
+def learns_from_pool(protocol: Mapping[str, Any]) -> bool:
+    """Whether the protocol's trainer learns from the unlabeled pool too (``semi_supervised``)."""
+    return protocol.get("classifier_params", {}).get("semi_supervised") is not None

@@ -60,8 +60,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..models import make_classifier
+from ._benchmark import benchmark_protocol
 from ._data import DATASETS
-from ._protocol import PROTOCOL_KEYS, STRATEGIES, benchmark_protocol
+from ._protocol import PROTOCOL_KEYS, STRATEGIES
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
 from ..utils._modules import modes_kept
-from ..utils._pool import as_pool, check_n_instances, pool_length, take_rows
+from ..utils._pool import as_pool, check_n_instances, empty_pool, pool_length, take_rows
 from ..utils._sklearn_compat import Interval, RealNotInt
 from ..utils._torch import final_step, is_torch_net
 from ..utils._typing import Pool, QueryResult, RandomStateLike
@@ -61,7 +61,7 @@ def check_query_args(X_pool: Pool, n_instances: object) -> tuple[Pool, int, int 
     X_pool = as_pool(X_pool)
     n_pool = pool_length(X_pool)
     if n_pool == 0:
-        raise ValueError("X_pool is empty: there is nothing to query")
+        raise empty_pool("query")
     check_n_instances(n_instances, n_pool)
     return X_pool, n_instances, n_pool
 
@@ -220,7 +220,7 @@ class QueryStrategy(BaseEstimator):
         self._validate_params()
         X_pool = as_pool(X_pool)
         if pool_length(X_pool) == 0:
-            raise ValueError("X_pool is empty: there is nothing to score")
+            raise empty_pool()
         context = query_context(classifier)
         with modes_kept(*_torch_modules(context.estimator)):
             chunks = [np.asarray(c, dtype=np.float64).ravel() for c in self._iter_scores(context, X_pool)]

@@ -33,6 +33,7 @@ __all__ = [
     "concat_rows",
     "check_batch_finite",
     "check_n_instances",
+    "empty_pool",
 ]
 
 
@@ -110,6 +111,15 @@ def pool_length(pool: Pool) -> int | None:
         "X_pool must be a numpy array, a torch tensor, a torch Dataset or DataLoader, "
         f"or an iterable of batches; got {type(pool).__name__}"
     )
+
+
+def empty_pool(action: str = "score") -> ValueError:
+    """The one error for an empty pool: ``raise empty_pool("query")``.
+
+    Raised at a door that sees the length, or after a stream of unknown
+    length handed out no batch.
+    """
+    return ValueError(f"X_pool is empty: there is nothing to {action}")
 
 
 def check_n_instances(n_instances: int, n_pool: int | None) -> None:
@@ -347,4 +357,4 @@ def iter_batches(
         n_batches += 1
         yield start, batch
     if not n_batches:
-        raise ValueError("X_pool is empty: there is nothing to score")
+        raise empty_pool()
