@@ -1,63 +1,50 @@
-"""Which semi-supervised trainer, on validation splits of six data sets at once (issue 32, item 1).
+"""The fits and report of the trainer study (``studies/semi_supervised_trainer.toml``; issue 32, item 1).
 
 One fit per (data set, trainer, labeled-set size, seed): a random labeled set
 of ``n`` pool samples (one per class first, as the studies' initial sets),
 the rest of the pool given unlabeled, accuracy on the validation samples held
-out of the pool (5,000; digits 300).  Trainers: labels only (today's
-``make_classifier``, ``auto`` steps: 300 below 200 labels), labels only for
-900 steps (the control: the semi-supervised fits' steps), and
-``SemiSupervised`` methods, FixMatch with ``auto`` steps or 900.  Rows go to ``benchmarks/results/semi_supervised_trainer.csv``
-as they come; a rerun skips the fits it has.  ``--report`` prints the mean
-accuracy per data set, trainer and size.
+out of the pool (5,000; digits 300).  Trainers (the study file's
+``[run.trainers]``): labels only (today's ``make_classifier``, ``auto``
+steps: 300 below 200 labels), labels only for 900 steps (the control: the
+semi-supervised fits' steps), and ``SemiSupervised`` methods, FixMatch with
+``auto`` steps or 900.  Every row goes to
+``benchmarks/results/semi_supervised_trainer.csv``; a rerun fits only those
+missing.  The report is the mean accuracy per data set, trainer and size, and
+the median seconds a fit.
 
-    python benchmarks/semi_supervised_trainer.py --jobs 2          # the study
-    python benchmarks/semi_supervised_trainer.py --report          # the table
+    skdfal benchmark --study benchmarks/studies/semi_supervised_trainer.toml --jobs 2   # the study
+    skdfal benchmark --study benchmarks/studies/semi_supervised_trainer.toml --report   # the tables
+    python benchmarks/semi_supervised_trainer.py [--jobs 2] [--report]                  # the same
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import functools
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-from _setup import MNIST_DIR, source_commit
-
-DATASETS = ("digits", "mnist", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img")
-VALIDATION = {"digits": 300}  # held out of the pool; 5,000 elsewhere (as choose_on_hard_data.py)
-SIZES = (20, 60, 200)
-#: name -> (make_classifier arguments); steps are per fit.
-TRAINERS = {
-    "labels_only": {},
-    # The control: as many steps as the semi-supervised fits, on the labels alone.
-    "labels_only_900": {"train_steps": 900},
-    "fixmatch_300": {"semi_supervised": {"method": "fixmatch"}},
-    "fixmatch_900": {"train_steps": 900, "semi_supervised": {"method": "fixmatch"}},
-    "pseudo_label_900": {"train_steps": 900, "semi_supervised": {"method": "pseudo_label"}},
-}
-OUTPUT = Path(__file__).resolve().parent / "results" / "semi_supervised_trainer.csv"
-FIELDS = ("dataset", "trainer", "n_labels", "seed", "accuracy", "pseudo_share", "fit_time", "commit")
+import pandas as pd
+from _setup import source_commit, study_main  # benchmarks/, the script's folder
 
 
-@functools.lru_cache(maxsize=1)  # a worker's tasks come data set by data set
-def _data(dataset):
+@functools.lru_cache(maxsize=1)  # a worker's fits come data set by data set
+def _data(dataset, data_dir, validation_size):
     from skdfal.experiments import load_benchmark_data
 
-    return load_benchmark_data(dataset, MNIST_DIR, validation_size=VALIDATION.get(dataset, 5000))
+    return load_benchmark_data(dataset, data_dir, validation_size=validation_size)
 
 
-def one_fit(dataset, trainer, n, seed, commit):
+def one_fit(dataset, data_dir, validation_size, trainer, params, n, seed, commit):
+    """One fit's row: ``make_classifier(**params)`` on ``n`` random labels (and the pool unlabeled)."""
     import torch
 
     from skdfal import SemiSupervised, make_classifier
     from skdfal.experiments import initial_indices
 
     torch.set_num_threads(1)
-    X_pool, y_pool, X_val, y_val = _data(dataset)
+    X_pool, y_pool, X_val, y_val = _data(dataset, data_dir, validation_size)
     labeled = initial_indices(y_pool, n, random_state=seed)
-    params = dict(TRAINERS[trainer])
+    params = dict(params)
     semi = params.pop("semi_supervised", None)
     if semi is not None:
         params["semi_supervised"] = SemiSupervised(**semi)
@@ -74,58 +61,33 @@ def one_fit(dataset, trainer, n, seed, commit):
     }
 
 
-def done_keys():
-    if not OUTPUT.exists():
-        return set()
-    with OUTPUT.open() as f:
-        return {(r["dataset"], r["trainer"], int(r["n_labels"]), int(r["seed"])) for r in csv.DictReader(f)}
+def run_one(study, dataset, seed, data_dir, have, sizes, trainers, n_jobs=1) -> pd.DataFrame:
+    """The fits of one data set and seed the rows ``have`` lack: every size, then every trainer."""
+    done = set() if have is None else set(zip(have["trainer"], have["n_labels"], strict=True))
+    validation_size = study.benchmark_kwargs(dataset)["validation_size"]
+    commit = source_commit()
+    fits = [(dataset, None if dataset == "digits" else data_dir, validation_size, t, trainers[t], n, seed, commit)
+            for n in sizes for t in trainers if (t, n) not in done]
+    if not fits:
+        return pd.DataFrame()
+    with ProcessPoolExecutor(n_jobs) as pool:
+        rows = list(pool.map(one_fit, *zip(*fits, strict=True)))
+    for row in rows:
+        print(row, flush=True)
+    return pd.DataFrame(rows)
 
 
-def report():
-    import pandas as pd
-
-    rows = pd.read_csv(OUTPUT)
+def report(study, frames) -> str:
+    """Mean accuracy per data set, size and trainer (and the seeds), then the median seconds a fit."""
+    if not frames:
+        return "no rows yet"
+    rows = pd.concat(frames.values(), ignore_index=True)
     table = rows.pivot_table(index=["dataset", "n_labels"], columns="trainer", values="accuracy", aggfunc="mean")
     seeds = rows.groupby(["dataset", "n_labels"])["seed"].nunique().rename("seeds")
-    print(table.join(seeds).round(3).to_markdown())
-    print()
     # Seconds per fit: two fits at a time, one thread each, on a machine doing other work too.
-    print(rows.pivot_table(index="dataset", columns="trainer", values="fit_time", aggfunc="median")
-          .round(1).to_markdown())
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--trainers", default=",".join(TRAINERS))
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--report", action="store_true")
-    args = parser.parse_args()
-    if args.report:
-        report()
-        return
-    commit = source_commit()
-    have = done_keys()
-    # Seed by seed, so that a study stopped part-way compares every data set on the same seeds.
-    tasks = [
-        (d, t, int(n), int(s), commit)
-        for s in args.seeds.split(",") for d in args.datasets.split(",")
-        for n in args.sizes.split(",") for t in args.trainers.split(",")
-        if (d, t, int(n), int(s)) not in have
-    ]
-    OUTPUT.parent.mkdir(exist_ok=True)
-    new_file = not OUTPUT.exists()
-    with OUTPUT.open("a", newline="") as f, ProcessPoolExecutor(args.jobs) as pool:
-        writer = csv.DictWriter(f, FIELDS)
-        if new_file:
-            writer.writeheader()
-        for row in pool.map(one_fit, *zip(*tasks, strict=True)) if tasks else ():
-            writer.writerow(row)
-            f.flush()
-            print(row, flush=True)
+    times = rows.pivot_table(index="dataset", columns="trainer", values="fit_time", aggfunc="median")
+    return table.join(seeds).round(3).to_markdown() + "\n\n" + times.round(1).to_markdown()
 
 
 if __name__ == "__main__":
-    main()
+    study_main("semi_supervised_trainer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 
 import matplotlib
@@ -152,6 +153,55 @@ def test_a_run_hook_study_writes_one_file_a_run_and_skips_the_files_there_are(tm
         load_study(_write(tmp_path, TINY + "[run]\nscale = 1\n", "nohook.toml"))
 
 
+def test_a_one_file_study_appends_only_the_runs_rows_it_lacks(tmp_path):
+    (tmp_path / "hook.py").write_text(
+        "import pandas as pd\n"
+        "def run(study, dataset, seed, data_dir, have, sizes, n_jobs=1):\n"
+        "    done = set() if have is None else set(have['n'])\n"
+        "    open(study.output.parent / 'calls.txt', 'a').write(f'{seed} {sorted(done)} {n_jobs}\\n')\n"
+        "    return pd.DataFrame([{'value': 10 * seed + n, 'n': n, 'seed': seed, 'dataset': dataset}\n"
+        "                         for n in sizes if n not in done])\n")
+    text = (TINY.replace("seeds = [0]", "seeds = [0, 1]").replace('output = "rows"', 'output = "out/rows.csv"')
+            + '[run]\nhook = "hook.py:run"\nsizes = [1, 2]\n')
+    study = load_study(_write(tmp_path, text))
+    assert study.rows_path("digits", 1) == tmp_path / "out" / "rows.csv"
+    run_study(study, n_jobs=3, log=lambda line: None)
+    assert (tmp_path / "out" / "calls.txt").read_text() == "0 [] 3\n1 [] 3\n"
+    rows = pd.read_csv(study.output)
+    assert list(rows.columns) == ["value", "n", "seed", "dataset"]
+    assert rows["value"].tolist() == [1, 2, 11, 12]
+    # A run left part-way (seed 1 lacks n = 2) and a size added: only the missing rows, in the file's columns.
+    rows[rows["value"] != 12].to_csv(study.output, index=False)
+    bigger = load_study(_write(tmp_path, text.replace("sizes = [1, 2]", "sizes = [1, 2, 3]")))
+    run_study(bigger, log=lambda line: None)
+    assert (tmp_path / "out" / "calls.txt").read_text().splitlines()[2:] == ["0 [1, 2] 1", "1 [1] 1"]
+    assert pd.read_csv(study.output)["value"].tolist() == [1, 2, 11, 3, 12, 13]
+    assert study_rows(dataclasses_replace(bigger, seeds=(1,)))["digits"]["value"].tolist() == [11, 12, 13]
+    with pytest.raises(ValueError, match="only a \\[run\\] hook's rows go to one file"):
+        load_study(_write(tmp_path, TINY.replace('output = "rows"', 'output = "rows.csv"'), "nohook.toml"))
+
+
+def test_the_trainer_study_report_is_the_mean_of_its_rows():
+    """semi_supervised_trainer.toml's report: each cell the mean accuracy of its rows, read independently."""
+    import csv
+    import statistics
+
+    study = load_study(STUDIES / "semi_supervised_trainer.toml")
+    with study.output.open() as f:
+        rows = list(csv.DictReader(f))
+    lines = study_report(study).split("\n\n")[0].splitlines()
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        dataset, n = cells[0].strip("()").replace("'", "").split(", ")
+        mine = [r for r in rows if r["dataset"] == dataset and r["n_labels"] == n]
+        assert int(cells[-1]) == len({r["seed"] for r in mine})
+        for trainer, cell in zip(header[1:-1], cells[1:-1], strict=True):
+            mean = statistics.fmean(float(r["accuracy"]) for r in mine if r["trainer"] == trainer)
+            assert abs(float(cell) - mean) <= 0.0005 + 1e-12, (dataset, n, trainer)  # shown to 3 places
+    assert len(lines) == 2 + len(study.datasets) * len(study.run["sizes"])
+
+
 @pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.stem)
 def test_the_published_studies_resume_the_rows_they_wrote(path):
     """Each study file's protocol is, field for field, the record beside every rows file it has.
@@ -162,6 +212,15 @@ def test_the_published_studies_resume_the_rows_they_wrote(path):
     name the columns its rows have: a rule watched for every ``stop_`` column.
     """
     study = load_study(path)
+    if study.one_file:  # the trainer study: a rerun fits nothing (every trainer and size of every run there)
+        frames = study_rows(study)
+        assert set(frames) == set(study.datasets)
+        wanted = {(t, n) for t in study.run["trainers"] for n in study.run["sizes"]}
+        for dataset, frame in frames.items():
+            for seed in study.seeds:
+                mine = frame[frame["seed"] == seed]
+                assert set(zip(mine["trainer"], mine["n_labels"], strict=True)) == wanted, (dataset, seed)
+        return
     if study.run:
         frames = study_rows(study)
         for frame in frames.values():

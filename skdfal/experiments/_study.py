@@ -44,7 +44,11 @@ every round, say) names its own run in a ``[run]`` table: ``hook =
 "FILE.py:FUNCTION"``, called as ``hook(study, dataset, seed, data_dir,
 **options)`` with the table's other keys as options, returns one run's rows
 (a DataFrame), written when complete to ``<output>/<dataset>-s<seed>.csv``;
-a rerun skips the files there are.
+a rerun skips the files there are.  With ``output = "FILE.csv"`` every run's
+rows go to that one file instead (a ``dataset`` and a ``seed`` column
+telling them apart): the hook also gets ``have``, the rows the file already
+has of that data set and seed (``None`` before the file's first rows), returns only those missing, and they are
+appended.  A hook with an ``n_jobs`` parameter gets the harness's.
 """
 
 from __future__ import annotations
@@ -103,6 +107,11 @@ class Study:
     report: Mapping[str, Any]
 
     @property
+    def one_file(self) -> bool:
+        """Whether every run's rows go to one file (``output = "FILE.csv"``, a ``[run]`` hook's)."""
+        return self.output.suffix == ".csv"
+
+    @property
     def name(self) -> str:
         """The file's stem: ``hard_data_comparison`` for ``studies/hard_data_comparison.toml``."""
         return self.path.stem
@@ -112,7 +121,12 @@ class Study:
         return (self.path.parent / path).resolve()
 
     def rows_path(self, dataset: str, seed: int | None = None) -> Path:
-        """The results file of one data set, ``<output>/<dataset>.csv`` (a ``[run]`` hook's: of one seed)."""
+        """The results file of one data set, ``<output>/<dataset>.csv`` (a ``[run]`` hook's: of one seed).
+
+        A one-file study's (``output = "FILE.csv"``) is that file, whatever the data set and seed.
+        """
+        if self.one_file:
+            return self.output
         return self.output / (f"{dataset}.csv" if seed is None else f"{dataset}-s{seed}.csv")
 
     def benchmark_kwargs(self, dataset: str) -> dict[str, Any]:
@@ -222,6 +236,9 @@ def load_study(path: str | Path) -> Study:
     )
     if study.run and "hook" not in study.run:
         _fail(path, "[run] needs its hook: 'FILE.py:FUNCTION'")
+    if study.one_file and not study.run:
+        _fail(path, f"output {raw['output']!r} is one file: only a [run] hook's rows go to one file "
+                    "(run_benchmark writes one a data set)")
     for dataset in datasets:  # the protocol's values, checked as run_benchmark checks them
         try:
             study.expected_protocol(dataset)
@@ -270,10 +287,29 @@ def run_study(study: Study, *, data_dir: str | Path | None = None, n_jobs: int =
     """
     from ._benchmark import run_benchmark
 
-    study.output.mkdir(parents=True, exist_ok=True)
-    if study.run:
+    (study.output.parent if study.one_file else study.output).mkdir(parents=True, exist_ok=True)
+    if study.run:  # the hook's options: the [run] table's, and n_jobs where the hook takes it
         hook, options = _hook(study, "run"), {k: v for k, v in study.run.items() if k != "hook"}
+        if "n_jobs" in inspect.signature(hook).parameters:
+            options["n_jobs"] = n_jobs
+    if study.run and study.one_file:
+        asked = set()  # each_seed_in_turn asks for the seeds before again: their runs are complete
 
+        def run(dataset, seeds):
+            for seed in seeds:
+                if (dataset, seed) in asked:
+                    continue
+                asked.add((dataset, seed))
+                have = _one_file_rows(study)
+                if have is not None:
+                    have = have[(have["dataset"] == dataset) & (have["seed"] == seed)].reset_index(drop=True)
+                rows = hook(study, dataset, seed, data_dir, have=have, **options)
+                if len(rows):
+                    # Appended a run at a time, in the file's column order (a killed run keeps the runs before).
+                    header = None if have is None else list(_one_file_rows(study, nrows=0).columns)
+                    rows = rows if header is None else rows[header]
+                    rows.to_csv(study.output, mode="a", header=header is None, index=False)
+    elif study.run:
         def run(dataset, seeds):
             for seed in seeds:
                 path = study.rows_path(dataset, seed)
@@ -295,10 +331,24 @@ def study_rows(study: Study, datasets: Iterable[str] | None = None) -> dict[str,
     import pandas as pd
 
     names = study.datasets if datasets is None else datasets
+    if study.one_file:
+        frame = _one_file_rows(study)
+        if frame is None:
+            return {}
+        frame = frame[frame["seed"].isin(study.seeds)]
+        return {d: frame[frame["dataset"] == d].reset_index(drop=True) for d in names
+                if (frame["dataset"] == d).any()}
     if not study.run:
         return {d: pd.read_csv(study.rows_path(d)) for d in names if study.rows_path(d).is_file()}
     files = {d: [p for p in (study.rows_path(d, seed) for seed in study.seeds) if p.is_file()] for d in names}
     return {d: pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) for d, paths in files.items() if paths}
+
+
+def _one_file_rows(study: Study, **read_options) -> pd.DataFrame | None:
+    """A one-file study's rows (``None`` before the first run's)."""
+    import pandas as pd
+
+    return pd.read_csv(study.output, **read_options) if study.output.is_file() else None
 
 
 def _hook(study: Study, table: str):
@@ -315,6 +365,8 @@ def _hook(study: Study, table: str):
     try:
         module_spec = importlib.util.spec_from_file_location(f"_skdfal_study_{file.stem}", file)
         module = importlib.util.module_from_spec(module_spec)
+        # Known by its name, so that a hook's functions pickle (its worker processes, n_jobs).
+        sys.modules[module_spec.name] = module
         module_spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(file.parent))
