@@ -232,8 +232,10 @@ def test_label_studio_backend_trains_your_own_network(tmp_path, nets):
     finally:
         backend.close()
     sys.modules.pop("user_nets", None)
-    with pytest.raises(SessionError, match="allow_modules"):
+    with pytest.raises(SessionError, match="allow_modules") as refused:
         LabelStudioBackend(tmp_path / "b")
+    # Either command reads the same words: the flag, not another command's name.
+    assert "--allow-module user_nets:TinyNet" in str(refused.value) and "skdfal label" not in str(refused.value)
     LabelStudioBackend(tmp_path / "b", allow_modules=["user_nets:TinyNet"], stopping=None).close()
 
 

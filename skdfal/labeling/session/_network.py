@@ -52,7 +52,7 @@ def check_allowed(spec, allow_modules) -> None:
     if is_import_path(module) and module not in set(allow_modules or ()):
         raise ValueError(
             f"estimator['module'] is {module!r}, code this session would import and run: open the session "
-            f"with allow_modules=[{module!r}] (skdfal label --allow-module {module}) if you trust it"
+            f"with allow_modules=[{module!r}] (from a shell: --allow-module {module}) if you trust it"
         )
 
 
